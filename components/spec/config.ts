@@ -1,0 +1,174 @@
+/**
+ * The one reader of a stack's study configuration (`Pulumi.<stack>.yaml`), used by the stack
+ * program, the `tune` command and the tests alike.
+ *
+ * It checks the shape (known keys, value types) and reports every problem with its config path;
+ * the meaning (bounds, scales, algorithm rules) is checked once, on the Vertex JSON, by
+ * `validateJob`.
+ */
+import type { Issue } from "./validate";
+import type { Backend } from "./vertexJson";
+import type { StudyDefinition, TrainerDefinition } from "./model";
+
+/** Everything a stack's configuration says about its study. */
+export interface StudyConfig {
+  /** `vertex` (default) or `local`. */
+  backend: Backend;
+  /** The study. */
+  study: StudyDefinition;
+  /** The trainer; default `{ source: "trainer" }`. */
+  trainer: TrainerDefinition;
+  /** Labels for every labelable resource and the job. */
+  labels?: Record<string, string>;
+  /** CMEK key for the bucket, the repository and the job. */
+  kmsKeyName?: string;
+  /** Whether `pulumi up` waits for the job to end. Default true. */
+  wait?: boolean;
+  /** How long `pulumi up` waits before it stops (the job keeps running). */
+  waitTimeoutMinutes?: number;
+}
+
+/** The config keys, under the project's namespace (`<project>:<key>`). */
+export const CONFIG_KEYS = ["backend", "study", "trainer", "labels", "kmsKeyName", "wait", "waitTimeoutMinutes"] as const;
+
+type Shape =
+  | "string" | "number" | "boolean" | "strings" | "numbers" | "stringMap" | "values"
+  | { object: Record<string, Shape> }
+  | { list: Shape }
+  | { parameter: true };
+
+const EARLY_STOPPING_FLAG: Shape = { object: { useElapsedDuration: "boolean" } };
+
+const PARAMETER_FIELDS: Record<string, Shape> = {
+  id: "string", type: "string", min: "number", max: "number", scale: "string", values: "values",
+  children: { list: { object: { parentValues: "values", parameter: { parameter: true } } } },
+};
+
+const STUDY: Shape = {
+  object: {
+    displayName: "string",
+    metric: { object: { id: "string", goal: "string" } },
+    parameters: { list: { parameter: true } },
+    algorithm: "string",
+    maxTrials: "number",
+    parallelTrials: "number",
+    maxFailedTrials: "number",
+    measurementSelection: "string",
+    earlyStopping: {
+      object: {
+        median: EARLY_STOPPING_FLAG,
+        decayCurve: EARLY_STOPPING_FLAG,
+        convex: {
+          object: {
+            maxStepCount: "number", minStepCount: "number", minMeasurementCount: "number",
+            learningRateParameterName: "string", useElapsedDuration: "boolean", updateAllStoppedTrials: "boolean",
+          },
+        },
+      },
+    },
+    trial: {
+      object: {
+        machineType: "string", acceleratorType: "string", acceleratorCount: "number", replicaCount: "number",
+        bootDisk: { object: { type: "string", sizeGb: "number" } }, scheduling: "string", timeoutSeconds: "number",
+        restartOnWorkerRestart: "boolean", args: "strings", env: "stringMap", network: "string", enableWebAccess: "boolean",
+      },
+    },
+  },
+};
+
+const TRAINER: Shape = {
+  object: {
+    source: "string", imageUri: "string", command: "strings",
+    pythonPackage: { object: { executorImageUri: "string", packageUris: "strings", module: "string" } },
+  },
+};
+
+const REQUIRED_STUDY_FIELDS = ["metric", "parameters", "maxTrials"];
+
+function describe(value: unknown): string {
+  return Array.isArray(value) ? "a list" : value === null ? "null" : typeof value === "object" ? "an object" : JSON.stringify(value);
+}
+
+/** Checks `value` against `shape`, pushing an issue for each mismatch and each unknown key. */
+function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[]): void {
+  const fail = (expected: string) => issues.push({ path, message: `must be ${expected} (got ${describe(value)})` });
+  if (shape === "string") { if (typeof value !== "string") fail("a string"); return; }
+  if (shape === "number") { if (typeof value !== "number" || !Number.isFinite(value)) fail("a number"); return; }
+  if (shape === "boolean") { if (typeof value !== "boolean") fail("true or false"); return; }
+  if (shape === "strings" || shape === "numbers" || shape === "values") {
+    const ok = (v: unknown) => (shape === "strings" ? typeof v === "string" : shape === "numbers" ? typeof v === "number" : typeof v === "string" || typeof v === "number");
+    if (!Array.isArray(value)) fail(`a list of ${shape === "values" ? "numbers or strings" : shape}`);
+    else value.forEach((v, i) => { if (!ok(v)) issues.push({ path: `${path}[${i}]`, message: `must be a ${shape === "strings" ? "string" : shape === "numbers" ? "number" : "number or string"} (got ${describe(v)})` }); });
+    return;
+  }
+  if (shape === "stringMap") {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) fail("a map of strings");
+    else for (const [k, v] of Object.entries(value)) if (typeof v !== "string") issues.push({ path: `${path}.${k}`, message: `must be a string (got ${describe(v)})` });
+    return;
+  }
+  if ("list" in shape) {
+    if (!Array.isArray(value)) fail("a list");
+    else value.forEach((v, i) => checkShape(v, shape.list, `${path}[${i}]`, issues));
+    return;
+  }
+  const fields = "parameter" in shape ? PARAMETER_FIELDS : shape.object;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) { fail("an object"); return; }
+  for (const [k, v] of Object.entries(value)) {
+    if (!(k in fields)) issues.push({ path: `${path}.${k}`, message: `unknown key (known: ${Object.keys(fields).join(", ")})` });
+    else if (v !== undefined && v !== null) checkShape(v, fields[k], `${path}.${k}`, issues);
+  }
+  if ("parameter" in shape) {
+    const p = value as Record<string, unknown>;
+    for (const k of ["id", "type"]) if (p[k] === undefined) issues.push({ path: `${path}.${k}`, message: `${k} is required` });
+    if (p.type !== undefined && !["DOUBLE", "INTEGER", "DISCRETE", "CATEGORICAL"].includes(p.type as string)) {
+      issues.push({ path: `${path}.type`, message: `must be one of DOUBLE, INTEGER, DISCRETE, CATEGORICAL (got ${describe(p.type)})` });
+    }
+    const needs = p.type === "DOUBLE" || p.type === "INTEGER" ? ["min", "max"] : p.type === "DISCRETE" || p.type === "CATEGORICAL" ? ["values"] : [];
+    for (const k of needs) if (p[k] === undefined) issues.push({ path: `${path}.${k}`, message: `${k} is required for a ${p.type} parameter` });
+  }
+}
+
+/** The result of reading a stack's config: the study, or every problem found. */
+export type StudyConfigResult = { ok: true; config: StudyConfig } | { ok: false; issues: Issue[] };
+
+/**
+ * Reads the study configuration through `get`, which returns the value of one key of the
+ * project's namespace (for `pulumi.Config`, `key => config.getObject(key)`; for a YAML file,
+ * `key => file.config[`${project}:${key}`]`). `namespace` only prefixes the paths in issues.
+ */
+export function readStudyConfig(get: (key: string) => unknown, namespace: string): StudyConfigResult {
+  const issues: Issue[] = [];
+  const at = (key: string) => `${namespace}:${key}`;
+  const backend = get("backend") ?? "vertex";
+  if (backend !== "vertex" && backend !== "local") issues.push({ path: at("backend"), message: `must be vertex or local (got ${describe(backend)})` });
+  const study = get("study");
+  if (study === undefined) issues.push({ path: at("study"), message: "the study is required: metric, parameters and maxTrials at least" });
+  else {
+    checkShape(study, STUDY, at("study"), issues);
+    if (study !== null && typeof study === "object") {
+      for (const k of REQUIRED_STUDY_FIELDS) {
+        if ((study as Record<string, unknown>)[k] === undefined) issues.push({ path: `${at("study")}.${k}`, message: `${k} is required` });
+      }
+    }
+  }
+  const trainer = get("trainer") ?? { source: "trainer" };
+  checkShape(trainer, TRAINER, at("trainer"), issues);
+  const optional: [string, Shape][] = [["labels", "stringMap"], ["kmsKeyName", "string"], ["wait", "boolean"], ["waitTimeoutMinutes", "number"]];
+  for (const [key, shape] of optional) {
+    const value = get(key);
+    if (value !== undefined) checkShape(value, shape, at(key), issues);
+  }
+  if (issues.length) return { ok: false, issues };
+  return {
+    ok: true,
+    config: {
+      backend: backend as Backend,
+      study: study as StudyDefinition,
+      trainer: trainer as TrainerDefinition,
+      labels: get("labels") as Record<string, string> | undefined,
+      kmsKeyName: get("kmsKeyName") as string | undefined,
+      wait: get("wait") as boolean | undefined,
+      waitTimeoutMinutes: get("waitTimeoutMinutes") as number | undefined,
+    },
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * Validation of a Vertex AI `HyperparameterTuningJob` request, the same everywhere: the
+ * component at construction, the provider's `check` at preview, and the local server (400).
+ *
+ * It reports every problem at once, each with the Vertex JSON path of the field and the rule it
+ * breaks. Values still unknown at preview (Pulumi's placeholder) are skipped, never reported.
+ */
+import type { VertexJob, VertexParameterSpec } from "./vertexJson";
+
+/** One validation failure: where, and which rule. */
+export interface Issue {
+  /** Path in the Vertex JSON, e.g. `studySpec.parameters[1].doubleValueSpec.minValue`. */
+  path: string;
+  /** The rule that is broken, said so a person can fix it. */
+  message: string;
+}
+
+/** The string Pulumi puts in place of values not known until apply (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** True for a value Pulumi does not know yet. */
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN;
+}
+
+const ALGORITHMS = ["ALGORITHM_UNSPECIFIED", "GRID_SEARCH", "RANDOM_SEARCH"];
+const GOALS = ["MAXIMIZE", "MINIMIZE"];
+const SCALES = ["SCALE_TYPE_UNSPECIFIED", "UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE"];
+const MEASUREMENT_SELECTIONS = ["MEASUREMENT_SELECTION_TYPE_UNSPECIFIED", "LAST_MEASUREMENT", "BEST_MEASUREMENT"];
+const STRATEGIES = ["STRATEGY_UNSPECIFIED", "STANDARD", "SPOT", "FLEX_START"];
+const DISK_TYPES = ["pd-ssd", "pd-standard", "hyperdisk-balanced"];
+const VALUE_SPECS = ["doubleValueSpec", "integerValueSpec", "discreteValueSpec", "categoricalValueSpec"] as const;
+const STOPPING_SPECS = ["medianAutomatedStoppingSpec", "decayCurveStoppingSpec", "convexAutomatedStoppingSpec"] as const;
+/** Parameter ids become `--<id>=<value>` flags: letters, digits, `_`, `-` and `.`, starting with a letter or digit. */
+const PARAMETER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
+const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
+const DURATION = /^\d+(\.\d{1,9})?s$/;
+const INT64 = /^-?\d+$/;
+const KMS_KEY = /^projects\/[^/]+\/locations\/([^/]+)\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_DISCRETE_VALUES = 1000;
+const MAX_TRIALS_UPPER_BOUND = 100_000;
+
+/** Collects issues; every check skips unknown values. */
+class Checker {
+  readonly issues: Issue[] = [];
+
+  fail(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+
+  /** A required value: present (or unknown). Returns whether checks on it should go on. */
+  required(value: unknown, path: string, what: string): boolean {
+    if (isUnknown(value)) return false;
+    if (value === undefined || value === null || value === "") {
+      this.fail(path, `${what} is required`);
+      return false;
+    }
+    return true;
+  }
+
+  /** An integer within [min, max], or absent when optional. */
+  integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER, optional = false): void {
+    if (isUnknown(value) || (optional && value === undefined)) return;
+    const n = typeof value === "string" && INT64.test(value) ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n)) this.fail(path, `must be an integer (got ${JSON.stringify(value)})`);
+    else if (n < min || n > max) this.fail(path, `must be between ${min} and ${max} (got ${n})`);
+  }
+
+  oneOf(value: unknown, allowed: string[], path: string): void {
+    if (value === undefined || isUnknown(value)) return;
+    if (typeof value !== "string" || !allowed.includes(value)) {
+      this.fail(path, `must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
+    }
+  }
+}
+
+function finite(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+/** The numeric values a parent can take, for checking its children's conditions. */
+function parentDomain(spec: VertexParameterSpec): { kind: "int" | "discrete" | "categorical" | "double"; has: (v: unknown) => boolean } | undefined {
+  if (spec.integerValueSpec) {
+    const lo = Number(spec.integerValueSpec.minValue);
+    const hi = Number(spec.integerValueSpec.maxValue);
+    return { kind: "int", has: (v) => INT64.test(String(v)) && Number(v) >= lo && Number(v) <= hi };
+  }
+  if (spec.discreteValueSpec) {
+    const values = spec.discreteValueSpec.values ?? [];
+    return { kind: "discrete", has: (v) => values.includes(v as number) };
+  }
+  if (spec.categoricalValueSpec) {
+    const values = spec.categoricalValueSpec.values ?? [];
+    return { kind: "categorical", has: (v) => values.includes(v as string) };
+  }
+  if (spec.doubleValueSpec) return { kind: "double", has: () => false };
+  return undefined;
+}
+
+function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algorithm: unknown): void {
+  const present = VALUE_SPECS.filter((k) => p[k] !== undefined && p[k] !== null);
+  if (present.length !== 1) {
+    c.fail(path, `exactly one of ${VALUE_SPECS.join(", ")} must be set (found ${present.length ? present.join(", ") : "none"})`);
+    return;
+  }
+  const kind = present[0];
+  const spec = p[kind] as { defaultValue?: unknown };
+  if (spec.defaultValue !== undefined) c.fail(`${path}.${kind}.defaultValue`, "defaultValue is not supported by hyperparameter tuning jobs (Vizier only)");
+  c.oneOf(p.scaleType, SCALES, `${path}.scaleType`);
+  const logScale = p.scaleType === "UNIT_LOG_SCALE" || p.scaleType === "UNIT_REVERSE_LOG_SCALE";
+
+  if (kind === "doubleValueSpec") {
+    const { minValue, maxValue } = p.doubleValueSpec!;
+    const known = !isUnknown(minValue) && !isUnknown(maxValue);
+    if (!isUnknown(minValue) && !finite(minValue)) c.fail(`${path}.doubleValueSpec.minValue`, "must be a finite number");
+    if (!isUnknown(maxValue) && !finite(maxValue)) c.fail(`${path}.doubleValueSpec.maxValue`, "must be a finite number");
+    if (known && finite(minValue) && finite(maxValue) && minValue >= maxValue) {
+      c.fail(`${path}.doubleValueSpec.minValue`, `must be less than maxValue (${minValue} >= ${maxValue})`);
+    }
+    if (logScale && finite(minValue) && minValue <= 0) c.fail(`${path}.doubleValueSpec.minValue`, `must be > 0 for ${p.scaleType} (got ${minValue})`);
+    if (algorithm === "GRID_SEARCH") c.fail(`${path}.doubleValueSpec`, "GRID_SEARCH cannot search a DOUBLE parameter: use DISCRETE values or another algorithm");
+  } else if (kind === "integerValueSpec") {
+    const { minValue, maxValue } = p.integerValueSpec!;
+    c.integer(minValue, `${path}.integerValueSpec.minValue`, Number.MIN_SAFE_INTEGER);
+    c.integer(maxValue, `${path}.integerValueSpec.maxValue`, Number.MIN_SAFE_INTEGER);
+    const lo = Number(minValue);
+    const hi = Number(maxValue);
+    if (!isUnknown(minValue) && !isUnknown(maxValue) && Number.isInteger(lo) && Number.isInteger(hi) && lo > hi) {
+      c.fail(`${path}.integerValueSpec.minValue`, `must not be above maxValue (${lo} > ${hi})`);
+    }
+    if (logScale && Number.isInteger(lo) && lo <= 0) c.fail(`${path}.integerValueSpec.minValue`, `must be > 0 for ${p.scaleType} (got ${lo})`);
+  } else if (kind === "discreteValueSpec") {
+    const values = p.discreteValueSpec!.values;
+    const vpath = `${path}.discreteValueSpec.values`;
+    if (isUnknown(values)) return;
+    if (!Array.isArray(values) || values.length === 0) c.fail(vpath, "must list at least one value");
+    else if (values.length > MAX_DISCRETE_VALUES) c.fail(vpath, `must list at most ${MAX_DISCRETE_VALUES} values (got ${values.length})`);
+    else {
+      values.forEach((v, i) => {
+        if (!isUnknown(v) && !finite(v)) c.fail(`${vpath}[${i}]`, `must be a finite number (got ${JSON.stringify(v)})`);
+        else if (i > 0 && finite(values[i - 1]) && finite(v) && v - values[i - 1] < 1e-10) {
+          c.fail(`${vpath}[${i}]`, `values must increase, at least 1e-10 apart (${values[i - 1]} then ${v})`);
+        }
+      });
+      if (logScale && values.some((v) => finite(v) && v <= 0)) c.fail(vpath, `every value must be > 0 for ${p.scaleType}`);
+    }
+  } else {
+    const values = p.categoricalValueSpec!.values;
+    const vpath = `${path}.categoricalValueSpec.values`;
+    if (p.scaleType !== undefined && p.scaleType !== "SCALE_TYPE_UNSPECIFIED") c.fail(`${path}.scaleType`, "a CATEGORICAL parameter has no scale");
+    if (isUnknown(values)) return;
+    if (!Array.isArray(values) || values.length === 0) c.fail(vpath, "must list at least one value");
+    else {
+      const seen = new Set<string>();
+      values.forEach((v, i) => {
+        if (typeof v !== "string" || v === "") c.fail(`${vpath}[${i}]`, "must be a non-empty string");
+        else if (seen.has(v)) c.fail(`${vpath}[${i}]`, `duplicate value ${JSON.stringify(v)}`);
+        else seen.add(v);
+      });
+    }
+  }
+}
+
+function checkParameter(c: Checker, p: VertexParameterSpec, path: string, ids: Map<string, string>, algorithm: unknown): void {
+  if (c.required(p.parameterId, `${path}.parameterId`, "parameterId")) {
+    const id = p.parameterId!;
+    if (!PARAMETER_ID.test(id)) {
+      c.fail(`${path}.parameterId`, `must be usable as a flag name: letters, digits, '_', '-', '.', starting with a letter or digit (got ${JSON.stringify(id)})`);
+    }
+    const first = ids.get(id);
+    if (first) c.fail(`${path}.parameterId`, `duplicate parameterId ${JSON.stringify(id)} (also at ${first})`);
+    else ids.set(id, `${path}.parameterId`);
+  }
+  checkValueSpec(c, p, path, algorithm);
+  const children = p.conditionalParameterSpecs ?? [];
+  if (children.length === 0) return;
+  const domain = parentDomain(p);
+  children.forEach((child, j) => {
+    const cpath = `${path}.conditionalParameterSpecs[${j}]`;
+    if (domain?.kind === "double") {
+      c.fail(cpath, "a DOUBLE parameter cannot have conditional children: use INTEGER, DISCRETE or CATEGORICAL");
+      return;
+    }
+    const conditions = (["parentDiscreteValues", "parentIntValues", "parentCategoricalValues"] as const).filter((k) => child[k]);
+    const expected = domain?.kind === "int" ? "parentIntValues" : domain?.kind === "discrete" ? "parentDiscreteValues" : "parentCategoricalValues";
+    if (conditions.length !== 1 || conditions[0] !== expected) {
+      c.fail(cpath, `must set exactly ${expected}, matching the parent's type`);
+    } else {
+      const values = child[expected]!.values;
+      if (!isUnknown(values)) {
+        if (!Array.isArray(values) || values.length === 0) c.fail(`${cpath}.${expected}.values`, "must list at least one parent value");
+        else values.forEach((v, k) => {
+          if (!isUnknown(v) && domain && !domain.has(v)) c.fail(`${cpath}.${expected}.values[${k}]`, `${JSON.stringify(v)} is not a value of the parent parameter`);
+        });
+      }
+    }
+    if (c.required(child.parameterSpec, `${cpath}.parameterSpec`, "parameterSpec")) {
+      checkParameter(c, child.parameterSpec!, `${cpath}.parameterSpec`, ids, algorithm);
+    }
+  });
+}
+
+function checkStudySpec(c: Checker, job: VertexJob): void {
+  const spec = job.studySpec;
+  if (!c.required(spec, "studySpec", "studySpec")) return;
+  const s = spec!;
+  c.oneOf(s.algorithm, ALGORITHMS, "studySpec.algorithm");
+  c.oneOf(s.measurementSelectionType, MEASUREMENT_SELECTIONS, "studySpec.measurementSelectionType");
+  if (s.observationNoise !== undefined) c.fail("studySpec.observationNoise", "observationNoise is not supported by hyperparameter tuning jobs (Vizier only)");
+
+  const metrics = s.metrics ?? [];
+  if (metrics.length !== 1) c.fail("studySpec.metrics", `exactly one metric is required (got ${metrics.length})`);
+  metrics.forEach((m, i) => {
+    if (c.required(m.metricId, `studySpec.metrics[${i}].metricId`, "metricId") && /\s/.test(m.metricId!)) {
+      c.fail(`studySpec.metrics[${i}].metricId`, "must not contain whitespace");
+    }
+    if (c.required(m.goal, `studySpec.metrics[${i}].goal`, "goal")) c.oneOf(m.goal, GOALS, `studySpec.metrics[${i}].goal`);
+  });
+
+  const parameters = s.parameters;
+  if (!isUnknown(parameters)) {
+    if (!Array.isArray(parameters) || parameters.length === 0) c.fail("studySpec.parameters", "at least one parameter is required");
+    else {
+      const ids = new Map<string, string>();
+      parameters.forEach((p, i) => checkParameter(c, p, `studySpec.parameters[${i}]`, ids, s.algorithm));
+    }
+  }
+
+  const stopping = STOPPING_SPECS.filter((k) => s[k] !== undefined && s[k] !== null);
+  if (stopping.length > 1) c.fail("studySpec", `at most one early-stopping spec may be set (found ${stopping.join(", ")})`);
+  const convex = s.convexAutomatedStoppingSpec;
+  if (convex) {
+    for (const k of ["maxStepCount", "minStepCount", "minMeasurementCount"] as const) {
+      c.integer(convex[k], `studySpec.convexAutomatedStoppingSpec.${k}`, 0, Number.MAX_SAFE_INTEGER, true);
+    }
+  }
+}
+
+function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void {
+  const spec = job.trialJobSpec;
+  if (!c.required(spec, "trialJobSpec", "trialJobSpec")) return;
+  const pools = spec!.workerPoolSpecs ?? [];
+  if (pools.length === 0) c.fail("trialJobSpec.workerPoolSpecs", "at least one worker pool is required");
+  pools.forEach((pool, i) => {
+    const path = `trialJobSpec.workerPoolSpecs[${i}]`;
+    const m = pool.machineSpec ?? {};
+    c.required(m.machineType, `${path}.machineSpec.machineType`, "machineType");
+    const hasType = m.acceleratorType !== undefined && m.acceleratorType !== "" && m.acceleratorType !== "ACCELERATOR_TYPE_UNSPECIFIED";
+    const hasCount = m.acceleratorCount !== undefined && m.acceleratorCount !== 0;
+    if (hasType && !hasCount) c.fail(`${path}.machineSpec.acceleratorCount`, "acceleratorType and acceleratorCount must be set together: give acceleratorCount");
+    if (hasCount && !hasType) c.fail(`${path}.machineSpec.acceleratorType`, "acceleratorType and acceleratorCount must be set together: give acceleratorType");
+    if (hasCount) c.integer(m.acceleratorCount, `${path}.machineSpec.acceleratorCount`, 1, 16);
+    c.integer(pool.replicaCount, `${path}.replicaCount`, i === 0 ? 1 : 0, i === 0 ? 1 : 1000, i !== 0);
+    if (pool.diskSpec) {
+      c.oneOf(pool.diskSpec.bootDiskType, DISK_TYPES, `${path}.diskSpec.bootDiskType`);
+      c.integer(pool.diskSpec.bootDiskSizeGb, `${path}.diskSpec.bootDiskSizeGb`, 10, 65_536, true);
+    }
+    const tasks = [pool.containerSpec && "containerSpec", pool.pythonPackageSpec && "pythonPackageSpec"].filter(Boolean);
+    if (tasks.length !== 1) {
+      c.fail(path, `exactly one of containerSpec, pythonPackageSpec must be set (found ${tasks.length ? tasks.join(", ") : "none"})`);
+      return;
+    }
+    const task = pool.containerSpec ?? pool.pythonPackageSpec!;
+    const tpath = `${path}.${tasks[0]}`;
+    if (pool.containerSpec) c.required(pool.containerSpec.imageUri, `${tpath}.imageUri`, "imageUri");
+    if (pool.pythonPackageSpec) {
+      c.required(pool.pythonPackageSpec.executorImageUri, `${tpath}.executorImageUri`, "executorImageUri");
+      c.required(pool.pythonPackageSpec.pythonModule, `${tpath}.pythonModule`, "pythonModule");
+      const uris = pool.pythonPackageSpec.packageUris;
+      if (!isUnknown(uris)) {
+        if (!Array.isArray(uris) || uris.length === 0) c.fail(`${tpath}.packageUris`, "at least one package URI is required");
+        else uris.forEach((u, k) => {
+          if (!isUnknown(u) && !String(u).startsWith("gs://")) c.fail(`${tpath}.packageUris[${k}]`, `must be a gs:// URI (got ${JSON.stringify(u)})`);
+        });
+      }
+    }
+    (task.args ?? []).forEach((arg, k) => {
+      const flag = typeof arg === "string" ? arg.replace(/^--/, "").split("=")[0] : "";
+      if (typeof arg === "string" && arg.startsWith("--") && tunedIds.includes(flag)) {
+        c.fail(`${tpath}.args[${k}]`, `--${flag} is a tuned parameter: Vertex appends it to every trial, so it must not be fixed in args`);
+      }
+    });
+    const env = task.env ?? [];
+    if (env.length > 100) c.fail(`${tpath}.env`, `at most 100 variables (got ${env.length})`);
+    env.forEach((e, k) => {
+      if (!isUnknown(e.name) && !ENV_NAME.test(e.name ?? "")) c.fail(`${tpath}.env[${k}].name`, `must be a valid variable name (got ${JSON.stringify(e.name)})`);
+    });
+  });
+
+  const scheduling = spec!.scheduling;
+  if (scheduling) {
+    c.oneOf(scheduling.strategy, STRATEGIES, "trialJobSpec.scheduling.strategy");
+    const timeout = scheduling.timeout ?? undefined;
+    if (timeout !== undefined && !isUnknown(timeout) && !DURATION.test(timeout)) {
+      c.fail("trialJobSpec.scheduling.timeout", `must be a duration in seconds such as "3600s" (got ${JSON.stringify(scheduling.timeout)})`);
+    } else if (timeout !== undefined && parseFloat(timeout) <= 0) {
+      c.fail("trialJobSpec.scheduling.timeout", "must be positive");
+    }
+  }
+  const prefix = spec!.baseOutputDirectory?.outputUriPrefix ?? undefined;
+  if (prefix !== undefined && !isUnknown(prefix) && !prefix.startsWith("gs://")) {
+    c.fail("trialJobSpec.baseOutputDirectory.outputUriPrefix", `must be a gs:// URI (got ${JSON.stringify(prefix)})`);
+  }
+}
+
+/** The ids of every parameter, conditional children included. */
+export function allParameterIds(parameters: VertexParameterSpec[] | undefined): string[] {
+  const ids: string[] = [];
+  const walk = (ps: VertexParameterSpec[] | undefined) =>
+    (ps ?? []).forEach((p) => {
+      if (typeof p.parameterId === "string") ids.push(p.parameterId);
+      walk((p.conditionalParameterSpecs ?? []).map((c) => c.parameterSpec ?? {}));
+    });
+  walk(parameters);
+  return ids;
+}
+
+/**
+ * Every problem of a tuning-job request, with its path. `location`, when known, is checked
+ * against the CMEK key's region (Vertex requires the key in the job's region).
+ */
+export function validateJob(job: VertexJob, location?: string): Issue[] {
+  const c = new Checker();
+  if (c.required(job.displayName, "displayName", "displayName") && [...job.displayName!].length > 128) {
+    c.fail("displayName", `must be at most 128 characters (got ${[...job.displayName!].length})`);
+  }
+  c.integer(job.maxTrialCount, "maxTrialCount", 1, MAX_TRIALS_UPPER_BOUND);
+  c.integer(job.parallelTrialCount, "parallelTrialCount", 1, MAX_TRIALS_UPPER_BOUND);
+  c.integer(job.maxFailedTrialCount, "maxFailedTrialCount", 0, MAX_TRIALS_UPPER_BOUND, true);
+  const max = job.maxTrialCount;
+  const parallel = job.parallelTrialCount;
+  if (finite(max) && finite(parallel) && parallel > max) {
+    c.fail("parallelTrialCount", `must not exceed maxTrialCount (${parallel} > ${max})`);
+  }
+  checkStudySpec(c, job);
+  checkTrialJobSpec(c, job, allParameterIds(job.studySpec?.parameters));
+
+  const labels = job.labels ?? {};
+  if (!isUnknown(labels)) {
+    if (Object.keys(labels).length > 64) c.fail("labels", "at most 64 labels");
+    for (const [k, v] of Object.entries(labels)) {
+      if (isUnknown(k) || isUnknown(v)) continue;
+      if (!LABEL_KEY.test(k)) c.fail(`labels.${k}`, "label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter");
+      else if (!LABEL_VALUE.test(v)) c.fail(`labels.${k}`, `label values: at most 63 lowercase letters, digits, '_' or '-' (got ${JSON.stringify(v)})`);
+    }
+  }
+  const key = job.encryptionSpec?.kmsKeyName ?? undefined;
+  if (key !== undefined && !isUnknown(key)) {
+    const m = KMS_KEY.exec(key);
+    if (!m) c.fail("encryptionSpec.kmsKeyName", "must be projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>");
+    else if (location && !isUnknown(location) && m[1] !== location) {
+      c.fail("encryptionSpec.kmsKeyName", `the key is in ${m[1]} but the job runs in ${location}: Vertex needs a key in the job's region`);
+    }
+  }
+  return c.issues;
+}
+
+/** One message listing every issue, one per line. */
+export function formatIssues(issues: Issue[], translate: (path: string) => string = (p) => p): string {
+  return issues.map((i) => `  ${translate(i.path)}: ${i.message}`).join("\n");
+}

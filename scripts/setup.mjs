@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Installs what the README's commands need, from nothing, and only what is missing or stale:
+// the npm packages (from the committed lockfile) and the project's Python environment `.venv/`
+// (CPU TensorFlow and the trainer's pinned requirements). Needs only Node, npm and Python 3.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const REQUIREMENTS = ["trainer/requirements.txt", "trainer/requirements-dev.txt"];
+
+function run(command, args, what) {
+  console.log(`setup: ${what}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+  if (result.error || result.status !== 0) {
+    console.error(`setup: failed to ${what}: ${result.error?.message ?? `exit code ${result.status}`}`);
+    process.exit(1);
+  }
+}
+
+function npmPackages() {
+  const installed = join(root, "node_modules/.package-lock.json");
+  const lock = join(root, "package-lock.json");
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], "install the npm packages (npm ci)");
+}
+
+function findPython() {
+  for (const candidate of ["python3", "python"]) {
+    const probe = spawnSync(candidate, ["-c", "import sys; print(sys.version_info >= (3, 9))"], { encoding: "utf8" });
+    if (probe.status === 0 && probe.stdout.trim() === "True") return candidate;
+  }
+  console.error("setup: Python 3.9 or newer is needed (python3 on PATH) for the trainer's environment .venv/");
+  process.exit(1);
+}
+
+function pythonEnvironment() {
+  const files = REQUIREMENTS.filter((f) => existsSync(join(root, f)));
+  const stamp = join(root, ".venv/.requirements-sha256");
+  const digest = createHash("sha256");
+  for (const f of files) digest.update(f).update(readFileSync(join(root, f)));
+  const wanted = digest.digest("hex");
+  const python = join(root, ".venv/bin/python");
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8").trim() === wanted) return;
+  if (!existsSync(python)) run(findPython(), ["-m", "venv", ".venv"], "create the Python environment .venv/");
+  if (files.length) {
+    run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...files.flatMap((f) => ["-r", f])],
+      `install ${files.join(" and ")} into .venv/ (TensorFlow is large: the first time takes a few minutes)`);
+  }
+  writeFileSync(stamp, `${wanted}\n`);
+}
+
+npmPackages();
+pythonEnvironment();

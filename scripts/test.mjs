@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// Runs every test of the project and ends with one line `N passed, N failed[, N skipped]`:
+// the TypeScript typecheck (one test), the vitest suites and the trainer's pytest suite.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const results = join(root, "test-results");
+mkdirSync(results, { recursive: true });
+const bin = (name) => join(root, "node_modules/.bin", name);
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+function step(title, command, args) {
+  console.log(`\n== ${title}`);
+  return spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? "0" } });
+}
+
+// The typecheck counts as one test: vitest runs TypeScript without checking types.
+const tsc = step("typecheck (tsc --noEmit, strict)", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
+totals[tsc.status === 0 ? "passed" : "failed"] += 1;
+
+const vitestJson = join(results, "vitest.json");
+step("vitest", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`]);
+if (existsSync(vitestJson)) {
+  const report = JSON.parse(readFileSync(vitestJson, "utf8"));
+  totals.passed += report.numPassedTests;
+  totals.failed += report.numFailedTests + (report.numFailedTestSuites ?? 0);
+  totals.skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+} else {
+  console.error("vitest wrote no report: counting the suite as one failure");
+  totals.failed += 1;
+}
+
+const junit = join(results, "pytest.xml");
+const pytest = step("pytest (trainer)", join(root, ".venv/bin/python"), ["-m", "pytest", "trainer/tests", "-q", `--junitxml=${junit}`]);
+if (existsSync(junit) && pytest.status !== 5) {
+  const suite = /<testsuite\b[^>]*>/.exec(readFileSync(junit, "utf8"))?.[0] ?? "";
+  const attr = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
+  const failed = attr("failures") + attr("errors");
+  totals.failed += failed;
+  totals.skipped += attr("skipped");
+  totals.passed += attr("tests") - failed - attr("skipped");
+} else {
+  console.error("pytest ran no test: counting the suite as one failure");
+  totals.failed += 1;
+}
+
+const summary = `${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ""}`;
+writeFileSync(join(results, "summary.txt"), `${summary}\n`);
+console.log(`\n${summary}`);
+process.exit(totals.failed === 0 ? 0 : 1);

@@ -1,0 +1,277 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  UNKNOWN,
+  bestTrial,
+  buildJob,
+  canonicalJson,
+  readStudyConfig,
+  specHash,
+  toArgPath,
+  toVertexJob,
+  validateJob,
+  type StudyDefinition,
+  type VertexJob,
+  type VertexTrial,
+} from "../../components/spec";
+
+const root = join(__dirname, "../..");
+
+/** Reads a stack's config the way `tune` does: through the one config parser. */
+function stackConfig(stack: string) {
+  const file = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  const result = readStudyConfig((key) => file.config[`vertex-tuning:${key}`], "vertex-tuning");
+  if (!result.ok) throw new Error(JSON.stringify(result.issues));
+  return result.config;
+}
+
+const minimal: StudyDefinition = {
+  metric: { id: "accuracy", goal: "MAXIMIZE" },
+  parameters: [{ id: "lr", type: "DOUBLE", min: 0.001, max: 0.1, scale: "LOG" }],
+  maxTrials: 10,
+};
+
+describe("toVertexJob", () => {
+  it("maps the seed study of Pulumi.dev.yaml to the Vertex JSON exactly", () => {
+    const config = stackConfig("dev");
+    const job = toVertexJob(config.study, config.trainer, {
+      builtImageUri: "us-central1-docker.pkg.dev/p/r/trainer:abc",
+      serviceAccount: "sa@p.iam.gserviceaccount.com",
+      baseOutputDirectory: "gs://bucket/bayesian-hp-tuning/",
+      labels: { team: "ml-platform" },
+    });
+    expect(job).toEqual({
+      displayName: "bayesian-hp-tuning",
+      studySpec: {
+        metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" }],
+        parameters: [
+          { parameterId: "learning-rate", doubleValueSpec: { minValue: 0.0001, maxValue: 0.01 }, scaleType: "UNIT_LOG_SCALE" },
+          { parameterId: "num-units", discreteValueSpec: { values: [64, 128, 256, 512] }, scaleType: "UNIT_LINEAR_SCALE" },
+          { parameterId: "dropout-rate", doubleValueSpec: { minValue: 0.1, maxValue: 0.5 }, scaleType: "UNIT_LINEAR_SCALE" },
+          { parameterId: "batch-size", discreteValueSpec: { values: [32, 64, 128, 256] }, scaleType: "UNIT_LINEAR_SCALE" },
+        ],
+        algorithm: "ALGORITHM_UNSPECIFIED",
+        measurementSelectionType: "BEST_MEASUREMENT",
+      },
+      maxTrialCount: 30,
+      parallelTrialCount: 3,
+      maxFailedTrialCount: 0,
+      trialJobSpec: {
+        workerPoolSpecs: [
+          {
+            machineSpec: { machineType: "n1-standard-4", acceleratorType: "NVIDIA_TESLA_T4", acceleratorCount: 1 },
+            replicaCount: "1",
+            containerSpec: { imageUri: "us-central1-docker.pkg.dev/p/r/trainer:abc", args: ["--epochs", "20"], env: [] },
+          },
+        ],
+        serviceAccount: "sa@p.iam.gserviceaccount.com",
+        baseOutputDirectory: { outputUriPrefix: "gs://bucket/bayesian-hp-tuning/" },
+      },
+      labels: { team: "ml-platform" },
+    });
+    expect(validateJob(job, "us-central1")).toEqual([]);
+  });
+
+  it("encodes int64 fields as strings, durations with 's', and conditional children by the parent's type", () => {
+    const job = toVertexJob(
+      {
+        ...minimal,
+        algorithm: "RANDOM",
+        parameters: [
+          {
+            id: "layers", type: "INTEGER", min: 1, max: 4,
+            children: [{ parentValues: [3, 4], parameter: { id: "width", type: "DISCRETE", values: [8, 16] } }],
+          },
+          {
+            id: "optimizer", type: "CATEGORICAL", values: ["adam", "sgd"],
+            children: [{ parentValues: ["sgd"], parameter: { id: "momentum", type: "DOUBLE", min: 0, max: 0.9 } }],
+          },
+        ],
+        earlyStopping: { convex: { minMeasurementCount: 5 } },
+        trial: { timeoutSeconds: 3600, scheduling: "SPOT", replicaCount: 1 },
+      },
+      { imageUri: "gcr.io/p/img" },
+      { defaultDisplayName: "s" },
+    );
+    const [layers, optimizer] = job.studySpec!.parameters!;
+    expect(layers.integerValueSpec).toEqual({ minValue: "1", maxValue: "4" });
+    expect(layers.conditionalParameterSpecs![0].parentIntValues).toEqual({ values: ["3", "4"] });
+    expect(optimizer.conditionalParameterSpecs![0].parentCategoricalValues).toEqual({ values: ["sgd"] });
+    expect(optimizer.scaleType).toBeUndefined();
+    expect(job.studySpec!.algorithm).toBe("RANDOM_SEARCH");
+    expect(job.studySpec!.convexAutomatedStoppingSpec).toEqual({ minMeasurementCount: "5" });
+    expect(job.trialJobSpec!.scheduling).toEqual({ timeout: "3600s", strategy: "SPOT" });
+    expect(job.trialJobSpec!.workerPoolSpecs![0].replicaCount).toBe("1");
+    expect(validateJob(job)).toEqual([]);
+  });
+
+  it("runs a source trainer from the repository on the local backend and the built image on Vertex", () => {
+    const local = toVertexJob(minimal, { source: "trainer" }, { backend: "local", defaultDisplayName: "s" });
+    expect(local.trialJobSpec!.workerPoolSpecs![0].containerSpec).toEqual({
+      imageUri: "local/trainer", command: [".venv/bin/python", "-m", "trainer.task"], args: [], env: [],
+    });
+    const vertex = toVertexJob(minimal, { source: "trainer" }, { builtImageUri: "img:1", defaultDisplayName: "s" });
+    expect(vertex.trialJobSpec!.workerPoolSpecs![0].containerSpec).toEqual({ imageUri: "img:1", args: [], env: [] });
+  });
+
+  it("maps the seed's python-package trainer form", () => {
+    const job = toVertexJob(minimal, {
+      pythonPackage: { executorImageUri: "us-docker.pkg.dev/vertex-ai/training/tf-gpu.2-17.py310:latest", packageUris: ["gs://b/t.tar.gz"], module: "trainer.task" },
+    }, { defaultDisplayName: "s" });
+    expect(job.trialJobSpec!.workerPoolSpecs![0].pythonPackageSpec).toEqual({
+      executorImageUri: "us-docker.pkg.dev/vertex-ai/training/tf-gpu.2-17.py310:latest",
+      packageUris: ["gs://b/t.tar.gz"], pythonModule: "trainer.task", args: [], env: [],
+    });
+    expect(validateJob(job)).toEqual([]);
+  });
+});
+
+describe("validation", () => {
+  it("lists every problem of a bad study at once, each with the argument path the user wrote", () => {
+    const { issues } = buildJob(
+      {
+        metric: { id: "accuracy", goal: "MAXIMIZE" },
+        algorithm: "GRID",
+        parameters: [
+          { id: "lr", type: "DOUBLE", min: 0.1, max: 0.01 },
+          { id: "wd", type: "DOUBLE", min: 0, max: 1, scale: "LOG" },
+          { id: "lr", type: "CATEGORICAL", values: [] },
+        ],
+        maxTrials: 2,
+        parallelTrials: 5,
+        earlyStopping: { median: {}, decayCurve: {} },
+        trial: { acceleratorType: "NVIDIA_TESLA_T4" },
+      },
+      { imageUri: "img" },
+      { defaultDisplayName: "s" },
+    );
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(Object.keys(byPath).sort()).toEqual([
+      "study.earlyStopping",
+      "study.parallelTrials",
+      "study.parameters[0].min",
+      "study.parameters[0].type",
+      "study.parameters[1].min",
+      "study.parameters[1].type",
+      "study.parameters[2].id",
+      "study.parameters[2].values",
+      "study.trial.acceleratorCount",
+    ]);
+    expect(byPath["study.parameters[0].min"]).toMatch(/less than maxValue/);
+    expect(byPath["study.parameters[0].type"]).toMatch(/GRID_SEARCH cannot search a DOUBLE/);
+    expect(byPath["study.parameters[1].min"]).toMatch(/> 0 for UNIT_LOG_SCALE/);
+    expect(byPath["study.parameters[2].id"]).toMatch(/duplicate parameterId "lr"/);
+    expect(byPath["study.parameters[2].values"]).toMatch(/at least one value/);
+    expect(byPath["study.parallelTrials"]).toMatch(/must not exceed maxTrialCount \(5 > 2\)/);
+    expect(byPath["study.earlyStopping"]).toMatch(/at most one early-stopping spec/);
+    expect(byPath["study.trial.acceleratorCount"]).toMatch(/set together/);
+  });
+
+  it("rejects defaultValue and observationNoise, which tuning jobs do not accept", () => {
+    const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s" });
+    job.studySpec!.parameters![0].doubleValueSpec!.defaultValue = 0.01;
+    job.studySpec!.observationNoise = "HIGH";
+    expect(validateJob(job).map((i) => i.path)).toEqual([
+      "studySpec.observationNoise",
+      "studySpec.parameters[0].doubleValueSpec.defaultValue",
+    ]);
+  });
+
+  it("checks conditional parents, tuned flags fixed in args, labels and the CMEK key's region", () => {
+    const job = toVertexJob(
+      {
+        ...minimal,
+        parameters: [
+          { id: "units", type: "DISCRETE", values: [64, 128], children: [{ parentValues: [256], parameter: { id: "x", type: "DOUBLE", min: 0, max: 1 } }] },
+        ],
+        trial: { args: ["--units=64"] },
+      },
+      { imageUri: "img" },
+      { defaultDisplayName: "s", labels: { Team: "x" }, kmsKeyName: "projects/p/locations/europe-west4/keyRings/r/cryptoKeys/k" },
+    );
+    const paths = validateJob(job, "us-central1").map((i) => `${i.path}: ${i.message}`);
+    expect(paths).toEqual([
+      "studySpec.parameters[0].conditionalParameterSpecs[0].parentDiscreteValues.values[0]: 256 is not a value of the parent parameter",
+      "trialJobSpec.workerPoolSpecs[0].containerSpec.args[0]: --units is a tuned parameter: Vertex appends it to every trial, so it must not be fixed in args",
+      "labels.Team: label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter",
+      "encryptionSpec.kmsKeyName: the key is in europe-west4 but the job runs in us-central1: Vertex needs a key in the job's region",
+    ]);
+  });
+
+  it("skips values Pulumi does not know yet at preview", () => {
+    const job = toVertexJob(minimal, { imageUri: UNKNOWN }, { defaultDisplayName: UNKNOWN, kmsKeyName: UNKNOWN });
+    job.maxTrialCount = UNKNOWN as unknown as number;
+    job.studySpec!.parameters![0].doubleValueSpec!.minValue = UNKNOWN as unknown as number;
+    expect(validateJob(job, "us-central1")).toEqual([]);
+  });
+
+  it("translates Vertex paths of nested conditional parameters to argument paths", () => {
+    expect(toArgPath("studySpec.parameters[0].conditionalParameterSpecs[1].parameterSpec.integerValueSpec.maxValue"))
+      .toBe("study.parameters[0].children[1].parameter.max");
+    expect(toArgPath("studySpec.parameters[2].conditionalParameterSpecs[0].parentCategoricalValues.values[1]"))
+      .toBe("study.parameters[2].children[0].parentValues[1]");
+    expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri")).toBe("trainer.imageUri");
+    expect(toArgPath("trialJobSpec.scheduling.timeout")).toBe("study.trial.timeoutSeconds");
+  });
+});
+
+describe("config", () => {
+  it("reads both stacks through the one parser", () => {
+    expect(stackConfig("dev")).toMatchObject({ backend: "vertex", trainer: { source: "trainer" }, labels: { team: "ml-platform" } });
+    const local = stackConfig("local");
+    expect(local.backend).toBe("local");
+    expect(buildJob(local.study, local.trainer, { backend: "local", defaultDisplayName: "s" }).issues).toEqual([]);
+  });
+
+  it("reports typos, wrong types and missing fields with their config paths", () => {
+    const values: Record<string, unknown> = {
+      backend: "cloud",
+      study: { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: "0.1" }], maxTrial: 3 },
+    };
+    const result = readStudyConfig((k) => values[k], "proj");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.path)).toEqual([
+      "proj:backend",
+      "proj:study.parameters[0].min",
+      "proj:study.parameters[0].max",
+      "proj:study.maxTrial",
+      "proj:study.maxTrials",
+    ]);
+  });
+});
+
+describe("best trial", () => {
+  const trial = (id: string, state: string, value: number | undefined, endTime: string): VertexTrial => ({
+    id, state, endTime,
+    parameters: [{ parameterId: "lr", value: Number(id) / 100 }],
+    finalMeasurement: value === undefined ? undefined : { stepCount: "5", metrics: [{ metricId: "loss", value }] },
+  });
+  const job = (goal: string, trials: VertexTrial[]): VertexJob => ({ studySpec: { metrics: [{ metricId: "loss", goal }] }, trials });
+
+  it("picks the max or min among SUCCEEDED trials with a final measurement, ties to the earliest end", () => {
+    const trials = [
+      trial("1", "SUCCEEDED", 0.5, "2026-01-01T00:00:05Z"),
+      trial("2", "INFEASIBLE", 0.99, "2026-01-01T00:00:01Z"),
+      trial("3", "SUCCEEDED", 0.7, "2026-01-01T00:00:09Z"),
+      trial("4", "SUCCEEDED", 0.7, "2026-01-01T00:00:03Z"),
+      trial("5", "SUCCEEDED", undefined, "2026-01-01T00:00:02Z"),
+      trial("6", "ACTIVE", 0.95, "2026-01-01T00:00:02Z"),
+    ];
+    expect(bestTrial(job("MAXIMIZE", trials))).toMatchObject({ id: "4", metricValue: 0.7, parameters: { lr: 0.04 } });
+    expect(bestTrial(job("MINIMIZE", trials))).toMatchObject({ id: "1", metricValue: 0.5 });
+    expect(bestTrial(job("MAXIMIZE", [trials[1], trials[4]]))).toBeUndefined();
+  });
+});
+
+describe("hashes", () => {
+  it("gives the same spec hash whatever the key order or labels, and another for another spec", () => {
+    const a = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s", labels: { a: "1" } });
+    const b = JSON.parse(canonicalJson({ ...a, labels: { b: "2" } })) as VertexJob;
+    expect(specHash(b)).toBe(specHash(a));
+    expect(specHash({ ...a, maxTrialCount: 11 })).not.toBe(specHash(a));
+    expect(specHash(a)).toMatch(/^[0-9a-f]{20}$/);
+  });
+});
