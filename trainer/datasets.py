@@ -1,0 +1,115 @@
+"""The datasets a trial can train on, each with its input shape and class count.
+
+Loaders import TensorFlow and scikit-learn lazily, so that listing the names (for flag
+parsing) stays cheap. A dataset that cannot be loaded raises :class:`DatasetError` with a
+message that names the dataset, the cause and the remedy.
+"""
+
+import socket
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainer.errors import TrialError
+
+# The digits split is fixed, independent of --seed: every trial of a study must be judged on
+# the same validation set, or the optimizer would compare noise.
+DIGITS_VALIDATION_FRACTION = 0.25
+DIGITS_SPLIT_SEED = 0
+# urllib has no timeout by default: behind a firewall that drops packets the download would
+# hang until the trial's own timeout instead of failing with a useful message.
+DOWNLOAD_TIMEOUT_SECONDS = 60
+
+
+class DatasetError(TrialError):
+    """A dataset could not be loaded, or its name is unknown."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Training and validation arrays (features scaled to [0, 1]) and their shape."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    input_shape: tuple
+    num_classes: int
+
+
+def load_fashion_mnist():
+    """Fashion-MNIST (28x28 grey images, 10 classes), downloaded by Keras on first use.
+
+    Keras caches the files under ``~/.keras/datasets``; the official test split serves as the
+    validation set, as in the seed tutorial.
+    """
+    import tensorflow as tf
+
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_SECONDS)
+    try:
+        (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
+    except Exception as error:  # Keras wraps network failures in a bare Exception.
+        cause = " ".join(str(error).split())  # Keep the message on one line.
+        raise DatasetError(
+            f"dataset 'fashion_mnist' could not be loaded ({cause}); it is downloaded from "
+            "storage.googleapis.com on first use: allow that host, or run with "
+            "--dataset digits, which needs no network"
+        ) from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+    return Dataset(
+        name="fashion_mnist",
+        x_train=(x_train / 255.0).astype("float32"),
+        y_train=y_train,
+        x_val=(x_val / 255.0).astype("float32"),
+        y_val=y_val,
+        input_shape=(28, 28),
+        num_classes=10,
+    )
+
+
+def load_digits():
+    """scikit-learn's handwritten digits (8x8 images, 16 grey levels, 10 classes), offline.
+
+    The data ships inside the scikit-learn package, so it loads without network access.
+    The split is stratified so that every class has the same share in both parts.
+    """
+    from sklearn.datasets import load_digits as sklearn_load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = sklearn_load_digits()
+    images = (digits.images / 16.0).astype("float32")
+    x_train, x_val, y_train, y_val = train_test_split(
+        images,
+        digits.target,
+        test_size=DIGITS_VALIDATION_FRACTION,
+        stratify=digits.target,
+        random_state=DIGITS_SPLIT_SEED,
+    )
+    return Dataset(
+        name="digits",
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        input_shape=(8, 8),
+        num_classes=10,
+    )
+
+
+LOADERS = {
+    "fashion_mnist": load_fashion_mnist,
+    "digits": load_digits,
+}
+DATASET_NAMES = tuple(LOADERS)
+
+
+def load(name):
+    """Load the dataset called ``name``; raise :class:`DatasetError` if that fails."""
+    if name not in LOADERS:
+        raise DatasetError(
+            f"dataset {name!r} is unknown; use one of: {', '.join(DATASET_NAMES)}"
+        )
+    return LOADERS[name]()

@@ -1,0 +1,85 @@
+"""Flag parsing: both flag forms, the float form Vertex AI sends, and clear rejections."""
+
+import argparse
+
+import pytest
+
+from trainer.flags import DEFAULT_MODEL_DIR, integral, parse_args
+
+HYPERPARAMETERS = {
+    "learning-rate": "0.003",
+    "num-units": "256",
+    "dropout-rate": "0.25",
+    "batch-size": "32",
+    "epochs": "3",
+}
+
+
+def test_equals_form_as_vertex_ai_sends_it():
+    args = parse_args([f"--{name}={value}" for name, value in HYPERPARAMETERS.items()], {})
+    assert (args.learning_rate, args.num_units, args.dropout_rate) == (0.003, 256, 0.25)
+    assert (args.batch_size, args.epochs) == (32, 3)
+
+
+def test_space_form_gives_the_same_values():
+    argv = [part for name, value in HYPERPARAMETERS.items() for part in (f"--{name}", value)]
+    assert parse_args(argv, {}) == parse_args(
+        [f"--{name}={value}" for name, value in HYPERPARAMETERS.items()], {}
+    )
+
+
+@pytest.mark.parametrize("text", ["256.0", "256", "2.56e2"])
+def test_integer_flags_accept_integral_floats(text):
+    args = parse_args([f"--num-units={text}", f"--batch-size={text}", f"--epochs={text}"], {})
+    assert (args.num_units, args.batch_size, args.epochs) == (256, 256, 256)
+    assert isinstance(args.num_units, int)
+
+
+def test_non_integral_float_is_rejected_with_a_one_line_message(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--num-units=256.5"], {})
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1
+    assert "--num-units" in message and "'256.5'" in message and "non-integral" in message
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--learning-rate=0"], "--learning-rate"),
+        (["--dropout-rate=1"], "--dropout-rate"),
+        (["--batch-size=0"], "--batch-size"),
+        (["--epochs=two"], "--epochs"),
+        (["--num-unit=64"], "unrecognized arguments: --num-unit=64"),  # no prefix matching
+        (["--dataset=cifar"], "unknown dataset 'cifar'; use one of: fashion_mnist, digits"),
+    ],
+)
+def test_bad_values_fail_naming_the_flag(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(argv, {})
+    assert exit_info.value.code == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_integral_rejects_text():
+    with pytest.raises(argparse.ArgumentTypeError, match="expected an integer"):
+        integral("many")
+
+
+def test_defaults_follow_the_seed_tutorial():
+    args = parse_args([], {})
+    assert (args.learning_rate, args.num_units, args.dropout_rate) == (0.001, 128, 0.2)
+    assert (args.batch_size, args.epochs, args.dataset) == (64, 20, "fashion_mnist")
+    assert args.model_dir == DEFAULT_MODEL_DIR
+
+
+def test_model_dir_defaults_to_aip_model_dir_and_the_flag_wins():
+    environ = {"AIP_MODEL_DIR": "gs://bucket/job/7/model/"}
+    assert parse_args([], environ).model_dir == "gs://bucket/job/7/model/"
+    assert parse_args(["--model-dir", "/tmp/m"], environ).model_dir == "/tmp/m"
+
+
+def test_seed_is_a_flag_with_a_fixed_default():
+    assert parse_args([], {}).seed == parse_args([], {}).seed
+    assert parse_args(["--seed=3"], {}).seed == 3

@@ -1,0 +1,123 @@
+"""A real trial in a subprocess: metric lines, saved model, reproducibility, failures."""
+
+import json
+
+import numpy as np
+import pytest
+
+from trainer.tests.conftest import TRIAL_ID, Trial
+
+# Small and short, so the whole suite stays well under a minute on two cores; the flags mix
+# the forms Vertex AI and people use.
+TRIAL_FLAGS = (
+    "--dataset=digits",
+    "--epochs=2",
+    "--num-units=32.0",
+    "--batch-size",
+    "64",
+    "--learning-rate=0.01",
+)
+
+
+def _finish(trial):
+    """Wait for ``trial``, check it succeeded, and parse its metrics file into ``records``."""
+    trial.wait()
+    assert trial.returncode == 0, trial.stderr
+    trial.records = [json.loads(line) for line in trial.metrics_file.read_text().splitlines()]
+    return trial
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    """Two identical short digits trials, run side by side to save wall time.
+
+    The first takes its model directory from AIP_MODEL_DIR (with the trailing slash Vertex AI
+    gives it), the second from --model-dir; both use the default seed.
+    """
+    first_dir, second_dir = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
+    first = Trial(first_dir, *TRIAL_FLAGS, env={"AIP_MODEL_DIR": f"{first_dir / 'model'}/"})
+    second = Trial(second_dir, *TRIAL_FLAGS, f"--model-dir={second_dir / 'model'}")
+    first.model_dir = first_dir / "model"
+    return _finish(first), _finish(second)
+
+
+@pytest.fixture(scope="module")
+def trial(trials):
+    """The first of :func:`trials`."""
+    return trials[0]
+
+
+def test_one_progress_line_per_epoch(trial):
+    progress = [line for line in trial.stdout.splitlines() if line.startswith("epoch ")]
+    expected = [
+        f"epoch {step}/2 accuracy={float(record['accuracy']):.4f}"
+        for step, record in enumerate(trial.records, start=1)
+    ]
+    assert progress == expected
+
+
+def test_metrics_file_has_one_line_per_epoch_in_the_library_format(trial):
+    assert [record["global_step"] for record in trial.records] == ["1", "2"]
+    for record in trial.records:
+        # cloudml-hypertune 0.1.0.dev6 also writes "checkpoint_path": "" on every line.
+        assert {"accuracy", "global_step", "timestamp", "trial"} <= set(record)
+        assert record["trial"] == TRIAL_ID
+        assert isinstance(record["timestamp"], float)
+        assert isinstance(record["accuracy"], str) and 0 < float(record["accuracy"]) <= 1
+    assert trial.records[0]["timestamp"] < trial.records[1]["timestamp"]
+    # Ten balanced classes: two epochs must beat chance (0.1) clearly, or training is broken.
+    assert float(trial.records[-1]["accuracy"]) > 0.3
+
+
+def test_saved_model_and_keras_file_load_and_agree(trial):
+    import tensorflow as tf
+
+    assert (trial.model_dir / "saved_model.pb").is_file()
+    model = tf.keras.models.load_model(trial.model_dir / "model.keras")
+    images = np.random.default_rng(0).random((5, 8, 8), dtype=np.float32)
+    keras_probabilities = model.predict(images, verbose=0)
+    # Keep the loaded object referenced: its functions use variables it owns.
+    served = tf.saved_model.load(str(trial.model_dir))
+    served_probabilities = served.serve(images).numpy()
+    assert keras_probabilities.shape == (5, 10)
+    np.testing.assert_allclose(served_probabilities, keras_probabilities, rtol=1e-5)
+
+
+def test_same_seed_repeats_the_trial(trials):
+    first, second = trials
+    assert [r["accuracy"] for r in second.records] == [r["accuracy"] for r in first.records]
+
+
+def test_unknown_dataset_fails_fast_with_one_line(trainer):
+    result = trainer("--dataset=cifar")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "trainer.task: error: argument --dataset: unknown dataset 'cifar'; "
+        "use one of: fashion_mnist, digits (see --help)"
+    ]
+    assert not result.metrics_file.exists()
+
+
+def test_non_integral_hyperparameter_fails_the_trial(trainer):
+    result = trainer("--dataset=digits", "--batch-size=32.5")
+    assert result.returncode == 2
+    assert "--batch-size" in result.stderr and "'32.5'" in result.stderr
+
+
+def test_unreachable_download_fails_saying_what_to_do(trainer, tmp_path):
+    """fashion_mnist without network, simulated by an empty Keras cache and a dead proxy."""
+    dead_proxy = "http://127.0.0.1:9"
+    result = trainer(
+        "--dataset=fashion_mnist",
+        env={
+            "KERAS_HOME": str(tmp_path / "keras"),
+            "HTTPS_PROXY": dead_proxy,
+            "https_proxy": dead_proxy,
+        },
+    )
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("trainer.task: error: dataset 'fashion_mnist' could not be loaded")
+    assert "--dataset digits" in lines[0]
+    assert not result.metrics_file.exists()
