@@ -26,10 +26,18 @@ export interface StudyConfig {
   wait?: boolean;
   /** How long `pulumi up` waits before it stops (the job keeps running). */
   waitTimeoutMinutes?: number;
+  /** Staging bucket settings: location, forceDestroy, stagingObjectAgeDays. */
+  bucket?: { location?: string; forceDestroy?: boolean; stagingObjectAgeDays?: number };
+  /** Enable the APIs the study uses. Default true. */
+  enableApis?: boolean;
+  /** Service account the image build runs as. */
+  buildServiceAccountEmail?: string;
 }
 
 /** The config keys, under the project's namespace (`<project>:<key>`). */
-export const CONFIG_KEYS = ["backend", "study", "trainer", "labels", "kmsKeyName", "wait", "waitTimeoutMinutes"] as const;
+export const CONFIG_KEYS = [
+  "backend", "study", "trainer", "labels", "kmsKeyName", "wait", "waitTimeoutMinutes", "bucket", "enableApis", "buildServiceAccountEmail",
+] as const;
 
 type Shape =
   | "string" | "number" | "boolean" | "strings" | "numbers" | "stringMap" | "values"
@@ -82,6 +90,8 @@ const TRAINER: Shape = {
     pythonPackage: { object: { executorImageUri: "string", packageUris: "strings", module: "string" } },
   },
 };
+
+const BUCKET: Shape = { object: { location: "string", forceDestroy: "boolean", stagingObjectAgeDays: "number" } };
 
 const REQUIRED_STUDY_FIELDS = ["metric", "parameters", "maxTrials"];
 
@@ -153,7 +163,10 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
   }
   const trainer = get("trainer") ?? { source: "trainer" };
   checkShape(trainer, TRAINER, at("trainer"), issues);
-  const optional: [string, Shape][] = [["labels", "stringMap"], ["kmsKeyName", "string"], ["wait", "boolean"], ["waitTimeoutMinutes", "number"]];
+  const optional: [string, Shape][] = [
+    ["labels", "stringMap"], ["kmsKeyName", "string"], ["wait", "boolean"], ["waitTimeoutMinutes", "number"],
+    ["bucket", BUCKET], ["enableApis", "boolean"], ["buildServiceAccountEmail", "string"],
+  ];
   for (const [key, shape] of optional) {
     const value = get(key);
     if (value !== undefined) checkShape(value, shape, at(key), issues);
@@ -169,6 +182,9 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
       kmsKeyName: get("kmsKeyName") as string | undefined,
       wait: get("wait") as boolean | undefined,
       waitTimeoutMinutes: get("waitTimeoutMinutes") as number | undefined,
+      bucket: get("bucket") as StudyConfig["bucket"],
+      enableApis: get("enableApis") as boolean | undefined,
+      buildServiceAccountEmail: get("buildServiceAccountEmail") as string | undefined,
     },
   };
 }

@@ -42,7 +42,7 @@ export interface DoubleParameter extends ParameterBase {
   min: number;
   /** Inclusive upper bound. */
   max: number;
-  /** Search scale; LOG and REVERSE_LOG need min > 0. Default LINEAR. */
+  /** Search scale; LOG and REVERSE_LOG need min > 0. Default: unscaled (linear). */
   scale?: Scale;
 }
 
@@ -53,7 +53,7 @@ export interface IntegerParameter extends ParameterBase {
   min: number;
   /** Inclusive upper bound (an integer). */
   max: number;
-  /** Search scale; LOG and REVERSE_LOG need min > 0. Default LINEAR. */
+  /** Search scale; LOG and REVERSE_LOG need min > 0. Default: unscaled (linear). */
   scale?: Scale;
   /** Parameters that exist only for some values of this one. */
   children?: ConditionalParameter[];
@@ -64,7 +64,7 @@ export interface DiscreteParameter extends ParameterBase {
   type: "DISCRETE";
   /** The allowed values, increasing. */
   values: number[];
-  /** Search scale over the values; LOG and REVERSE_LOG need every value > 0. Default LINEAR. */
+  /** Search scale over the values; LOG and REVERSE_LOG need every value > 0. Default: unscaled (linear). */
   scale?: Scale;
   /** Parameters that exist only for some values of this one. */
   children?: ConditionalParameter[];

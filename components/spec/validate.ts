@@ -163,15 +163,14 @@ function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algori
   }
 }
 
-function checkParameter(c: Checker, p: VertexParameterSpec, path: string, ids: Map<string, string>, algorithm: unknown): void {
+function checkParameter(c: Checker, p: VertexParameterSpec, path: string, ids: Set<string>, algorithm: unknown): void {
   if (c.required(p.parameterId, `${path}.parameterId`, "parameterId")) {
     const id = p.parameterId!;
     if (!PARAMETER_ID.test(id)) {
       c.fail(`${path}.parameterId`, `must be usable as a flag name: letters, digits, '_', '-', '.', starting with a letter or digit (got ${JSON.stringify(id)})`);
     }
-    const first = ids.get(id);
-    if (first) c.fail(`${path}.parameterId`, `duplicate parameterId ${JSON.stringify(id)} (also at ${first})`);
-    else ids.set(id, `${path}.parameterId`);
+    if (ids.has(id)) c.fail(`${path}.parameterId`, `duplicate parameterId ${JSON.stringify(id)}: ids must be unique across all parameters, conditional children included`);
+    else ids.add(id);
   }
   checkValueSpec(c, p, path, algorithm);
   const children = p.conditionalParameterSpecs ?? [];
@@ -223,7 +222,7 @@ function checkStudySpec(c: Checker, job: VertexJob): void {
   if (!isUnknown(parameters)) {
     if (!Array.isArray(parameters) || parameters.length === 0) c.fail("studySpec.parameters", "at least one parameter is required");
     else {
-      const ids = new Map<string, string>();
+      const ids = new Set<string>();
       parameters.forEach((p, i) => checkParameter(c, p, `studySpec.parameters[${i}]`, ids, s.algorithm));
     }
   }

@@ -65,7 +65,11 @@ function int64(value: number | undefined): string | undefined {
   return value === undefined ? undefined : String(value);
 }
 
-/** Maps a scale name, passing unknown names through so validation reports them with their path. */
+/**
+ * Maps a scale name, passing unknown names through so validation reports them with their path.
+ * No scale stays unset (SCALE_TYPE_UNSPECIFIED, as the seed's `scale='unspecified'`): Vertex
+ * applies no scaling then, which is what LINEAR means too.
+ */
 function scaleType(scale: Scale | undefined): string | undefined {
   return scale === undefined ? undefined : (SCALE[scale] ?? scale);
 }
@@ -75,15 +79,15 @@ function parameterSpec(p: ParameterDefinition): VertexParameterSpec {
   switch (p.type) {
     case "DOUBLE":
       spec.doubleValueSpec = { minValue: p.min, maxValue: p.max };
-      spec.scaleType = scaleType(p.scale ?? "LINEAR");
+      spec.scaleType = scaleType(p.scale);
       break;
     case "INTEGER":
       spec.integerValueSpec = { minValue: int64(p.min), maxValue: int64(p.max) };
-      spec.scaleType = scaleType(p.scale ?? "LINEAR");
+      spec.scaleType = scaleType(p.scale);
       break;
     case "DISCRETE":
       spec.discreteValueSpec = { values: p.values };
-      spec.scaleType = scaleType(p.scale ?? "LINEAR");
+      spec.scaleType = scaleType(p.scale);
       break;
     case "CATEGORICAL":
       spec.categoricalValueSpec = { values: p.values };

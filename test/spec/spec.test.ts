@@ -48,9 +48,9 @@ describe("toVertexJob", () => {
         metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" }],
         parameters: [
           { parameterId: "learning-rate", doubleValueSpec: { minValue: 0.0001, maxValue: 0.01 }, scaleType: "UNIT_LOG_SCALE" },
-          { parameterId: "num-units", discreteValueSpec: { values: [64, 128, 256, 512] }, scaleType: "UNIT_LINEAR_SCALE" },
+          { parameterId: "num-units", discreteValueSpec: { values: [64, 128, 256, 512] } },
           { parameterId: "dropout-rate", doubleValueSpec: { minValue: 0.1, maxValue: 0.5 }, scaleType: "UNIT_LINEAR_SCALE" },
-          { parameterId: "batch-size", discreteValueSpec: { values: [32, 64, 128, 256] }, scaleType: "UNIT_LINEAR_SCALE" },
+          { parameterId: "batch-size", discreteValueSpec: { values: [32, 64, 128, 256] } },
         ],
         algorithm: "ALGORITHM_UNSPECIFIED",
         measurementSelectionType: "BEST_MEASUREMENT",
