@@ -1,0 +1,142 @@
+/**
+ * The trainer image: a content hash of exactly what `gcloud builds submit` uploads becomes the
+ * image tag, and a `command.local.Command` runs the build with that hash and the image URI as its
+ * only triggers. An unchanged folder gives the same tag, so the command shows no diff and never
+ * rebuilds; any uploaded byte that changes gives a new tag, a new build and a new job spec.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ALWAYS_IGNORED, UploadFilter } from "./ignoreFiles";
+
+/** The image name inside the study's repository. */
+export const TRAINER_IMAGE_NAME = "trainer";
+
+/** Length of the hex digest used as the tag: 64 bits, ample for one repository's history. */
+const TAG_LENGTH = 16;
+
+/** The content identity of a source folder. */
+export interface SourceDigest {
+  /** Hex digest of the uploaded files (paths and bytes); the image tag. */
+  hash: string;
+  /** The files the hash covers: what the build uploads, as sorted POSIX paths. */
+  files: string[];
+  /**
+   * Files gcloud would upload although they never count (caches, virtual environments): the
+   * folder's `.gcloudignore` should list them, or the upload and the hash differ.
+   */
+  uncounted: string[];
+}
+
+/**
+ * Hashes what `gcloud builds submit <dir>` uploads: gcloud's own ignore rules for the folder (one
+ * reader, `ignoreFiles.ts`, serves both), minus caches and virtual environments.
+ */
+export function digestSource(dir: string): SourceDigest {
+  if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
+    throw new Error(`${dir} has no Dockerfile: a source trainer is built with \`gcloud builds submit --tag\`, which needs one`);
+  }
+  const counted = new UploadFilter(dir, ALWAYS_IGNORED).files();
+  const countedSet = new Set(counted);
+  const uncounted = new UploadFilter(dir).files().filter((f) => !countedSet.has(f));
+  const hash = createHash("sha256");
+  for (const file of counted) {
+    const bytes = fs.readFileSync(path.join(dir, file));
+    // Path and length first, so no two trees of files can feed the hash the same bytes.
+    hash.update(`${file}\0${bytes.length}\0`);
+    hash.update(bytes);
+  }
+  return { hash: hash.digest("hex").slice(0, TAG_LENGTH), files: counted, uncounted };
+}
+
+/** `<region>-docker.pkg.dev/<project>/<repository>/trainer:<tag>`. */
+export function trainerImageUri(region: string, project: string, repository: string, tag: string): string {
+  return `${region}-docker.pkg.dev/${project}/${repository}/${TRAINER_IMAGE_NAME}:${tag}`;
+}
+
+/** What the build command needs. */
+export interface BuildCommandOptions {
+  /** The source folder as the command sees it (relative to the command's working directory). */
+  source: string;
+  imageUri: string;
+  project: string;
+  region: string;
+  /**
+   * The staging bucket: the source is staged under `gs://<bucket>/source` and the build logs go
+   * to `gs://<bucket>/build-logs`, where the deploying identity can stream them with the bucket
+   * access it has anyway (the default logs bucket needs Viewer on the project to stream), and
+   * which a build running as its own service account requires.
+   */
+  bucket: string;
+  /** Service account the build runs as. Default: the project's Cloud Build account. */
+  serviceAccountEmail?: string;
+}
+
+/** Quotes a shell word when it holds anything beyond a safe set of characters. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command line of the image build: `gcloud builds submit`, skipped when the tag is already in
+ * the repository. Tags are immutable there, so a build whose push succeeded but whose command
+ * failed afterwards (say, while streaming logs) could otherwise never be retried.
+ */
+export function buildCommandLine(o: BuildCommandOptions): string {
+  const exists = ["gcloud", "artifacts", "docker", "images", "describe", o.imageUri, "--project", o.project, "--quiet"];
+  const args = [
+    "gcloud", "builds", "submit", o.source,
+    "--tag", o.imageUri,
+    "--project", o.project,
+    "--region", o.region,
+    "--gcs-source-staging-dir", `gs://${o.bucket}/source`,
+    "--gcs-log-dir", `gs://${o.bucket}/build-logs`,
+  ];
+  if (o.serviceAccountEmail) {
+    args.push("--service-account", `projects/${o.project}/serviceAccounts/${o.serviceAccountEmail}`);
+  }
+  args.push("--quiet");
+  return `${exists.map(shellWord).join(" ")} >/dev/null 2>&1 || ${args.map(shellWord).join(" ")}`;
+}
+
+/** Inputs of the image build. */
+export interface TrainerImageArgs {
+  /** Absolute path of the source folder. */
+  sourceDir: string;
+  /** The folder's digest (`digestSource`), computed by the caller before it creates anything. */
+  digest: SourceDigest;
+  project: pulumi.Input<string>;
+  region: pulumi.Input<string>;
+  /** The Artifact Registry repository id. */
+  repository: pulumi.Input<string>;
+  bucket: pulumi.Input<string>;
+  serviceAccountEmail?: pulumi.Input<string>;
+}
+
+/** The build and the image it pushes. */
+export interface TrainerImage {
+  command: command.local.Command;
+  imageUri: pulumi.Output<string>;
+}
+
+/**
+ * Creates the build command for a source folder. The command line names the folder relative to
+ * the working directory (the program's, which Pulumi also gives the command provider), so the
+ * same checkout at another path (a CI runner) shows no diff.
+ */
+export function buildTrainerImage(name: string, args: TrainerImageArgs, opts: pulumi.CustomResourceOptions): TrainerImage {
+  const digest = args.digest;
+  const source = path.relative(process.cwd(), args.sourceDir).split(path.sep).join("/") || ".";
+  const imageUri = pulumi
+    .all([args.region, args.project, args.repository])
+    .apply(([region, project, repository]) => trainerImageUri(region, project, repository, digest.hash));
+  const create = pulumi
+    .all([imageUri, args.project, args.region, args.bucket, args.serviceAccountEmail])
+    .apply(([uri, project, region, bucket, serviceAccountEmail]) =>
+      buildCommandLine({ source, imageUri: uri, project, region, bucket, serviceAccountEmail }),
+    );
+  const build = new command.local.Command(name, { create, triggers: [digest.hash, imageUri] }, opts);
+  return { command: build, imageUri };
+}

@@ -1,0 +1,44 @@
+/**
+ * At preview (mocks with `preview = true`) the children's outputs are unknown: the study still
+ * validates at construction, and a good study registers every child without waiting on them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
+import { JOB_TYPE, PROJECT, STACK, type Recorded } from "./mocks";
+import { makeTrainer, stackStudy } from "./fixtures";
+
+const recorded: Recorded[] = [];
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom });
+        // A preview knows no computed output: the state is the inputs alone.
+        return { id: undefined, state: args.inputs };
+      },
+      call: () => ({}),
+    },
+    PROJECT,
+    STACK,
+    true,
+  );
+});
+
+describe("HyperparameterTuningStudy at preview", () => {
+  it("fails a bad study with its problems before anything is known", () => {
+    const study = { ...stackStudy("dev").study, maxTrials: 2, parallelTrials: 3 } as StudyDefinition;
+    expect(() => new HyperparameterTuningStudy("pbad", { study, project: "p", region: "us-central1", trainer: { source: makeTrainer() } })).toThrow(
+      /study\.parallelTrials: must not exceed maxTrialCount/,
+    );
+  });
+
+  it("registers every child of a good study, the job included", async () => {
+    const study = new HyperparameterTuningStudy("pgood", { study: stackStudy("dev").study, project: "p", region: "us-central1", trainer: { source: makeTrainer() } });
+    // URNs are known at preview: the job's resolves once it is registered, after all it depends on.
+    await new Promise((resolve) => study.job.urn.apply(resolve));
+    const mine = recorded.filter((r) => r.name.startsWith("pgood-"));
+    expect(mine.map((r) => r.type)).toEqual(expect.arrayContaining(["gcp:storage/bucket:Bucket", "command:local:Command", JOB_TYPE]));
+    expect(mine.length).toBe(13);
+  });
+});

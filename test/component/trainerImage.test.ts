@@ -1,0 +1,155 @@
+/**
+ * The trainer image's identity: the tag is a hash of exactly what `gcloud builds submit` uploads.
+ * Pure tests of the hash, the ignore-file reader (checked against gcloud itself where gcloud is
+ * installed) and the build command line.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { UploadFilter } from "../../components/ignoreFiles";
+import { buildCommandLine, digestSource, trainerImageUri } from "../../components/trainerImage";
+import { copyTree, makeTrainer, write } from "./fixtures";
+
+describe("digestSource", () => {
+  it("keeps the tag for an unchanged tree, even copied elsewhere", () => {
+    const dir = makeTrainer();
+    const first = digestSource(dir);
+    expect(first.hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(digestSource(dir).hash).toBe(first.hash);
+    expect(digestSource(copyTree(dir)).hash).toBe(first.hash);
+    expect(first.files).toEqual(["Dockerfile", "__init__.py", "requirements.txt", "task.py"]);
+  });
+
+  it("changes the tag when an uploaded file changes, is added or is renamed", () => {
+    const dir = makeTrainer();
+    const before = digestSource(dir).hash;
+    write(dir, "task.py", "print('training harder')\n");
+    const edited = digestSource(dir).hash;
+    expect(edited).not.toBe(before);
+    write(dir, "model.py", "");
+    const added = digestSource(dir).hash;
+    expect(added).not.toBe(edited);
+    rmSync(join(dir, "model.py"));
+    write(dir, "layers.py", "");
+    expect(digestSource(dir).hash).not.toBe(added);
+  });
+
+  it("ignores caches, virtual environments and what .gcloudignore leaves out", () => {
+    const dir = makeTrainer();
+    const before = digestSource(dir).hash;
+    write(dir, "__pycache__/task.cpython-311.pyc", "bytecode");
+    write(dir, "task.pyc", "bytecode");
+    write(dir, ".venv/lib/site.py", "x");
+    write(dir, ".pytest_cache/v/cache", "x");
+    write(dir, "tests/test_more.py", "def test(): pass\n"); // listed in the fixture's .gcloudignore
+    write(dir, ".gcloudignore", ".gcloudignore\n__pycache__/\n*.py[co]\n.pytest_cache/\n.venv/\nvenv/\ntests/\n"); // rewritten, same rules
+    const after = digestSource(dir);
+    expect(after.hash).toBe(before);
+    expect(after.uncounted).toEqual([]);
+  });
+
+  it("never counts caches even where the ignore file forgets them, and reports them", () => {
+    const dir = makeTrainer();
+    write(dir, ".gcloudignore", ".gcloudignore\ntests/\n");
+    const before = digestSource(dir).hash;
+    write(dir, "__pycache__/task.cpython-311.pyc", "bytecode");
+    write(dir, ".venv/bin/python", "x");
+    const after = digestSource(dir);
+    expect(after.hash).toBe(before);
+    expect(after.uncounted).toEqual([".venv/bin/python", "__pycache__/task.cpython-311.pyc"]);
+  });
+
+  it("counts the ignore file itself only when it does not ignore itself, as gcloud does", () => {
+    const dir = makeTrainer();
+    write(dir, ".gcloudignore", "tests/\n");
+    expect(digestSource(dir).files).toContain(".gcloudignore");
+  });
+
+  it("refuses a folder without a Dockerfile", () => {
+    const dir = makeTrainer();
+    rmSync(join(dir, "Dockerfile"));
+    expect(() => digestSource(dir)).toThrow(/no Dockerfile/);
+  });
+});
+
+describe("UploadFilter (gcloud's .gcloudignore rules)", () => {
+  const tree = () => {
+    const dir = makeTrainer();
+    write(
+      dir,
+      ".gcloudignore",
+      [
+        "# comment",
+        ".gcloudignore",
+        "*.log",
+        "!keep.log",
+        "/rootonly.txt",
+        "build/",
+        "data/**/*.csv",
+        "docs/*.md",
+        "#!include:extra.ignore",
+        "trailing\\ ",
+        "",
+      ].join("\n"),
+    );
+    write(dir, "extra.ignore", "secret*\n");
+    for (const f of [
+      "a.log", "keep.log", "sub/b.log", "sub/keep.log", "rootonly.txt", "sub/rootonly.txt", "build/out.bin", "sub/build/out.bin",
+      "build.txt", "data/x.csv", "data/y/z.csv", "data/y/z.json", "docs/a.md", "docs/deep/b.md", "x/docs/c.md", "secret.txt",
+      "sub/secret.key", "trailing ", "plain.py",
+    ]) write(dir, f, f);
+    mkdirSync(join(dir, "real"));
+    write(dir, "real/linked.py", "x");
+    symlinkSync(join(dir, "real"), join(dir, "link"));
+    return dir;
+  };
+
+  it("follows gitignore syntax as gcloud reads it: negation, anchors, folders, **, includes", () => {
+    const files = new UploadFilter(tree()).files();
+    expect(files).toEqual([
+      "Dockerfile", "__init__.py", "build.txt", "data/y/z.json", "docs/deep/b.md", "extra.ignore", "keep.log",
+      "link/linked.py", "plain.py", "real/linked.py", "requirements.txt", "sub/keep.log", "sub/rootonly.txt", "task.py",
+      "tests/test_task.py",
+    ]);
+  });
+
+  it("refuses a symbolic link loop instead of walking it forever", () => {
+    const dir = makeTrainer();
+    symlinkSync(dir, join(dir, "loop"));
+    expect(() => new UploadFilter(dir).files()).toThrow(/symbolic link loop/);
+  });
+
+  const gcloud = spawnSync("gcloud", ["--version"], { encoding: "utf8" });
+  const hasGcloud = gcloud.status === 0;
+  if (!hasGcloud) console.log("gcloud is not on PATH: the comparison with `gcloud meta list-files-for-upload` is skipped");
+
+  it.skipIf(!hasGcloud)("lists exactly the files gcloud uploads (gcloud meta list-files-for-upload)", () => {
+    for (const dir of [tree(), makeTrainer()]) {
+      write(dir, "__pycache__/x.pyc", "x");
+      const out = spawnSync("gcloud", ["meta", "list-files-for-upload", dir], { encoding: "utf8" });
+      expect(out.status, out.stderr).toBe(0);
+      const theirs = out.stdout.split("\n").filter(Boolean).sort();
+      expect(new UploadFilter(dir).files()).toEqual(theirs);
+    }
+  }, 60_000);
+});
+
+describe("the build command", () => {
+  it("submits the folder to Cloud Build with the tag, project, region, and source and logs in the staging bucket, unless the tag exists", () => {
+    const imageUri = trainerImageUri("us-central1", "p", "repo", "abc");
+    expect(imageUri).toBe("us-central1-docker.pkg.dev/p/repo/trainer:abc");
+    expect(buildCommandLine({ source: "../../trainer", imageUri, project: "p", region: "us-central1", bucket: "b" })).toBe(
+      "gcloud artifacts docker images describe us-central1-docker.pkg.dev/p/repo/trainer:abc --project p --quiet >/dev/null 2>&1 || " +
+        "gcloud builds submit ../../trainer --tag us-central1-docker.pkg.dev/p/repo/trainer:abc --project p --region us-central1 --gcs-source-staging-dir gs://b/source --gcs-log-dir gs://b/build-logs --quiet",
+    );
+  });
+
+  it("runs as a given service account, and quotes odd paths", () => {
+    const line = buildCommandLine({ source: "my trainer", imageUri: "i", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
+    expect(line).toBe(
+      "gcloud artifacts docker images describe i --project p --quiet >/dev/null 2>&1 || " +
+        "gcloud builds submit 'my trainer' --tag i --project p --region r --gcs-source-staging-dir gs://b/source --gcs-log-dir gs://b/build-logs --service-account projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com --quiet",
+    );
+  });
+});

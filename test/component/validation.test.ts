@@ -1,0 +1,90 @@
+/**
+ * A bad study fails at construction (so at `pulumi preview`) with ONE error that lists every
+ * problem at the argument path the user wrote, before any child exists.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
+import { installMocks, type Recorded } from "./mocks";
+
+let recorded: Recorded[];
+beforeAll(async () => {
+  recorded = await installMocks();
+});
+
+/** Every mistake the issue lists, in one study. */
+const bad = {
+  metric: { id: "accuracy", goal: "MAXIMIZE" },
+  algorithm: "GRID",
+  parameters: [
+    { id: "learning-rate", type: "DOUBLE", min: 0.1, max: 0.01 },
+    { id: "weight-decay", type: "DOUBLE", min: 0, max: 0.1, scale: "LOG" },
+    { id: "learning-rate", type: "INTEGER", min: 1, max: 3 },
+    { id: "optimizer", type: "CATEGORICAL", values: [] },
+  ],
+  maxTrials: 4,
+  parallelTrials: 5,
+  earlyStopping: { median: {}, decayCurve: {} },
+  trial: { acceleratorType: "NVIDIA_TESLA_T4" },
+} as unknown as StudyDefinition;
+
+/** Lets registrations already started reach the mocks (they are asynchronous). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+function errorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected an error");
+}
+
+describe("HyperparameterTuningStudy validation", () => {
+  it("throws one error naming every problem with its argument path, and creates no child", async () => {
+    const error = errorOf(() => new HyperparameterTuningStudy("bad", { study: bad, project: "p", region: "us-central1" }));
+    const lines = error.message.split("\n").slice(1).map((l) => l.trim());
+    const at = (path: string, rule: RegExp) => expect(lines.some((l) => l.startsWith(`${path}:`) && rule.test(l)), `${path} ${rule}\n${error.message}`).toBe(true);
+    expect(error.message.split("\n")[0]).toBe("HyperparameterTuningStudy bad is invalid:");
+    at("study.parameters[0].min", /less than/); // min above max
+    at("study.parameters[1].min", /> 0 for UNIT_LOG_SCALE/); // LOG scale with a non-positive bound
+    at("study.parameters[2].id", /duplicate/); // duplicate ids
+    at("study.parameters[3].values", /at least one value/); // empty values
+    at("study.parameters[0].type", /GRID_SEARCH cannot search a DOUBLE/); // GRID with a DOUBLE
+    at("study.parallelTrials", /must not exceed/); // parallel above max
+    at("study.earlyStopping", /at most one/); // two early-stopping rules
+    at("study.trial.acceleratorCount", /set together/); // accelerator type without count
+    await settle();
+    expect(recorded.some((r) => r.name === "bad")).toBe(true); // the component itself did register by now
+    expect(recorded.filter((r) => r.name.startsWith("bad-"))).toEqual([]);
+  });
+
+  it("names a missing project and region on Vertex AI", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const error = errorOf(() => new HyperparameterTuningStudy("noproject", { study, project: "", region: "", trainer: { imageUri: "i" } }));
+    expect(error.message).toMatch(/^\s+project: set the gcp:project config/m);
+    expect(error.message).toMatch(/^\s+region: set the gcp:region config/m);
+  });
+
+  it("names a key outside the bucket's location at bucket.location", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const error = errorOf(
+      () =>
+        new HyperparameterTuningStudy("badkey", {
+          study,
+          project: "p",
+          region: "us-central1",
+          bucket: { location: "US" },
+          kmsKeyName: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k",
+        }),
+    );
+    expect(error.message).toMatch(/bucket\.location: the KMS key is in us-central1/);
+  });
+
+  it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const error = errorOf(() => new HyperparameterTuningStudy("nofolder", { study, project: "p", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
+    expect(error.message).toMatch(/^HyperparameterTuningStudy nofolder is invalid:\n {2}trainer\.source: \/nonexistent\/trainer has no Dockerfile/);
+    await settle();
+    expect(recorded.filter((r) => r.name.startsWith("nofolder-"))).toEqual([]);
+  });
+});
