@@ -1,0 +1,151 @@
+/**
+ * `tune`: run a stack's study on this machine, serve the local backend, or run the demo.
+ *
+ *   npm run tune -- run   [--stack local] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
+ *   npm run tune -- serve [--port P] [--state DIR] [--host H --allow-remote]
+ *   npm run demo
+ */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { finalValue } from "../components/spec";
+import { startServer } from "../local/server";
+import { LOCAL_LOCATION, LOCAL_PROJECT, runStudy, type RunResult } from "./run";
+
+const USAGE = `usage:
+  tune run   [--stack local] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
+             run the stack's study (Pulumi.<stack>.yaml) on the local backend; writes DIR/result.json and DIR/report.html
+  tune serve [--port P] [--state DIR] [--host H --allow-remote]
+             run the local backend alone (a Vertex-compatible hyperparameterTuningJobs API)
+  tune demo  the local stack's study with the real trainer, then the best trial and the report
+`;
+
+const OPTIONS = {
+  stack: { type: "string" },
+  "max-trials": { type: "string" },
+  parallel: { type: "string" },
+  out: { type: "string" },
+  state: { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  "allow-remote": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number >= 1 (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+const out = {
+  write: (text: string) => void process.stdout.write(text),
+  tty: Boolean(process.stdout.isTTY),
+  get columns() {
+    return process.stdout.columns;
+  },
+};
+
+async function run(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<RunResult> {
+  return runStudy({
+    repoRoot,
+    stack: (values.stack as string | undefined) ?? "local",
+    maxTrials: positiveInt(values["max-trials"] as string | undefined, "max-trials"),
+    parallelTrials: positiveInt(values.parallel as string | undefined, "parallel"),
+    outDir: values.out as string | undefined,
+    stateDir: values.state as string | undefined,
+    output: out,
+  });
+}
+
+function summary(result: RunResult): string {
+  const job = result.job;
+  const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${job.error.message}` : ""}`];
+  if (result.best) {
+    const params = Object.entries(result.best.parameters).map(([k, v]) => `${k}=${v}`).join(" ");
+    lines.push(`best trial ${result.best.id}: ${metricId} ${result.best.metricValue.toFixed(4)}  ${params}`);
+  }
+  lines.push(`result: ${result.resultPath}`, `report: ${result.reportPath}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The best trial against the median of the trials that succeeded: what tuning bought. */
+function medianComparison(result: RunResult): string {
+  const metricId = result.job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const values = (result.job.trials ?? [])
+    .filter((t) => t.state === "SUCCEEDED")
+    .map((t) => finalValue(t, metricId))
+    .filter((v): v is number => v !== undefined)
+    .sort((a, b) => a - b);
+  if (!result.best || values.length === 0) return "";
+  const mid = Math.floor(values.length / 2);
+  const median = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+  return `the best trial's ${metricId} ${result.best.metricValue.toFixed(4)} vs the median trial's ${median.toFixed(4)} (${values.length} trials succeeded)\n`;
+}
+
+async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
+  const stateDir = resolve((values.state as string | undefined) ?? join(repoRoot, ".tune", "state"));
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
+  const server = await startServer({
+    stateDir,
+    repoRoot,
+    port,
+    host: values.host as string | undefined,
+    allowRemote: Boolean(values["allow-remote"]),
+  });
+  const tokenFile = join(stateDir, "token");
+  process.stdout.write(
+    `local backend listening on ${server.url}\n` +
+      `token file: ${tokenFile}\n` +
+      `gcloud: CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=${server.url} CLOUDSDK_AUTH_ACCESS_TOKEN=$(cat ${tokenFile}) ` +
+      `CLOUDSDK_CORE_PROJECT=${LOCAL_PROJECT} gcloud ai hp-tuning-jobs list --region=${LOCAL_LOCATION}\n`,
+  );
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const command = positionals[0];
+  const repoRoot = process.cwd();
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case "run": {
+      const result = await run(values, repoRoot);
+      process.stdout.write(summary(result));
+      return result.job.state === "JOB_STATE_SUCCEEDED" ? 0 : 1;
+    }
+    case "demo": {
+      process.stdout.write(
+        "tune demo: the local stack's study (Pulumi.local.yaml) with the real trainer, on this machine.\n" +
+          "Each trial is a process of trainer/task.py; our Bayesian optimizer picks the next; median early stopping cuts poor trials.\n\n",
+      );
+      const result = await run({ ...values, stack: "local" }, repoRoot);
+      process.stdout.write(`\n${summary(result)}${medianComparison(result)}open the report: ${result.reportPath}\n`);
+      return result.job.state === "JOB_STATE_SUCCEEDED" ? 0 : 1;
+    }
+    case "serve":
+      await serve(values, repoRoot);
+      return -1;
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // serve keeps running until a signal; every other command ends here.
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: Error) => {
+    process.stderr.write(`tune: ${error.message}\n`);
+    process.exitCode = 1;
+  },
+);

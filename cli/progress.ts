@@ -1,0 +1,65 @@
+/**
+ * Progress of a running study: one plain line per finished trial (id, parameters, value, state),
+ * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
+ */
+import { bestTrial, finalValue, type VertexJob, type VertexTrial } from "../components/spec";
+import { INTERRUPTED_REASON } from "../local/scheduler";
+
+/** Where progress goes. */
+export interface ProgressOutput {
+  write(text: string): void;
+  /** Draw the in-place bar (a TTY). */
+  tty: boolean;
+  /** Columns of the terminal (bar width). */
+  columns?: number;
+}
+
+function parameters(trial: VertexTrial): string {
+  return (trial.parameters ?? [])
+    .map((p) => `${p.parameterId}=${typeof p.value === "number" ? Number(p.value.toPrecision(4)) : p.value}`)
+    .join(" ");
+}
+
+/** One line for a finished trial. */
+export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metricId: string): string {
+  const value = finalValue(trial, metricId);
+  const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value?.toFixed(4)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${(trial.infeasibleReason ?? "").split("\n")[0]})`;
+  return `trial ${trial.id} ${trial.state} ${outcome}  ${parameters(trial)}`;
+}
+
+/** A progress view; `update` with each polled job, `finish` once it ends. */
+export function createProgress(out: ProgressOutput): { update(job: VertexJob): void; finish(): void } {
+  const printed = new Set<string>();
+  let bar = "";
+  const clearBar = () => {
+    if (bar) out.write("\r\x1b[K");
+    bar = "";
+  };
+  return {
+    update(job) {
+      const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+      const trials = job.trials ?? [];
+      const finished = trials.filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE");
+      const fresh = finished.filter((t) => !printed.has(t.id ?? ""));
+      if (fresh.length) clearBar();
+      for (const t of fresh) {
+        printed.add(t.id ?? "");
+        out.write(`${trialLine(t, metricId)}\n`);
+      }
+      if (!out.tty) return;
+      const total = job.maxTrialCount ?? trials.length;
+      const counted = finished.filter((t) => t.infeasibleReason !== INTERRUPTED_REASON).length;
+      const width = Math.max(10, Math.min(30, (out.columns ?? 80) - 60));
+      const filled = Math.round((width * Math.min(counted, total)) / Math.max(total, 1));
+      const best = bestTrial(job);
+      const running = trials.filter((t) => t.state === "ACTIVE").length;
+      const text = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +
+        (best ? ` · best ${metricId} ${best.metricValue.toFixed(4)} (trial ${best.id})` : "");
+      out.write(`\r\x1b[K${text}`);
+      bar = text;
+    },
+    finish() {
+      clearBar();
+    },
+  };
+}

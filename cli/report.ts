@@ -1,0 +1,176 @@
+/**
+ * `report.html`: one self-contained page (no scripts, no network) with the optimization history
+ * (each trial's value and the best so far) and each parameter against the metric, as inline
+ * SVG, and the table of trials.
+ */
+import { bestTrial, finalValue, type VertexJob, type VertexParameterSpec, type VertexTrial } from "../components/spec";
+
+interface Point {
+  x: number | string;
+  y: number;
+  title: string;
+  /** Drawn hollow: a trial stopped early. */
+  hollow?: boolean;
+}
+
+interface Plot {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  points: Point[];
+  /** x axis: numbers (linear or log) or categories in the given order. */
+  xAxis: { kind: "linear" | "log"; integerTicks?: boolean } | { kind: "category"; values: string[] };
+  /** A step line through these points: flat until the next point (best so far). */
+  line?: { x: number; y: number }[];
+}
+
+const W = 460;
+const H = 280;
+const M = { left: 60, right: 16, top: 28, bottom: 44 };
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : String(Number(v.toPrecision(3)));
+}
+
+function ticks(lo: number, hi: number, n = 5): number[] {
+  return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+}
+
+/** One scatter plot as an SVG element. */
+function svg(plot: Plot): string {
+  const ys = plot.points.map((p) => p.y).concat((plot.line ?? []).map((p) => p.y));
+  let yLo = Math.min(...ys);
+  let yHi = Math.max(...ys);
+  if (!(yHi > yLo)) { yLo -= 0.5; yHi += 0.5; }
+  const pad = (yHi - yLo) * 0.05;
+  yLo -= pad; yHi += pad;
+  const plotW = W - M.left - M.right;
+  const plotH = H - M.top - M.bottom;
+  const sy = (y: number) => M.top + plotH * (1 - (y - yLo) / (yHi - yLo));
+  let sx: (x: number | string) => number;
+  let xTicks: { at: number; label: string }[];
+  if (plot.xAxis.kind === "category") {
+    const values = plot.xAxis.values;
+    sx = (x) => M.left + (plotW * (values.indexOf(String(x)) + 0.5)) / values.length;
+    xTicks = values.map((v) => ({ at: sx(v), label: v }));
+  } else {
+    const log = plot.xAxis.kind === "log";
+    const f = (x: number) => (log ? Math.log10(x) : x);
+    const xs = plot.points.map((p) => f(Number(p.x))).concat((plot.line ?? []).map((p) => f(p.x)));
+    const xLo = Math.min(...xs);
+    const xHi = Math.max(...xs);
+    // Pad the range so that points on its ends are not cut by the frame.
+    const xPad = xHi > xLo ? (xHi - xLo) * 0.04 : 0.5;
+    const lo = xLo - xPad;
+    const hi = xHi + xPad;
+    sx = (x) => M.left + (plotW * (f(Number(x)) - lo)) / (hi - lo);
+    const at = (t: number) => M.left + (plotW * (t - lo)) / (hi - lo);
+    xTicks = plot.xAxis.integerTicks
+      ? [...new Set(ticks(xLo, xHi).map(Math.round))].map((t) => ({ at: at(t), label: String(t) }))
+      : ticks(xLo, xHi).map((t) => ({ at: at(t), label: fmt(log ? 10 ** t : t) }));
+  }
+  const parts: string[] = [];
+  parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" class="title">${escape(plot.title)}</text>`);
+  parts.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" class="frame"/>`);
+  for (const t of ticks(yLo, yHi)) {
+    parts.push(`<line x1="${M.left - 4}" x2="${M.left + plotW}" y1="${sy(t)}" y2="${sy(t)}" class="grid"/>`);
+    parts.push(`<text x="${M.left - 6}" y="${sy(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
+  }
+  for (const t of xTicks) parts.push(`<text x="${t.at}" y="${M.top + plotH + 16}" text-anchor="middle">${escape(t.label)}</text>`);
+  parts.push(`<text x="${M.left + plotW / 2}" y="${H - 8}" text-anchor="middle" class="axis">${escape(plot.xLabel)}</text>`);
+  parts.push(`<text x="14" y="${M.top + plotH / 2}" text-anchor="middle" class="axis" transform="rotate(-90 14 ${M.top + plotH / 2})">${escape(plot.yLabel)}</text>`);
+  if (plot.line?.length) {
+    const d = plot.line
+      .map((p, i) => `${i ? `H${sx(p.x).toFixed(1)} V` : `M${sx(p.x).toFixed(1)},`}${sy(p.y).toFixed(1)}`)
+      .join(" ");
+    parts.push(`<path d="${d}" class="best"/>`);
+  }
+  for (const p of plot.points) {
+    parts.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="4.5" class="${p.hollow ? "stopped" : "point"}"><title>${escape(p.title)}</title></circle>`);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">${parts.join("")}</svg>`;
+}
+
+type Trial = VertexTrial & { earlyStopped?: boolean };
+
+function value(trial: VertexTrial, id: string): number | string | undefined {
+  const v = trial.parameters?.find((p) => p.parameterId === id)?.value;
+  return typeof v === "number" || typeof v === "string" ? v : undefined;
+}
+
+function flatParameters(specs: VertexParameterSpec[] | undefined): VertexParameterSpec[] {
+  return (specs ?? []).flatMap((p) => [p, ...flatParameters((p.conditionalParameterSpecs ?? []).map((c) => c.parameterSpec ?? {}))]);
+}
+
+/** The report page for a finished (or running) job. */
+export function renderReport(job: VertexJob): string {
+  const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const goal = job.studySpec?.metrics?.[0]?.goal ?? "MAXIMIZE";
+  const sign = goal === "MINIMIZE" ? -1 : 1;
+  const trials = (job.trials ?? []) as Trial[];
+  const scored = trials
+    .map((t) => ({ t, v: t.state === "SUCCEEDED" ? finalValue(t, metricId) : undefined }))
+    .filter((s): s is { t: Trial; v: number } => s.v !== undefined);
+  const title = (t: Trial, v: number) => `trial ${t.id}: ${metricId} ${v}${t.earlyStopped ? " (stopped early)" : ""}`;
+  const plots: string[] = [];
+  if (scored.length) {
+    let best = -Infinity;
+    const line = scored.map(({ t, v }) => {
+      best = Math.max(best, sign * v);
+      return { x: Number(t.id), y: sign * best };
+    });
+    plots.push(svg({
+      title: "Optimization history",
+      xLabel: "trial",
+      yLabel: metricId,
+      xAxis: { kind: "linear", integerTicks: true },
+      points: scored.map(({ t, v }) => ({ x: Number(t.id), y: v, title: title(t, v), hollow: t.earlyStopped })),
+      line,
+    }));
+    for (const spec of flatParameters(job.studySpec?.parameters)) {
+      const id = spec.parameterId ?? "";
+      const points: Point[] = [];
+      for (const { t, v } of scored) {
+        const x = value(t, id);
+        if (x !== undefined) points.push({ x, y: v, title: `${title(t, v)}, ${id} ${x}`, hollow: t.earlyStopped });
+      }
+      if (!points.length) continue;
+      const xAxis: Plot["xAxis"] = spec.categoricalValueSpec
+        ? { kind: "category", values: spec.categoricalValueSpec.values ?? [] }
+        : { kind: spec.scaleType === "UNIT_LOG_SCALE" ? "log" : "linear" };
+      plots.push(svg({ title: `${id} vs ${metricId}`, xLabel: id, yLabel: metricId, xAxis, points }));
+    }
+  }
+  const best = bestTrial(job);
+  const ids = flatParameters(job.studySpec?.parameters).map((p) => p.parameterId ?? "");
+  const rows = trials.map((t) => {
+    const v = finalValue(t, metricId);
+    const cells = [t.id ?? "", t.state ?? "", v === undefined ? "" : String(v), ...ids.map((id) => String(value(t, id) ?? "")), t.earlyStopped ? "stopped early" : (t.infeasibleReason ?? "").split("\n")[0]];
+    return `<tr${best?.id === t.id ? ' class="bestrow"' : ""}>${cells.map((c) => `<td>${escape(c)}</td>`).join("")}</tr>`;
+  });
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(job.displayName ?? "study")} — tuning report</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;color:#222}
+svg{margin:8px;border:1px solid #eee;background:#fff}
+svg text{font-size:11px;fill:#444} svg .title{font-size:13px;font-weight:600;fill:#222} svg .axis{font-size:12px}
+.frame{fill:none;stroke:#ccc} .grid{stroke:#eee} .best{fill:none;stroke:#d62728;stroke-width:2}
+.point{fill:#1f77b4;opacity:.8} .stopped{fill:#fff;stroke:#1f77b4;stroke-width:1.5}
+table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left} .bestrow{background:#fff3c4}
+</style></head><body>
+<h1>${escape(job.displayName ?? "study")}</h1>
+<p>${escape(job.name ?? "")} · ${escape(job.state ?? "")} · ${trials.length} trials · goal ${escape(goal)} ${escape(metricId)}${
+    best ? ` · best trial ${escape(best.id)}: ${escape(metricId)} ${best.metricValue}` : ""
+  }</p>
+<p>Filled dots: trials that ran to the end; hollow dots: trials stopped early; red line: best so far.</p>
+<div>${plots.join("\n")}</div>
+<h2>Trials</h2>
+<table><tr>${["trial", "state", metricId, ...ids, "note"].map((h) => `<th>${escape(h)}</th>`).join("")}</tr>
+${rows.join("\n")}</table>
+</body></html>
+`;
+}

@@ -1,0 +1,85 @@
+/**
+ * `tune run`: a stack's study on the local backend, end to end. The job is created through the
+ * same Vertex client the tuning-job resource uses (components/vertex), against an embedded (or
+ * already running) local server; progress is shown while it runs; Ctrl-C cancels the job and
+ * waits for it to end; the result and the report are written at the end.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { bestTrial, type BestTrial, type VertexJob } from "../components/spec";
+import { createVertexClient } from "../components/vertex/client";
+import { realClock } from "../components/vertex/clock";
+import { waitForJob } from "../components/vertex/wait";
+import { closeEmbeddedServers, ensureLocalBackend } from "../local/embedded";
+import { createProgress, type ProgressOutput } from "./progress";
+import { renderReport } from "./report";
+import { loadStackJob, type StudyOverrides } from "./study";
+
+/** Options of `runStudy`. */
+export interface RunOptions extends StudyOverrides {
+  repoRoot: string;
+  stack: string;
+  /** Where result.json and report.html go. Default `.tune/out/<stack>`. */
+  outDir?: string;
+  /** The local backend's state folder. Default `.tune/state`. */
+  stateDir?: string;
+  output: ProgressOutput;
+}
+
+/** What a run produced. */
+export interface RunResult {
+  job: VertexJob;
+  best?: BestTrial;
+  resultPath: string;
+  reportPath: string;
+}
+
+/**
+ * The location of `tune`'s jobs: a real region name, because gcloud accepts nothing else for
+ * `--region` (so `gcloud ai hp-tuning-jobs list --region=us-central1` shows them). The project
+ * is `local`.
+ */
+export const LOCAL_PROJECT = "local";
+export const LOCAL_LOCATION = "us-central1";
+
+/** How often `tune` polls its local job: the server is on loopback, so a poll costs nothing. */
+const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
+
+/** Runs the stack's study to its end and writes `result.json` and `report.html`. */
+export async function runStudy(options: RunOptions): Promise<RunResult> {
+  const request = loadStackJob(options.repoRoot, options.stack, options);
+  const stateDir = resolve(options.stateDir ?? join(options.repoRoot, ".tune", "state"));
+  const outDir = resolve(options.outDir ?? join(options.repoRoot, ".tune", "out", options.stack));
+  const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
+  const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token });
+  const created = await client.create(request);
+  const name = created.name!;
+  options.output.write(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}\n`);
+
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      options.output.write("\ncancelling the job (Ctrl-C again to stop waiting; its trial processes end either way)...\n");
+      client.cancel(name).catch((error: Error) => options.output.write(`cancel failed: ${error.message}\n`));
+    } else {
+      void closeEmbeddedServers().finally(() => process.exit(130));
+    }
+  };
+  process.on("SIGINT", onInterrupt);
+  const progress = createProgress(options.output);
+  try {
+    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, (j) => progress.update(j), POLL);
+    progress.finish();
+    mkdirSync(outDir, { recursive: true });
+    const best = bestTrial(job);
+    const resultPath = join(outDir, "result.json");
+    const reportPath = join(outDir, "report.html");
+    writeFileSync(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
+    writeFileSync(reportPath, renderReport(job));
+    return { job, best, resultPath, reportPath };
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    await closeEmbeddedServers();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * A stack's study as `tune` runs it: `Pulumi.<stack>.yaml` read through the one config parser
+ * (`readStudyConfig`) and mapped to the Vertex JSON by the one mapping (`buildJob`), for the
+ * local backend.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { buildJob, formatIssues, readStudyConfig, type StudyDefinition, type VertexJob } from "../components/spec";
+
+/** Overrides the command line may apply to the stack's study. */
+export interface StudyOverrides {
+  maxTrials?: number;
+  parallelTrials?: number;
+}
+
+/** Reads the project name (the config namespace) from `Pulumi.yaml`. */
+function projectName(repoRoot: string): string {
+  const project = parse(readFileSync(join(repoRoot, "Pulumi.yaml"), "utf8")) as { name?: string };
+  if (!project?.name) throw new Error(`${join(repoRoot, "Pulumi.yaml")} has no name`);
+  return project.name;
+}
+
+/** The job request of a stack's study on the local backend; throws with every config issue. */
+export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOverrides = {}): VertexJob {
+  const namespace = projectName(repoRoot);
+  const file = join(repoRoot, `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new Error(`no stack file ${file}: pass --stack <name> for an existing Pulumi.<name>.yaml`);
+  }
+  const config = ((parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
+  const result = readStudyConfig((key) => config[`${namespace}:${key}`], namespace);
+  if (!result.ok) throw new Error(`${file} has problems:\n${formatIssues(result.issues)}`);
+  const study: StudyDefinition = { ...result.config.study };
+  if (overrides.maxTrials !== undefined) study.maxTrials = overrides.maxTrials;
+  if (overrides.parallelTrials !== undefined) study.parallelTrials = overrides.parallelTrials;
+  if (overrides.maxTrials !== undefined && (study.parallelTrials ?? 1) > overrides.maxTrials) study.parallelTrials = overrides.maxTrials;
+  const { job, issues } = buildJob(study, result.config.trainer, {
+    backend: "local",
+    defaultDisplayName: `tune-${stack}`,
+    labels: { ...(result.config.labels ?? {}), "tune-stack": stack },
+  });
+  if (issues.length) throw new Error(`the study of ${file} is not valid:\n${formatIssues(issues)}`);
+  return job;
+}

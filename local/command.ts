@@ -1,0 +1,79 @@
+/**
+ * What a trial runs locally: the command line and environment Vertex AI would give the trial's
+ * container, mapped onto this machine (DESIGN.md, "The local backend's own rules").
+ */
+import { join } from "node:path";
+import type { VertexJob } from "../components/spec";
+import type { TrialParameter } from "./store";
+
+/** Where a trial runs and what share of the machine it gets. */
+export interface CommandContext {
+  /** Repository root: the trial's working directory. */
+  repoRoot: string;
+  /** The backend's state folder (`gs://` output maps under `<state>/gcs/`). */
+  stateDir: string;
+  /** The trial's own folder (metrics file, logs, default model folder). */
+  trialDir: string;
+  trialId: string;
+  /** CPU cores of the machine. */
+  cores: number;
+}
+
+/** A runnable trial: argv (argv[0] is the program) and the full environment. */
+export interface TrialCommand {
+  argv: string[];
+  env: Record<string, string>;
+  /** Path of the metrics file the trial reports to. */
+  metricsFile: string;
+}
+
+/** `gs://bucket/path/` → `<state>/gcs/bucket/path/`: the local stand-in for Cloud Storage. */
+export function localGcsPath(stateDir: string, uri: string): string {
+  return join(stateDir, "gcs", uri.replace(/^gs:\/\//, ""));
+}
+
+/**
+ * The trial's command and environment, or an error text when the job cannot run locally (a
+ * container with no command: the local backend does not run images).
+ */
+export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: CommandContext): TrialCommand | { error: string } {
+  const pool = job.trialJobSpec?.workerPoolSpecs?.[0] ?? {};
+  let argv: string[];
+  let userEnv: { name?: string | null; value?: string | null }[];
+  if (pool.pythonPackageSpec) {
+    const spec = pool.pythonPackageSpec;
+    argv = [join(ctx.repoRoot, ".venv", "bin", "python"), "-m", spec.pythonModule ?? "", ...(spec.args ?? [])];
+    userEnv = spec.env ?? [];
+  } else {
+    const spec = pool.containerSpec ?? {};
+    if (!spec.command?.length) {
+      return {
+        error: `a local trial needs trialJobSpec.workerPoolSpecs[0].containerSpec.command: the local backend runs commands, not images (imageUri ${JSON.stringify(spec.imageUri ?? "")} is not used); set the trainer's command, or use a source trainer`,
+      };
+    }
+    argv = [...spec.command, ...(spec.args ?? [])];
+    userEnv = spec.env ?? [];
+  }
+  // Numbers in JavaScript's shortest form (256, not Vertex's 256.0; trainers accept both).
+  argv.push(...parameters.map((p) => `--${p.parameterId}=${String(p.value)}`));
+
+  const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
+  const outputDir = base ? join(localGcsPath(ctx.stateDir, base), ctx.trialId) : ctx.trialDir;
+  const parallel = Math.max(1, job.parallelTrialCount ?? 1);
+  const threads = String(Math.max(1, Math.floor(ctx.cores / parallel)));
+  const metricsFile = join(ctx.trialDir, "output.metrics");
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  // The machine's share first, so that a study's own env can still override it.
+  Object.assign(env, { OMP_NUM_THREADS: threads, TF_NUM_INTRAOP_THREADS: threads, TF_NUM_INTEROP_THREADS: threads });
+  for (const e of userEnv) if (e.name) env[e.name] = e.value ?? "";
+  Object.assign(env, {
+    CLOUD_ML_HP_METRIC_FILE: metricsFile,
+    CLOUD_ML_TRIAL_ID: ctx.trialId,
+    AIP_MODEL_DIR: `${join(outputDir, "model")}/`,
+    AIP_CHECKPOINT_DIR: `${join(outputDir, "checkpoints")}/`,
+    AIP_TENSORBOARD_LOG_DIR: `${join(outputDir, "logs")}/`,
+    // Python trainers: print lines as they happen, so stdout.log follows the trial live.
+    PYTHONUNBUFFERED: "1",
+  });
+  return { argv, env, metricsFile };
+}

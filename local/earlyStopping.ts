@@ -1,0 +1,136 @@
+/**
+ * Automated early stopping, the two rules of Vertex AI the local backend builds (see
+ * local/README.md for exactly what each computes and why the thresholds are what they are):
+ *
+ * - median (`medianAutomatedStoppingSpec`): stop a trial whose best value so far is strictly
+ *   worse than the median, over completed trials, of their running average up to the same step
+ *   (or elapsed time);
+ * - decay curve (`decayCurveStoppingSpec`): fit a saturating curve to the trial's measurements,
+ *   extrapolate it to the completed trials' horizon, and stop when even an optimistic reading of
+ *   that prediction cannot beat the best completed trial.
+ *
+ * Pure functions of the measurements: the scheduler calls `shouldStop` after each new one.
+ */
+import type { VertexStudySpec } from "../components/spec";
+import { durationSeconds, measurementValue, type Measurement } from "./metrics";
+
+/** Completed trials needed before any rule may stop a trial: below this a median or a best is noise. */
+export const MIN_COMPLETED_TRIALS = 3;
+/** Measurements a trial needs before the median rule judges it: one point says little about a curve. */
+export const MIN_MEASUREMENTS_MEDIAN = 2;
+/** Measurements a trial needs before the decay-curve rule fits it: a 3-parameter curve needs 3 points. */
+export const MIN_MEASUREMENTS_DECAY = 3;
+
+/** One point of a learning curve: x is the step or the elapsed seconds. */
+interface Point {
+  x: number;
+  y: number;
+}
+
+function curve(measurements: Measurement[], metricId: string, elapsed: boolean): Point[] {
+  const points: Point[] = [];
+  for (const m of measurements) {
+    const y = measurementValue(m, metricId);
+    if (y !== undefined) points.push({ x: elapsed ? durationSeconds(m.elapsedDuration) : Number(m.stepCount), y });
+  }
+  return points.sort((a, b) => a.x - b.x);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The rule's verdict, with the numbers behind it for the trial log. */
+export interface StopDecision {
+  stop: boolean;
+  why: string;
+}
+
+/**
+ * The median rule. A completed trial takes part only if it reached the running trial's last x,
+ * so each comparison is between curves over the same span.
+ */
+export function medianRule(current: Point[], completed: Point[][], sign: number): StopDecision | undefined {
+  if (current.length < MIN_MEASUREMENTS_MEDIAN) return undefined;
+  const x = current[current.length - 1].x;
+  const averages: number[] = [];
+  for (const points of completed) {
+    const upTo = points.filter((p) => p.x <= x);
+    if (points.length === 0 || points[points.length - 1].x < x || upTo.length === 0) continue;
+    averages.push(upTo.reduce((s, p) => s + p.y, 0) / upTo.length);
+  }
+  if (averages.length < MIN_COMPLETED_TRIALS) return undefined;
+  const best = current.reduce((b, p) => (sign * p.y > sign * b ? p.y : b), current[0].y);
+  const m = median(averages);
+  return { stop: sign * best < sign * m, why: `best ${best} vs median ${m} of ${averages.length} completed trials' running averages at ${x}` };
+}
+
+/**
+ * Least-squares fit of y = a - b·exp(-c·x) (b > 0 rises to a, b < 0 falls to a): for each c on
+ * a log grid the fit is linear in (a, b); the c with the smallest residual wins.
+ */
+export function fitSaturating(points: Point[]): { a: number; b: number; c: number; rms: number } | undefined {
+  const n = points.length;
+  if (n < 3) return undefined;
+  const span = Math.max(points[n - 1].x - points[0].x, 1e-9);
+  let best: { a: number; b: number; c: number; rms: number } | undefined;
+  for (let k = 0; k <= 60; k++) {
+    const c = (0.05 * Math.pow(10, (k / 60) * 3.3)) / span; // 0.05/span … 100/span
+    let s1 = 0, su = 0, suu = 0, sy = 0, suy = 0;
+    for (const p of points) {
+      const u = -Math.exp(-c * p.x);
+      s1 += 1; su += u; suu += u * u; sy += p.y; suy += u * p.y;
+    }
+    const det = s1 * suu - su * su;
+    if (Math.abs(det) < 1e-15) continue;
+    const a = (sy * suu - su * suy) / det;
+    const b = (s1 * suy - su * sy) / det;
+    const rms = Math.sqrt(points.reduce((s, p) => s + (a - b * Math.exp(-c * p.x) - p.y) ** 2, 0) / n);
+    if (!best || rms < best.rms) best = { a, b, c, rms };
+  }
+  return best;
+}
+
+/**
+ * The decay-curve rule: the trial's fitted curve, read at the completed trials' median final x
+ * and raised by two residual deviations (optimism for a noisy or poorly fitted curve), against
+ * the best completed trial's final value.
+ */
+export function decayCurveRule(current: Point[], completed: Point[][], completedFinals: number[], sign: number): StopDecision | undefined {
+  if (current.length < MIN_MEASUREMENTS_DECAY || completedFinals.length < MIN_COMPLETED_TRIALS) return undefined;
+  const fit = fitSaturating(current);
+  if (!fit) return undefined;
+  const horizon = median(completed.filter((c) => c.length > 0).map((c) => c[c.length - 1].x));
+  const last = current[current.length - 1].x;
+  const x = Math.max(horizon, last);
+  const predicted = fit.a - fit.b * Math.exp(-fit.c * x);
+  const optimistic = predicted + sign * 2 * fit.rms;
+  const best = completedFinals.reduce((b, v) => (sign * v > sign * b ? v : b));
+  return {
+    stop: sign * optimistic < sign * best,
+    why: `predicted ${predicted.toFixed(4)} (±${(2 * fit.rms).toFixed(4)}) at ${x} vs best completed ${best}`,
+  };
+}
+
+/** A completed trial as the rules see it. */
+export interface CompletedCurve {
+  measurements: Measurement[];
+  /** Its final value (of the final measurement), if it has one. */
+  final?: number;
+}
+
+/** Whether the study's stopping rule (if any) stops a running trial with these measurements. */
+export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[]): StopDecision | undefined {
+  const metricId = spec.metrics?.[0]?.metricId ?? "";
+  const sign = spec.metrics?.[0]?.goal === "MINIMIZE" ? -1 : 1;
+  const rule = spec.medianAutomatedStoppingSpec ? "median" : spec.decayCurveStoppingSpec ? "decay" : undefined;
+  if (!rule) return undefined;
+  const elapsed = Boolean((rule === "median" ? spec.medianAutomatedStoppingSpec : spec.decayCurveStoppingSpec)?.useElapsedDuration);
+  const current = curve(measurements, metricId, elapsed);
+  const curves = completed.map((c) => curve(c.measurements, metricId, elapsed));
+  if (rule === "median") return medianRule(current, curves, sign);
+  const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
+  return decayCurveRule(current, curves, finals, sign);
+}

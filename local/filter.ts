@@ -1,0 +1,64 @@
+/**
+ * The `filter` of `hyperparameterTuningJobs.list`, in the subset of Google's list-filter
+ * grammar that clients of this backend use (the resource's idempotency lookup, gcloud):
+ *
+ *   labels.<key>=<value>   labels.<key>!=<value>   labels.<key>:*
+ *   state=JOB_STATE_X      state!=JOB_STATE_X
+ *   display_name=<name>    display_name!=<name>    display_name:"prefix*"
+ *
+ * joined by `AND`. Values may be double-quoted. Anything else is refused (400) rather than
+ * silently matching everything, so a client never mistakes an unsupported filter for "no jobs".
+ */
+import { ApiError } from "./errors";
+
+/** The fields of a job a filter can test. */
+export interface Filterable {
+  state?: string | null;
+  displayName?: string | null;
+  labels?: Record<string, string> | null;
+}
+
+/** A compiled filter: true when the job matches. */
+export type JobPredicate = (job: Filterable) => boolean;
+
+const TERM = /^\s*(labels\.(?:"[^"]+"|[^\s=!:]+)|state|display_name|displayName)\s*(!=|=|:)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*$/;
+
+function unquote(value: string): string {
+  return value.startsWith('"') ? (JSON.parse(value) as string) : value;
+}
+
+/** `*` in a `:` match is a wildcard over any characters; everything else is literal. */
+function wildcard(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+}
+
+function term(text: string): JobPredicate {
+  const m = TERM.exec(text);
+  if (!m) throw new ApiError("INVALID_ARGUMENT", `unsupported filter term ${JSON.stringify(text.trim())}: the local backend supports labels.<k>=<v>, labels.<k>:*, state=, state!=, display_name= and display_name:, joined by AND`);
+  const [, field, op, raw] = m;
+  const value = unquote(raw);
+  let read: (job: Filterable) => string | undefined;
+  if (field.startsWith("labels.")) {
+    const key = unquote(field.slice("labels.".length));
+    read = (job) => job.labels?.[key];
+  } else if (field === "state") {
+    if (op === ":") throw new ApiError("INVALID_ARGUMENT", "state supports only = and != in a filter");
+    read = (job) => job.state ?? undefined;
+  } else {
+    read = (job) => job.displayName ?? undefined;
+  }
+  if (op === "=") return (job) => read(job) === value;
+  if (op === "!=") return (job) => read(job) !== value;
+  const pattern = wildcard(value);
+  return (job) => {
+    const actual = read(job);
+    return actual !== undefined && pattern.test(actual);
+  };
+}
+
+/** Compiles a list filter; an empty or absent filter matches every job. Throws ApiError(400) on anything unsupported. */
+export function parseFilter(filter: string | undefined): JobPredicate {
+  if (!filter || !filter.trim()) return () => true;
+  const terms = filter.split(/\s+AND\s+/).map(term);
+  return (job) => terms.every((t) => t(job));
+}

@@ -1,0 +1,125 @@
+/**
+ * Reads a trial's cloudml-hypertune metrics file into Vertex measurements.
+ *
+ * The library rewrites the file whole on every report and keeps only its last 100 lines, one
+ * JSON object a line: `{"accuracy": "0.91", "global_step": "3", "timestamp": 1712.3, "trial": "7"}`.
+ * So the reader re-parses the whole file at each look and remembers what it has already seen by
+ * (global_step, timestamp): lines that scrolled out of the file stay measured, lines seen twice
+ * count once. A last line without its newline may be half-written and is left for the next look.
+ */
+import { readFileSync } from "node:fs";
+
+/** A Vertex measurement (proto3 JSON: stepCount as a string, elapsedDuration as "<s>s"). */
+export interface Measurement {
+  stepCount: string;
+  elapsedDuration: string;
+  metrics: { metricId: string; value: number }[];
+}
+
+/** What one look at the file found that was not seen before. */
+export interface MetricsUpdate {
+  /** New measurements of the study's metric, in file order. */
+  measurements: Measurement[];
+  /** Steps at which the metric was reported as NaN (or another non-finite value). */
+  nonFinite: string[];
+  /** Lines that are not a hypertune report (noted in the trial log). */
+  malformed: string[];
+}
+
+/**
+ * Follows one trial's metrics file. `startedAt` (epoch ms) turns the report timestamps into
+ * elapsed durations.
+ */
+export class MetricsReader {
+  private readonly seen = new Set<string>();
+  private readonly seenMalformed = new Set<string>();
+  /** Every metric tag met in the file: the reason text of "never reported the metric" lists them. */
+  readonly tags = new Set<string>();
+
+  constructor(readonly path: string, readonly metricId: string, readonly startedAt: number) {}
+
+  /** Reads the file (absent = nothing yet) and returns what is new since the last look. */
+  read(): MetricsUpdate {
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch {
+      return { measurements: [], nonFinite: [], malformed: [] };
+    }
+    return this.parse(text);
+  }
+
+  /** Parses a whole file's text; exposed for tests of torn and malformed content. */
+  parse(text: string): MetricsUpdate {
+    const update: MetricsUpdate = { measurements: [], nonFinite: [], malformed: [] };
+    const lines = text.split("\n");
+    // The part after the last newline is a line still being written: not yet a report.
+    lines.pop();
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      const report = parseLine(line);
+      if (!report) {
+        if (!this.seenMalformed.has(line)) {
+          this.seenMalformed.add(line);
+          update.malformed.push(line);
+        }
+        continue;
+      }
+      for (const tag of Object.keys(report)) if (!["global_step", "timestamp", "trial"].includes(tag)) this.tags.add(tag);
+      if (!(this.metricId in report)) continue;
+      const step = String(report.global_step ?? "0");
+      const key = `${step}\u0000${String(report.timestamp)}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      const value = Number(report[this.metricId]);
+      if (!Number.isFinite(value)) {
+        update.nonFinite.push(step);
+        continue;
+      }
+      const timestamp = Number(report.timestamp);
+      const elapsed = Number.isFinite(timestamp) ? Math.max(0, timestamp - this.startedAt / 1000) : (Date.now() - this.startedAt) / 1000;
+      update.measurements.push({
+        stepCount: String(Math.trunc(Number(step)) || 0),
+        elapsedDuration: `${elapsed.toFixed(3)}s`,
+        metrics: [{ metricId: this.metricId, value }],
+      });
+    }
+    return update;
+  }
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Seconds of a Vertex duration string ("12.3s"). */
+export function durationSeconds(duration: string | null | undefined): number {
+  return duration ? parseFloat(duration) : 0;
+}
+
+/** The value of `metricId` in a measurement, if present. */
+export function measurementValue(m: { metrics?: { metricId?: string | null; value?: number | null }[] | null }, metricId: string): number | undefined {
+  const v = m.metrics?.find((x) => x.metricId === metricId)?.value;
+  return typeof v === "number" ? v : undefined;
+}
+
+/**
+ * The final measurement by `measurementSelectionType`: the last one (LAST_MEASUREMENT or
+ * unspecified, as Vertex) or the best by the goal (BEST_MEASUREMENT).
+ */
+export function selectFinal(measurements: Measurement[], selection: string | null | undefined, metricId: string, goal: string | null | undefined): Measurement | undefined {
+  if (measurements.length === 0) return undefined;
+  if (selection !== "BEST_MEASUREMENT") return measurements[measurements.length - 1];
+  const sign = goal === "MINIMIZE" ? -1 : 1;
+  // Every measurement this reader makes carries the metric; ties go to the earlier one.
+  const value = (m: Measurement) => {
+    const v = measurementValue(m, metricId);
+    return v === undefined ? Number.NEGATIVE_INFINITY : sign * v;
+  };
+  return measurements.reduce((best, m) => (value(m) > value(best) ? m : best));
+}

@@ -1,0 +1,61 @@
+/**
+ * Start-up after a crash (or `kill -9`): the journal may show trials that were running when the
+ * last server died. Their process groups may still be alive; they are ended, and each such trial
+ * is recorded INFEASIBLE as interrupted (the scheduler then runs its parameters again).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { killGroup } from "./runner";
+import { INTERRUPTED_REASON } from "./scheduler";
+import type { Store } from "./store";
+
+/**
+ * Pids of processes whose environment names this trial's metrics file. This finds a trial even
+ * when the server died between recording the trial's intent and its pid (Linux only: elsewhere
+ * the recorded pid is all there is, and this returns undefined).
+ */
+function processesOfTrial(metricsFile: string): number[] | undefined {
+  const marker = `CLOUD_ML_HP_METRIC_FILE=${metricsFile}\u0000`;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(join("/proc", entry, "environ"), "latin1").includes(marker)) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/** Ends what the last server left running and records those trials as interrupted. Returns how many. */
+export function recoverInterruptedTrials(store: Store): number {
+  let count = 0;
+  for (const record of store.list()) {
+    for (const t of record.trials) {
+      if (t.outcome !== undefined) continue;
+      const metricsFile = join(store.jobDir(record.id), "trials", t.trial.id, "output.metrics");
+      // On Linux only processes that carry the trial's marker are ended: a recorded pid may have
+      // been reused by an unrelated process since the last server died.
+      const found = processesOfTrial(metricsFile);
+      const targets = found ?? (t.pid ? [t.pid] : []);
+      for (const pid of targets) {
+        killGroup(pid, "SIGKILL");
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone (or it led its group and went with it).
+        }
+      }
+      store.endTrial(record.id, t.trial.id, "interrupted", INTERRUPTED_REASON);
+      count++;
+    }
+  }
+  return count;
+}

@@ -1,0 +1,138 @@
+/**
+ * The tuning-job subset of `aiplatform.googleapis.com/v1`, over the store and the schedulers:
+ * create, get, list, cancel, delete, and get of the delete operation. HTTP concerns (access,
+ * bodies, faults) live in server.ts; this module maps a parsed request to an answer.
+ */
+import { validateJob, type VertexJob } from "../components/spec";
+import { ApiError } from "./errors";
+import { parseFilter } from "./filter";
+import type { JobScheduler } from "./scheduler";
+import { jobView, TERMINAL_STATES, type JobRecord, type Store } from "./store";
+
+/** A parsed request. */
+export interface ApiRequest {
+  method: string;
+  /** The path without the query, e.g. `/v1/projects/p/locations/l/hyperparameterTuningJobs/1:cancel`. */
+  path: string;
+  query: URLSearchParams;
+  /** The parsed JSON body, or undefined when there was none. */
+  body: unknown;
+}
+
+/** What the routes need of the server. */
+export interface RouteContext {
+  store: Store;
+  /** Starts the scheduler of a newly created job. */
+  schedule(record: JobRecord): void;
+  /** The scheduler of a job that is not terminal. */
+  scheduler(jobId: string): JobScheduler | undefined;
+  /** Most jobs running at once before create answers 429. */
+  maxActiveJobs: number;
+}
+
+const COLLECTION = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+)\/hyperparameterTuningJobs$/;
+const JOB = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+)\/hyperparameterTuningJobs\/([^/:]+)(:cancel)?$/;
+const OPERATION = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/]+)$/;
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+
+/** Handles one API request; returns the JSON answer or throws ApiError. */
+export function route(ctx: RouteContext, req: ApiRequest): unknown {
+  let path: string;
+  try {
+    path = decodeURIComponent(req.path);
+  } catch {
+    throw new ApiError("INVALID_ARGUMENT", `the path ${JSON.stringify(req.path)} is not valid percent-encoding`);
+  }
+  let m = COLLECTION.exec(path);
+  if (m && req.method === "POST") return create(ctx, m[1], req.body);
+  if (m && req.method === "GET") return list(ctx, m[1], req.query);
+  m = JOB.exec(path);
+  if (m) {
+    const [, parent, id, cancel] = m;
+    if (cancel && req.method === "POST") return cancelJob(ctx, parent, id);
+    if (!cancel && req.method === "GET") return jobView(find(ctx, parent, id), true);
+    if (!cancel && req.method === "DELETE") return deleteJob(ctx, parent, id);
+  }
+  m = OPERATION.exec(path);
+  if (m && req.method === "GET") {
+    const op = ctx.store.getOperation(m[1]);
+    if (!op) throw new ApiError("NOT_FOUND", `operation ${m[1]} not found`);
+    return op;
+  }
+  throw new ApiError("NOT_FOUND", `no such method: ${req.method} ${req.path} (the local backend serves hyperparameterTuningJobs and operations)`);
+}
+
+function find(ctx: RouteContext, parent: string, id: string): JobRecord {
+  const record = ctx.store.get(id);
+  if (!record || !record.job.name.startsWith(`${parent}/`)) {
+    throw new ApiError("NOT_FOUND", `HyperparameterTuningJob ${parent}/hyperparameterTuningJobs/${id} not found`);
+  }
+  return record;
+}
+
+function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new ApiError("INVALID_ARGUMENT", "the request body must be a HyperparameterTuningJob object");
+  }
+  const job = body as VertexJob;
+  const location = parent.split("/")[3];
+  const issues = validateJob(job, location);
+  if (job.studySpec?.convexAutomatedStoppingSpec) {
+    issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
+  }
+  for (const field of ["name", "state", "trials", "createTime"] as const) {
+    if (job[field] !== undefined) issues.push({ path: field, message: `${field} is output only` });
+  }
+  if (issues.length) {
+    throw new ApiError("INVALID_ARGUMENT", `invalid HyperparameterTuningJob:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
+  }
+  const active = ctx.store.list().filter((j) => !TERMINAL_STATES.has(j.job.state)).length;
+  if (active >= ctx.maxActiveJobs) {
+    throw new ApiError("RESOURCE_EXHAUSTED", `the local backend already runs ${active} jobs (the limit is ${ctx.maxActiveJobs}); wait for one to end or cancel one`);
+  }
+  const record = ctx.store.createJob(parent, job);
+  ctx.schedule(record);
+  return jobView(record, false);
+}
+
+function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknown {
+  const matches = parseFilter(query.get("filter") ?? undefined);
+  const requested = Number(query.get("pageSize") ?? 0);
+  if (!Number.isInteger(requested) || requested < 0) throw new ApiError("INVALID_ARGUMENT", `pageSize must be a non-negative integer (got ${query.get("pageSize")})`);
+  const size = Math.min(requested || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+  const token = query.get("pageToken");
+  let after = 0;
+  if (token) {
+    after = Number(Buffer.from(token, "base64url").toString("utf8"));
+    if (!Number.isInteger(after) || after < 0) throw new ApiError("INVALID_ARGUMENT", "invalid pageToken");
+  }
+  // Pages continue after the last id seen, so jobs created between pages never shift a page.
+  const all = ctx.store
+    .list()
+    .filter((r) => r.job.name.startsWith(`${parent}/`) && Number(r.id) > after)
+    .map((r) => jobView(r, false))
+    .filter((job) => matches(job));
+  const page = all.slice(0, size);
+  const answer: { hyperparameterTuningJobs?: VertexJob[]; nextPageToken?: string } = {};
+  if (page.length) answer.hyperparameterTuningJobs = page;
+  if (all.length > size) answer.nextPageToken = Buffer.from(page[page.length - 1].name!.split("/").pop()!).toString("base64url");
+  return answer;
+}
+
+function cancelJob(ctx: RouteContext, parent: string, id: string): unknown {
+  const record = find(ctx, parent, id);
+  if (TERMINAL_STATES.has(record.job.state)) {
+    throw new ApiError("FAILED_PRECONDITION", `HyperparameterTuningJob ${record.job.name} is already in state ${record.job.state} and cannot be cancelled`);
+  }
+  ctx.scheduler(id)?.cancel();
+  return {};
+}
+
+function deleteJob(ctx: RouteContext, parent: string, id: string): unknown {
+  const record = find(ctx, parent, id);
+  if (!TERMINAL_STATES.has(record.job.state)) {
+    throw new ApiError("FAILED_PRECONDITION", `HyperparameterTuningJob ${record.job.name} is in state ${record.job.state}: cancel it and wait for it to end before deleting it`);
+  }
+  return ctx.store.deleteJob(id);
+}

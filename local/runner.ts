@@ -1,0 +1,176 @@
+/**
+ * Runs one trial as a local process and follows it until it ends.
+ *
+ * The trial gets its own process group (`detached`), so stopping it (cancel, early stop,
+ * timeout) ends everything it started, and a server killed with -9 leaves a group the next
+ * server can find and end. Its stdout and stderr go straight to files in the trial folder, not
+ * through pipes to the server: the trial never blocks on, or dies with, a server that stops
+ * reading.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, fstatSync } from "node:fs";
+import { join } from "node:path";
+import type { TrialCommand } from "./command";
+import { MetricsReader, type Measurement } from "./metrics";
+
+/** Why the backend ended a trial before it exited on its own. */
+export type StopReason = "timeout" | "early-stop" | "cancel" | "shutdown";
+
+/** How a trial process ended, with what its reasons need. */
+export interface TrialExit {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  signal: string | null;
+  /** Set when the backend stopped the trial. */
+  stopReason?: StopReason;
+  /** The spawn failed (e.g. the command does not exist). */
+  spawnError?: string;
+  /** The first step reported as NaN (or another non-finite value), if any. */
+  nonFiniteStep?: string;
+  /** The metric tags the trial reported (to say which it did report when the study's is missing). */
+  tags: string[];
+  /** The last lines of stderr, for a crash's reason. */
+  stderrTail: string;
+}
+
+/** What the runner tells its owner. */
+export interface TrialHooks {
+  /** A new measurement; called in step order as the file grows. */
+  onMeasurement(m: Measurement): void;
+  /** The process ended and the metrics file was read one last time. */
+  onExit(exit: TrialExit): void;
+}
+
+/** Runner timing. */
+export interface RunnerOptions {
+  /** How often the metrics file is read, ms. */
+  pollMs: number;
+  /** Time between SIGTERM and SIGKILL when stopping a trial, ms. */
+  graceMs: number;
+}
+
+/** Sends a signal to a whole process group; a group that is already gone is fine. */
+export function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group has ended.
+  }
+}
+
+/** The last `lines` lines of a file (reading only its tail). */
+export function tailOf(path: string, lines = 8, bytes = 4096): string {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, bytes);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      return buffer.toString("utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}
+
+/** One running trial. */
+export class TrialProcess {
+  private child?: ChildProcess;
+  private poll?: NodeJS.Timeout;
+  private timeout?: NodeJS.Timeout;
+  private kill?: NodeJS.Timeout;
+  private stopReason?: StopReason;
+  private nonFiniteStep?: string;
+  private ended = false;
+  private readonly reader: MetricsReader;
+  readonly startedAt = Date.now();
+
+  constructor(
+    readonly dir: string,
+    private readonly command: TrialCommand,
+    metricId: string,
+    private readonly timeoutMs: number | undefined,
+    private readonly hooks: TrialHooks,
+    private readonly options: RunnerOptions,
+  ) {
+    this.reader = new MetricsReader(command.metricsFile, metricId, this.startedAt);
+  }
+
+  /** Appends a line to the trial's own log (`trial.log`). */
+  note(text: string): void {
+    appendFileSync(join(this.dir, "trial.log"), `${new Date().toISOString()} ${text}\n`);
+  }
+
+  /** Spawns the process; returns its pid (= its process group id), or undefined when the spawn failed. */
+  start(cwd: string): number | undefined {
+    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.command.env.AIP_MODEL_DIR, { recursive: true });
+    this.note(`command: ${JSON.stringify(this.command.argv)} (cwd ${cwd})`);
+    const out = openSync(join(this.dir, "stdout.log"), "a");
+    const err = openSync(join(this.dir, "stderr.log"), "a");
+    try {
+      this.child = spawn(this.command.argv[0], this.command.argv.slice(1), {
+        cwd,
+        env: this.command.env,
+        detached: true,
+        stdio: ["ignore", out, err],
+      });
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+    this.child.on("error", (error) => this.finish(null, null, error.message));
+    this.child.on("exit", (code, signal) => this.finish(code, signal));
+    // The server must be able to exit while trials run: the journal, not the event loop, owns them.
+    this.child.unref();
+    this.poll = setInterval(() => this.look(), this.options.pollMs);
+    if (this.timeoutMs !== undefined) this.timeout = setTimeout(() => this.stop("timeout"), this.timeoutMs);
+    return this.child.pid;
+  }
+
+  /** True once the backend asked the trial to stop. */
+  get stopping(): boolean {
+    return this.stopReason !== undefined;
+  }
+
+  /** Ends the trial's process group: SIGTERM, then SIGKILL after the grace period. The first reason wins. */
+  stop(reason: StopReason): void {
+    if (this.ended || !this.child?.pid) return;
+    this.stopReason ??= reason;
+    const pgid = this.child.pid;
+    killGroup(pgid, "SIGTERM");
+    this.kill ??= setTimeout(() => killGroup(pgid, "SIGKILL"), this.options.graceMs);
+  }
+
+  /** Reads the metrics file and hands on what is new. */
+  private look(): void {
+    const update = this.reader.read();
+    for (const line of update.malformed) this.note(`skipped a malformed metrics line: ${line.slice(0, 200)}`);
+    if (update.nonFinite.length && this.nonFiniteStep === undefined) this.nonFiniteStep = update.nonFinite[0];
+    for (const m of update.measurements) this.hooks.onMeasurement(m);
+  }
+
+  private finish(code: number | null, signal: string | null, spawnError?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.poll);
+    clearTimeout(this.timeout);
+    clearTimeout(this.kill);
+    // The leader is gone; end whatever it left behind in its group, as a container's end would.
+    if (this.child?.pid) killGroup(this.child.pid, "SIGKILL");
+    this.look();
+    this.note(spawnError ? `spawn failed: ${spawnError}` : `exited: code ${code} signal ${signal}${this.stopReason ? ` (stopped: ${this.stopReason})` : ""}`);
+    this.hooks.onExit({
+      code,
+      signal,
+      stopReason: this.stopReason,
+      spawnError,
+      nonFiniteStep: this.nonFiniteStep,
+      tags: [...this.reader.tags],
+      stderrTail: tailOf(join(this.dir, "stderr.log")),
+    });
+  }
+}

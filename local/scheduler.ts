@@ -1,0 +1,315 @@
+/**
+ * Drives one job: asks the optimizer for trials, keeps at most `parallelTrialCount` running,
+ * applies early stopping, and ends the job (SUCCEEDED, FAILED, CANCELLED) when its trials say so.
+ *
+ * Every decision is re-derived from the store's trials in `pump`, never from counters of its
+ * own, so a scheduler built after a restart continues exactly where the journal says the job is.
+ */
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { finalValue } from "../components/spec";
+import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
+import { trialCommand } from "./command";
+import { shouldStop } from "./earlyStopping";
+import { selectFinal, type Measurement } from "./metrics";
+import { TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
+import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
+
+/** The reason an interrupted trial keeps in the job. */
+export const INTERRUPTED_REASON = "interrupted by a restart of the local backend";
+
+/** What a scheduler needs from its server. */
+export interface SchedulerOptions extends RunnerOptions {
+  repoRoot: string;
+  /** CPU cores shared by a job's parallel trials. */
+  cores: number;
+  /** The optimizer (tests may substitute one). */
+  suggest?: Suggest;
+}
+
+/** `maxFailedTrialCount: 0` means "the backend decides": max(3, 20% of the max trial count). */
+export function failureBudget(job: { maxFailedTrialCount?: number | null; maxTrialCount?: number | null }): number {
+  const given = job.maxFailedTrialCount ?? 0;
+  return given > 0 ? given : Math.max(3, Math.floor(0.2 * (job.maxTrialCount ?? 0)));
+}
+
+/** The seed of the `index`-th suggestion of a job: a restart asks the optimizer the same question. */
+export function suggestionSeed(jobId: string, index: number): number {
+  return createHash("sha256").update(`${jobId}:${index}`).digest().readUInt32BE(0);
+}
+
+function toAssignment(parameters: TrialParameter[] | null | undefined): Assignment {
+  const a: Assignment = {};
+  for (const p of parameters ?? []) a[p.parameterId] = p.value;
+  return a;
+}
+
+/** Trial fields with no local meaning: accepted, noted in the job log, not used. */
+function unusedFields(job: JobRecord["job"]): string[] {
+  const spec = job.trialJobSpec ?? {};
+  const pool = spec.workerPoolSpecs?.[0] ?? {};
+  const notes: string[] = [];
+  if (pool.machineSpec?.machineType) notes.push(`machineType ${pool.machineSpec.machineType}`);
+  if (pool.machineSpec?.acceleratorType) notes.push(`accelerator ${pool.machineSpec.acceleratorType} x${pool.machineSpec.acceleratorCount ?? 0}`);
+  if (pool.diskSpec) notes.push("diskSpec");
+  if (spec.scheduling?.strategy) notes.push(`scheduling strategy ${spec.scheduling.strategy}`);
+  if (spec.network) notes.push(`network ${spec.network}`);
+  if (spec.serviceAccount) notes.push(`serviceAccount ${spec.serviceAccount}`);
+  if (spec.enableWebAccess) notes.push("enableWebAccess");
+  if (spec.scheduling?.restartJobOnWorkerRestart) notes.push("restartJobOnWorkerRestart");
+  if (job.encryptionSpec?.kmsKeyName) notes.push("encryptionSpec");
+  if (pool.containerSpec?.imageUri) notes.push(`imageUri ${pool.containerSpec.imageUri}`);
+  if (pool.pythonPackageSpec) notes.push(`executorImageUri and packageUris (runs ${pool.pythonPackageSpec.pythonModule} from .venv)`);
+  if ((spec.workerPoolSpecs?.length ?? 0) > 1) notes.push("worker pools after the first");
+  return notes;
+}
+
+/** The scheduler of one job. */
+export class JobScheduler {
+  private readonly running = new Map<string, TrialProcess>();
+  private exhausted = false;
+  private pumping = false;
+  private closing = false;
+  private failure?: string;
+
+  constructor(private readonly store: Store, private readonly record: JobRecord, private readonly options: SchedulerOptions) {}
+
+  /** Appends a line to `<state>/jobs/<id>/job.log`. */
+  log(text: string): void {
+    const dir = this.store.jobDir(this.record.id);
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, "job.log"), `${new Date().toISOString()} ${text}\n`);
+  }
+
+  /** Starts a new job: notes what has no local meaning, marks it RUNNING, starts trials. */
+  begin(): void {
+    const notes = unusedFields(this.record.job);
+    if (notes.length) this.log(`accepted, not used locally: ${notes.join("; ")}`);
+    this.log(`failure budget: ${failureBudget(this.record.job)} failed trials`);
+    this.pump();
+  }
+
+  /** Number of trial processes running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Cancels the job: CANCELLING now, CANCELLED once every trial process has ended. */
+  cancel(): void {
+    if (TERMINAL_STATES.has(this.record.job.state) || this.record.job.state === "JOB_STATE_CANCELLING") return;
+    this.store.setState(this.record.id, "JOB_STATE_CANCELLING");
+    this.log("cancel requested");
+    for (const trial of this.running.values()) trial.stop("cancel");
+    this.pump();
+  }
+
+  /** Server shutdown: ends the trial processes without recording their end (the next start reruns them). */
+  shutdown(): Promise<void> {
+    this.closing = true;
+    const pending = [...this.running.values()];
+    for (const trial of pending) trial.stop("shutdown");
+    return new Promise((resolve) => {
+      const check = () => (this.running.size === 0 ? resolve() : setTimeout(check, 20));
+      check();
+    });
+  }
+
+  /** Re-derives what to do from the job's trials: end the job, or start trials into free slots. */
+  pump(): void {
+    if (this.pumping || this.closing) return;
+    this.pumping = true;
+    try {
+      this.step();
+    } catch (error) {
+      // An optimizer or runner bug must not leave the job RUNNING forever.
+      this.failure ??= `internal error of the local backend: ${(error as Error).message}`;
+      this.log(this.failure);
+      for (const trial of this.running.values()) trial.stop("cancel");
+      if (this.running.size === 0) this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: 13, message: this.failure });
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private step(): void {
+    const job = this.record.job;
+    if (TERMINAL_STATES.has(job.state)) return;
+    if (job.state === "JOB_STATE_PENDING") this.store.setState(this.record.id, "JOB_STATE_RUNNING");
+    if (job.state === "JOB_STATE_CANCELLING") {
+      if (this.running.size === 0) {
+        this.store.setState(this.record.id, "JOB_STATE_CANCELLED", { code: 1, message: "CANCELED" });
+        this.log("cancelled");
+      }
+      return;
+    }
+    this.checkFailures();
+    if (!this.failure) this.fill();
+    if (this.running.size > 0) return;
+    const trials = this.record.trials;
+    const succeeded = trials.filter((t) => t.trial.state === "SUCCEEDED");
+    if (this.failure) {
+      this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: 9, message: this.failure });
+    } else if (succeeded.length > 0) {
+      this.store.setState(this.record.id, "JOB_STATE_SUCCEEDED");
+      this.log(`succeeded: ${succeeded.length} of ${trials.filter((t) => t.outcome !== "interrupted").length} trials succeeded`);
+    } else {
+      const reasons = trials.filter((t) => t.outcome !== "interrupted").slice(0, 3).map((t) => `trial ${t.trial.id}: ${t.trial.infeasibleReason}`);
+      const message = trials.length === 0 ? "the optimizer suggested no trial" : `no trial succeeded: ${reasons.join("; ")}`;
+      this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: 9, message });
+      this.log(message);
+    }
+  }
+
+  /** Fails the job once its failed trials reach the budget, stopping the trials still running. */
+  private checkFailures(): void {
+    if (this.failure) return;
+    const budget = failureBudget(this.record.job);
+    const failed = this.record.trials.filter((t) => t.outcome === "failed");
+    if (failed.length < budget) return;
+    this.failure = `${failed.length} trials failed (the limit is ${budget}): ${failed
+      .slice(0, 3)
+      .map((t) => `trial ${t.trial.id}: ${t.trial.infeasibleReason}`)
+      .join("; ")}`;
+    this.log(this.failure);
+    for (const trial of this.running.values()) trial.stop("cancel");
+  }
+
+  /** Starts trials while there are free slots: reruns of interrupted trials first, then suggestions. */
+  private fill(): void {
+    const job = this.record.job;
+    const parallel = Math.max(1, job.parallelTrialCount ?? 1);
+    const max = job.maxTrialCount ?? 0;
+    while (this.running.size < parallel) {
+      this.checkFailures();
+      if (this.failure) return;
+      const trials = this.record.trials;
+      const counted = trials.filter((t) => t.outcome !== "interrupted").length;
+      if (counted >= max) return;
+      const rerun = trials.find((t) => t.outcome === "interrupted" && !trials.some((r) => r.rerunOf === t.trial.id));
+      if (rerun) {
+        this.launch(rerun.trial.parameters as TrialParameter[], rerun.trial.id);
+        continue;
+      }
+      if (this.exhausted) return;
+      const next = this.suggestOne();
+      if (!next) {
+        this.exhausted = true;
+        this.log(`the search space is exhausted after ${counted} trials`);
+        return;
+      }
+      this.launch(Object.entries(next).map(([parameterId, value]) => ({ parameterId, value })));
+    }
+  }
+
+  private suggestOne(): Assignment | undefined {
+    const job = this.record.job;
+    const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "";
+    const completed: CompletedTrial[] = [];
+    const pending: Assignment[] = [];
+    for (const t of this.record.trials) {
+      const parameters = toAssignment(t.trial.parameters as TrialParameter[]);
+      if (t.outcome === undefined) pending.push(parameters);
+      else if (t.outcome === "interrupted") {
+        // Its parameters run again as a rerun: pending until that rerun exists (then it is counted there).
+        if (!this.record.trials.some((r) => r.rerunOf === t.trial.id)) pending.push(parameters);
+      } else if (t.outcome === "failed") completed.push({ parameters, infeasible: true });
+      else if (t.outcome !== "cancelled") completed.push({ parameters, value: finalValue(t.trial, metricId) });
+    }
+    const index = this.record.trials.filter((t) => t.rerunOf === undefined).length;
+    const [next] = (this.options.suggest ?? defaultSuggest)({
+      space: job.studySpec ?? {},
+      completed,
+      pending,
+      count: 1,
+      seed: suggestionSeed(this.record.id, index),
+    });
+    return next;
+  }
+
+  private launch(parameters: TrialParameter[], rerunOf?: string): void {
+    const record = this.store.startTrial(this.record.id, parameters, rerunOf);
+    const trialId = record.trial.id;
+    const dir = join(this.store.jobDir(this.record.id), "trials", trialId);
+    const command = trialCommand(this.record.job, parameters, {
+      repoRoot: this.options.repoRoot,
+      stateDir: this.store.stateDir,
+      trialDir: dir,
+      trialId,
+      cores: this.options.cores,
+    });
+    this.log(`trial ${trialId} starts${rerunOf ? ` (rerun of interrupted trial ${rerunOf})` : ""}: ${JSON.stringify(toAssignment(parameters))}`);
+    if ("error" in command) {
+      this.end(record, "failed", command.error);
+      return;
+    }
+    const spec = this.record.job.studySpec ?? {};
+    const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
+    const trialProcess = new TrialProcess(dir, command, spec.metrics?.[0]?.metricId ?? "", timeout ? parseFloat(timeout) * 1000 : undefined, {
+      onMeasurement: (m) => this.measured(record, trialProcess, m),
+      onExit: (exit) => {
+        this.running.delete(trialId);
+        if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout);
+        this.pump();
+      },
+    }, this.options);
+    let pid: number | undefined;
+    try {
+      pid = trialProcess.start(this.options.repoRoot);
+    } catch (error) {
+      // E.g. its folders cannot be created: the trial fails; the job goes on (or hits its budget).
+      this.end(record, "failed", `could not start the trial: ${(error as Error).message}`);
+      return;
+    }
+    this.running.set(trialId, trialProcess);
+    if (pid !== undefined) this.store.setPid(this.record.id, trialId, pid);
+  }
+
+  private measured(record: TrialRecord, trialProcess: TrialProcess, m: Measurement): void {
+    this.store.addMeasurement(this.record.id, record.trial.id, m);
+    if (this.record.job.state !== "JOB_STATE_RUNNING" || trialProcess.stopping) return;
+    const metricId = this.record.job.studySpec?.metrics?.[0]?.metricId ?? "";
+    const completed = this.record.trials
+      .filter((t) => t.outcome === "succeeded" || t.outcome === "stopped")
+      .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId) }));
+    const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed);
+    if (decision?.stop) {
+      this.log(`trial ${record.trial.id} stopped early: ${decision.why}`);
+      trialProcess.note(`stopped early: ${decision.why}`);
+      trialProcess.stop("early-stop");
+    }
+  }
+
+  /** Turns a process's exit into the trial's outcome and reason. */
+  private ended(record: TrialRecord, exit: TrialExit, timeout: string | null | undefined): void {
+    const spec = this.record.job.studySpec ?? {};
+    const metricId = spec.metrics?.[0]?.metricId ?? "";
+    const measurements = record.trial.measurements;
+    const final = selectFinal(measurements, spec.measurementSelectionType, metricId, spec.metrics?.[0]?.goal);
+    const tail = exit.stderrTail ? `; last lines of stderr:\n${exit.stderrTail}` : "";
+    if (exit.stopReason === "cancel") {
+      this.end(record, "cancelled", this.failure ? "stopped because the job failed" : "cancelled with the job", final);
+    } else if (exit.stopReason === "timeout") {
+      this.end(record, "failed", `timed out after ${parseFloat(timeout ?? "0")}s (trialJobSpec.scheduling.timeout)`, final);
+    } else if (exit.stopReason === "early-stop") {
+      if (final) this.end(record, "stopped", undefined, final);
+      else this.end(record, "failed", "stopped early before it reported the metric");
+    } else if (exit.spawnError) {
+      this.end(record, "failed", `could not start the trial command: ${exit.spawnError}`);
+    } else if (exit.code !== 0) {
+      this.end(record, "failed", `the trial process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}${tail}`);
+    } else if (exit.nonFiniteStep !== undefined) {
+      this.end(record, "failed", `the trial reported NaN for the metric "${metricId}" at step ${exit.nonFiniteStep}`);
+    } else if (!final) {
+      const others = exit.tags.length ? `it reported only ${exit.tags.map((t) => JSON.stringify(t)).join(", ")}` : "its metrics file was empty or missing";
+      this.end(record, "failed", `the trial never reported the metric "${metricId}" (${others}); report it with cloudml-hypertune under the study's metricId`);
+    } else {
+      this.end(record, "succeeded", undefined, final);
+    }
+  }
+
+  private end(record: TrialRecord, outcome: TrialOutcome, reason?: string, final?: Measurement): void {
+    this.store.endTrial(this.record.id, record.trial.id, outcome, reason, final);
+    this.log(`trial ${record.trial.id} ended ${outcome}${reason ? `: ${reason.split("\n")[0]}` : ""}`);
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The local backend's HTTP server: a Vertex-compatible `hyperparameterTuningJobs` service on
+ * loopback, for googleapis (rootUrl), gcloud (endpoint override) and the tests.
+ *
+ * This module owns the HTTP side: who may call (token, Host, Content-Type, size), fault
+ * injection for tests, and the lifecycle of the state folder (lock, token, server.json, journal,
+ * recovery, schedulers). What each route does is in routes.ts.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { ApiError, errorBody, statusForCode } from "./errors";
+import { acquireLock } from "./lock";
+import { recoverInterruptedTrials } from "./recovery";
+import { route, type ApiRequest, type RouteContext } from "./routes";
+import { JobScheduler } from "./scheduler";
+import { Store, TERMINAL_STATES, type JobRecord } from "./store";
+import type { Suggest } from "../optimizer";
+
+/**
+ * A rule that makes the server misbehave on matching requests, for tests of clients' retries.
+ * Rules are checked in order; the first that matches and has `times` left applies.
+ */
+export interface FaultRule {
+  /** HTTP method to match (any when absent). */
+  method?: string;
+  /** Pattern tested against the request path, query included (any when absent). */
+  path?: RegExp;
+  /** How many matching requests it applies to. Default 1. */
+  times?: number;
+  /** Answer this HTTP status in Google's error shape instead of handling the request. */
+  status?: number;
+  /** Destroy the connection without answering: before handling, or after handling and committing. */
+  dropConnection?: "before" | "after";
+  /** Answer this much later (the request is handled after the delay). */
+  delayMs?: number;
+}
+
+/** One answered (or dropped: status 0) request. */
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/** Options of `startServer`. */
+export interface ServerOptions {
+  /** The state folder: journal, token, lock, trial folders. Created if missing. */
+  stateDir: string;
+  /** Where trial commands run. Default: the current directory. */
+  repoRoot?: string;
+  /** Port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1; anything beyond loopback needs `allowRemote`. */
+  host?: string;
+  /** Allow binding beyond loopback (and then any Host header). */
+  allowRemote?: boolean;
+  /** Fault rules (also mutable later through `LocalServer.faults`). */
+  faults?: FaultRule[];
+  /** Largest request body, bytes. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Most jobs running at once. Default 16. */
+  maxActiveJobs?: number;
+  /** How often a trial's metrics file is read, ms. Default 250. */
+  pollMs?: number;
+  /** SIGTERM → SIGKILL grace when stopping a trial, ms. Default 5000. */
+  graceMs?: number;
+  /** Cores shared by a job's parallel trials. Default: this machine's. */
+  cores?: number;
+  /** Replaces the optimizer (tests). */
+  suggest?: Suggest;
+}
+
+/** A running local backend. */
+export interface LocalServer {
+  /** Root URL for clients, e.g. `http://127.0.0.1:41234/`. */
+  url: string;
+  /** The bearer token every request needs (also in `<stateDir>/token`). */
+  token: string;
+  stateDir: string;
+  /** Fault rules, mutable while the server runs. */
+  faults: FaultRule[];
+  /** Every request answered so far, in order. */
+  requestLog: RequestLogEntry[];
+  /** Trial processes running now, over all jobs (tests check it). */
+  runningTrials(): number;
+  /**
+   * Stops the server: no more requests, trial processes ended without recording their end (the
+   * next server on this state folder records them as interrupted and reruns them), lock released.
+   */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith("Bearer ") ? header.slice(7).trim() : "");
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Reads the body up to `max` bytes; a larger one is refused with 413 before it is all read. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > max) {
+      reject(new ApiError("INVALID_ARGUMENT", `the request body is larger than ${max} bytes`, 413));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        reject(new ApiError("INVALID_ARGUMENT", `the request body is larger than ${max} bytes`, 413));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolvePromise(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/** Starts a local backend over `options.stateDir`; refuses if another live server holds that folder. */
+export async function startServer(options: ServerOptions): Promise<LocalServer> {
+  const stateDir = resolve(options.stateDir);
+  const host = options.host ?? "127.0.0.1";
+  if (!LOOPBACK.has(host) && !options.allowRemote) {
+    throw new Error(`binding to ${host} exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway`);
+  }
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const release = acquireLock(stateDir);
+  let store: Store;
+  try {
+    store = new Store(stateDir);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const tokenPath = join(stateDir, "token");
+  const token = randomBytes(32).toString("hex");
+  // Unlink first: the mode of writeFileSync applies only to a file it creates.
+  try {
+    unlinkSync(tokenPath);
+  } catch {
+    // There was none.
+  }
+  writeFileSync(tokenPath, `${token}\n`, { mode: 0o600 });
+
+  const schedulers = new Map<string, JobScheduler>();
+  const schedulerOptions = {
+    repoRoot: resolve(options.repoRoot ?? process.cwd()),
+    cores: options.cores ?? availableParallelism(),
+    pollMs: options.pollMs ?? 250,
+    graceMs: options.graceMs ?? 5000,
+    suggest: options.suggest,
+  };
+  const schedule = (record: JobRecord, fresh: boolean) => {
+    const scheduler = new JobScheduler(store, record, schedulerOptions);
+    schedulers.set(record.id, scheduler);
+    if (fresh) scheduler.begin();
+    else {
+      scheduler.log("resumed by a new server");
+      scheduler.pump();
+    }
+  };
+  const ctx: RouteContext = {
+    store,
+    schedule: (record) => schedule(record, true),
+    scheduler: (id) => schedulers.get(id),
+    maxActiveJobs: options.maxActiveJobs ?? 16,
+  };
+
+  const faults: FaultRule[] = options.faults ?? [];
+  const requestLog: RequestLogEntry[] = [];
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  let port = 0;
+
+  const answer = (res: ServerResponse, method: string, path: string, status: number, body: string) => {
+    requestLog.push({ method, path, status });
+    res.writeHead(status, { "Content-Type": "application/json; charset=UTF-8", "Content-Length": Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const drop = (req: IncomingMessage, method: string, path: string) => {
+    requestLog.push({ method, path, status: 0 });
+    req.socket.destroy();
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? "GET";
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    const fail = (error: ApiError) => answer(res, method, path, error.httpCode, errorBody(error.httpCode, error.status, error.message));
+    try {
+      const hostHeader = (req.headers.host ?? "").toLowerCase();
+      const allowedHosts = [...LOOPBACK].map((h) => `${h.includes(":") ? `[${h}]` : h}:${port}`);
+      if (!options.allowRemote && !allowedHosts.includes(hostHeader)) {
+        throw new ApiError("PERMISSION_DENIED", `Host ${JSON.stringify(req.headers.host ?? "")} is not this server: use http://127.0.0.1:${port}/`);
+      }
+      if (!tokenMatches(req.headers.authorization, token)) {
+        throw new ApiError("UNAUTHENTICATED", `send Authorization: Bearer <the token in ${tokenPath}>`);
+      }
+      const fault = faults.find((f) => (f.times ?? 1) > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(`${path}${url.search}`)));
+      if (fault) fault.times = (fault.times ?? 1) - 1;
+      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault?.dropConnection === "before") return drop(req, method, path);
+      if (fault?.status) {
+        const status = statusForCode(fault.status);
+        return answer(res, method, path, fault.status, errorBody(fault.status, status, `injected fault: ${status}`));
+      }
+      const raw = await readBody(req, maxBody);
+      let body: unknown;
+      if (raw.length > 0) {
+        const type = String(req.headers["content-type"] ?? "");
+        if (!/^application\/json\b/i.test(type)) {
+          throw new ApiError("INVALID_ARGUMENT", `the body must be JSON (Content-Type: application/json; got ${JSON.stringify(type)})`, 415);
+        }
+        try {
+          body = JSON.parse(raw.toString("utf8"));
+        } catch {
+          throw new ApiError("INVALID_ARGUMENT", "the body is not valid JSON");
+        }
+      }
+      const apiRequest: ApiRequest = { method, path, query: url.searchParams, body };
+      const result = route(ctx, apiRequest);
+      if (fault?.dropConnection === "after") return drop(req, method, path);
+      answer(res, method, path, 200, JSON.stringify(result));
+    } catch (error) {
+      if (error instanceof ApiError) fail(error);
+      else fail(new ApiError("INTERNAL", `internal error of the local backend: ${(error as Error).message}`));
+    }
+  };
+
+  const server = createServer((req, res) => void handle(req, res));
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolvePromise());
+  }).catch((error) => {
+    store.close();
+    release();
+    throw error;
+  });
+  port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const url = `http://${urlHost}:${port}/`;
+
+  // Recovery before the first request can see a half-dead trial.
+  recoverInterruptedTrials(store);
+  for (const record of store.list()) {
+    if (!TERMINAL_STATES.has(record.job.state)) schedule(record, false);
+  }
+  const serverJson = join(stateDir, "server.json");
+  writeFileSync(serverJson, `${JSON.stringify({ url, pid: process.pid })}\n`, { mode: 0o600 });
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    token,
+    stateDir,
+    faults,
+    requestLog,
+    runningTrials: () => [...schedulers.values()].reduce((n, s) => n + s.runningCount, 0),
+    close: () =>
+      (closed ??= (async () => {
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await Promise.all([...schedulers.values()].map((s) => s.shutdown()));
+        try {
+          unlinkSync(serverJson);
+        } catch {
+          // Already gone.
+        }
+        store.close();
+        release();
+      })()),
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The backend's state: jobs, their trials and delete operations, kept in memory and made durable
+ * by the journal (`<state>/journal.jsonl`). Every change goes through one method here that
+ * appends its event first and applies it second, and start-up replays the same `apply`, so the
+ * state after a restart is exactly the state that was committed.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { VertexJob, VertexTrial } from "../components/spec";
+import { Journal, replayJournal } from "./journal";
+import type { Measurement } from "./metrics";
+
+/** A parameter as a trial carries it. */
+export interface TrialParameter {
+  parameterId: string;
+  value: number | string;
+}
+
+/**
+ * How a trial ended. `succeeded` and `stopped` (early stopping) are SUCCEEDED trials; the others
+ * are INFEASIBLE, and only `failed` counts toward `maxFailedTrialCount`.
+ */
+export type TrialOutcome = "succeeded" | "stopped" | "failed" | "cancelled" | "interrupted";
+
+/** The journal's events. */
+export type StoreEvent =
+  | { e: "job"; job: VertexJob }
+  | { e: "state"; jobId: string; state: string; time: string; error?: { code: number; message: string } }
+  | { e: "trial"; jobId: string; trialId: string; parameters: TrialParameter[]; time: string; rerunOf?: string }
+  | { e: "pid"; jobId: string; trialId: string; pid: number }
+  | { e: "measure"; jobId: string; trialId: string; m: Measurement }
+  | { e: "end"; jobId: string; trialId: string; outcome: TrialOutcome; time: string; reason?: string; final?: Measurement }
+  | { e: "delete"; jobId: string; operation: string; time: string };
+
+/** One trial and what the backend knows of it beyond its Vertex fields. */
+export interface TrialRecord {
+  trial: VertexTrial & { id: string; measurements: Measurement[] };
+  /** Process group of the trial (its leader's pid), once spawned. */
+  pid?: number;
+  /** The interrupted trial whose parameters this trial runs again. */
+  rerunOf?: string;
+  outcome?: TrialOutcome;
+}
+
+/** One job, its trials in creation order. */
+export interface JobRecord {
+  id: string;
+  job: VertexJob & { name: string; state: string };
+  trials: TrialRecord[];
+  deleted: boolean;
+}
+
+/** A delete operation (`google.longrunning.Operation`). */
+export interface OperationRecord {
+  name: string;
+  done: boolean;
+  metadata: Record<string, unknown>;
+  response?: Record<string, unknown>;
+}
+
+/** Job states after which nothing changes. */
+export const TERMINAL_STATES = new Set(["JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"]);
+
+const now = () => new Date().toISOString();
+
+/** The jobs of one state folder. */
+export class Store {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly operations = new Map<string, OperationRecord>();
+  private lastJobId = 0;
+  private lastOperationId = 0;
+  private readonly journal: Journal<StoreEvent>;
+
+  constructor(readonly stateDir: string) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const path = join(stateDir, "journal.jsonl");
+    for (const event of replayJournal<StoreEvent>(path)) this.apply(event);
+    this.journal = new Journal<StoreEvent>(path);
+  }
+
+  close(): void {
+    this.journal.close();
+  }
+
+  /** The folder of a job's log and trial folders. */
+  jobDir(jobId: string): string {
+    return join(this.stateDir, "jobs", jobId);
+  }
+
+  /** Every job that is not deleted, by ascending id (creation order). */
+  list(): JobRecord[] {
+    return [...this.jobs.values()].filter((j) => !j.deleted);
+  }
+
+  /** A job that exists and is not deleted. */
+  get(jobId: string): JobRecord | undefined {
+    const job = this.jobs.get(jobId);
+    return job && !job.deleted ? job : undefined;
+  }
+
+  getOperation(name: string): OperationRecord | undefined {
+    return this.operations.get(name);
+  }
+
+  /** Records a new job (state PENDING) under `parent` (`projects/p/locations/l`) and assigns its id. */
+  createJob(parent: string, request: VertexJob): JobRecord {
+    const id = String(this.lastJobId + 1);
+    const time = now();
+    // Output-only fields of the request are refused by the routes; trials live in the records.
+    const { trials: _trials, ...fields } = request;
+    const job: VertexJob = {
+      ...fields,
+      name: `${parent}/hyperparameterTuningJobs/${id}`,
+      state: "JOB_STATE_PENDING",
+      createTime: time,
+      updateTime: time,
+    };
+    this.commit({ e: "job", job });
+    return this.jobs.get(id)!;
+  }
+
+  setState(jobId: string, state: string, error?: { code: number; message: string }): void {
+    this.commit({ e: "state", jobId, state, time: now(), error });
+  }
+
+  /** Records a trial's intent to run, before its process exists; its id is never reused. */
+  startTrial(jobId: string, parameters: TrialParameter[], rerunOf?: string): TrialRecord {
+    const job = this.jobs.get(jobId)!;
+    const trialId = String(job.trials.length + 1);
+    this.commit({ e: "trial", jobId, trialId, parameters, time: now(), rerunOf });
+    return job.trials[job.trials.length - 1];
+  }
+
+  setPid(jobId: string, trialId: string, pid: number): void {
+    this.commit({ e: "pid", jobId, trialId, pid });
+  }
+
+  addMeasurement(jobId: string, trialId: string, m: Measurement): void {
+    this.commit({ e: "measure", jobId, trialId, m });
+  }
+
+  endTrial(jobId: string, trialId: string, outcome: TrialOutcome, reason?: string, final?: Measurement): void {
+    this.commit({ e: "end", jobId, trialId, outcome, time: now(), reason, final });
+  }
+
+  /** Deletes a job (it must be terminal: the caller checks) and returns its finished delete operation. */
+  deleteJob(jobId: string): OperationRecord {
+    const job = this.jobs.get(jobId)!;
+    const parent = job.job.name.replace(/\/hyperparameterTuningJobs\/.*$/, "");
+    const operation = `${parent}/operations/${this.lastOperationId + 1}`;
+    this.commit({ e: "delete", jobId, operation, time: now() });
+    return this.operations.get(operation)!;
+  }
+
+  private commit(event: StoreEvent): void {
+    this.journal.append(event);
+    this.apply(event);
+  }
+
+  private trial(jobId: string, trialId: string): TrialRecord | undefined {
+    return this.jobs.get(jobId)?.trials.find((t) => t.trial.id === trialId);
+  }
+
+  private touch(jobId: string, time: string): void {
+    const job = this.jobs.get(jobId);
+    if (job) job.job.updateTime = time;
+  }
+
+  /** Applies one event to the in-memory state; the same code serves appends and replay. */
+  private apply(event: StoreEvent): void {
+    switch (event.e) {
+      case "job": {
+        const id = event.job.name!.split("/").pop()!;
+        this.lastJobId = Math.max(this.lastJobId, Number(id));
+        this.jobs.set(id, { id, job: event.job as JobRecord["job"], trials: [], deleted: false });
+        break;
+      }
+      case "state": {
+        const job = this.jobs.get(event.jobId);
+        if (!job) break;
+        job.job.state = event.state;
+        job.job.updateTime = event.time;
+        if (event.state === "JOB_STATE_RUNNING" && !job.job.startTime) job.job.startTime = event.time;
+        if (TERMINAL_STATES.has(event.state)) job.job.endTime = event.time;
+        if (event.error) job.job.error = event.error;
+        break;
+      }
+      case "trial": {
+        const job = this.jobs.get(event.jobId);
+        if (!job) break;
+        job.trials.push({
+          trial: { id: event.trialId, state: "ACTIVE", parameters: event.parameters, measurements: [], startTime: event.time },
+          rerunOf: event.rerunOf,
+        });
+        this.touch(event.jobId, event.time);
+        break;
+      }
+      case "pid": {
+        const trial = this.trial(event.jobId, event.trialId);
+        if (trial) trial.pid = event.pid;
+        break;
+      }
+      case "measure": {
+        this.trial(event.jobId, event.trialId)?.trial.measurements.push(event.m);
+        break;
+      }
+      case "end": {
+        const record = this.trial(event.jobId, event.trialId);
+        if (!record) break;
+        record.outcome = event.outcome;
+        const t = record.trial;
+        t.state = event.outcome === "succeeded" || event.outcome === "stopped" ? "SUCCEEDED" : "INFEASIBLE";
+        t.endTime = event.time;
+        if (event.final) t.finalMeasurement = event.final;
+        if (event.reason) t.infeasibleReason = event.reason;
+        this.touch(event.jobId, event.time);
+        break;
+      }
+      case "delete": {
+        const job = this.jobs.get(event.jobId);
+        if (job) job.deleted = true;
+        this.lastOperationId = Math.max(this.lastOperationId, Number(event.operation.split("/").pop()));
+        this.operations.set(event.operation, {
+          name: event.operation,
+          done: true,
+          metadata: {
+            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeleteOperationMetadata",
+            genericMetadata: { createTime: event.time, updateTime: event.time },
+          },
+          response: { "@type": "type.googleapis.com/google.protobuf.Empty" },
+        });
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * The job as the API returns it: `get` includes the trials, `list` does not (as Vertex). A trial
+ * ended by early stopping carries `earlyStopped: true`, a local extension (Vertex shows such a
+ * trial as a plain SUCCEEDED one).
+ */
+export function jobView(record: JobRecord, withTrials: boolean): VertexJob {
+  const job: VertexJob = { ...record.job };
+  if (withTrials && record.trials.length > 0) {
+    job.trials = record.trials.map((t) => {
+      const trial: VertexTrial & { earlyStopped?: boolean } = { ...t.trial };
+      if (trial.measurements?.length === 0) delete trial.measurements;
+      if (t.outcome === "stopped") trial.earlyStopped = true;
+      return trial;
+    });
+  }
+  return job;
+}

@@ -1,0 +1,181 @@
+/**
+ * The HTTP surface of the local backend over real HTTP on 127.0.0.1: access rules, validation,
+ * list filters and paging, cancel/delete/operations, the state-folder lock, fault injection.
+ */
+import { statSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type LocalServer } from "../../local/server";
+import { call, client, PARENT, REPO_ROOT, tempDir, testJob } from "./helpers";
+
+let server: LocalServer;
+let api: ReturnType<typeof client>;
+const jobsPath = `v1/${PARENT}/hyperparameterTuningJobs`;
+
+beforeAll(async () => {
+  server = await startServer({ stateDir: tempDir(), repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+  api = client(server);
+});
+afterAll(() => server.close());
+
+describe("access", () => {
+  it("writes the token to <state>/token with mode 0600 and server.json with url and pid", () => {
+    const tokenFile = join(server.stateDir, "token");
+    expect(readFileSync(tokenFile, "utf8").trim()).toBe(server.token);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(join(server.stateDir, "server.json"), "utf8"))).toEqual({ url: server.url, pid: process.pid });
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+  });
+
+  it("answers 401 UNAUTHENTICATED without a token or with a wrong one", async () => {
+    const none = await call(server.url, "GET", jobsPath);
+    expect(none.status).toBe(401);
+    expect(none.body.error).toMatchObject({ code: 401, status: "UNAUTHENTICATED" });
+    const wrong = await call(server.url, "GET", jobsPath, { token: "0".repeat(64) });
+    expect(wrong.status).toBe(401);
+    expect(JSON.stringify(wrong.body)).not.toContain(server.token);
+  });
+
+  it("refuses a foreign Host header (DNS rebinding) but accepts loopback names", async () => {
+    const foreign = await call(server.url, "GET", jobsPath, { token: server.token, headers: { host: "evil.example:80" } });
+    expect(foreign.status).toBe(403);
+    expect(foreign.body.error.status).toBe("PERMISSION_DENIED");
+    const port = new URL(server.url).port;
+    const local = await call(server.url, "GET", jobsPath, { token: server.token, headers: { host: `localhost:${port}` } });
+    expect(local.status).toBe(200);
+  });
+
+  it("refuses a non-JSON body with 415 and a body over 1 MiB with 413", async () => {
+    const form = await call(server.url, "POST", jobsPath, { token: server.token, raw: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(form.status).toBe(415);
+    const big = await call(server.url, "POST", jobsPath, { token: server.token, raw: JSON.stringify({ displayName: "x".repeat(1100 * 1024) }) });
+    expect(big.status).toBe(413);
+  });
+
+  it("accepts and ignores ?alt=json as gcloud sends it", async () => {
+    const answer = await call(server.url, "GET", `${jobsPath}?alt=json`, { token: server.token });
+    expect(answer.status).toBe(200);
+  });
+
+  it("refuses a second server on the same state folder", async () => {
+    await expect(startServer({ stateDir: server.stateDir })).rejects.toThrow(/in use by another local backend|already serves/);
+  });
+
+  it("needs allowRemote to bind beyond loopback", async () => {
+    await expect(startServer({ stateDir: tempDir(), host: "0.0.0.0" })).rejects.toThrow(/allowRemote/);
+  });
+});
+
+describe("validation", () => {
+  it("answers 400 INVALID_ARGUMENT listing every issue with its Vertex path", async () => {
+    const job = testJob([], { maxTrialCount: 0 }, {
+      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 2, maxValue: 1 } }],
+      observationNoise: "HIGH",
+    });
+    const answer = await api.create(job);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.status).toBe("INVALID_ARGUMENT");
+    const message: string = answer.body.error.message;
+    expect(message).toContain("maxTrialCount");
+    expect(message).toContain("studySpec.parameters[0].doubleValueSpec.minValue");
+    expect(message).toContain("studySpec.observationNoise");
+  });
+
+  it("refuses convex early stopping naming studySpec.convexAutomatedStoppingSpec", async () => {
+    const answer = await api.create(testJob([], {}, { convexAutomatedStoppingSpec: { maxStepCount: "10" } }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.message).toContain("studySpec.convexAutomatedStoppingSpec");
+  });
+
+  it("answers 404 NOT_FOUND for an unknown job, operation or route", async () => {
+    expect((await api.get("999")).status).toBe(404);
+    expect((await call(server.url, "GET", `v1/${PARENT}/operations/77`, { token: server.token })).status).toBe(404);
+    expect((await call(server.url, "GET", "v1/projects/p/locations/l/customJobs", { token: server.token })).status).toBe(404);
+  });
+});
+
+describe("jobs", () => {
+  it("creates (not an LRO), lists with filters and pages, cancels, and deletes through an operation", async () => {
+    const ids: string[] = [];
+    const labelSets: Record<string, string>[] = [{ team: "a", env: "dev" }, { team: "b" }, { team: "a" }];
+    for (const [i, labels] of labelSets.entries()) {
+      const created = await api.create(testJob(["--steps=1", "--sleep=0"], { displayName: `job-${i}`, labels, maxTrialCount: 1 }));
+      expect(created.status).toBe(200);
+      expect(created.body.name).toMatch(new RegExp(`^${PARENT}/hyperparameterTuningJobs/\\d+$`));
+      expect(created.body.trials).toBeUndefined();
+      ids.push(created.body.name.split("/").pop());
+    }
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) await api.waitFor(id);
+
+    const byLabel = await api.list(`?filter=${encodeURIComponent("labels.team=a")}`);
+    expect(byLabel.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0", "job-2"]);
+    expect(byLabel.body.hyperparameterTuningJobs[0].trials).toBeUndefined();
+    const both = await api.list(`?filter=${encodeURIComponent('labels.team="a" AND labels.env:*')}`);
+    expect(both.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0"]);
+    const byState = await api.list(`?filter=${encodeURIComponent("state=JOB_STATE_SUCCEEDED AND display_name=job-1")}`);
+    expect(byState.body.hyperparameterTuningJobs).toHaveLength(1);
+    const notSucceeded = await api.list(`?filter=${encodeURIComponent("state!=JOB_STATE_SUCCEEDED AND labels.team:*")}`);
+    expect(notSucceeded.body.hyperparameterTuningJobs).toBeUndefined();
+    const bad = await api.list(`?filter=${encodeURIComponent("create_time>2020")}`);
+    expect(bad.status).toBe(400);
+
+    const seen: string[] = [];
+    let token = "";
+    do {
+      const page = await api.list(`?pageSize=2&filter=${encodeURIComponent("labels.team:*")}${token ? `&pageToken=${token}` : ""}`);
+      expect(page.body.hyperparameterTuningJobs.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.hyperparameterTuningJobs.map((j: { name: string }) => j.name.split("/").pop()));
+      token = page.body.nextPageToken ?? "";
+    } while (token);
+    expect(seen).toEqual(ids);
+
+    // A running job cannot be deleted; cancel → CANCELLING → CANCELLED with error code 1.
+    const running = await api.create(testJob(["--mode=hang"], { maxTrialCount: 1 }));
+    const id = running.body.name.split("/").pop();
+    await api.waitFor(id, (j) => (j.trials ?? []).length === 1);
+    const refused = await api.remove(id);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.status).toBe("FAILED_PRECONDITION");
+    expect(server.runningTrials()).toBe(1);
+    expect(await api.cancel(id)).toMatchObject({ status: 200, body: {} });
+    const cancelled = await api.waitFor(id);
+    expect(server.runningTrials()).toBe(0);
+    expect(cancelled.state).toBe("JOB_STATE_CANCELLED");
+    expect(cancelled.error).toMatchObject({ code: 1 });
+    expect(cancelled.trials?.[0]).toMatchObject({ state: "INFEASIBLE", infeasibleReason: "cancelled with the job" });
+
+    const deleted = await api.remove(id);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.name).toMatch(new RegExp(`^${PARENT}/operations/\\d+$`));
+    expect(deleted.body.done).toBe(true);
+    const op = await call(server.url, "GET", `v1/${deleted.body.name}`, { token: server.token });
+    expect(op.body).toMatchObject({ name: deleted.body.name, done: true });
+    expect((await api.get(id)).status).toBe(404);
+  });
+});
+
+describe("fault injection", () => {
+  it("answers an injected status, drops connections before and after handling, and logs requests", async () => {
+    server.faults.push({ method: "GET", path: /hyperparameterTuningJobs$/, status: 503, times: 2 });
+    expect((await api.list()).status).toBe(503);
+    expect((await api.list()).body.error).toMatchObject({ code: 503, status: "UNAVAILABLE" });
+    expect((await api.list()).status).toBe(200);
+
+    server.faults.push({ method: "POST", dropConnection: "after" });
+    const before = (await api.list()).body.hyperparameterTuningJobs?.length ?? 0;
+    await expect(api.create(testJob(["--steps=1"], { maxTrialCount: 1 }))).rejects.toThrow();
+    // Committed although the client never heard: the case an idempotent client must handle.
+    expect((await api.list()).body.hyperparameterTuningJobs.length).toBe(before + 1);
+
+    server.faults.push({ dropConnection: "before" });
+    await expect(api.list()).rejects.toThrow();
+    expect(server.requestLog.filter((e) => e.status === 0)).toHaveLength(2);
+    expect(server.requestLog.filter((e) => e.status === 503)).toHaveLength(2);
+
+    server.faults.push({ delayMs: 300 });
+    const started = Date.now();
+    expect((await api.list()).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+});

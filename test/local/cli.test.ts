@@ -1,0 +1,130 @@
+/**
+ * `tune run` end to end on a stack file of the test's own (the test trainer instead of
+ * TensorFlow): config → job through the shared Vertex client → embedded server → result.json
+ * and report.html; and Ctrl-C cancelling the job with no trial process left behind.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createProgress } from "../../cli/progress";
+import { runStudy } from "../../cli/run";
+import { alive, eventually, REPO_ROOT, tempDir, TRIAL_SCRIPT } from "./helpers";
+
+/** A scratch repository with Pulumi.yaml and Pulumi.t.yaml whose trainer is the test trainer. */
+function scratchRepo(trialArgs: string[], maxTrials = 6): string {
+  const root = tempDir("tune-repo-");
+  writeFileSync(join(root, "Pulumi.yaml"), "name: vertex-tuning\nruntime: nodejs\n");
+  writeFileSync(
+    join(root, "Pulumi.t.yaml"),
+    `config:
+  vertex-tuning:backend: local
+  vertex-tuning:study:
+    displayName: cli-test
+    metric: { id: accuracy, goal: MAXIMIZE }
+    parameters:
+      - { id: x, type: DOUBLE, min: 0.1, max: 0.9 }
+      - { id: tau, type: DISCRETE, values: [1, 2] }
+    maxTrials: ${maxTrials}
+    parallelTrials: 2
+    earlyStopping: { median: {} }
+    trial: { args: ${JSON.stringify(trialArgs)} }
+  vertex-tuning:trainer:
+    imageUri: local/test
+    command: ["python3", ${JSON.stringify(join(REPO_ROOT, TRIAL_SCRIPT))}]
+`,
+  );
+  return root;
+}
+
+describe("tune run", () => {
+  it("runs the stack's study with the Bayesian optimizer and writes result.json and a self-contained report.html", async () => {
+    const root = scratchRepo(["--steps=3", "--sleep=0.02"]);
+    const lines: string[] = [];
+    const result = await runStudy({ repoRoot: root, stack: "t", maxTrials: 5, output: { write: (t) => void lines.push(t), tty: false } });
+    expect(result.job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(result.job.trials).toHaveLength(5);
+    expect(result.job.studySpec?.algorithm).toBe("ALGORITHM_UNSPECIFIED");
+    expect(result.resultPath).toBe(join(root, ".tune", "out", "t", "result.json"));
+    const saved = JSON.parse(readFileSync(result.resultPath, "utf8"));
+    expect(saved.job.trials).toHaveLength(5);
+    expect(saved.bestTrial.id).toBe(result.best!.id);
+    expect(saved.bestTrial.metricValue).toBe(Math.max(...result.job.trials!.map((t) => t.finalMeasurement!.metrics![0].value!)));
+    // One plain line per finished trial (not a TTY).
+    expect(lines.filter((l) => /^trial \d+ SUCCEEDED accuracy=/.test(l))).toHaveLength(5);
+    const html = readFileSync(result.reportPath, "utf8");
+    expect(html).toContain("Optimization history");
+    expect(html).toContain("x vs accuracy");
+    expect(html).toContain("tau vs accuracy");
+    expect(html.match(/<svg/g)).toHaveLength(3);
+    expect(html).not.toMatch(/<script|src=|href=|@import/);
+    // The embedded server was closed: its lock is released.
+    expect(existsSync(join(root, ".tune", "state", "lock"))).toBe(false);
+  });
+
+  it("refuses a stack file with problems, naming every one", async () => {
+    const root = scratchRepo([]);
+    writeFileSync(join(root, "Pulumi.bad.yaml"), "config:\n  vertex-tuning:study:\n    metric: { id: accuracy, goal: UP }\n    parameters: []\n    maxTrials: 0\n");
+    await expect(runStudy({ repoRoot: root, stack: "bad", output: { write: () => {}, tty: false } })).rejects.toThrow(/study.maxTrials[\s\S]*study.metric.goal|study.metric.goal[\s\S]*study.maxTrials/);
+  });
+
+  it("Ctrl-C cancels the job, waits for it to end and leaves no trial process behind", async () => {
+    const root = scratchRepo(["--mode=hang"], 4);
+    const state = join(root, "state");
+    mkdirSync(state);
+    const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    const seen = (id: string) => join(state, "jobs", "1", "trials", id, "seen.json");
+    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000)).toBe(true);
+    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+    child.kill("SIGINT");
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(output).toContain("cancelling the job");
+    expect(output).toContain("ended JOB_STATE_CANCELLED");
+    expect(code).toBe(1);
+    expect(pids.some(alive)).toBe(false);
+    const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
+    expect(saved.job.state).toBe("JOB_STATE_CANCELLED");
+    expect(saved.job.trials.every((t: { state: string }) => t.state === "INFEASIBLE")).toBe(true);
+  });
+});
+
+describe("progress", () => {
+  const job = (states: string[]) => ({
+    maxTrialCount: 4,
+    studySpec: { metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" }] },
+    trials: states.map((state, i) => ({
+      id: String(i + 1),
+      state,
+      parameters: [{ parameterId: "x", value: 0.123456 }],
+      ...(state === "SUCCEEDED" ? { finalMeasurement: { stepCount: "3", metrics: [{ metricId: "accuracy", value: 0.5 + i / 10 }] } } : {}),
+      ...(state === "INFEASIBLE" ? { infeasibleReason: "the trial process exited with code 3; last lines of stderr:\nboom" } : {}),
+    })),
+  });
+
+  it("prints one line per finished trial, once, without a TTY", () => {
+    const text: string[] = [];
+    const progress = createProgress({ write: (t) => void text.push(t), tty: false });
+    progress.update(job(["SUCCEEDED", "ACTIVE"]));
+    progress.update(job(["SUCCEEDED", "INFEASIBLE", "ACTIVE"]));
+    progress.finish();
+    expect(text).toEqual([
+      "trial 1 SUCCEEDED accuracy=0.5000  x=0.1235\n",
+      "trial 2 INFEASIBLE (the trial process exited with code 3; last lines of stderr:)  x=0.1235\n",
+    ]);
+  });
+
+  it("redraws a bar with trials done/total and the best so far on a TTY", () => {
+    let screen = "";
+    const progress = createProgress({ write: (t) => void (screen += t), tty: true, columns: 80 });
+    progress.update(job(["SUCCEEDED", "SUCCEEDED", "ACTIVE"]));
+    expect(screen).toContain("2/4 trials · 1 running · best accuracy 0.6000 (trial 2)");
+    progress.finish();
+    expect(screen.endsWith("\r\x1b[K")).toBe(true);
+  });
+});

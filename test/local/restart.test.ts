@@ -1,0 +1,95 @@
+/**
+ * `kill -9` of the server mid-study, then a new server on the same state folder: nothing that
+ * finished is lost, the trials that were running are ended and kept as INFEASIBLE
+ * "interrupted", their parameters run again under new ids, and the job completes its budget.
+ * The server runs as a child process (`tune serve`), exactly as a user would run it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { VertexJob } from "../../components/spec";
+import { alive, client, eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
+
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+/** Starts `tune serve` on `stateDir` and resolves with its URL and token once it listens. */
+function serve(stateDir: string): Promise<{ child: ChildProcess; url: string; token: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "serve", "--state", stateDir, "--port", "0"], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return new Promise((resolvePromise, reject) => {
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = /listening on (\S+)/.exec(output);
+      if (m) resolvePromise({ child, url: m[1], token: readFileSync(join(stateDir, "token"), "utf8").trim() });
+    });
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("exit", (code) => reject(new Error(`tune serve exited with ${code}: ${output}`)));
+  });
+}
+
+type Trial = NonNullable<VertexJob["trials"]>[number];
+
+describe("restart after kill -9", () => {
+  it("keeps finished trials, ends and reruns interrupted ones under new ids, and completes the job", async () => {
+    const stateDir = tempDir();
+    const first = await serve(stateDir);
+    const api1 = client(first);
+    // maxFailedTrialCount 1: were the two interrupted trials counted as failures, the job would fail.
+    const created = await api1.create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
+    expect(created.status).toBe(200);
+    const id = created.body.name.split("/").pop();
+
+    // Wait until two trials finished and the next two run and have reported.
+    const before = await api1.waitFor(id, (j) => {
+      const trials = j.trials ?? [];
+      return trials.filter((t) => t.state === "SUCCEEDED").length === 2 && trials.filter((t) => t.state === "ACTIVE" && (t.measurements?.length ?? 0) > 0).length === 2;
+    });
+    const finished = before.trials!.filter((t) => t.state === "SUCCEEDED");
+    const interrupted = before.trials!.filter((t) => t.state === "ACTIVE");
+    const pids = interrupted.map((t) => JSON.parse(readFileSync(join(stateDir, "jobs", id, "trials", t.id!, "seen.json"), "utf8")).pid as number);
+
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    // The trials are their own process groups: they outlive the server...
+    expect(pids.every(alive)).toBe(true);
+
+    const second = await serve(stateDir);
+    // ...until the next server ends them, before it answers its first request.
+    expect(await eventually(() => pids.every((pid) => !alive(pid)), 500)).toBe(true);
+    const api2 = client(second);
+    const after = await api2.waitFor(id, undefined, 30_000);
+    expect(after.state).toBe("JOB_STATE_SUCCEEDED");
+    const trials = after.trials!;
+    const byId = new Map(trials.map((t) => [t.id, t] as [string, Trial]));
+
+    // Nothing that finished was lost.
+    for (const t of finished) expect(byId.get(t.id!)).toEqual(t);
+    // Interrupted trials stay, INFEASIBLE with the reason, and their parameters ran again under new ids.
+    for (const t of interrupted) {
+      const kept = byId.get(t.id!)!;
+      expect(kept.state).toBe("INFEASIBLE");
+      expect(kept.infeasibleReason).toBe("interrupted by a restart of the local backend");
+      const reruns = trials.filter((r) => Number(r.id) > Number(t.id) && JSON.stringify(r.parameters) === JSON.stringify(t.parameters));
+      expect(reruns).toHaveLength(1);
+      expect(reruns[0].state).toBe("SUCCEEDED");
+    }
+    // They never ran to their end (12 steps): the new server ended them, they did not just finish.
+    for (const t of interrupted) {
+      expect(readFileSync(join(stateDir, "jobs", id, "trials", t.id!, "stdout.log"), "utf8")).not.toContain("step 12 ");
+    }
+    // Ids are never reused, and the interrupted trials count toward neither budget: 4 counted trials + 2 interrupted.
+    expect(trials.map((t) => t.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
+    expect(trials.filter((t) => t.infeasibleReason !== "interrupted by a restart of the local backend")).toHaveLength(4);
+
+    second.child.kill("SIGTERM");
+    await new Promise((r) => second.child.once("exit", r));
+  });
+});

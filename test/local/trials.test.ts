@@ -1,0 +1,162 @@
+/**
+ * Trials as real processes of a small test trainer: success, crash, timeout, no metric, NaN,
+ * a missing command, failure budget, parallelism, process groups, measurement selection.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { VertexJob } from "../../components/spec";
+import { trialCommand } from "../../local/command";
+import { failureBudget } from "../../local/scheduler";
+import { startServer, type LocalServer } from "../../local/server";
+import { alive, client, eventually, maxOverlap, REPO_ROOT, tempDir, testJob } from "./helpers";
+
+let server: LocalServer;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  server = await startServer({ stateDir: tempDir(), repoRoot: REPO_ROOT, pollMs: 50, graceMs: 300, cores: 4 });
+  api = client(server);
+});
+afterAll(() => server.close());
+
+async function run(job: VertexJob): Promise<VertexJob & { id: string }> {
+  const created = await api.create(job);
+  expect(created.status).toBe(200);
+  const id = created.body.name.split("/").pop() as string;
+  return { ...(await api.waitFor(id)), id };
+}
+
+function trialDir(jobId: string, trialId: string): string {
+  return join(server.stateDir, "jobs", jobId, "trials", trialId);
+}
+
+describe("a successful study", () => {
+  it("runs every trial with its flags and environment, records measurements, never more than parallel at once", async () => {
+    const log = join(tempDir(), "overlap.log");
+    const job = await run(
+      testJob([`--log=${log}`, "--steps=3", "--sleep=0.1"], {
+        maxTrialCount: 5,
+        parallelTrialCount: 2,
+        trialJobSpec: {
+          ...testJob([]).trialJobSpec,
+          baseOutputDirectory: { outputUriPrefix: "gs://bucket/study/" },
+          workerPoolSpecs: [
+            {
+              ...testJob([]).trialJobSpec!.workerPoolSpecs![0],
+              containerSpec: { imageUri: "local/test", command: ["python3", "test/local/trainers/trial.py"], args: [`--log=${log}`, "--steps=3", "--sleep=0.1"], env: [{ name: "TEST_GREETING", value: "hi" }] },
+            },
+          ],
+          scheduling: { strategy: "SPOT" },
+        },
+      }),
+    );
+    expect(job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(job.trials).toHaveLength(5);
+    expect(job.trials!.map((t) => t.id)).toEqual(["1", "2", "3", "4", "5"]);
+    expect(maxOverlap(log)).toBeLessThanOrEqual(2);
+    expect(maxOverlap(log)).toBe(2);
+    for (const trial of job.trials!) {
+      expect(trial.state).toBe("SUCCEEDED");
+      expect(trial.measurements).toHaveLength(3);
+      expect(trial.measurements!.map((m) => m.stepCount)).toEqual(["1", "2", "3"]);
+      expect(trial.measurements![0].elapsedDuration).toMatch(/^\d+(\.\d+)?s$/);
+      const x = trial.parameters![0].value as number;
+      expect(trial.finalMeasurement!.metrics![0]).toMatchObject({ metricId: "accuracy" });
+      // Unspecified selection means LAST: the largest value on this rising curve.
+      expect(trial.finalMeasurement!.metrics![0].value).toBeCloseTo(x * (1 - Math.exp(-3)), 6);
+      const seen = JSON.parse(readFileSync(join(trialDir(job.id, trial.id!), "seen.json"), "utf8"));
+      expect(seen.argv).toEqual([`--log=${log}`, "--steps=3", "--sleep=0.1", `--x=${x}`]);
+      expect(seen.cwd).toBe(REPO_ROOT);
+      expect(seen.env).toMatchObject({
+        CLOUD_ML_TRIAL_ID: trial.id,
+        CLOUD_ML_HP_METRIC_FILE: join(trialDir(job.id, trial.id!), "output.metrics"),
+        AIP_MODEL_DIR: `${join(server.stateDir, "gcs", "bucket", "study", trial.id!, "model")}/`,
+        OMP_NUM_THREADS: "2",
+        TF_NUM_INTRAOP_THREADS: "2",
+        TF_NUM_INTEROP_THREADS: "2",
+        TEST_GREETING: "hi",
+      });
+      expect(existsSync(seen.env.AIP_MODEL_DIR)).toBe(true);
+      expect(readFileSync(join(trialDir(job.id, trial.id!), "stdout.log"), "utf8")).toContain("step 3 accuracy=");
+    }
+    const jobLog = readFileSync(join(server.stateDir, "jobs", job.id, "job.log"), "utf8");
+    expect(jobLog).toContain("accepted, not used locally: machineType n1-standard-4");
+    expect(jobLog).toContain("scheduling strategy SPOT");
+  });
+
+  it("takes the best measurement with BEST_MEASUREMENT and the last one otherwise", async () => {
+    // A falling curve under MAXIMIZE: the best measurement is the first.
+    const args = ["--steps=3", "--x=-1"];
+    const best = await run(testJob(args, { maxTrialCount: 1 }, { measurementSelectionType: "BEST_MEASUREMENT", parameters: [{ parameterId: "tau", discreteValueSpec: { values: [1] } }] }));
+    expect(best.trials![0].finalMeasurement!.stepCount).toBe("1");
+    const last = await run(testJob(args, { maxTrialCount: 1 }, { measurementSelectionType: "LAST_MEASUREMENT", parameters: [{ parameterId: "tau", discreteValueSpec: { values: [1] } }] }));
+    expect(last.trials![0].finalMeasurement!.stepCount).toBe("3");
+  });
+});
+
+describe("failing trials", () => {
+  it("ends a crash INFEASIBLE with its exit code and the last lines of stderr, and the job FAILED with the reasons", async () => {
+    const job = await run(testJob(["--mode=crash"], { maxTrialCount: 3, maxFailedTrialCount: 2 }));
+    expect(job.state).toBe("JOB_STATE_FAILED");
+    expect(job.trials).toHaveLength(2);
+    for (const t of job.trials!) {
+      expect(t.state).toBe("INFEASIBLE");
+      expect(t.infeasibleReason).toContain("exited with code 3");
+      expect(t.infeasibleReason).toContain("the trainer blew up on purpose");
+    }
+    expect(job.error!.message).toContain("2 trials failed (the limit is 2)");
+    expect(job.error!.message).toContain("blew up on purpose");
+  });
+
+  it("ends a trial that runs past scheduling.timeout INFEASIBLE, its whole process group killed", async () => {
+    const job = await run(testJob(["--mode=hang", "--child=1"], { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["python3", "test/local/trainers/trial.py"], args: ["--mode=hang", "--child=1"] } }], scheduling: { timeout: "1s" } } }));
+    expect(job.state).toBe("JOB_STATE_FAILED");
+    expect(job.trials![0]).toMatchObject({ state: "INFEASIBLE", infeasibleReason: expect.stringContaining("timed out after 1s") });
+    const seen = JSON.parse(readFileSync(join(trialDir(job.id, "1"), "seen.json"), "utf8"));
+    expect(await eventually(() => !alive(seen.child))).toBe(true);
+  });
+
+  it("says which metric was never reported, NaN, a malformed line, and a missing command", async () => {
+    const none = await run(testJob(["--mode=nometric"], { maxTrialCount: 1 }));
+    expect(none.state).toBe("JOB_STATE_FAILED");
+    expect(none.trials![0].infeasibleReason).toContain('never reported the metric "accuracy"');
+    expect(none.trials![0].infeasibleReason).toContain('"other"');
+    expect(none.error!.message).toContain("no trial succeeded");
+
+    const nan = await run(testJob(["--mode=nan"], { maxTrialCount: 1 }));
+    expect(nan.trials![0].infeasibleReason).toContain("NaN");
+    expect(nan.trials![0].infeasibleReason).toContain("step 2");
+
+    const malformed = await run(testJob(["--mode=malformed"], { maxTrialCount: 1 }));
+    expect(malformed.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(malformed.trials![0].measurements).toHaveLength(3);
+    expect(readFileSync(join(trialDir(malformed.id, "1"), "trial.log"), "utf8")).toContain("skipped a malformed metrics line: this is not json");
+
+    const base = testJob([]);
+    const noCommand = await run({ ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "gcr.io/p/image" } }] } });
+    expect(noCommand.trials![0].infeasibleReason).toContain("a local trial needs trialJobSpec.workerPoolSpecs[0].containerSpec.command");
+  });
+
+  it("uses max(3, 20% of max trials) when maxFailedTrialCount is 0", () => {
+    expect(failureBudget({ maxFailedTrialCount: 0, maxTrialCount: 10 })).toBe(3);
+    expect(failureBudget({ maxFailedTrialCount: 0, maxTrialCount: 50 })).toBe(10);
+    expect(failureBudget({ maxFailedTrialCount: 2, maxTrialCount: 50 })).toBe(2);
+  });
+});
+
+describe("trial command", () => {
+  it("runs a pythonPackageSpec as .venv/bin/python -m <module> with the tuned flags last", () => {
+    const job: VertexJob = {
+      parallelTrialCount: 3,
+      trialJobSpec: { workerPoolSpecs: [{ pythonPackageSpec: { executorImageUri: "img", packageUris: ["gs://b/p.tgz"], pythonModule: "trainer.task", args: ["--epochs=5"] } }] },
+    };
+    const command = trialCommand(job, [{ parameterId: "batch-size", value: 64 }, { parameterId: "opt", value: "adam" }], {
+      repoRoot: "/repo", stateDir: "/state", trialDir: "/state/jobs/1/trials/4", trialId: "4", cores: 8,
+    });
+    expect(command).toMatchObject({
+      argv: ["/repo/.venv/bin/python", "-m", "trainer.task", "--epochs=5", "--batch-size=64", "--opt=adam"],
+      env: { AIP_MODEL_DIR: "/state/jobs/1/trials/4/model/", OMP_NUM_THREADS: "2", CLOUD_ML_TRIAL_ID: "4" },
+    });
+  });
+});

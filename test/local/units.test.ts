@@ -1,0 +1,136 @@
+/**
+ * The local backend's pure parts: the metrics reader, the list filter, the early-stopping rules,
+ * the journal's torn-line handling, the suggestion seed.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { decayCurveRule, fitSaturating, medianRule } from "../../local/earlyStopping";
+import { parseFilter } from "../../local/filter";
+import { Journal, replayJournal } from "../../local/journal";
+import { MetricsReader, selectFinal } from "../../local/metrics";
+import { suggestionSeed } from "../../local/scheduler";
+import { tempDir } from "./helpers";
+
+const line = (step: number, value: string, timestamp: number, tag = "accuracy") =>
+  JSON.stringify({ [tag]: value, global_step: String(step), timestamp, trial: "1" });
+
+describe("metrics reader", () => {
+  it("parses hypertune lines into Vertex measurements, merging re-reads by (global_step, timestamp)", () => {
+    const reader = new MetricsReader("/nonexistent", "accuracy", 1000_000);
+    const first = reader.parse(`${line(1, "0.5", 1001)}\n`);
+    expect(first.measurements).toEqual([{ stepCount: "1", elapsedDuration: "1.000s", metrics: [{ metricId: "accuracy", value: 0.5 }] }]);
+    // The library rewrites the whole file: the old line again plus a new one; only the new one is new.
+    const second = reader.parse(`${line(1, "0.5", 1001)}\n${line(2, "0.7", 1002.5)}\n`);
+    expect(second.measurements.map((m) => m.stepCount)).toEqual(["2"]);
+    expect(second.measurements[0].elapsedDuration).toBe("2.500s");
+  });
+
+  it("treats a torn last line as not yet written, and reads it once complete", () => {
+    const reader = new MetricsReader("/nonexistent", "accuracy", 0);
+    const full = line(1, "0.5", 1);
+    expect(reader.parse(full.slice(0, 20)).measurements).toHaveLength(0);
+    expect(reader.parse(`${full}`).measurements).toHaveLength(0);
+    expect(reader.parse(`${full}\n`).measurements).toHaveLength(1);
+  });
+
+  it("keeps measurements that scrolled out of the last 100 lines, skips malformed lines once, flags NaN, ignores other tags", () => {
+    const reader = new MetricsReader("/nonexistent", "accuracy", 0);
+    const all = Array.from({ length: 120 }, (_, i) => line(i + 1, String(i / 100), i + 1));
+    expect(reader.parse(`${all.slice(0, 100).join("\n")}\n`).measurements).toHaveLength(100);
+    expect(reader.parse(`${all.slice(20, 120).join("\n")}\n`).measurements).toHaveLength(20);
+    const mixed = `not json\n${line(200, "nan", 200)}\n${line(201, "0.3", 201, "loss")}\n`;
+    const update = reader.parse(mixed);
+    expect(update.malformed).toEqual(["not json"]);
+    expect(update.nonFinite).toEqual(["200"]);
+    expect(update.measurements).toHaveLength(0);
+    expect(reader.parse(mixed).malformed).toEqual([]);
+    expect([...reader.tags].sort()).toEqual(["accuracy", "loss"]);
+  });
+
+  it("reads the file from disk; a missing file is no measurement yet", () => {
+    const path = join(tempDir(), "output.metrics");
+    const reader = new MetricsReader(path, "accuracy", 0);
+    expect(reader.read().measurements).toEqual([]);
+    writeFileSync(path, `${line(1, "0.5", 1)}\n`);
+    expect(reader.read().measurements).toHaveLength(1);
+  });
+
+  it("selects the final measurement: last by default, best by the goal with BEST_MEASUREMENT", () => {
+    const ms = [0.3, 0.9, 0.6].map((v, i) => ({ stepCount: String(i + 1), elapsedDuration: "1s", metrics: [{ metricId: "m", value: v }] }));
+    expect(selectFinal(ms, undefined, "m", "MAXIMIZE")!.stepCount).toBe("3");
+    expect(selectFinal(ms, "LAST_MEASUREMENT", "m", "MAXIMIZE")!.stepCount).toBe("3");
+    expect(selectFinal(ms, "BEST_MEASUREMENT", "m", "MAXIMIZE")!.stepCount).toBe("2");
+    expect(selectFinal(ms, "BEST_MEASUREMENT", "m", "MINIMIZE")!.stepCount).toBe("1");
+    expect(selectFinal([], "BEST_MEASUREMENT", "m", "MAXIMIZE")).toBeUndefined();
+  });
+});
+
+describe("list filter", () => {
+  const job = { state: "JOB_STATE_RUNNING", displayName: "study-7", labels: { team: "ml", "pulumi-spec": "abc" } };
+  it("matches labels, state and display_name joined by AND, quoted or not", () => {
+    expect(parseFilter("labels.team=ml")(job)).toBe(true);
+    expect(parseFilter('labels.team="ml" AND labels.pulumi-spec=abc')(job)).toBe(true);
+    expect(parseFilter("labels.team:*")(job)).toBe(true);
+    expect(parseFilter("labels.owner:*")(job)).toBe(false);
+    expect(parseFilter("state=JOB_STATE_RUNNING")(job)).toBe(true);
+    expect(parseFilter("state!=JOB_STATE_RUNNING")(job)).toBe(false);
+    expect(parseFilter('display_name:"study-*"')(job)).toBe(true);
+    expect(parseFilter("display_name=study-8")(job)).toBe(false);
+    expect(parseFilter("")(job)).toBe(true);
+  });
+  it("refuses what it does not support instead of matching everything", () => {
+    expect(() => parseFilter("create_time>2020-01-01")).toThrow(/unsupported filter/);
+    expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
+    expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
+  });
+});
+
+describe("early-stopping rules", () => {
+  const rising = (q: number, n: number) => Array.from({ length: n }, (_, i) => ({ x: i + 1, y: q * (1 - Math.exp(-(i + 1) / 2)) }));
+
+  it("median: stops a trial whose best is below the median running average at its step, only with 3 completed trials", () => {
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)];
+    expect(medianRule(rising(0.1, 2), completed, 1)!.stop).toBe(true);
+    expect(medianRule(rising(0.95, 2), completed, 1)!.stop).toBe(false);
+    expect(medianRule(rising(0.1, 1), completed, 1)).toBeUndefined();
+    expect(medianRule(rising(0.1, 2), completed.slice(0, 2), 1)).toBeUndefined();
+    // MINIMIZE: a loss curve far above the others' is stopped.
+    const losses = completed.map((c) => c.map((p) => ({ x: p.x, y: 1 - p.y })));
+    expect(medianRule(rising(0.1, 3).map((p) => ({ x: p.x, y: 1 - p.y })), losses, -1)!.stop).toBe(true);
+  });
+
+  it("decay curve: recovers a saturating curve and stops only when even its optimistic plateau loses", () => {
+    const fit = fitSaturating(rising(0.6, 5))!;
+    expect(fit.a).toBeCloseTo(0.6, 1);
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)];
+    const finals = completed.map((c) => c[c.length - 1].y);
+    expect(decayCurveRule(rising(0.2, 3), completed, finals, 1)!.stop).toBe(true);
+    expect(decayCurveRule(rising(0.95, 3), completed, finals, 1)!.stop).toBe(false);
+    expect(decayCurveRule(rising(0.2, 2), completed, finals, 1)).toBeUndefined();
+  });
+});
+
+describe("journal", () => {
+  it("ignores a torn last line on replay and starts the next event on a fresh line", () => {
+    const path = join(tempDir(), "journal.jsonl");
+    const journal = new Journal<{ n: number }>(path);
+    journal.append({ n: 1 });
+    journal.close();
+    appendFileSync(path, '{"n": 2, "torn');
+    expect(replayJournal(path)).toEqual([{ n: 1 }]);
+    const reopened = new Journal<{ n: number }>(path);
+    reopened.append({ n: 3 });
+    reopened.close();
+    expect(replayJournal(path)).toEqual([{ n: 1 }, { n: 3 }]);
+    expect(readFileSync(path, "utf8").endsWith('{"n":3}\n')).toBe(true);
+  });
+});
+
+describe("suggestion seed", () => {
+  it("depends only on the job id and the suggestion's index, so a restart asks the same question", () => {
+    expect(suggestionSeed("7", 3)).toBe(suggestionSeed("7", 3));
+    expect(suggestionSeed("7", 3)).not.toBe(suggestionSeed("7", 4));
+    expect(suggestionSeed("7", 3)).not.toBe(suggestionSeed("8", 3));
+  });
+});
