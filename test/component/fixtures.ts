@@ -1,24 +1,9 @@
 /** Shared inputs of the component tests: the seed study (Pulumi.dev.yaml) and a small trainer folder. */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { parse } from "yaml";
-import { readStudyConfig, type StudyConfig } from "../../components";
 
-export const ROOT = join(__dirname, "../..");
-
-/** A stack's config file as `{ "<namespace>:<key>": value }`. */
-export function stackConfigFile(stack: string): Record<string, unknown> {
-  return (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
-}
-
-/** A stack's study, read by the one config parser. */
-export function stackStudy(stack: string): StudyConfig {
-  const file = stackConfigFile(stack);
-  const result = readStudyConfig((key) => file[`vertex-tuning:${key}`], "vertex-tuning");
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.config;
-}
+export { ROOT, stackConfigFile, stackStudy } from "../fixtures/seedStudy";
 
 /** A trainer folder in a fresh temp directory: Dockerfile, a package and a .gcloudignore like trainer/'s. */
 export function makeTrainer(): string {

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, STUDY_TYPE, digestSource, type HyperparameterTuningStudyArgs } from "../../components";
 import { BEST_TRIAL, JOB_TYPE, PROJECT, STACK, STORAGE_AGENT, childRecorder, installMocks, one, ofType, promiseOf, type Recorded } from "./mocks";
 import { makeTrainer, stackStudy } from "./fixtures";
+import { seedVertexJob } from "../fixtures/seedStudy";
 
 let recorded: Recorded[];
 beforeAll(async () => {
@@ -149,35 +150,13 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(job.project).toBe(GCP_PROJECT);
     expect(job.location).toBe(REGION);
     expect(job.backend).toBe("vertex");
-    expect(job.job).toEqual({
-      displayName: "bayesian-hp-tuning",
-      studySpec: {
-        metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" }],
-        parameters: [
-          { parameterId: "learning-rate", doubleValueSpec: { minValue: 0.0001, maxValue: 0.01 }, scaleType: "UNIT_LOG_SCALE" },
-          { parameterId: "num-units", discreteValueSpec: { values: [64, 128, 256, 512] } },
-          { parameterId: "dropout-rate", doubleValueSpec: { minValue: 0.1, maxValue: 0.5 }, scaleType: "UNIT_LINEAR_SCALE" },
-          { parameterId: "batch-size", discreteValueSpec: { values: [32, 64, 128, 256] } },
-        ],
-        algorithm: "ALGORITHM_UNSPECIFIED",
-        measurementSelectionType: "BEST_MEASUREMENT",
-      },
-      maxTrialCount: 30,
-      parallelTrialCount: 3,
-      maxFailedTrialCount: 0,
-      trialJobSpec: {
-        workerPoolSpecs: [
-          {
-            machineSpec: { machineType: "n1-standard-4", acceleratorType: "NVIDIA_TESLA_T4", acceleratorCount: 1 },
-            replicaCount: "1",
-            containerSpec: { imageUri: await promiseOf(study.imageUri), args: ["--epochs", "20"], env: [] },
-          },
-        ],
+    expect(job.job).toEqual(
+      seedVertexJob({
+        imageUri: (await promiseOf(study.imageUri))!,
         serviceAccount: `s7-dev-trials@${GCP_PROJECT}.iam.gserviceaccount.com`,
-        baseOutputDirectory: { outputUriPrefix: `gs://${bucket}/bayesian-hp-tuning/` },
-      },
-      labels: { team: "ml-platform" },
-    });
+        outputUriPrefix: `gs://${bucket}/bayesian-hp-tuning/`,
+      }),
+    );
   });
 
   it("starts the job only after the APIs, the grants and the image build", async () => {

@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { seedVertexJob, stackStudy } from "../fixtures/seedStudy";
 import {
   UNKNOWN,
   bestTrial,
@@ -17,16 +15,6 @@ import {
   type VertexTrial,
 } from "../../components/spec";
 
-const root = join(__dirname, "../..");
-
-/** Reads a stack's config the way `tune` does: through the one config parser. */
-function stackConfig(stack: string) {
-  const file = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  const result = readStudyConfig((key) => file.config[`vertex-tuning:${key}`], "vertex-tuning");
-  if (!result.ok) throw new Error(JSON.stringify(result.issues));
-  return result.config;
-}
-
 const minimal: StudyDefinition = {
   metric: { id: "accuracy", goal: "MAXIMIZE" },
   parameters: [{ id: "lr", type: "DOUBLE", min: 0.001, max: 0.1, scale: "LOG" }],
@@ -35,42 +23,20 @@ const minimal: StudyDefinition = {
 
 describe("toVertexJob", () => {
   it("maps the seed study of Pulumi.dev.yaml to the Vertex JSON exactly", () => {
-    const config = stackConfig("dev");
+    const config = stackStudy("dev");
     const job = toVertexJob(config.study, config.trainer, {
       builtImageUri: "us-central1-docker.pkg.dev/p/r/trainer:abc",
       serviceAccount: "sa@p.iam.gserviceaccount.com",
       baseOutputDirectory: "gs://bucket/bayesian-hp-tuning/",
       labels: { team: "ml-platform" },
     });
-    expect(job).toEqual({
-      displayName: "bayesian-hp-tuning",
-      studySpec: {
-        metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" }],
-        parameters: [
-          { parameterId: "learning-rate", doubleValueSpec: { minValue: 0.0001, maxValue: 0.01 }, scaleType: "UNIT_LOG_SCALE" },
-          { parameterId: "num-units", discreteValueSpec: { values: [64, 128, 256, 512] } },
-          { parameterId: "dropout-rate", doubleValueSpec: { minValue: 0.1, maxValue: 0.5 }, scaleType: "UNIT_LINEAR_SCALE" },
-          { parameterId: "batch-size", discreteValueSpec: { values: [32, 64, 128, 256] } },
-        ],
-        algorithm: "ALGORITHM_UNSPECIFIED",
-        measurementSelectionType: "BEST_MEASUREMENT",
-      },
-      maxTrialCount: 30,
-      parallelTrialCount: 3,
-      maxFailedTrialCount: 0,
-      trialJobSpec: {
-        workerPoolSpecs: [
-          {
-            machineSpec: { machineType: "n1-standard-4", acceleratorType: "NVIDIA_TESLA_T4", acceleratorCount: 1 },
-            replicaCount: "1",
-            containerSpec: { imageUri: "us-central1-docker.pkg.dev/p/r/trainer:abc", args: ["--epochs", "20"], env: [] },
-          },
-        ],
+    expect(job).toEqual(
+      seedVertexJob({
+        imageUri: "us-central1-docker.pkg.dev/p/r/trainer:abc",
         serviceAccount: "sa@p.iam.gserviceaccount.com",
-        baseOutputDirectory: { outputUriPrefix: "gs://bucket/bayesian-hp-tuning/" },
-      },
-      labels: { team: "ml-platform" },
-    });
+        outputUriPrefix: "gs://bucket/bayesian-hp-tuning/",
+      }),
+    );
     expect(validateJob(job, "us-central1")).toEqual([]);
   });
 
@@ -219,8 +185,8 @@ describe("validation", () => {
 
 describe("config", () => {
   it("reads both stacks through the one parser", () => {
-    expect(stackConfig("dev")).toMatchObject({ backend: "vertex", trainer: { source: "trainer" }, labels: { team: "ml-platform" } });
-    const local = stackConfig("local");
+    expect(stackStudy("dev")).toMatchObject({ backend: "vertex", trainer: { source: "trainer" }, labels: { team: "ml-platform" } });
+    const local = stackStudy("local");
     expect(local.backend).toBe("local");
     expect(buildJob(local.study, local.trainer, { backend: "local", defaultDisplayName: "s" }).issues).toEqual([]);
   });
