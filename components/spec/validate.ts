@@ -44,7 +44,13 @@ const MAX_TRIALS_UPPER_BOUND = 100_000;
 
 /** Collects issues; every check skips unknown values. */
 class Checker {
-  readonly issues: Issue[] = [];
+  readonly issues: Issue[];
+
+  // Assigned here, not as a field initializer: Pulumi's closure serializer (which carries this
+  // module into the dynamic-provider process) drops field initializers.
+  constructor() {
+    this.issues = [];
+  }
 
   fail(path: string, message: string): void {
     this.issues.push({ path, message });
