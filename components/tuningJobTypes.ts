@@ -26,6 +26,23 @@ export interface TuningJobInputs {
   wait?: boolean;
   /** Stop waiting after this many minutes; the job keeps running and a later `pulumi up` resumes the wait. Default 24 h. */
   waitTimeoutMinutes?: number;
+  /**
+   * Set by the `HyperparameterTuningJob` class, not by callers: a hash of the resource's URN,
+   * carried by the job as its identity label (DESIGN.md, "Idempotency"). The provider's create
+   * is not given the URN, so it arrives as an input.
+   */
+  identity?: string;
+  /**
+   * Set by the `HyperparameterTuningJob` class, not by callers: `specHash(job)`, carried by the
+   * job as its spec label. Computed in the program rather than in the provider because the
+   * provider is serialized by value and the hash's `node:crypto` cannot be.
+   */
+  specHash?: string;
+  /**
+   * Set by the `HyperparameterTuningJob` class on the local backend, not by callers: the
+   * absolute path of the local backend's `embedded` module, which the provider host loads.
+   */
+  localBackendModule?: string;
 }
 
 /** Trials of a job counted by state. */

@@ -1,0 +1,115 @@
+/**
+ * A small client for the Vertex AI `hyperparameterTuningJobs` REST API, on googleapis (only its
+ * aiplatform module). Shared by the `HyperparameterTuningJob` provider and the `tune` CLI.
+ *
+ * googleapis' own retries are off: the one retry policy is ours (`retry.ts`), applied to the
+ * calls that are safe to repeat. `create` is a single attempt; see `adoption.ts` for how an
+ * ambiguous create is resolved without making a duplicate.
+ */
+import type { aiplatform_v1 } from "googleapis/build/src/apis/aiplatform";
+import type { VertexJob } from "../spec";
+import { resolveAuth } from "./auth";
+import { realClock, type Clock } from "./clock";
+import { apiRoot } from "./endpoint";
+import { toVertexError, vertexApiError } from "./errors";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
+
+/** A long-running operation, as the delete call returns it. */
+export type VertexOperation = aiplatform_v1.Schema$GoogleLongrunningOperation;
+
+/** Where and how to reach the API. */
+export interface VertexClientOptions {
+  /** Google Cloud project (any string on the local backend). */
+  project: string;
+  /** Region, e.g. `us-central1`; selects the regional endpoint. */
+  location: string;
+  /** API root override, e.g. the local backend's `http://127.0.0.1:<port>/`. */
+  apiEndpoint?: string;
+  /** Access token to send; otherwise `resolveAuth` picks one (env, then ADC). */
+  token?: string;
+  /** Time source of retries and operation polling. Default: the real clock. */
+  clock?: Clock;
+  /** Retry policy of get, list, cancel, delete and operation get. */
+  retry?: RetryPolicy;
+  /** Per-request timeout; a request that takes longer counts as a dropped connection. Default 60 s. */
+  requestTimeoutMs?: number;
+}
+
+/** The calls the provider and the CLI need. Job names are full resource names. */
+export interface VertexClient {
+  /** `projects/<project>/locations/<location>`. */
+  readonly parent: string;
+  /** One attempt: never retried (Vertex create has no request id). */
+  create(job: VertexJob): Promise<VertexJob>;
+  get(name: string): Promise<VertexJob>;
+  /** Every job matching the filter (all pages); list results carry no trials. */
+  list(filter?: string): Promise<VertexJob[]>;
+  cancel(name: string): Promise<void>;
+  delete(name: string): Promise<VertexOperation>;
+  /** Polls the operation until it is done; throws its error, or on the deadline. */
+  waitForOperation(operation: VertexOperation, timeoutMs?: number): Promise<void>;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const OPERATION_TIMEOUT_MS = 10 * 60_000;
+
+/** Builds a client. Nothing is sent until a call is made. */
+export function createVertexClient(options: VertexClientOptions): VertexClient {
+  const { aiplatform } = require("googleapis/build/src/apis/aiplatform") as typeof import("googleapis/build/src/apis/aiplatform");
+  const clock = options.clock ?? realClock;
+  const policy = options.retry ?? DEFAULT_RETRY;
+  const credentials = resolveAuth(options.token);
+  const api = aiplatform({
+    version: "v1",
+    rootUrl: apiRoot(options.location, options.apiEndpoint),
+    auth: credentials.client,
+    retry: false,
+    timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  });
+  const jobs = api.projects.locations.hyperparameterTuningJobs;
+  const parent = `projects/${options.project}/locations/${options.location}`;
+
+  /** One attempt of a call, its failure turned into a VertexApiError. */
+  async function once<T>(what: string, call: () => Promise<{ data: T }>): Promise<T> {
+    try {
+      return (await call()).data;
+    } catch (error) {
+      throw toVertexError(error, what, credentials.source);
+    }
+  }
+  const retried = <T>(what: string, call: () => Promise<{ data: T }>): Promise<T> => withRetries(() => once(what, call), clock, policy);
+
+  return {
+    parent,
+    create: (job) => once(`create hyperparameter tuning job in ${parent}`, () => jobs.create({ parent, requestBody: job })),
+    get: (name) => retried(`get ${name}`, () => jobs.get({ name })),
+    async list(filter) {
+      const found: VertexJob[] = [];
+      let pageToken: string | undefined;
+      do {
+        const page = await retried(`list hyperparameter tuning jobs in ${parent}`, () => jobs.list({ parent, filter, pageSize: 100, pageToken }));
+        found.push(...(page.hyperparameterTuningJobs ?? []));
+        pageToken = page.nextPageToken ?? undefined;
+      } while (pageToken);
+      return found;
+    },
+    async cancel(name) {
+      await retried(`cancel ${name}`, () => jobs.cancel({ name, requestBody: {} }));
+    },
+    delete: (name) => retried(`delete ${name}`, () => jobs.delete({ name })),
+    async waitForOperation(operation, timeoutMs = OPERATION_TIMEOUT_MS) {
+      const deadline = clock.now() + timeoutMs;
+      let current = operation;
+      for (let delay = 1_000; !current.done; delay = Math.min(delay * 2, 10_000)) {
+        if (clock.now() >= deadline) {
+          throw vertexApiError(`operation ${current.name} did not finish within ${Math.round(timeoutMs / 1000)} s`, undefined, "DEADLINE_EXCEEDED", false, false);
+        }
+        await clock.sleep(delay);
+        current = await retried(`get operation ${current.name}`, () => api.projects.locations.operations.get({ name: current.name! }));
+      }
+      if (current.error) {
+        throw vertexApiError(`operation ${current.name} failed: ${current.error.message ?? JSON.stringify(current.error)}`, undefined, "OPERATION_FAILED", false, false);
+      }
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The provider's preview-time rules, pure and offline: `check` validates the inputs, `diff`
+ * decides between no change, an update (only the wait settings) and a replacement (anything
+ * that defines the job: jobs are immutable).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+// Imported from the spec's files, not its index: the provider is serialized by value, and the
+// index would carry every spec module along (spec/hash's node:crypto cannot be serialized).
+import { canonicalJson } from "../spec/hash";
+import { isUnknown, validateJob } from "../spec/validate";
+import type { VertexJob } from "../spec/vertexJson";
+import type { TuningJobInputs } from "../tuningJobTypes";
+
+/** Inputs that define the job: a change replaces it. */
+const REPLACING_KEYS = ["job", "project", "location", "backend", "apiEndpoint"] as const;
+/** Inputs that only say how long `pulumi up` waits: a change is an update that resumes waiting. */
+const UPDATING_KEYS = ["wait", "waitTimeoutMinutes"] as const;
+
+/**
+ * Every validation failure of the inputs, each at its property path (`job.studySpec…`).
+ * Values still unknown at preview are skipped, never reported.
+ */
+export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulumi.dynamic.CheckResult<TuningJobInputs> {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  for (const key of ["project", "location"] as const) {
+    const value: unknown = news[key];
+    if (!isUnknown(value) && (typeof value !== "string" || value === "")) {
+      failures.push({ property: key, reason: `${key} is required` });
+    }
+  }
+  if (news.backend !== undefined && !isUnknown(news.backend) && news.backend !== "vertex" && news.backend !== "local") {
+    failures.push({ property: "backend", reason: `must be "vertex" or "local" (got ${JSON.stringify(news.backend)})` });
+  }
+  const minutes: unknown = news.waitTimeoutMinutes;
+  if (minutes !== undefined && !isUnknown(minutes) && !(typeof minutes === "number" && minutes > 0)) {
+    failures.push({ property: "waitTimeoutMinutes", reason: `must be a positive number of minutes (got ${JSON.stringify(minutes)})` });
+  }
+  if (news.job === undefined || news.job === null) {
+    failures.push({ property: "job", reason: "job is required" });
+  } else if (!isUnknown(news.job)) {
+    const location = isUnknown(news.location) ? undefined : news.location;
+    for (const issue of validateJob(news.job as VertexJob, location)) {
+      failures.push({ property: `job.${issue.path}`, reason: issue.message });
+    }
+  }
+  return { inputs: news, failures };
+}
+
+/**
+ * No change for an identical spec, whatever the provider code (`__provider`) or the values only
+ * the class computes (`identity`, `specHash`, `localBackendModule`: they follow the resource's
+ * name, the hash function and the program's location; the job itself is compared whole). A value still unknown is reported as a replacement: it may
+ * change the job.
+ */
+export function diffInputs(olds: TuningJobInputs, news: TuningJobInputs): pulumi.dynamic.DiffResult {
+  const replaces = REPLACING_KEYS.filter((key) => changed(olds[key], news[key]));
+  const updates = UPDATING_KEYS.filter((key) => changed(olds[key], news[key]));
+  return {
+    changes: replaces.length + updates.length > 0,
+    replaces,
+    deleteBeforeReplace: true,
+  };
+}
+
+function changed(old: unknown, next: unknown): boolean {
+  if (containsUnknown(next)) return true;
+  return canonicalJson(old ?? null) !== canonicalJson(next ?? null);
+}
+
+function containsUnknown(value: unknown): boolean {
+  if (isUnknown(value)) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}

@@ -1,0 +1,70 @@
+/**
+ * Waiting for a job to end: polling with a backoff from a few seconds up to a minute (a tuning
+ * job runs for hours; a faster poll only spends API quota), bounded by a deadline, reporting
+ * progress as it changes.
+ */
+import { bestTrial } from "../spec/bestTrial";
+import type { VertexJob } from "../spec/vertexJson";
+import type { Clock } from "./clock";
+import type { VertexClient } from "./client";
+import { isTerminal } from "./outputs";
+
+/** How to poll. */
+export interface PollPolicy {
+  /** The first interval. Default 5 s. */
+  initialMs: number;
+  /** The interval grows by this factor each poll. Default 1.5. */
+  factor: number;
+  /** The longest interval. Default 60 s. */
+  maxMs: number;
+}
+
+export const DEFAULT_POLL: PollPolicy = { initialMs: 5_000, factor: 1.5, maxMs: 60_000 };
+
+/** The job as last seen, and whether the deadline came first. */
+export interface WaitResult {
+  job: VertexJob;
+  timedOut: boolean;
+}
+
+/**
+ * Polls `name` until it ends or `deadline` (epoch ms of `clock`) passes.
+ * @param onPoll called with the job after every get (progress reporting)
+ */
+export async function waitForJob(
+  client: VertexClient,
+  name: string,
+  deadline: number,
+  clock: Clock,
+  onPoll: (job: VertexJob) => void = () => {},
+  poll: PollPolicy = DEFAULT_POLL,
+): Promise<WaitResult> {
+  let job = await client.get(name);
+  onPoll(job);
+  for (let interval = poll.initialMs; !isTerminal(job); interval = Math.min(interval * poll.factor, poll.maxMs)) {
+    const left = deadline - clock.now();
+    if (left <= 0) return { job, timedOut: true };
+    await clock.sleep(Math.min(interval, left));
+    job = await client.get(name);
+    onPoll(job);
+  }
+  return { job, timedOut: false };
+}
+
+/**
+ * A progress reporter: one line each time the trials finished or the best value change, e.g.
+ * `projects/p/locations/l/hyperparameterTuningJobs/1: 3/10 trials finished, best accuracy 0.91 (trial 2)`.
+ */
+export function progressReporter(write: (line: string) => void): (job: VertexJob) => void {
+  let last = "";
+  return (job) => {
+    const trials = job.trials ?? [];
+    const finished = trials.filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE").length;
+    const best = bestTrial(job);
+    const metric = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+    const line = `${job.name}: ${job.state}, ${finished}/${job.maxTrialCount ?? "?"} trials finished` +
+      (best ? `, best ${metric} ${best.metricValue} (trial ${best.id})` : "");
+    if (line !== last) write(line);
+    last = line;
+  };
+}

@@ -1,0 +1,120 @@
+/** The client's pure parts: errors a person can act on, the retry policy, the endpoint, the credentials' order. */
+import { describe, expect, it } from "vitest";
+import { resolveAuth } from "../../components/vertex/auth";
+import { apiRoot } from "../../components/vertex/endpoint";
+import { isNotFound, toVertexError } from "../../components/vertex/errors";
+import { backoffDelay, DEFAULT_RETRY, withRetries } from "../../components/vertex/retry";
+import { vertexApiError } from "../../components/vertex/errors";
+import { fastClock } from "./helpers";
+
+/** The shape googleapis (gaxios) throws for an HTTP error answer. */
+function httpError(status: number, error: object) {
+  return Object.assign(new Error(`Request failed with status code ${status}`), { status, response: { status, data: { error } } });
+}
+
+describe("errors", () => {
+  it("names the quota of a RESOURCE_EXHAUSTED create, from the message or the details", () => {
+    const fromMessage = toVertexError(
+      httpError(429, {
+        code: 429,
+        status: "RESOURCE_EXHAUSTED",
+        message: "The following quota metrics exceed quota limits: aiplatform.googleapis.com/custom_model_training_nvidia_l4_gpus",
+      }),
+      "create hyperparameter tuning job in projects/p/locations/us-central1",
+      "ADC",
+    );
+    expect(fromMessage.message).toContain("the quota aiplatform.googleapis.com/custom_model_training_nvidia_l4_gpus");
+    expect(fromMessage).toMatchObject({ httpStatus: 429, transient: true, ambiguous: false });
+
+    const fromDetails = toVertexError(
+      httpError(429, {
+        code: 429,
+        status: "RESOURCE_EXHAUSTED",
+        message: "Quota exceeded",
+        details: [{ "@type": "type.googleapis.com/google.rpc.QuotaFailure", violations: [{ subject: "aiplatform.googleapis.com/custom_model_training_cpus" }] }],
+      }),
+      "create",
+      "ADC",
+    );
+    expect(fromDetails.message).toContain("the quota aiplatform.googleapis.com/custom_model_training_cpus");
+  });
+
+  it("names the permission of a 403, and where the credentials came from", () => {
+    const error = toVertexError(
+      httpError(403, { code: 403, status: "PERMISSION_DENIED", message: "Permission 'aiplatform.hyperparameterTuningJobs.create' denied on resource '//aiplatform.googleapis.com/projects/p/locations/us-central1' (or it may not exist)." }),
+      "create",
+      "the access token in $GOOGLE_OAUTH_ACCESS_TOKEN",
+    );
+    expect(error.message).toContain("lacks the permission aiplatform.hyperparameterTuningJobs.create");
+    expect(error.message).toContain("credentials from the access token in $GOOGLE_OAUTH_ACCESS_TOKEN");
+    const fromDetails = toVertexError(
+      httpError(403, { code: 403, status: "PERMISSION_DENIED", message: "denied", details: [{ reason: "IAM_PERMISSION_DENIED", metadata: { permission: "aiplatform.hyperparameterTuningJobs.cancel" } }] }),
+      "cancel",
+      "ADC",
+    );
+    expect(fromDetails.message).toContain("lacks the permission aiplatform.hyperparameterTuningJobs.cancel");
+  });
+
+  it("classifies dropped connections and 5xx as transient and ambiguous, 4xx as neither", () => {
+    const reset = toVertexError(Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) }), "create", "ADC");
+    expect(reset).toMatchObject({ httpStatus: undefined, transient: true, ambiguous: true, reason: "ECONNRESET" });
+    expect(toVertexError(httpError(503, { status: "UNAVAILABLE", message: "x" }), "get", "ADC")).toMatchObject({ transient: true, ambiguous: true });
+    expect(toVertexError(httpError(400, { status: "INVALID_ARGUMENT", message: "x" }), "get", "ADC")).toMatchObject({ transient: false, ambiguous: false });
+    expect(isNotFound(toVertexError(httpError(404, { status: "NOT_FOUND", message: "x" }), "get", "ADC"))).toBe(true);
+  });
+
+  it("never carries a token: messages come from the answer, not the request", () => {
+    const token = "ya29.secret-token";
+    const error = toVertexError(
+      Object.assign(httpError(401, { status: "UNAUTHENTICATED", message: "Request had invalid authentication credentials." }), { config: { headers: { Authorization: `Bearer ${token}` } } }),
+      "get",
+      "the access token in $CLOUDSDK_AUTH_ACCESS_TOKEN",
+    );
+    expect(error.message).not.toContain(token);
+    expect(error.message).toContain("were refused");
+  });
+});
+
+describe("retry policy", () => {
+  it("backs off exponentially with jitter, capped", () => {
+    expect(backoffDelay(0, DEFAULT_RETRY, () => 0)).toBe(500);
+    expect(backoffDelay(0, DEFAULT_RETRY, () => 1)).toBe(1000);
+    expect(backoffDelay(3, DEFAULT_RETRY, () => 1)).toBe(8000);
+    expect(backoffDelay(20, DEFAULT_RETRY, () => 1)).toBe(DEFAULT_RETRY.maxDelayMs);
+  });
+
+  it("retries transient errors up to the attempts, never others", async () => {
+    let calls = 0;
+    const transient = () => {
+      calls++;
+      return Promise.reject(vertexApiError("503", 503, "UNAVAILABLE", true, true));
+    };
+    await expect(withRetries(transient, fastClock(), { attempts: 3, baseDelayMs: 10, maxDelayMs: 10 })).rejects.toThrow("503");
+    expect(calls).toBe(3);
+    calls = 0;
+    const permanent = () => {
+      calls++;
+      return Promise.reject(vertexApiError("400", 400, "INVALID_ARGUMENT", false, false));
+    };
+    await expect(withRetries(permanent, fastClock())).rejects.toThrow("400");
+    expect(calls).toBe(1);
+  });
+});
+
+describe("endpoint and credentials", () => {
+  it("uses the regional endpoint, the global one for global, or the override", () => {
+    expect(apiRoot("us-central1")).toBe("https://us-central1-aiplatform.googleapis.com/");
+    expect(apiRoot("global")).toBe("https://aiplatform.googleapis.com/");
+    expect(apiRoot("us-central1", "http://127.0.0.1:8080")).toBe("http://127.0.0.1:8080/");
+  });
+
+  it("takes a given token, then GOOGLE_OAUTH_ACCESS_TOKEN, then CLOUDSDK_AUTH_ACCESS_TOKEN, then ADC", async () => {
+    const both = { GOOGLE_OAUTH_ACCESS_TOKEN: "a", CLOUDSDK_AUTH_ACCESS_TOKEN: "b" };
+    expect(resolveAuth("t", both).source).toBe("the given access token");
+    const fromGoogle = resolveAuth(undefined, both);
+    expect(fromGoogle.source).toBe("the access token in $GOOGLE_OAUTH_ACCESS_TOKEN");
+    expect(await (fromGoogle.client as { getAccessToken(): Promise<{ token?: string | null }> }).getAccessToken()).toMatchObject({ token: "a" });
+    expect(resolveAuth(undefined, { CLOUDSDK_AUTH_ACCESS_TOKEN: "b" }).source).toBe("the access token in $CLOUDSDK_AUTH_ACCESS_TOKEN");
+    expect(resolveAuth(undefined, {}).source).toBe("Application Default Credentials");
+  });
+});

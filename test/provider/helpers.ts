@@ -1,0 +1,142 @@
+/**
+ * Shared fixtures of the provider tests: a real local backend on loopback over a temporary
+ * state folder, a small job for the quadratic trainer, and a fast clock.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startServer, type FaultRule, type LocalServer, type RequestLogEntry } from "../../local/server";
+import { createVertexClient, type VertexClient } from "../../components/vertex/client";
+import { specHash, type VertexJob } from "../../components/spec";
+import type { Clock } from "../../components/vertex/clock";
+import type { TuningJobInputs } from "../../components/tuningJobTypes";
+
+export const REPO_ROOT = resolve(__dirname, "../..");
+const TRAINER = join(REPO_ROOT, "test/provider/trainers/quadratic.js");
+
+/** A local backend for one test, and its cleanup. */
+export interface LocalBackend {
+  server: LocalServer;
+  stop(): Promise<void>;
+}
+
+/** Starts the real local server over a fresh state folder. */
+export async function startLocalBackend(faults: FaultRule[] = []): Promise<LocalBackend> {
+  const stateDir = mkdtempSync(join(tmpdir(), "tuning-job-test-"));
+  const server = await startServer({ stateDir, repoRoot: REPO_ROOT, faults, pollMs: 50, graceMs: 500 });
+  return {
+    server,
+    async stop() {
+      await server.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Options of the test job. */
+export interface TestJobOptions {
+  maxTrialCount?: number;
+  parallelTrialCount?: number;
+  /** Environment of the trainer (see trainers/quadratic.js). */
+  env?: Record<string, string>;
+  displayName?: string;
+}
+
+/** A small study: maximize `score` over x in [0, 1], run by the quadratic trainer. */
+export function testJob(options: TestJobOptions = {}): VertexJob {
+  return {
+    displayName: options.displayName ?? "provider-test",
+    maxTrialCount: options.maxTrialCount ?? 3,
+    parallelTrialCount: options.parallelTrialCount ?? 1,
+    maxFailedTrialCount: 0,
+    studySpec: {
+      metrics: [{ metricId: "score", goal: "MAXIMIZE" }],
+      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 }, scaleType: "UNIT_LINEAR_SCALE" }],
+      algorithm: "RANDOM_SEARCH",
+    },
+    trialJobSpec: {
+      workerPoolSpecs: [
+        {
+          machineSpec: { machineType: "n1-standard-4" },
+          replicaCount: "1",
+          containerSpec: {
+            imageUri: "unused.invalid/trainer:latest",
+            command: [process.execPath, TRAINER],
+            env: Object.entries(options.env ?? {}).map(([name, value]) => ({ name, value })),
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** The provider inputs for a job on the given local server. */
+export function testInputs(server: LocalServer, job: VertexJob, identity = "test-identity", extra: Partial<TuningJobInputs> = {}): TuningJobInputs {
+  return {
+    project: "p",
+    location: "us-central1",
+    job,
+    backend: "local",
+    apiEndpoint: server.url,
+    localStateDir: server.stateDir,
+    identity,
+    specHash: specHash(job),
+    ...extra,
+  };
+}
+
+/**
+ * The inputs the resource class gives the provider on the local backend: no API root, the path
+ * of `local/embedded.ts`, and the state folder. The provider finds the running test server
+ * through `<state>/server.json`, as it finds `tune serve`'s.
+ */
+export function embeddedInputs(server: LocalServer, job: VertexJob, identity: string): TuningJobInputs {
+  const { apiEndpoint: _none, ...inputs } = testInputs(server, job, identity);
+  return { ...inputs, localRepoRoot: REPO_ROOT, localBackendModule: join(REPO_ROOT, "local", "embedded.ts") };
+}
+
+/**
+ * A clock for tests: its time jumps by what is slept, while the real wait is a sliver of it,
+ * so a poll interval of a minute costs milliseconds and the local server still makes progress.
+ */
+export function fastClock(realFraction = 1 / 200): Clock & { elapsedMs(): number } {
+  const start = Date.now();
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    async sleep(ms) {
+      const real = Math.min(ms, Math.max(5, ms * realFraction));
+      offset += ms - real;
+      await new Promise((r) => setTimeout(r, real));
+    },
+    elapsedMs: () => Date.now() + offset - start,
+  };
+}
+
+/** A Vertex client on the test server (the tests' own view of what exists). */
+export function testClient(server: LocalServer, clock: Clock = fastClock()): VertexClient {
+  return createVertexClient({ project: "p", location: "us-central1", apiEndpoint: server.url, token: server.token, clock });
+}
+
+/** The requests of the log that match a method and a path pattern. */
+export function requests(server: LocalServer, method: string, path: RegExp): RequestLogEntry[] {
+  return server.requestLog.filter((r) => r.method === method && path.test(r.path));
+}
+
+/** Paths of the API (a fault rule sees the query too), for fault rules and request counts. */
+export const PATHS = {
+  collection: /\/hyperparameterTuningJobs(\?.*)?$/,
+  job: /\/hyperparameterTuningJobs\/\d+$/,
+  cancel: /:cancel$/,
+  operation: /\/operations\//,
+};
+
+/** Runs `promise` and returns what it threw (fails the test when it did not throw). */
+export async function thrown<T = Error & Record<string, unknown>>(promise: Promise<unknown>): Promise<T> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as T;
+  }
+  throw new Error("expected a failure, but the call succeeded");
+}

@@ -1,0 +1,81 @@
+/** `check` and `diff`: pure, offline, tolerant of preview's unknown values. */
+import { describe, expect, it } from "vitest";
+import { tuningJobProvider } from "../../components/tuningJob";
+import { UNKNOWN, specHash } from "../../components/spec";
+import type { TuningJobInputs } from "../../components/tuningJobTypes";
+import { testJob } from "./helpers";
+
+function inputs(extra: Partial<TuningJobInputs> = {}): TuningJobInputs {
+  const job = testJob();
+  return { project: "p", location: "us-central1", job, identity: "i", specHash: specHash(job), ...extra };
+}
+
+describe("check", () => {
+  it("passes valid inputs through unchanged", async () => {
+    const news = inputs();
+    expect(await tuningJobProvider.check({} as TuningJobInputs, news)).toEqual({ inputs: news, failures: [] });
+  });
+
+  it("reports every failure at once, each at its property path", async () => {
+    const news = inputs({ project: "", waitTimeoutMinutes: -1, backend: "cloud" as never });
+    news.job.studySpec!.parameters!.push({ parameterId: "lr", doubleValueSpec: { minValue: 1, maxValue: 0.1 } });
+    news.job.maxTrialCount = 0;
+    const { failures } = await tuningJobProvider.check({} as TuningJobInputs, news);
+    const properties = failures!.map((f) => f.property);
+    expect(properties).toEqual(
+      expect.arrayContaining(["project", "backend", "waitTimeoutMinutes", "job.maxTrialCount", "job.studySpec.parameters[1].doubleValueSpec.minValue"]),
+    );
+    for (const failure of failures!) expect(failure.reason).toBeTruthy();
+  });
+
+  it("tolerates unknown values anywhere (preview)", async () => {
+    const news = inputs({ project: UNKNOWN, location: UNKNOWN, waitTimeoutMinutes: UNKNOWN as never });
+    news.job.displayName = UNKNOWN;
+    news.job.studySpec!.parameters![0].doubleValueSpec!.maxValue = UNKNOWN as never;
+    news.job.trialJobSpec = UNKNOWN as never;
+    expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures).toEqual([]);
+    expect((await tuningJobProvider.check({} as TuningJobInputs, inputs({ job: UNKNOWN as never }))).failures).toEqual([]);
+  });
+});
+
+describe("diff", () => {
+  const diff = (olds: TuningJobInputs, news: TuningJobInputs) => tuningJobProvider.diff("id", olds as never, news);
+
+  it("sees no change for an identical spec, whatever the provider code or key order", async () => {
+    const olds = { ...inputs(), __provider: "old code" } as TuningJobInputs;
+    const reordered = JSON.parse(JSON.stringify(inputs(), (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
+    const news = { ...reordered, __provider: "new code" };
+    expect(await diff(olds, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
+  });
+
+  it("ignores what only the class computes (identity, specHash, the local module path)", async () => {
+    const news = inputs({ identity: "other", specHash: "other", localBackendModule: "/elsewhere/embedded.js" });
+    expect((await diff(inputs(), news)).changes).toBe(false);
+  });
+
+  it("replaces (delete first) on any change of the job, project, location, backend or endpoint", async () => {
+    const changedJob = inputs();
+    changedJob.job.maxTrialCount = 4;
+    for (const [news, key] of [
+      [changedJob, "job"],
+      [inputs({ project: "q" }), "project"],
+      [inputs({ location: "europe-west4" }), "location"],
+      [inputs({ backend: "local" }), "backend"],
+      [inputs({ apiEndpoint: "http://127.0.0.1:1/" }), "apiEndpoint"],
+    ] as const) {
+      expect(await diff(inputs(), news)).toEqual({ changes: true, replaces: [key], deleteBeforeReplace: true });
+    }
+  });
+
+  it("updates, not replaces, when only wait or waitTimeoutMinutes change", async () => {
+    expect(await diff(inputs(), inputs({ wait: false }))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+    expect(await diff(inputs({ waitTimeoutMinutes: 60 }), inputs({ waitTimeoutMinutes: 120 }))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
+  });
+
+  it("reports a replacement where the spec is unknown", async () => {
+    const news = inputs();
+    news.job.displayName = UNKNOWN;
+    expect((await diff(inputs(), news)).replaces).toEqual(["job"]);
+    expect((await diff(inputs(), inputs({ project: UNKNOWN }))).replaces).toEqual(["project"]);
+  });
+});

@@ -1,0 +1,62 @@
+/** What the resource reports about a job, for the states the local backend cannot easily produce. */
+import { describe, expect, it } from "vitest";
+import { consoleUrl, failureReason } from "../../components/vertex/outputs";
+import { progressReporter } from "../../components/vertex/wait";
+import type { VertexJob } from "../../components/spec";
+import { testJob } from "./helpers";
+
+const infeasible = (id: string, reason: string) => ({ id, state: "INFEASIBLE", infeasibleReason: reason });
+const succeeded = (id: string, value: number) => ({ id, state: "SUCCEEDED", parameters: [{ parameterId: "x", value: 0.1 }], finalMeasurement: { metrics: [{ metricId: "score", value }] } });
+
+describe("failureReason", () => {
+  it("says why a SUCCEEDED study has no best trial", () => {
+    const job: VertexJob = { ...testJob(), state: "JOB_STATE_SUCCEEDED", trials: [infeasible("1", "the metric score was never reported (reported: loss)")] };
+    expect(failureReason(job)).toBe(
+      'the study ended without a successful trial reporting the metric "score", so there is no best trial; trial 1: the metric score was never reported (reported: loss)',
+    );
+    expect(failureReason({ ...job, trials: [succeeded("2", 0.5)] })).toBeUndefined();
+  });
+
+  it("reports the job's error and at most three trials' reasons for FAILED", () => {
+    const trials = ["1", "2", "3", "4"].map((id) => infeasible(id, `crashed ${id}`));
+    const job: VertexJob = { ...testJob(), state: "JOB_STATE_FAILED", error: { code: 9, message: "too many failed trials" }, trials };
+    expect(failureReason(job)).toBe("the job failed: too many failed trials; trial 1: crashed 1; trial 2: crashed 2; trial 3: crashed 3");
+  });
+
+  it("says a CANCELLED job was cancelled, and why when the API says", () => {
+    expect(failureReason({ ...testJob(), state: "JOB_STATE_CANCELLED" })).toBe("the job was cancelled (by a user or another tool)");
+    expect(failureReason({ ...testJob(), state: "JOB_STATE_CANCELLED", error: { code: 1, message: "CANCELED" } })).toBe("the job was cancelled: CANCELED");
+  });
+
+  it("has nothing to say while the job runs", () => {
+    expect(failureReason({ ...testJob(), state: "JOB_STATE_RUNNING", trials: [infeasible("1", "x")] })).toBeUndefined();
+  });
+});
+
+describe("consoleUrl", () => {
+  it("links the Vertex console on Vertex, nothing on the local backend", () => {
+    const name = "projects/p/locations/us-central1/hyperparameterTuningJobs/123";
+    expect(consoleUrl({ project: "my-proj", location: "us-central1", job: {} }, name)).toBe(
+      "https://console.cloud.google.com/vertex-ai/locations/us-central1/training/123/cpu?project=my-proj",
+    );
+    expect(consoleUrl({ project: "p", location: "us-central1", job: {}, backend: "local" }, name)).toBe("");
+  });
+});
+
+describe("progressReporter", () => {
+  it("writes one line per change of state, trials finished or best value", () => {
+    const lines: string[] = [];
+    const report = progressReporter((l) => lines.push(l));
+    const base: VertexJob = { ...testJob({ maxTrialCount: 3 }), name: "jobs/1", state: "JOB_STATE_RUNNING" };
+    report({ ...base, trials: [] });
+    report({ ...base, trials: [] });
+    report({ ...base, trials: [succeeded("1", 0.5)] });
+    report({ ...base, trials: [succeeded("1", 0.5), { id: "2", state: "ACTIVE" }] });
+    report({ ...base, trials: [succeeded("1", 0.5), succeeded("2", 0.7)] });
+    expect(lines).toEqual([
+      "jobs/1: JOB_STATE_RUNNING, 0/3 trials finished",
+      "jobs/1: JOB_STATE_RUNNING, 1/3 trials finished, best score 0.5 (trial 1)",
+      "jobs/1: JOB_STATE_RUNNING, 2/3 trials finished, best score 0.7 (trial 2)",
+    ]);
+  });
+});

@@ -1,0 +1,292 @@
+/**
+ * The provider's lifecycle against the real local backend over HTTP, with faults injected by
+ * the server: every case ends with exactly the jobs it should have, and the right outputs.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeTuningJobProvider } from "../../components/tuningJob";
+import type { FaultRule, LocalServer } from "../../local/server";
+import type { TuningJobInputs, TuningJobOutputs } from "../../components/tuningJobTypes";
+import { fastClock, PATHS, requests, startLocalBackend, testClient, testInputs, testJob, thrown, type LocalBackend } from "./helpers";
+
+let backend: LocalBackend | undefined;
+afterEach(async () => {
+  await backend?.stop();
+  backend = undefined;
+});
+
+/** A local server with `faults`, and a provider on a fast clock whose log lines are kept. */
+async function setup(faults: FaultRule[] = []) {
+  backend = await startLocalBackend(faults);
+  const lines: string[] = [];
+  const provider = makeTuningJobProvider({ clock: fastClock(), log: (line) => lines.push(line) });
+  return { server: backend.server, provider, lines, client: testClient(backend.server) };
+}
+
+/** A job whose single trial runs until the test creates its release file. */
+function heldJob(server: LocalServer, identity: string, extra: Partial<TuningJobInputs> = {}, maxTrialCount = 1) {
+  const release = join(server.stateDir, `release-${identity}`);
+  const inputs = testInputs(server, testJob({ maxTrialCount, env: { TRAINER_WAIT_FOR_FILE: release } }), identity, { waitTimeoutMinutes: 1, ...extra });
+  return { inputs, release: () => writeFileSync(release, "") };
+}
+
+type InitError = Error & { id: string; properties: TuningJobOutputs; reasons: string[] };
+
+describe("create, wait and outputs", () => {
+  it("runs the study to its end and reports trials, counts and the best trial", async () => {
+    const { server, provider, lines, client } = await setup();
+    const { id, outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 4, parallelTrialCount: 2 })));
+
+    expect(id).toBe("projects/p/locations/us-central1/hyperparameterTuningJobs/1");
+    expect(outs.name).toBe(id);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(outs.createTime).toBeTruthy();
+    expect(outs.endTime).toBeTruthy();
+    expect(outs.error).toBeUndefined();
+    expect(outs.consoleUrl).toBe("");
+    expect(outs.trialCounts).toEqual({ total: 4, succeeded: 4, infeasible: 0, active: 0, stopping: 0, requested: 0 });
+    // Best trial: the largest score, with its parameters and measurement; computed here from the
+    // trials the trainer reported (score = 1 - (x - 0.3)^2).
+    for (const trial of outs.trials) {
+      expect(trial.metricValue).toBeCloseTo(1 - ((trial.parameters.x as number) - 0.3) ** 2, 12);
+    }
+    const best = outs.trials.reduce((a, b) => (b.metricValue! > a.metricValue! ? b : a));
+    expect(outs.bestTrial).toMatchObject({ id: best.id, parameters: best.parameters, metricValue: best.metricValue });
+    expect(outs.bestTrial!.finalMeasurement.metrics).toEqual([{ metricId: "score", value: best.metricValue }]);
+    // The inputs come back, with the job's labels as given (the idempotency labels are on the job in Vertex only).
+    expect(outs.project).toBe("p");
+    expect((await client.get(id)).labels).toEqual({ "pulumi-resource": "test-identity", "pulumi-spec": outs.specHash });
+
+    // Progress: one line per change, the last says it all.
+    const progress = lines.filter((l) => l.includes("trials finished"));
+    expect(new Set(progress).size).toBe(progress.length);
+    expect(progress.at(-1)).toMatch(/JOB_STATE_SUCCEEDED, 4\/4 trials finished, best score [\d.]+ \(trial \d+\)$/);
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it("polls with a backoff from 5 s up to 60 s: a few requests for a long wait", async () => {
+    const { server, provider } = await setup();
+    const held = heldJob(server, "poll", { waitTimeoutMinutes: 10 });
+    const error = await thrown<InitError>(provider.create(held.inputs));
+    expect(error.properties.state).toBe("JOB_STATE_RUNNING");
+    // 10 simulated minutes: a get, then sleeps of 5, 7.5, 11.3, 16.9, 25.3, 38 and 57 s (2.7 min),
+    // then 8 of at most 60 s, each followed by a get: 16 gets.
+    expect(requests(server, "GET", PATHS.job)).toHaveLength(16);
+    held.release();
+  });
+});
+
+describe("the vertex backend's path, against the local server", () => {
+  it("reads the token from CLOUDSDK_AUTH_ACCESS_TOKEN; with wait false returns at once with the job's name and state", async () => {
+    const { server, provider, client } = await setup();
+    const held = heldJob(server, "no-wait", { backend: "vertex", wait: false });
+    const saved = process.env.CLOUDSDK_AUTH_ACCESS_TOKEN;
+    process.env.CLOUDSDK_AUTH_ACCESS_TOKEN = server.token;
+    try {
+      const { id, outs } = await provider.create(held.inputs);
+      expect(["JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING"]).toContain(outs.state);
+      expect(outs.name).toBe(id);
+      expect(outs.consoleUrl).toBe(`https://console.cloud.google.com/vertex-ai/locations/us-central1/training/${id.split("/").pop()}/cpu?project=p`);
+      expect(requests(server, "GET", PATHS.job)).toHaveLength(0);
+      // A later update with wait on resumes; it never creates.
+      held.release();
+      const { outs: done } = await provider.update(id, outs, { ...held.inputs, wait: true });
+      expect(done.state).toBe("JOB_STATE_SUCCEEDED");
+    } finally {
+      if (saved === undefined) delete process.env.CLOUDSDK_AUTH_ACCESS_TOKEN;
+      else process.env.CLOUDSDK_AUTH_ACCESS_TOKEN = saved;
+    }
+    expect(await client.list()).toHaveLength(1);
+  });
+});
+
+describe("retries: get, list, cancel and delete retried on 429, 5xx and dropped connections", () => {
+  it("gets through 429s, 503s and dropped connections on every retried call", async () => {
+    const { server, provider, client } = await setup([
+      { method: "GET", path: PATHS.collection, status: 429 },
+      { method: "GET", path: PATHS.job, status: 503, times: 2 },
+      { method: "GET", path: PATHS.job, dropConnection: "before" },
+      { method: "POST", path: PATHS.cancel, status: 503 },
+      { method: "DELETE", path: PATHS.job, status: 429 },
+    ]);
+    const held = heldJob(server, "retries");
+    const error = await thrown<InitError>(provider.create(held.inputs));
+    await provider.delete(error.id, error.properties);
+
+    expect(requests(server, "GET", PATHS.collection).map((r) => r.status)).toEqual([429, 200]);
+    expect(requests(server, "GET", PATHS.job).slice(0, 4).map((r) => r.status)).toEqual([503, 503, 0, 200]);
+    expect(requests(server, "POST", PATHS.cancel).map((r) => r.status)).toEqual([503, 200]);
+    expect(requests(server, "DELETE", PATHS.job).map((r) => r.status)).toEqual([429, 200]);
+    expect(await client.list()).toEqual([]);
+  });
+
+  it("still completes when answers are slow", async () => {
+    const { server, provider, client } = await setup([{ method: "GET", delayMs: 400, times: 5 }]);
+    const { outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 2 })));
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(await client.list()).toHaveLength(1);
+  });
+});
+
+describe("ambiguous creates: never two jobs", () => {
+  it("resolves a create answered 503 by listing, then creates once more (nothing was committed)", async () => {
+    const { server, provider, lines, client } = await setup([{ method: "POST", path: PATHS.collection, status: 503 }]);
+    const { outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 2 })));
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(requests(server, "POST", PATHS.collection).map((r) => r.status)).toEqual([503, 200]);
+    // The window was searched before the second create.
+    expect(requests(server, "GET", PATHS.collection).length).toBeGreaterThan(2);
+    expect(lines.join("\n")).toContain("looking for the job");
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it("adopts the job of a create whose connection dropped after it was committed", async () => {
+    const { server, provider, lines, client } = await setup([{ method: "POST", path: PATHS.collection, dropConnection: "after" }]);
+    const { id, outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 2 })));
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(requests(server, "POST", PATHS.collection).map((r) => r.status)).toEqual([0]);
+    expect(lines.join("\n")).toContain(`adopting ${id}: the create did go through`);
+    expect((await client.list()).map((j) => j.name)).toEqual([id]);
+  });
+
+  it("does not retry a create refused for quota (429: nothing was created), and says what to do", async () => {
+    const { server, provider, client } = await setup([{ method: "POST", path: PATHS.collection, status: 429 }]);
+    const error = await thrown(provider.create(testInputs(server, testJob())));
+    expect(error.message).toContain("create hyperparameter tuning job in projects/p/locations/us-central1 failed: 429 RESOURCE_EXHAUSTED");
+    expect(error.message).toContain("lower parallelTrialCount or the trial machine, or request more quota");
+    expect(error.message).not.toContain(server.token);
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(await client.list()).toEqual([]);
+  });
+});
+
+describe("adoption on rerun (the resource's identity and spec labels)", () => {
+  it("adopts a running job of the same identity and spec instead of creating another", async () => {
+    const { server, provider, lines, client } = await setup();
+    const held = heldJob(server, "rerun-running");
+    const first = await thrown<InitError>(provider.create(held.inputs));
+    held.release();
+    const { id, outs } = await provider.create(held.inputs);
+    expect(id).toBe(first.id);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(lines.join("\n")).toContain(`adopting ${id} (JOB_STATE_RUNNING)`);
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it("adopts a SUCCEEDED job of the same identity and spec", async () => {
+    const { server, provider, client } = await setup();
+    const inputs = testInputs(server, testJob({ maxTrialCount: 2 }));
+    const first = await provider.create(inputs);
+    const again = await provider.create(inputs);
+    expect(again.id).toBe(first.id);
+    expect(again.outs.bestTrial).toEqual(first.outs.bestTrial);
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it("does not adopt a FAILED job: a rerun creates a new one, and the failure says why", async () => {
+    const { server, provider, client } = await setup();
+    const inputs = testInputs(server, testJob({ maxTrialCount: 4, env: { TRAINER_FAIL: "1" } }));
+    const first = await thrown<InitError>(provider.create(inputs));
+    expect(first.id).toMatch(/hyperparameterTuningJobs\/1$/);
+    expect(first.properties.state).toBe("JOB_STATE_FAILED");
+    expect(first.message).toContain("ended JOB_STATE_FAILED: the job failed:");
+    // The first (up to 3) trials' reasons.
+    expect(first.message.match(/trial \d+: the trial process exited with code 1/g)).toHaveLength(3);
+    expect(first.message).toContain(`${first.properties.error}. To run the study again, fix the cause and replace the job`);
+
+    const second = await thrown<InitError>(provider.create(inputs));
+    expect(second.id).toMatch(/hyperparameterTuningJobs\/2$/);
+    expect((await client.list()).map((j) => j.state)).toEqual(["JOB_STATE_FAILED", "JOB_STATE_FAILED"]);
+  });
+
+  it("does not adopt a CANCELLED job: a rerun creates a new one", async () => {
+    const { server, provider, client } = await setup();
+    const held = heldJob(server, "rerun-cancelled");
+    const first = await thrown<InitError>(provider.create(held.inputs));
+    await client.cancel(first.id);
+    held.release();
+    const { id, outs } = await provider.create(held.inputs);
+    expect(id).not.toBe(first.id);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect((await client.get(first.id)).state).toBe("JOB_STATE_CANCELLED");
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(2);
+  });
+
+  it("cancels the orphan of an interrupted replacement (same identity, another spec) and creates the new job", async () => {
+    const { server, provider, lines, client } = await setup();
+    const old = heldJob(server, "replaced");
+    const orphan = await thrown<InitError>(provider.create(old.inputs));
+    const next = testInputs(server, testJob({ maxTrialCount: 2, displayName: "replacement" }), "replaced");
+    const { id, outs } = await provider.create(next);
+    expect(id).not.toBe(orphan.id);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect((await client.get(orphan.id)).state).toBe("JOB_STATE_CANCELLED");
+    expect(lines.join("\n")).toContain(`cancelling ${orphan.id}`);
+    expect((await client.list()).map((j) => [j.name, j.state])).toEqual([
+      [orphan.id, "JOB_STATE_CANCELLED"],
+      [id, "JOB_STATE_SUCCEEDED"],
+    ]);
+  });
+});
+
+describe("deadline, update, read and delete", () => {
+  it("throws with the id and outputs on the deadline; update resumes and completes without creating", async () => {
+    const { server, provider, client } = await setup();
+    const held = heldJob(server, "deadline");
+    const error = await thrown<InitError>(provider.create(held.inputs));
+    expect(error.id).toBe("projects/p/locations/us-central1/hyperparameterTuningJobs/1");
+    expect(error.properties).toMatchObject({ name: error.id, state: "JOB_STATE_RUNNING", project: "p" });
+    expect(error.message).toContain("after waiting 1 min (waitTimeoutMinutes): run pulumi up again to keep waiting; the job keeps running");
+    expect(error.reasons).toEqual([error.message]);
+
+    held.release();
+    const { outs } = await provider.update(error.id, error.properties, held.inputs);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(outs.bestTrial).toBeDefined();
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it("update with a job that is gone says so and creates nothing", async () => {
+    const { server, provider } = await setup();
+    const inputs = testInputs(server, testJob({ maxTrialCount: 1 }));
+    const { id, outs } = await provider.create(inputs);
+    await provider.delete(id, outs);
+    const error = await thrown(provider.update(id, outs, inputs));
+    expect(error.message).toContain("no longer exists: run `pulumi refresh`");
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+  });
+
+  it("read refreshes state and trials, returns the inputs, and drops a job that is gone", async () => {
+    const { server, provider, client } = await setup();
+    const held = heldJob(server, "read");
+    const error = await thrown<InitError>(provider.create(held.inputs));
+    held.release();
+    // Let the job end on its own, then refresh.
+    for (let i = 0; i < 100 && (await client.get(error.id)).state !== "JOB_STATE_SUCCEEDED"; i++) await new Promise((r) => setTimeout(r, 50));
+    const read = await provider.read(error.id, error.properties);
+    expect(read.id).toBe(error.id);
+    expect(read.props!.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(read.props!.bestTrial).toBeDefined();
+    expect(read.inputs).toMatchObject({ project: "p", location: "us-central1", identity: "read", waitTimeoutMinutes: 1 });
+    expect(read.inputs).not.toHaveProperty("state");
+
+    await client.waitForOperation(await client.delete(error.id));
+    expect(await provider.read(error.id, error.properties)).toEqual({ id: "" });
+  });
+
+  it("delete of a running job cancels it, waits for it to end and deletes it (the local delete operation is done at once)", async () => {
+    const { server, provider, client } = await setup();
+    const held = heldJob(server, "delete-running");
+    const error = await thrown<InitError>(provider.create(held.inputs));
+    await provider.delete(error.id, error.properties);
+    expect(requests(server, "POST", PATHS.cancel)).toHaveLength(1);
+    expect(requests(server, "DELETE", PATHS.job)).toHaveLength(1);
+    expect(await client.list()).toEqual([]);
+    // A second delete (the job is gone: 404) is fine.
+    await provider.delete(error.id, error.properties);
+  });
+});
