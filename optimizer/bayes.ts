@@ -1,0 +1,198 @@
+/**
+ * The Bayesian designer (Vertex's default algorithm): a GP over the warped labels, GP-UCB-PE
+ * acquisitions (or LogEI) inside a trust region, searched over the mixed space; a centre point and
+ * scrambled-Halton points first. Stateless: the model is refitted from the request every call.
+ */
+import {
+  makeScore,
+  trustRegionRadius,
+  UCB_COEFFICIENT,
+  type AcquisitionContext,
+  type AcquisitionKind,
+  type TrustRegion,
+} from "./acquisition";
+import { fitHyperparameters, GpPosterior, type GpInputs, type LogHyperparameters } from "./gp";
+import { ScrambledHalton } from "./qmc";
+import { hashString, Rng } from "./rng";
+import { fromCube, searchAcquisition } from "./searchAcquisition";
+import { decode, encode, parseSpace, pointKey, repair, type Space } from "./space";
+import type { Assignment, SuggestRequest } from "./types";
+import { randomUnseen } from "./unseen";
+import { warpLabels } from "./warp";
+
+/** Tunable choices of the designer (the defaults are what `suggest` uses; the benchmark compares others). */
+export interface BayesOptions {
+  /** "ucb-pe": Vizier's GP-UCB-PE; "logei": log expected improvement with kriging-believer pending points. */
+  acquisition: "ucb-pe" | "logei";
+  /** Restrict the search to Vizier's L∞ trust region around the trials seen. */
+  trustRegion: boolean;
+  /** Trials taken from the initial design (centre, then scrambled Halton) before the GP is used. */
+  initialTrials: (dimensions: number) => number;
+}
+
+/** The defaults, chosen on the benchmark (see bench/README.md). */
+export const DEFAULT_BAYES_OPTIONS: BayesOptions = {
+  acquisition: "ucb-pe",
+  trustRegion: true,
+  initialTrials: (dimensions) => Math.min(dimensions + 1, 5),
+};
+
+/** Probability that the first suggestion of a call uses PE instead of UCB (Vizier's pe_overwrite_probability). */
+const PE_AFTER_COMPLETION = 0.1;
+/** Probability that a further suggestion of a batch uses UCB instead of PE (Vizier's ucb_overwrite_probability). */
+const UCB_WHILE_PENDING = 0.25;
+
+/** Suggest with the Bayesian designer. */
+export function suggestBayesian(request: SuggestRequest, options: BayesOptions = DEFAULT_BAYES_OPTIONS): Assignment[] {
+  const space = parseSpace(request.space);
+  const rng = new Rng(request.seed);
+  const sign = request.space.metrics?.[0]?.goal === "MINIMIZE" ? -1 : 1;
+
+  const observed = request.completed.map((t) => encode(space, t.parameters));
+  const labels = request.completed.map((t) =>
+    t.infeasible || t.value === undefined || !Number.isFinite(t.value) ? NaN : sign * t.value,
+  );
+  const pendingPoints = request.pending.map((a) => encode(space, a));
+  const seen = new Set([...observed, ...pendingPoints].map((x) => pointKey(x)));
+  const warped = warpLabels(labels);
+  const initialTrials = options.initialTrials(space.dims.length);
+  const model = warped ? new Model(space, observed, warped, rng, options) : null;
+
+  const out: Assignment[] = [];
+  for (let j = 0; j < request.count; j++) {
+    const ordinal = observed.length + pendingPoints.length;
+    let x: Float64Array | null = null;
+    if (!model || ordinal < initialTrials) {
+      x = initialDesignPoint(space, ordinal, seen, rng);
+    } else {
+      const kind = chooseAcquisition(options, pendingPoints.length, j, rng);
+      x = model.propose(kind, pendingPoints, seen, rng);
+    }
+    x ??= randomUnseen(space, seen, rng);
+    if (!x) break;
+    seen.add(pointKey(x));
+    pendingPoints.push(x);
+    out.push(decode(space, x));
+  }
+  return out;
+}
+
+/**
+ * GP-UCB-PE's choice, made stateless: a call follows a completion (or starts the study), so its first
+ * suggestion is UCB (PE with a small probability when trials are pending); later suggestions of the same
+ * call only add pending points, so they are PE (UCB with a small probability).
+ */
+function chooseAcquisition(options: BayesOptions, pending: number, index: number, rng: Rng): AcquisitionKind {
+  if (options.acquisition === "logei") return "logei";
+  if (pending === 0) return "ucb";
+  if (index === 0) return rng.uniform() < PE_AFTER_COMPLETION ? "pe" : "ucb";
+  return rng.uniform() < UCB_WHILE_PENDING ? "ucb" : "pe";
+}
+
+/**
+ * The initial design: the centre of the space first (as Vizier), then scrambled-Halton points.
+ * The scramble depends on the parameter ids only, so successive calls of one study (each with its
+ * own seed) continue one low-discrepancy sequence.
+ */
+function initialDesignPoint(space: Space, ordinal: number, seen: Set<string>, rng: Rng): Float64Array | null {
+  const centre = new Float64Array(space.dims.length).fill(0.5);
+  space.dims.forEach((dim, d) => {
+    if (dim.type === "CATEGORICAL") centre[d] = 0;
+  });
+  repair(space, centre, rng);
+  if (ordinal === 0 && !seen.has(pointKey(centre))) return centre;
+  const halton = new ScrambledHalton(space.dims.length, hashString(space.dims.map((d) => d.id).join("\u0000")));
+  for (let i = ordinal; i < ordinal + 32; i++) {
+    const x = fromCube(space, halton.point(i));
+    repair(space, x, rng);
+    if (!seen.has(pointKey(x))) return x;
+  }
+  return null;
+}
+
+/** The GP fitted to the completed trials, and the acquisition search over it. */
+class Model {
+  private readonly inputs: GpInputs;
+  private readonly theta: LogHyperparameters;
+  private readonly posterior: GpPosterior;
+  private readonly anchors: Float64Array[];
+  private readonly distanceMask: Uint8Array;
+  private readonly bestLabel: number;
+
+  constructor(
+    private readonly space: Space,
+    private readonly observed: Float64Array[],
+    private readonly labels: Float64Array,
+    rng: Rng,
+    private readonly options: BayesOptions,
+  ) {
+    this.inputs = toInputs(space, observed);
+    const n = observed.length;
+    // One likelihood evaluation costs ~n³ (≈1 ms at n = 100, ≈50 ms at n = 300 here): the budget
+    // shrinks with n to keep a suggestion within ~200 ms at n = 100 and ~1 s at n = 300, and random
+    // starts are dropped once there is no budget to follow them up.
+    const maxEvaluations = Math.max(8, Math.min(300, Math.floor(4e7 / (n * n * n))));
+    const randomStarts = maxEvaluations >= 60 ? 4 : 0;
+    this.theta = fitHyperparameters(this.inputs, labels, rng, { maxEvaluations, randomStarts });
+    this.posterior = new GpPosterior(this.inputs, this.theta, labels);
+    const order = labels.map((_, i) => i).sort((a, b) => labels[b]! - labels[a]!);
+    this.anchors = Array.from(order.slice(0, 5), (i) => observed[i]!);
+    this.bestLabel = labels[order[0]!]!;
+    // Vizier leaves categorical dimensions, and discrete ones with values more than 0.2 apart, out of the distance.
+    this.distanceMask = Uint8Array.from(space.dims, (dim) => {
+      if (dim.type === "CATEGORICAL") return 0;
+      if (dim.type === "INTEGER") return dim.hi - dim.lo >= 5 ? 1 : 0;
+      if (dim.type === "DISCRETE") return dim.unitValues.every((u, i) => i === 0 || u - dim.unitValues[i - 1]! <= 0.2) ? 1 : 0;
+      return 1;
+    });
+  }
+
+  /** The best unseen point for the acquisition, or null when the search found only seen points. */
+  propose(kind: AcquisitionKind, pending: Float64Array[], seen: Set<string>, rng: Rng): Float64Array | null {
+    const withPending = pending.length > 0 ? new GpPosterior(toInputs(this.space, [...this.observed, ...pending]), this.theta, null) : null;
+    const ctx: AcquisitionContext = {
+      kind,
+      completed: this.posterior,
+      withPending,
+      threshold: kind === "pe" ? this.peThreshold() : this.bestLabel,
+      trustRegion: this.options.trustRegion ? this.trustRegion(pending) : null,
+    };
+    const n = this.observed.length + pending.length;
+    const perEvaluation = (n * n) / 2 + n * this.space.dims.length + 100;
+    // ~60 ms of scoring at n = 100; never fewer than 1,000 evaluations.
+    const evaluations = Math.max(1000, Math.min(5000, Math.floor(1.5e7 / perEvaluation)));
+    const ranked = searchAcquisition(this.space, makeScore(ctx), this.anchors, rng, { evaluations, starts: 8 });
+    return ranked.find((s) => !seen.has(s.key))?.x ?? null;
+  }
+
+  /** PE's threshold: the posterior mean at the completed point with the best UCB. */
+  private peThreshold(): number {
+    const k = new Float64Array(this.observed.length);
+    let bestUcb = -Infinity;
+    let threshold = this.bestLabel;
+    for (const x of this.observed) {
+      this.posterior.crossKernel(x, k);
+      const mu = this.posterior.mean(k);
+      const ucb = mu + UCB_COEFFICIENT * Math.sqrt(this.posterior.variance(k));
+      if (ucb > bestUcb) {
+        bestUcb = ucb;
+        threshold = mu;
+      }
+    }
+    return threshold;
+  }
+
+  private trustRegion(pending: Float64Array[]): TrustRegion | null {
+    const dof = this.distanceMask.reduce((a, b) => a + b, 0);
+    const radius = trustRegionRadius(this.observed.length + pending.length, dof);
+    return radius === null ? null : { centres: [...this.observed, ...pending], radius, mask: this.distanceMask };
+  }
+}
+
+function toInputs(space: Space, points: Float64Array[]): GpInputs {
+  const dim = space.dims.length;
+  const x = new Float64Array(points.length * dim);
+  points.forEach((p, i) => x.set(p, i * dim));
+  const categorical = Uint8Array.from(space.dims, (d) => (d.type === "CATEGORICAL" ? 1 : 0));
+  return { x, n: points.length, dim, categorical };
+}

@@ -1,0 +1,330 @@
+/**
+ * The search space: the Vertex `StudySpec.parameters` tree flattened into dimensions, and the
+ * mapping between assignments and points of the model's space.
+ *
+ * A point is a `Float64Array` with one coordinate per parameter (children included, in depth-first
+ * order). DOUBLE, INTEGER and DISCRETE coordinates are in [0, 1] after the parameter's scale
+ * (linear, log or reverse log); INTEGER and DISCRETE are treated as continuous and snapped to the
+ * nearest feasible value. CATEGORICAL coordinates hold the index of the value. A conditional child
+ * whose parent condition does not hold is inactive and holds a fixed placeholder (0.5, or one past
+ * the last category), so that all inactive copies of it agree.
+ */
+import type { Assignment, ParameterSpec, ParameterValue, StudySpec } from "./types";
+import type { Rng } from "./rng";
+
+/** The Vertex parameter type of a dimension. */
+export type ParameterType = "DOUBLE" | "INTEGER" | "DISCRETE" | "CATEGORICAL";
+/** The scale of a numeric dimension. */
+export type Scale = "LINEAR" | "LOG" | "REVERSE_LOG";
+
+/** One parameter of the flattened tree. */
+export interface Dimension {
+  /** The `parameterId`. */
+  id: string;
+  type: ParameterType;
+  scale: Scale;
+  /** Bounds of a numeric parameter (DISCRETE: its smallest and largest value). */
+  lo: number;
+  hi: number;
+  /** DISCRETE: the values sorted ascending, and their unit coordinates. */
+  values: number[];
+  unitValues: number[];
+  /** CATEGORICAL: the values in spec order (the index is the coordinate). */
+  categories: string[];
+  /** Index of the parent dimension, or -1 for a top-level parameter. */
+  parent: number;
+  /** When the parent's value (as a string key) is in this set, the dimension is active. */
+  parentValues: Set<string>;
+  /** Indices of the child dimensions, in spec order. */
+  children: number[];
+}
+
+/** The flattened space. */
+export interface Space {
+  dims: Dimension[];
+  /** Top-level dimensions, in spec order. */
+  roots: number[];
+}
+
+/** Placeholder coordinate of an inactive numeric dimension. */
+export const INACTIVE_UNIT = 0.5;
+
+/** Flattens a study spec's parameters; throws on a spec the optimizer cannot interpret. */
+export function parseSpace(spec: StudySpec): Space {
+  const dims: Dimension[] = [];
+  const roots: number[] = [];
+  const seen = new Set<string>();
+  const add = (p: ParameterSpec, parent: number, parentValues: Set<string>): number => {
+    const index = dims.length;
+    const dim = toDimension(p, parent, parentValues);
+    if (seen.has(dim.id)) throw new Error(`duplicate parameterId "${dim.id}"`);
+    seen.add(dim.id);
+    dims.push(dim);
+    for (const child of p.conditionalParameterSpecs ?? []) {
+      if (!child.parameterSpec) throw new Error(`conditional spec under "${dim.id}" has no parameterSpec`);
+      const values =
+        child.parentDiscreteValues?.values?.map((v) => valueKey(Number(v))) ??
+        child.parentIntValues?.values?.map((v) => valueKey(Number(v))) ??
+        child.parentCategoricalValues?.values?.map((v) => valueKey(v)) ??
+        [];
+      dim.children.push(add(child.parameterSpec, index, new Set(values)));
+    }
+    return index;
+  };
+  for (const p of spec.parameters ?? []) roots.push(add(p, -1, new Set()));
+  return { dims, roots };
+}
+
+function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>): Dimension {
+  const id = p.parameterId;
+  if (!id) throw new Error("parameter without parameterId");
+  const scale: Scale =
+    p.scaleType === "UNIT_LOG_SCALE" ? "LOG" : p.scaleType === "UNIT_REVERSE_LOG_SCALE" ? "REVERSE_LOG" : "LINEAR";
+  const base = { id, scale, parent, parentValues, children: [] as number[], values: [] as number[], unitValues: [] as number[], categories: [] as string[] };
+  if (p.doubleValueSpec) {
+    const lo = Number(p.doubleValueSpec.minValue);
+    const hi = Number(p.doubleValueSpec.maxValue);
+    checkBounds(id, lo, hi, scale);
+    return { ...base, type: "DOUBLE", lo, hi };
+  }
+  if (p.integerValueSpec) {
+    const lo = Number(p.integerValueSpec.minValue);
+    const hi = Number(p.integerValueSpec.maxValue);
+    if (!Number.isInteger(lo) || !Number.isInteger(hi)) throw new Error(`"${id}": integer bounds must be integers`);
+    checkBounds(id, lo, hi, scale);
+    return { ...base, type: "INTEGER", lo, hi };
+  }
+  if (p.discreteValueSpec) {
+    const values = [...new Set((p.discreteValueSpec.values ?? []).map(Number))].sort((a, b) => a - b);
+    if (values.length === 0 || values.some((v) => !Number.isFinite(v))) throw new Error(`"${id}": discrete values must be finite numbers`);
+    const lo = values[0]!;
+    const hi = values[values.length - 1]!;
+    checkBounds(id, lo, hi, scale);
+    const dim: Dimension = { ...base, type: "DISCRETE", lo, hi, values };
+    dim.unitValues = values.map((v) => toUnit(dim, v));
+    return dim;
+  }
+  if (p.categoricalValueSpec) {
+    const categories = [...(p.categoricalValueSpec.values ?? [])];
+    if (categories.length === 0) throw new Error(`"${id}": categorical values are empty`);
+    return { ...base, type: "CATEGORICAL", lo: 0, hi: categories.length - 1, categories };
+  }
+  throw new Error(`"${id}": no value spec`);
+}
+
+function checkBounds(id: string, lo: number, hi: number, scale: Scale): void {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || lo > hi) throw new Error(`"${id}": bad bounds [${lo}, ${hi}]`);
+  if (scale !== "LINEAR" && lo <= 0) throw new Error(`"${id}": a log scale needs positive bounds`);
+}
+
+/** The canonical string of a parameter value, used for conditions and duplicate detection. */
+export function valueKey(v: ParameterValue): string {
+  return typeof v === "number" ? `n${v}` : `s${v}`;
+}
+
+/** The unit coordinate of a numeric value (not clamped). */
+export function toUnit(dim: Dimension, v: number): number {
+  const { lo, hi } = dim;
+  if (hi === lo) return 0.5;
+  switch (dim.scale) {
+    case "LINEAR":
+      return (v - lo) / (hi - lo);
+    case "LOG":
+      return (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
+    case "REVERSE_LOG":
+      return 1 - (Math.log(Math.max(lo + hi - v, lo)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
+  }
+}
+
+/** The numeric value of a unit coordinate (continuous, clamped to the bounds). */
+export function fromUnit(dim: Dimension, u: number): number {
+  const { lo, hi } = dim;
+  const t = Math.min(1, Math.max(0, u));
+  let v: number;
+  switch (dim.scale) {
+    case "LINEAR":
+      v = lo + t * (hi - lo);
+      break;
+    case "LOG":
+      v = Math.exp(Math.log(lo) + t * (Math.log(hi) - Math.log(lo)));
+      break;
+    case "REVERSE_LOG":
+      v = lo + hi - Math.exp(Math.log(lo) + (1 - t) * (Math.log(hi) - Math.log(lo)));
+      break;
+  }
+  return Math.min(hi, Math.max(lo, v));
+}
+
+/** The feasible value nearest (in unit coordinates) to coordinate u of a non-categorical dimension. */
+export function nearestValue(dim: Dimension, u: number): number {
+  if (dim.type === "DOUBLE") return fromUnit(dim, u);
+  if (dim.type === "INTEGER") {
+    const v = fromUnit(dim, u);
+    const down = Math.max(dim.lo, Math.floor(v));
+    const up = Math.min(dim.hi, Math.ceil(v));
+    return Math.abs(toUnit(dim, down) - u) <= Math.abs(toUnit(dim, up) - u) ? down : up;
+  }
+  let best = 0;
+  for (let i = 1; i < dim.unitValues.length; i++) {
+    if (Math.abs(dim.unitValues[i]! - u) < Math.abs(dim.unitValues[best]! - u)) best = i;
+  }
+  return dim.values[best]!;
+}
+
+/** The value of dimension `d` in point x (x must be snapped). */
+function valueAt(dim: Dimension, x: Float64Array, d: number): ParameterValue {
+  return dim.type === "CATEGORICAL" ? dim.categories[x[d]!]! : nearestValue(dim, x[d]!);
+}
+
+/** Whether dimension d is active in point x (its ancestors active and their conditions met). */
+export function isActive(space: Space, x: Float64Array, d: number): boolean {
+  const dim = space.dims[d]!;
+  if (dim.parent < 0) return true;
+  const parent = space.dims[dim.parent]!;
+  if (!isActive(space, x, dim.parent)) return false;
+  return dim.parentValues.has(valueKey(valueAt(parent, x, dim.parent)));
+}
+
+/**
+ * Makes x feasible in place: active numeric coordinates snap to their nearest feasible value,
+ * categorical indices are rounded into range, inactive coordinates take the placeholder. A child
+ * that becomes active with a placeholder gets a random value (numeric children keep 0.5, snapped).
+ */
+export function repair(space: Space, x: Float64Array, rng: Rng): void {
+  for (let d = 0; d < space.dims.length; d++) {
+    const dim = space.dims[d]!;
+    // Depth-first order puts parents before children, so isActive sees repaired parents.
+    if (!isActive(space, x, d)) {
+      x[d] = dim.type === "CATEGORICAL" ? dim.categories.length : INACTIVE_UNIT;
+      continue;
+    }
+    if (dim.type === "CATEGORICAL") {
+      const k = Math.round(x[d]!);
+      x[d] = k >= 0 && k < dim.categories.length ? k : rng.int(dim.categories.length);
+    } else {
+      x[d] = snapUnit(dim, x[d]!);
+    }
+  }
+}
+
+/** The unit coordinate of the feasible value nearest to u. */
+export function snapUnit(dim: Dimension, u: number): number {
+  const t = Math.min(1, Math.max(0, u));
+  if (dim.type === "DOUBLE") return t;
+  if (dim.type === "DISCRETE") {
+    let best = 0;
+    for (let i = 1; i < dim.unitValues.length; i++) {
+      if (Math.abs(dim.unitValues[i]! - t) < Math.abs(dim.unitValues[best]! - t)) best = i;
+    }
+    return dim.unitValues[best]!;
+  }
+  return toUnit(dim, nearestValue(dim, t));
+}
+
+/** The point of an assignment (snapped; parameters missing or not active take the placeholder). */
+export function encode(space: Space, assignment: Assignment): Float64Array {
+  const x = new Float64Array(space.dims.length);
+  space.dims.forEach((dim, d) => {
+    const v = assignment[dim.id];
+    if (dim.type === "CATEGORICAL") {
+      const k = v === undefined ? -1 : dim.categories.indexOf(String(v));
+      x[d] = k >= 0 ? k : dim.categories.length;
+    } else {
+      const num = Number(v);
+      x[d] = v === undefined || !Number.isFinite(num) ? INACTIVE_UNIT : snapUnit(dim, toUnit(dim, num));
+    }
+  });
+  // Placeholders of active dims (a missing value) and values of inactive ones are normalized the same way.
+  space.dims.forEach((dim, d) => {
+    if (!isActive(space, x, d)) x[d] = dim.type === "CATEGORICAL" ? dim.categories.length : INACTIVE_UNIT;
+    else if (dim.type === "CATEGORICAL" && x[d] === dim.categories.length) x[d] = 0;
+  });
+  return x;
+}
+
+/** The assignment of a repaired point: exactly the active parameters. */
+export function decode(space: Space, x: Float64Array): Assignment {
+  const out: Assignment = {};
+  space.dims.forEach((dim, d) => {
+    if (isActive(space, x, d)) out[dim.id] = valueAt(dim, x, d);
+  });
+  return out;
+}
+
+/** A canonical key of an assignment, equal for assignments that denote the same trial. */
+export function assignmentKey(space: Space, assignment: Assignment): string {
+  return pointKey(encode(space, assignment));
+}
+
+/**
+ * The canonical key of a repaired point. Repaired coordinates are canonical (snapped values, fixed
+ * placeholders for inactive parameters), so the coordinates themselves serve; this runs for every
+ * acquisition evaluation, where decoding would dominate the cost.
+ */
+export function pointKey(x: Float64Array): string {
+  return x.join(",");
+}
+
+/** A uniformly random feasible point: log-uniform for log scales, each integer/value equally likely. */
+export function samplePoint(space: Space, rng: Rng): Float64Array {
+  const x = new Float64Array(space.dims.length);
+  space.dims.forEach((dim, d) => {
+    if (dim.type === "CATEGORICAL") x[d] = rng.int(dim.categories.length);
+    else if (dim.type === "DOUBLE") x[d] = rng.uniform();
+    else if (dim.type === "INTEGER") x[d] = toUnit(dim, dim.lo + rng.int(dim.hi - dim.lo + 1));
+    else x[d] = dim.unitValues[rng.int(dim.values.length)]!;
+  });
+  repair(space, x, rng);
+  return x;
+}
+
+/** Number of distinct feasible assignments (Infinity with any DOUBLE parameter). */
+export function spaceSize(space: Space): number {
+  const sizeOf = (d: number): number => {
+    const dim = space.dims[d]!;
+    if (dim.type === "DOUBLE") return Infinity;
+    let total = 0;
+    for (const v of parameterValues(dim)) {
+      let product = 1;
+      for (const c of dim.children) if (space.dims[c]!.parentValues.has(valueKey(v))) product *= sizeOf(c);
+      total += product;
+    }
+    return total;
+  };
+  return space.roots.reduce((acc, r) => acc * sizeOf(r), 1);
+}
+
+/** The values of a non-DOUBLE dimension in grid order (ascending numbers; categories in spec order). */
+export function parameterValues(dim: Dimension): ParameterValue[] {
+  if (dim.type === "CATEGORICAL") return dim.categories;
+  if (dim.type === "DISCRETE") return dim.values;
+  if (dim.type === "INTEGER") return Array.from({ length: dim.hi - dim.lo + 1 }, (_, i) => dim.lo + i);
+  throw new Error(`"${dim.id}": DOUBLE parameters have no finite list of values`);
+}
+
+/**
+ * All assignments of the space in grid order: top-level parameters in spec order with the last
+ * varying fastest; each value of a parameter is followed by the combinations of its children that
+ * are active under it (enumerated the same way).
+ */
+export function* enumerateAssignments(space: Space): Generator<Assignment> {
+  yield* product(space, space.roots, 0);
+}
+
+function* product(space: Space, dims: number[], from: number): Generator<Assignment> {
+  if (from === dims.length) {
+    yield {};
+    return;
+  }
+  for (const head of subtree(space, dims[from]!)) {
+    for (const tail of product(space, dims, from + 1)) yield { ...head, ...tail };
+  }
+}
+
+function* subtree(space: Space, d: number): Generator<Assignment> {
+  const dim = space.dims[d]!;
+  for (const v of parameterValues(dim)) {
+    const active = dim.children.filter((c) => space.dims[c]!.parentValues.has(valueKey(v)));
+    for (const rest of product(space, active, 0)) yield { [dim.id]: v, ...rest };
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Finding points not yet tried, for random search and as the fallback of the other designers.
+ */
+import type { Rng } from "./rng";
+import { encode, enumerateAssignments, pointKey, samplePoint, spaceSize, type Space } from "./space";
+
+/** Random draws tried before a finite space is enumerated to find what is left. */
+const RANDOM_TRIES = 64;
+/** Largest finite space that is enumerated when random draws keep hitting seen points. */
+const MAX_ENUMERATION = 2_000_000;
+
+/**
+ * A uniformly random point whose key is not in `seen`, or null when none is left. Random draws
+ * first; if they all hit seen points and the space is finite, the unseen rest is enumerated and
+ * one of them drawn, so nothing unseen is ever missed.
+ */
+export function randomUnseen(space: Space, seen: Set<string>, rng: Rng): Float64Array | null {
+  for (let t = 0; t < RANDOM_TRIES; t++) {
+    const x = samplePoint(space, rng);
+    if (!seen.has(pointKey(x))) return x;
+  }
+  if (spaceSize(space) > MAX_ENUMERATION) return null;
+  const left: Float64Array[] = [];
+  for (const assignment of enumerateAssignments(space)) {
+    const x = encode(space, assignment);
+    if (!seen.has(pointKey(x))) left.push(x);
+  }
+  return left.length > 0 ? left[rng.int(left.length)]! : null;
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { fitHyperparameters, GpPosterior, hyperparameterBounds, pairDistances, penalizedNll, type GpInputs } from "../../optimizer/gp";
+import { Rng } from "../../optimizer/rng";
+import { halfRank, warpLabels } from "../../optimizer/warp";
+
+function mixedInputs(n: number, rng: Rng): GpInputs {
+  const dim = 3;
+  const x = new Float64Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    x[i * dim] = rng.uniform();
+    x[i * dim + 1] = rng.uniform();
+    x[i * dim + 2] = rng.int(3);
+  }
+  return { x, n, dim, categorical: Uint8Array.from([0, 0, 1]) };
+}
+
+describe("GP marginal likelihood", () => {
+  it("its gradient matches central finite differences in every hyperparameter", () => {
+    const rng = new Rng(5);
+    const inputs = mixedInputs(15, rng);
+    const y = Float64Array.from({ length: 15 }, () => rng.normal() * 0.3);
+    const distances = pairDistances(inputs);
+    const scratch = new Float64Array(5);
+    for (const theta of [Float64Array.from([-1, -0.5, 0.3, 0.1, -4]), Float64Array.from([0.5, -3, 1, -1, -9])]) {
+      const grad = new Float64Array(5);
+      penalizedNll(inputs, distances, y, theta, grad);
+      for (let k = 0; k < 5; k++) {
+        const plus = new Float64Array(theta);
+        const minus = new Float64Array(theta);
+        plus[k]! += 1e-5;
+        minus[k]! -= 1e-5;
+        const fd = (penalizedNll(inputs, distances, y, plus, scratch) - penalizedNll(inputs, distances, y, minus, scratch)) / 2e-5;
+        expect(Math.abs(grad[k]! - fd)).toBeLessThan(1e-5 * Math.max(1, Math.abs(fd)));
+      }
+    }
+  });
+
+  it("the fit stays in bounds, lowers the objective and interpolates a smooth function", () => {
+    const rng = new Rng(11);
+    const n = 25;
+    const dim = 2;
+    const x = Float64Array.from({ length: n * dim }, () => rng.uniform());
+    const f = (a: number, b: number): number => Math.sin(4 * a) + 0.1 * b;
+    const y = Float64Array.from({ length: n }, (_, i) => f(x[i * dim]!, x[i * dim + 1]!));
+    const inputs = { x, n, dim, categorical: new Uint8Array(dim) };
+    const theta = fitHyperparameters(inputs, y, new Rng(1), { maxEvaluations: 200, randomStarts: 2 });
+    const { lower, upper } = hyperparameterBounds(dim);
+    theta.forEach((t, i) => {
+      expect(t).toBeGreaterThanOrEqual(lower[i]!);
+      expect(t).toBeLessThanOrEqual(upper[i]!);
+    });
+    // The first dimension matters far more: its length scale is shorter.
+    expect(theta[1]!).toBeLessThan(theta[2]!);
+    const posterior = new GpPosterior(inputs, theta, y);
+    const k = new Float64Array(n);
+    let worst = 0;
+    for (const [a, b] of [[0.3, 0.5], [0.7, 0.2], [0.5, 0.9]] as const) {
+      posterior.crossKernel(Float64Array.from([a, b]), k);
+      worst = Math.max(worst, Math.abs(posterior.mean(k) - f(a, b)));
+    }
+    expect(worst).toBeLessThan(0.05);
+    // At a training point the latent variance is close to the noise level, far below the prior.
+    posterior.crossKernel(x.subarray(0, dim), k);
+    expect(posterior.variance(k)).toBeLessThan(0.01 * posterior.signalVariance);
+  });
+});
+
+describe("output warping", () => {
+  it("keeps the order, tames outliers and puts infeasible trials below everything", () => {
+    const labels = [1, 2, 3, 4, 5, 6, -1e6, NaN, 5.5];
+    const w = warpLabels(labels)!;
+    const feasible = labels.map((v, i) => [v, w[i]!] as const).filter(([v]) => Number.isFinite(v));
+    const sorted = [...feasible].sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]![1]).toBeGreaterThan(sorted[i - 1]![1]);
+    const feasibleWarped = feasible.map(([, v]) => v);
+    expect(w[7]).toBeLessThan(Math.min(...feasibleWarped));
+    // The outlier ends up within a few units of the rest, not a million away.
+    expect(Math.max(...feasibleWarped) - Math.min(...feasibleWarped)).toBeLessThan(3);
+    expect(warpLabels([NaN, NaN])).toBeNull();
+  });
+
+  it("half-rank leaves the better half untouched", () => {
+    const values = [10, 9, 8, 1, -50, 7];
+    const out = halfRank(values);
+    // Median 7.5: 10, 9 and 8 are the better half.
+    for (const i of [0, 1, 2]) expect(out[i]).toBe(values[i]);
+    expect(out[4]).toBeGreaterThan(-50);
+  });
+});

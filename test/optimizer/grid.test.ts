@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { suggest } from "../../optimizer";
+import type { Assignment, StudySpec } from "../../optimizer/types";
+
+const grid: StudySpec = {
+  algorithm: "GRID_SEARCH",
+  parameters: [
+    { parameterId: "a", integerValueSpec: { minValue: "1", maxValue: "3" } },
+    { parameterId: "b", discreteValueSpec: { values: [0.5, 2] } },
+    { parameterId: "c", categoricalValueSpec: { values: ["x", "y"] } },
+  ],
+};
+
+function all(space: StudySpec, step: number): Assignment[] {
+  const completed: Assignment[] = [];
+  for (let guard = 0; guard < 1000; guard++) {
+    const next = suggest({ space, completed: completed.map((parameters) => ({ parameters, value: 1 })), pending: [], count: step, seed: guard });
+    if (next.length === 0) return completed;
+    completed.push(...next);
+  }
+  throw new Error("grid never exhausted");
+}
+
+describe("grid search", () => {
+  it("enumerates every combination with the last parameter varying fastest, then exhausts", () => {
+    const expected: Assignment[] = [];
+    for (const a of [1, 2, 3]) for (const b of [0.5, 2]) for (const c of ["x", "y"]) expected.push({ a, b, c });
+    expect(all(grid, 1)).toEqual(expected);
+    expect(all(grid, 5)).toEqual(expected);
+    const done = expected.map((parameters) => ({ parameters, value: 0 }));
+    expect(suggest({ space: grid, completed: done, pending: [], count: 3, seed: 0 })).toEqual([]);
+  });
+
+  it("skips completed and pending points, returning fewer at the end", () => {
+    const first = suggest({ space: grid, completed: [{ parameters: { a: 1, b: 0.5, c: "x" }, infeasible: true }], pending: [{ a: 1, b: 0.5, c: "y" }], count: 2, seed: 9 });
+    expect(first).toEqual([{ a: 1, b: 2, c: "x" }, { a: 1, b: 2, c: "y" }]);
+    const almost = all(grid, 1).slice(0, 11).map((parameters) => ({ parameters, value: 0 }));
+    expect(suggest({ space: grid, completed: almost, pending: [], count: 4, seed: 1 })).toEqual([{ a: 3, b: 2, c: "y" }]);
+  });
+
+  it("enumerates conditional children under the parent values that activate them", () => {
+    const space: StudySpec = {
+      algorithm: "GRID_SEARCH",
+      parameters: [
+        {
+          parameterId: "opt",
+          categoricalValueSpec: { values: ["adam", "sgd"] },
+          conditionalParameterSpecs: [
+            { parentCategoricalValues: { values: ["sgd"] }, parameterSpec: { parameterId: "momentum", discreteValueSpec: { values: [0, 0.9] } } },
+          ],
+        },
+        { parameterId: "layers", integerValueSpec: { minValue: "1", maxValue: "2" } },
+      ],
+    };
+    expect(all(space, 2)).toEqual([
+      { opt: "adam", layers: 1 },
+      { opt: "adam", layers: 2 },
+      { opt: "sgd", momentum: 0, layers: 1 },
+      { opt: "sgd", momentum: 0, layers: 2 },
+      { opt: "sgd", momentum: 0.9, layers: 1 },
+      { opt: "sgd", momentum: 0.9, layers: 2 },
+    ]);
+  });
+
+  it("refuses DOUBLE parameters", () => {
+    const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] };
+    expect(() => suggest({ space, completed: [], pending: [], count: 1, seed: 0 })).toThrow(/DOUBLE/);
+  });
+});

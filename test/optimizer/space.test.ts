@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../optimizer/rng";
+import { decode, encode, fromUnit, isActive, parseSpace, repair, samplePoint, spaceSize, toUnit } from "../../optimizer/space";
+import type { StudySpec } from "../../optimizer/types";
+import { conditional } from "./fixtures";
+
+const mixed: StudySpec = {
+  parameters: [
+    { parameterId: "lin", doubleValueSpec: { minValue: -2, maxValue: 3 }, scaleType: "UNIT_LINEAR_SCALE" },
+    { parameterId: "unspecified", doubleValueSpec: { minValue: 0, maxValue: 10 }, scaleType: "SCALE_TYPE_UNSPECIFIED" },
+    { parameterId: "log", doubleValueSpec: { minValue: 1e-5, maxValue: 1e-1 }, scaleType: "UNIT_LOG_SCALE" },
+    { parameterId: "rlog", doubleValueSpec: { minValue: 0.01, maxValue: 0.99 }, scaleType: "UNIT_REVERSE_LOG_SCALE" },
+    { parameterId: "int", integerValueSpec: { minValue: "-3", maxValue: "12" } },
+    { parameterId: "intlog", integerValueSpec: { minValue: "1", maxValue: "1000" }, scaleType: "UNIT_LOG_SCALE" },
+    { parameterId: "disc", discreteValueSpec: { values: [16, 32, 64, 256] }, scaleType: "UNIT_LOG_SCALE" },
+    { parameterId: "cat", categoricalValueSpec: { values: ["adam", "sgd", "rmsprop"] } },
+  ],
+};
+
+describe("search space mapping", () => {
+  const space = parseSpace(mixed);
+
+  it("reads every type, with int64 bounds given as strings", () => {
+    expect(space.dims.map((d) => [d.id, d.type, d.scale])).toEqual([
+      ["lin", "DOUBLE", "LINEAR"],
+      ["unspecified", "DOUBLE", "LINEAR"],
+      ["log", "DOUBLE", "LOG"],
+      ["rlog", "DOUBLE", "REVERSE_LOG"],
+      ["int", "INTEGER", "LINEAR"],
+      ["intlog", "INTEGER", "LOG"],
+      ["disc", "DISCRETE", "LOG"],
+      ["cat", "CATEGORICAL", "LINEAR"],
+    ]);
+    expect(space.dims[4]).toMatchObject({ lo: -3, hi: 12 });
+  });
+
+  it("maps bounds to 0 and 1 and round-trips values on every scale", () => {
+    for (const dim of space.dims.filter((d) => d.type !== "CATEGORICAL")) {
+      expect(toUnit(dim, dim.lo)).toBeCloseTo(0, 12);
+      expect(toUnit(dim, dim.hi)).toBeCloseTo(1, 12);
+      for (const u of [0, 0.1, 0.5, 0.93, 1]) {
+        const v = fromUnit(dim, u);
+        expect(v).toBeGreaterThanOrEqual(dim.lo);
+        expect(v).toBeLessThanOrEqual(dim.hi);
+        expect(toUnit(dim, v)).toBeCloseTo(u, 9);
+      }
+    }
+    const log = space.dims[2]!;
+    expect(fromUnit(log, 0.5)).toBeCloseTo(1e-3, 12);
+    const rlog = space.dims[3]!;
+    // Reverse log puts resolution near the top: the midpoint is 1 − √(0.01·0.99), not 0.5.
+    expect(fromUnit(rlog, 0.5)).toBeCloseTo(1 - Math.sqrt(0.0099), 12);
+  });
+
+  it("every point of the unit cube decodes to a feasible assignment that encodes back to itself", () => {
+    const rng = new Rng(1);
+    for (let t = 0; t < 300; t++) {
+      const x = Float64Array.from(space.dims, (d) => (d.type === "CATEGORICAL" ? rng.int(5) - 1 : rng.uniform() * 1.4 - 0.2));
+      repair(space, x, rng);
+      const a = decode(space, x);
+      expect(Number(a.lin)).toBeGreaterThanOrEqual(-2);
+      expect(Number(a.lin)).toBeLessThanOrEqual(3);
+      expect(Number(a.log)).toBeGreaterThanOrEqual(1e-5);
+      expect(Number(a.log)).toBeLessThanOrEqual(1e-1);
+      expect(Number(a.rlog)).toBeLessThanOrEqual(0.99);
+      expect(Number.isInteger(a.int)).toBe(true);
+      expect(Number(a.int)).toBeGreaterThanOrEqual(-3);
+      expect(Number(a.int)).toBeLessThanOrEqual(12);
+      expect(Number.isInteger(a.intlog)).toBe(true);
+      expect([16, 32, 64, 256]).toContain(a.disc);
+      expect(["adam", "sgd", "rmsprop"]).toContain(a.cat);
+      encode(space, a).forEach((v, d) => expect(v).toBeCloseTo(x[d]!, 12));
+    }
+  });
+
+  it("accepts discrete values written as floats and snaps integers", () => {
+    const a = decode(space, encode(space, { lin: 0, unspecified: 1, log: 0.01, rlog: 0.5, int: 4.0, intlog: 10, disc: 64.0, cat: "sgd" }));
+    expect(a).toMatchObject({ int: 4, intlog: 10, disc: 64, cat: "sgd" });
+  });
+
+  it("rejects what it cannot interpret", () => {
+    expect(() => parseSpace({ parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 }, scaleType: "UNIT_LOG_SCALE" }] })).toThrow(/positive/);
+    expect(() => parseSpace({ parameters: [{ parameterId: "x" }] })).toThrow(/no value spec/);
+    expect(() => parseSpace({ parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 2, maxValue: 1 } }] })).toThrow(/bounds/);
+  });
+});
+
+describe("conditional parameters", () => {
+  const space = parseSpace(conditional);
+
+  it("a child is in the assignment exactly when its parent condition holds", () => {
+    const rng = new Rng(2);
+    const seenShapes = new Set<string>();
+    for (let t = 0; t < 400; t++) {
+      const a = decode(space, samplePoint(space, rng));
+      seenShapes.add(Object.keys(a).sort().join(","));
+      expect("lr" in a).toBe(a.optimizer === "adam");
+      expect("momentum" in a).toBe(a.optimizer === "sgd");
+      expect("width" in a).toBe(a.depth === 2 || a.depth === 3);
+      expect("dropout" in a).toBe(a.width === 64);
+    }
+    // 2 optimizer branches × 3 depth shapes (none, width 32, width 64 + dropout).
+    expect(seenShapes.size).toBe(6);
+  });
+
+  it("a child that becomes active through a parent change gets a feasible value, and an inactive one a placeholder", () => {
+    const rng = new Rng(3);
+    const x = encode(space, { optimizer: "adam", lr: 0.01, depth: 1 });
+    const momentum = space.dims.findIndex((d) => d.id === "momentum");
+    const optimizer = space.dims.findIndex((d) => d.id === "optimizer");
+    expect(isActive(space, x, momentum)).toBe(false);
+    x[optimizer] = 1;
+    repair(space, x, rng);
+    const a = decode(space, x);
+    expect(a.optimizer).toBe("sgd");
+    expect(["0.0", "0.9"]).toContain(a.momentum);
+    expect("lr" in a).toBe(false);
+  });
+
+  it("counts the assignments of a conditional tree", () => {
+    // optimizer: adam×2 lr + sgd×2 momentum = 4; depth: 1 + 2×(32 + 64×∞)… DOUBLE makes it infinite.
+    expect(spaceSize(space)).toBe(Infinity);
+    const finite = parseSpace({ parameters: [conditional.parameters![0]!] });
+    expect(spaceSize(finite)).toBe(4);
+  });
+});

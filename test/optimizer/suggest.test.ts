@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { suggest } from "../../optimizer";
+import type { Assignment, CompletedTrial, StudySpec } from "../../optimizer/types";
+import { conditional } from "./fixtures";
+
+const branin = (x1: number, x2: number): number =>
+  (x2 - (5.1 / (4 * Math.PI ** 2)) * x1 ** 2 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
+const BRANIN_MIN = 0.39788735772973816;
+
+function braninSpec(algorithm?: string): StudySpec {
+  return {
+    algorithm,
+    metrics: [{ metricId: "loss", goal: "MINIMIZE" }],
+    parameters: [
+      { parameterId: "x1", doubleValueSpec: { minValue: -5, maxValue: 10 } },
+      { parameterId: "x2", doubleValueSpec: { minValue: 0, maxValue: 15 } },
+    ],
+  };
+}
+
+/** Runs a sequential study and returns the best regret after `budget` trials. */
+function run(space: StudySpec, budget: number, seed: number): number {
+  const completed: CompletedTrial[] = [];
+  let best = Infinity;
+  for (let t = 0; t < budget; t++) {
+    const [a] = suggest({ space, completed, pending: [], count: 1, seed: seed * 7919 + t });
+    const value = branin(Number(a!.x1), Number(a!.x2));
+    completed.push({ parameters: a!, value });
+    best = Math.min(best, value - BRANIN_MIN);
+  }
+  return best;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const mixedSpace: StudySpec = {
+  metrics: [{ metricId: "acc", goal: "MAXIMIZE" }],
+  parameters: [
+    { parameterId: "lr", doubleValueSpec: { minValue: 1e-4, maxValue: 1 }, scaleType: "UNIT_LOG_SCALE" },
+    { parameterId: "units", integerValueSpec: { minValue: "8", maxValue: "64" } },
+    { parameterId: "batch", discreteValueSpec: { values: [16, 32, 64] } },
+    { parameterId: "act", categoricalValueSpec: { values: ["relu", "tanh", "gelu"] } },
+  ],
+};
+const mixedObjective = (a: Assignment): number =>
+  -((Math.log10(Number(a.lr)) + 2) ** 2) - ((Number(a.units) - 40) / 20) ** 2 - (a.act === "gelu" ? 0 : 0.5) - (a.batch === 32 ? 0 : 0.2);
+
+function history(space: StudySpec, objective: (a: Assignment) => number, n: number): CompletedTrial[] {
+  const completed: CompletedTrial[] = [];
+  for (let t = 0; t < n; t++) {
+    const [a] = suggest({ space, completed, pending: [], count: 1, seed: t });
+    completed.push(t % 5 === 3 ? { parameters: a!, infeasible: true } : { parameters: a!, value: objective(a!) });
+  }
+  return completed;
+}
+
+describe("suggest", () => {
+  it("is deterministic: the same request gives the same suggestions, another seed others", () => {
+    const completed = history(mixedSpace, mixedObjective, 12);
+    const request = { space: mixedSpace, completed, pending: [completed[0]!.parameters], count: 3, seed: 77 };
+    const first = suggest(request);
+    expect(suggest(structuredClone(request))).toEqual(first);
+    expect(first).toHaveLength(3);
+    expect(suggest({ ...request, seed: 78 })).not.toEqual(first);
+    for (const algorithm of ["RANDOM_SEARCH", "GRID_SEARCH"]) {
+      const space = { ...mixedSpace, algorithm, parameters: mixedSpace.parameters!.slice(1) };
+      expect(suggest({ ...request, space })).toEqual(suggest({ ...request, space }));
+    }
+  });
+
+  it("suggests feasible points of every type, with infeasible trials in the history", () => {
+    const completed = history(mixedSpace, mixedObjective, 15);
+    for (const { parameters: a } of completed) {
+      expect(Number(a.lr)).toBeGreaterThanOrEqual(1e-4);
+      expect(Number(a.lr)).toBeLessThanOrEqual(1);
+      expect(Number.isInteger(a.units) && Number(a.units) >= 8 && Number(a.units) <= 64).toBe(true);
+      expect([16, 32, 64]).toContain(a.batch);
+      expect(["relu", "tanh", "gelu"]).toContain(a.act);
+      expect(Object.keys(a).sort()).toEqual(["act", "batch", "lr", "units"]);
+    }
+  });
+
+  it("keeps conditional children exactly where their parent condition holds", () => {
+    const objective = (a: Assignment): number => (a.optimizer === "adam" ? 1 : 0) + Number(a.depth) + (a.width === 64 ? Number(a.dropout) : 0);
+    for (const algorithm of [undefined, "RANDOM_SEARCH"]) {
+      const completed = history({ ...conditional, algorithm }, objective, 14);
+      for (const { parameters: a } of completed) {
+        expect("lr" in a).toBe(a.optimizer === "adam");
+        expect("momentum" in a).toBe(a.optimizer === "sgd");
+        expect("width" in a).toBe(a.depth === 2 || a.depth === 3);
+        expect("dropout" in a).toBe(a.width === 64);
+      }
+    }
+  });
+
+  it("never repeats a completed or pending trial while unseen points remain, and stops when none remain", () => {
+    const small: StudySpec = {
+      parameters: [
+        { parameterId: "a", integerValueSpec: { minValue: "0", maxValue: "2" } },
+        { parameterId: "b", categoricalValueSpec: { values: ["x", "y"] } },
+      ],
+    };
+    const key = (a: Assignment): string => `${a.a}/${a.b}`;
+    for (const algorithm of [undefined, "RANDOM_SEARCH", "GRID_SEARCH"]) {
+      const space = { ...small, algorithm };
+      const completed: CompletedTrial[] = [];
+      const pending: Assignment[] = [];
+      for (let round = 0; round < 4; round++) {
+        const next = suggest({ space, completed, pending, count: 2, seed: round });
+        pending.push(...next);
+        while (pending.length > 1) {
+          const a = pending.shift()!;
+          completed.push({ parameters: a, value: Number(a.a) });
+        }
+      }
+      const all = [...completed.map((c) => c.parameters), ...pending];
+      expect(all).toHaveLength(6);
+      expect(new Set(all.map(key)).size).toBe(6);
+      expect(suggest({ space, completed, pending, count: 2, seed: 99 })).toEqual([]);
+    }
+  });
+
+  it("uses the goal: maximizing and minimizing the same function head for opposite ends", () => {
+    const spec = (goal: string): StudySpec => ({ metrics: [{ metricId: "m", goal }], parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] });
+    const bestAfter = (goal: string): number => {
+      const completed: CompletedTrial[] = [];
+      for (let t = 0; t < 12; t++) {
+        const [a] = suggest({ space: spec(goal), completed, pending: [], count: 1, seed: t });
+        completed.push({ parameters: a!, value: Number(a!.x) });
+      }
+      return Number(completed[completed.length - 1]!.parameters.x);
+    };
+    expect(bestAfter("MAXIMIZE")).toBeGreaterThan(0.8);
+    expect(bestAfter("GOAL_TYPE_UNSPECIFIED")).toBeGreaterThan(0.8);
+    expect(bestAfter("MINIMIZE")).toBeLessThan(0.2);
+  });
+
+  it("beats random search by far on Branin at 30 trials (median over 5 seeds)", () => {
+    const seeds = [0, 1, 2, 3, 4];
+    const ours = median(seeds.map((s) => run(braninSpec(), 30, s)));
+    const random = median(seeds.map((s) => run(braninSpec("RANDOM_SEARCH"), 30, s)));
+    // Random search's median regret at 30 trials is about 1.2 (20,000-run estimate); ours should be below 0.05.
+    expect(random).toBeGreaterThan(0.1);
+    expect(ours).toBeLessThan(0.05);
+    expect(ours).toBeLessThan(random / 20);
+  });
+});
