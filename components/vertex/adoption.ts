@@ -8,12 +8,15 @@
  *   is the orphan of an interrupted replacement: it is cancelled, and waited for.
  * - After an ambiguous create (5xx, dropped connection, timeout): list for a bounded window and
  *   adopt what appeared; create once more only if nothing did.
+ * - A create refused because IAM has not yet caught up with the job's new service account or its
+ *   grants (400/403 naming the account or `actAs`) is certain: no job exists. It is repeated with
+ *   backoff for a bounded window, then fails saying what to check. Any other refusal fails at once.
  */
 import { IDENTITY_LABEL, SPEC_LABEL } from "../spec/hash";
 import type { VertexJob } from "../spec/vertexJson";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
-import { isVertexApiError } from "./errors";
+import { isVertexApiError, vertexApiError, type VertexApiError } from "./errors";
 import { ACTIVE_STATES, isTerminal } from "./outputs";
 
 /** How long to look for the job of an ambiguous create, and how often. */
@@ -24,9 +27,17 @@ export interface AdoptionTiming {
   intervalMs: number;
   /** Longest wait for a cancelled orphan to end. Default 30 min. */
   orphanTimeoutMs: number;
+  /**
+   * How long a create refused for the job's service account is repeated. Default 150 s: a new
+   * account or grant usually reaches Vertex AI within a minute or two.
+   */
+  iamWindowMs: number;
 }
 
-const DEFAULT_TIMING: AdoptionTiming = { windowMs: 60_000, intervalMs: 5_000, orphanTimeoutMs: 30 * 60_000 };
+const DEFAULT_TIMING: AdoptionTiming = { windowMs: 60_000, intervalMs: 5_000, orphanTimeoutMs: 30 * 60_000, iamWindowMs: 150_000 };
+/** First and longest pause between two creates refused for IAM propagation. */
+const IAM_FIRST_DELAY_MS = 5_000;
+const IAM_MAX_DELAY_MS = 30_000;
 /** Creates in all: the first, and one more only when the window found nothing. */
 const CREATE_ATTEMPTS = 2;
 
@@ -75,10 +86,22 @@ export async function createOrAdopt(
 
   const seen = new Set(existing.map((j) => j.name));
   const mine = `labels.${IDENTITY_LABEL}=${identity} AND labels.${SPEC_LABEL}=${spec}`;
-  for (let attempt = 1; ; attempt++) {
+  const serviceAccount = job.trialJobSpec?.serviceAccount ?? undefined;
+  const iam = { deadline: undefined as number | undefined, delay: IAM_FIRST_DELAY_MS };
+  for (let ambiguousCreates = 0; ; ) {
     try {
       return { job: await client.create(job), adopted: false };
     } catch (error) {
+      if (isIamPropagationError(error, serviceAccount)) {
+        iam.deadline ??= clock.now() + timing.iamWindowMs;
+        const left = iam.deadline - clock.now();
+        if (left <= 0) throw iamFailure(error, serviceAccount, timing.iamWindowMs);
+        const pause = Math.min(iam.delay, left);
+        log(`${error.message}; IAM changes take a while to reach Vertex AI: creating again in ${Math.round(pause / 1000)} s`);
+        await clock.sleep(pause);
+        iam.delay = Math.min(iam.delay * 2, IAM_MAX_DELAY_MS);
+        continue;
+      }
       if (!isVertexApiError(error) || !error.ambiguous) throw error;
       log(`${error.message}; looking for the job for up to ${Math.round(timing.windowMs / 1000)} s before creating again`);
       const appeared = await lookFor(client, mine, seen, clock, timing);
@@ -86,9 +109,31 @@ export async function createOrAdopt(
         log(`adopting ${appeared.name}: the create did go through`);
         return { job: appeared, adopted: true };
       }
-      if (attempt >= CREATE_ATTEMPTS) throw error;
+      if (++ambiguousCreates >= CREATE_ATTEMPTS) throw error;
     }
   }
+}
+
+/**
+ * True for a create refused because Vertex AI does not see the job's service account, or the
+ * caller's right to act as it, yet: 400 INVALID_ARGUMENT or 403 PERMISSION_DENIED whose message
+ * names the account, a service account, or `actAs`. IAM is eventually consistent, so right after
+ * the account and its grants are made this is expected, and certain: no job was created.
+ * @param serviceAccount the job's `trialJobSpec.serviceAccount`, if any
+ */
+export function isIamPropagationError(error: unknown, serviceAccount: string | undefined): error is VertexApiError {
+  if (!isVertexApiError(error) || (error.httpStatus !== 400 && error.httpStatus !== 403)) return false;
+  return /actAs|service ?account/i.test(error.message) || (serviceAccount !== undefined && error.message.includes(serviceAccount));
+}
+
+/** The refusal that outlasted the window, with what to check. Not transient, not ambiguous: nothing retries it. */
+function iamFailure(error: VertexApiError, serviceAccount: string | undefined, windowMs: number): VertexApiError {
+  const account = serviceAccount ?? "the job's service account";
+  const message =
+    `${error.message}\nStill refused after ${Math.round(windowMs / 1000)} s of retries. Check that ${account} exists, ` +
+    `and that the deploying identity has iam.serviceAccounts.actAs on it (roles/iam.serviceAccountUser on that account); ` +
+    `then run \`pulumi up\` again (no job was created).`;
+  return vertexApiError(message, error.httpStatus, error.reason, false, false);
 }
 
 /** Lists by the labels within the window until a job not seen before appears. */
