@@ -1,7 +1,8 @@
 /**
  * Google Cloud ids that must be given explicitly (service account ids, repository ids) and be
- * unique per project: derived from the component name and the stack, so two stacks of one
- * project never collide, and shortened with a hash of the whole when too long.
+ * unique per Google Cloud project: the component derives them from the Pulumi project, the
+ * component name and the stack, so no two stacks (of one Pulumi project or of several) sharing a
+ * Google Cloud project collide, and this shortens them with a hash of the whole when too long.
  */
 import { shortHash } from "./spec";
 

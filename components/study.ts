@@ -10,14 +10,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcpConfig from "@pulumi/gcp/config";
 import * as artifactregistry from "@pulumi/gcp/artifactregistry";
 import * as kms from "@pulumi/gcp/kms";
+import * as organizations from "@pulumi/gcp/organizations";
 import * as projects from "@pulumi/gcp/projects";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import * as storage from "@pulumi/gcp/storage";
+import type * as command from "@pulumi/command";
 import {
   DEFAULTS,
   UNKNOWN,
   buildJob,
+  canonicalJson,
   formatIssues,
+  shortHash,
   trialModelDir,
   type Backend,
   type BestTrial,
@@ -35,12 +39,16 @@ import { gcpId } from "./gcpIds";
 /** The component's type token. */
 export const STUDY_TYPE = "vertex-tuning:index:HyperparameterTuningStudy";
 
-/** Settings of the staging bucket (trial outputs under `<displayName>/`, build sources under `source/`). */
+/** Settings of the staging bucket (trial outputs under `<displayName>/<spec hash>/`, build sources under `source/`). */
 export interface StagingBucketArgs {
   /** Bucket location. Default: the study's region (a single region, next to the trials). */
   location?: pulumi.Input<string>;
-  /** Delete the bucket with its objects (trial outputs, models) on destroy. Default false: a non-empty bucket stops `pulumi destroy`. */
-  forceDestroy?: pulumi.Input<boolean>;
+  /**
+   * Delete the bucket with its objects (trial outputs, models) on destroy. Default false:
+   * `pulumi destroy` leaves the bucket and its models in Google Cloud and drops it from the stack
+   * (`retainOnDelete`). A plain value: it decides a resource option.
+   */
+  forceDestroy?: boolean;
   /** Days after which build sources (`source/`) and build logs (`build-logs/`) are deleted. Default 7. Trial outputs are kept. */
   stagingObjectAgeDays?: pulumi.Input<number>;
 }
@@ -62,9 +70,15 @@ export interface HyperparameterTuningStudyArgs {
    * which resources exist.
    */
   trainer?: TrainerDefinition;
-  /** Google Cloud project. Default: the `gcp:project` config (or the provider's environment variables). */
+  /**
+   * Google Cloud project. Default: the `gcp:project` config (or the provider's environment
+   * variables), else the project of the `gcp.Provider` the component inherits.
+   */
   project?: pulumi.Input<string>;
-  /** Region of the job, the bucket, the repository and the build. Default: the `gcp:region` config. */
+  /**
+   * Region of the job, the bucket, the repository and the build. Default: the `gcp:region`
+   * config, else the region of the `gcp.Provider` the component inherits.
+   */
   region?: pulumi.Input<string>;
   /** Labels on the job, the bucket and the repository. */
   labels?: pulumi.Input<Record<string, string>>;
@@ -79,10 +93,12 @@ export interface HyperparameterTuningStudyArgs {
   /** Enable the APIs the study uses (left enabled on destroy). Default true; false where a platform team enables APIs. A plain value. */
   enableApis?: boolean;
   /**
-   * Service account the image build runs as, instead of the project's default Cloud Build
-   * account. It is granted `roles/artifactregistry.writer` on the study's repository,
-   * `roles/storage.objectAdmin` on the staging bucket (sources and build logs) and
-   * `roles/logging.logWriter` on the project; the deploying identity needs `actAs` on it.
+   * Service account the image build runs as. Default: a service account the component creates
+   * (`<name>-builder`); never the project's default build account. Either is granted
+   * `roles/artifactregistry.writer` on the study's repository, `roles/storage.objectUser` and
+   * `roles/storage.legacyBucketReader` on the staging bucket (sources and build logs) and
+   * `roles/logging.logWriter` on the project; grants to a given account are kept on destroy (it
+   * is shared). The deploying identity needs `iam.serviceAccounts.actAs` on it.
    */
   buildServiceAccountEmail?: pulumi.Input<string>;
   /** Keep `pulumi up` running until the job ends, so outputs carry the best trial. Default true (always true on the local backend). */
@@ -97,17 +113,37 @@ export interface HyperparameterTuningStudyArgs {
   apiEndpoint?: pulumi.Input<string>;
 }
 
-/** The APIs enabled on the vertex backend; the build's two only when an image is built. */
-const CORE_APIS = ["aiplatform", "storage", "iam"];
+/**
+ * The APIs enabled on the vertex backend: Resource Manager for the project IAM members; the
+ * build's two only when an image is built; Cloud KMS only with a key.
+ */
+const CORE_APIS = ["aiplatform", "storage", "iam", "cloudresourcemanager"];
 const BUILD_APIS = ["artifactregistry", "cloudbuild"];
+const CMEK_APIS = ["cloudkms"];
 
-/** Roles of the trial service account: nothing else (DESIGN.md, "Google Cloud resources"). */
-const TRIAL_BUCKET_ROLE = "roles/storage.objectAdmin";
+/**
+ * Roles of the trial service account: nothing else (DESIGN.md, "Google Cloud resources").
+ * Object user, not object admin: admin also sets IAM policies on objects and managed folders.
+ */
+const TRIAL_BUCKET_ROLE = "roles/storage.objectUser";
 const TRIAL_PROJECT_ROLES = { logs: "roles/logging.logWriter", metrics: "roles/monitoring.metricWriter" };
-/** Roles of a given build account: what Cloud Build needs to run as it, each on the narrowest scope. */
-const BUILD_ROLES = { repository: "roles/artifactregistry.writer", bucket: "roles/storage.objectAdmin", project: "roles/logging.logWriter" };
+/**
+ * Roles of the build account, each on the narrowest scope: push to the repository; read the
+ * staged source and write the log objects; read the bucket's metadata, which Cloud Build checks
+ * before it writes logs to a user bucket (its documentation says Storage Admin; this is the
+ * bucket-scoped read it needs); write Cloud Logging entries.
+ */
+const BUILD_ROLES = {
+  push: "roles/artifactregistry.writer",
+  staging: "roles/storage.objectUser",
+  "staging-read": "roles/storage.legacyBucketReader",
+  logs: "roles/logging.logWriter",
+};
 const KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter";
 const DEFAULT_STAGING_AGE_DAYS = 7;
+/** Image versions always kept, and the age after which others are deleted. */
+const KEEP_IMAGE_VERSIONS = 5;
+const IMAGE_MAX_AGE = `${30 * 24 * 3600}s`;
 
 /** A value usable right now (not an Output or a Promise): validation can run at construction. */
 function isPrompt(value: unknown): boolean {
@@ -127,6 +163,15 @@ function projectRoot(): string {
 /** `projects/<p>/locations/<l>/keyRings/…` → `<l>`. */
 function keyLocation(key: string): string | undefined {
   return /^projects\/[^/]+\/locations\/([^/]+)\//.exec(key)?.[1];
+}
+
+/**
+ * `gs://<bucket>/<displayName>/<spec hash>/`: the trials' base output directory. Trial ids start
+ * at 1 in every job, so a replacement job (new study, trainer or image) gets a folder of its own
+ * rather than overwriting the models of the job before it.
+ */
+export function outputDirectory(bucket: string, displayName: string, study: StudyDefinition, trainer: TrainerDefinition, imageUri: string | undefined): string {
+  return `gs://${bucket}/${displayName}/${shortHash(canonicalJson({ study, trainer, imageUri }), 12)}/`;
 }
 
 /**
@@ -151,7 +196,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   public readonly bestParameters: pulumi.Output<Record<string, number | string>>;
   /** The best trial's final metric value. */
   public readonly bestMetricValue: pulumi.Output<number | undefined>;
-  /** Where the best trial saved its model (`AIP_MODEL_DIR`): `gs://<bucket>/<displayName>/<trialId>/model/`. */
+  /** Where the best trial saved its model (`AIP_MODEL_DIR`): `gs://<bucket>/<displayName>/<spec hash>/<trialId>/model/`. */
   public readonly bestModelDir: pulumi.Output<string | undefined>;
   /** The staging bucket's name (vertex backend). */
   public readonly bucketName: pulumi.Output<string | undefined>;
@@ -161,6 +206,16 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   public readonly imageUri: pulumi.Output<string | undefined>;
   /** The tuning job resource. */
   public readonly job: HyperparameterTuningJob;
+  /** The staging bucket (vertex backend). */
+  public readonly bucket?: storage.Bucket;
+  /** The trials' service account (vertex backend). */
+  public readonly serviceAccount?: serviceaccount.Account;
+  /** The account the image build runs as, when the component creates it (vertex backend, `source` trainer, no `buildServiceAccountEmail`). */
+  public readonly buildServiceAccount?: serviceaccount.Account;
+  /** The trainer images' Artifact Registry repository (vertex backend, `source` trainer). */
+  public readonly repository?: artifactregistry.Repository;
+  /** The `gcloud builds submit` command that builds and pushes the trainer image (vertex backend, `source` trainer). */
+  public readonly image?: command.local.Command;
 
   private readonly apis: pulumi.Resource[] = [];
 
@@ -168,9 +223,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     super(STUDY_TYPE, name, {}, opts);
     const backend = args.backend ?? "vertex";
     const trainer = args.trainer ?? { source: DEFAULTS.trainerSource };
-    const project = pulumi.output(args.project ?? gcpConfig.project ?? (backend === "local" ? "local" : ""));
-    const region = pulumi.output(args.region ?? gcpConfig.region ?? (backend === "local" ? "local" : ""));
     this.validateNow(name, args, backend, trainer);
+    const { project, region } = this.placement(args, backend);
 
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });
     let dependencies: pulumi.Resource[] = [];
@@ -178,22 +232,26 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     if (backend === "vertex") {
       infra = this.createVertexInfra(name, args, trainer, project, region);
       dependencies = infra.dependencies;
-      const displayName = pulumi.output(args.study).apply((s) => s.displayName ?? name);
       ctx = pulumi
-        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, displayName])
-        .apply(([bucket, serviceAccount, builtImageUri, display]) => ({
+        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study])
+        .apply(([bucket, serviceAccount, builtImageUri, study]) => ({
           backend,
           defaultDisplayName: name,
           serviceAccount,
           builtImageUri,
-          baseOutputDirectory: `gs://${bucket}/${display}/`,
+          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? name, study, trainer, builtImageUri),
         }));
+      this.bucket = infra.bucket;
+      this.serviceAccount = infra.serviceAccount;
+      this.buildServiceAccount = infra.buildServiceAccount;
+      this.repository = infra.repository;
+      this.image = infra.image;
     }
 
     const job = pulumi
-      .all([args.study, ctx, args.labels, args.kmsKeyName, region])
-      .apply(([study, context, labels, kmsKeyName, location]) =>
-        this.checkedJob(name, study, trainer, { ...context, labels, kmsKeyName }, backend === "vertex" ? location : undefined),
+      .all([args.study, ctx, args.labels, args.kmsKeyName, project, region])
+      .apply(([study, context, labels, kmsKeyName, projectId, location]) =>
+        this.checkedJob(name, study, trainer, { ...context, labels, kmsKeyName }, args, { project: projectId, location }),
       );
 
     this.job = new HyperparameterTuningJob(
@@ -244,16 +302,34 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   }
 
   /**
+   * The project and region: the arguments, else the `gcp:*` config, else the `gcp.Provider` the
+   * component inherits (`getClientConfig` resolves through it), so a study under a provider for
+   * another project needs no config. What is still missing is reported by `checkedJob`.
+   */
+  private placement(args: HyperparameterTuningStudyArgs, backend: Backend): Placement {
+    const project = args.project ?? gcpConfig.project;
+    const region = args.region ?? gcpConfig.region;
+    if (backend === "local") return { project: pulumi.output(project ?? "local"), region: pulumi.output(region ?? "local") };
+    if (project !== undefined && region !== undefined) return { project: pulumi.output(project), region: pulumi.output(region) };
+    const client = organizations.getClientConfigOutput({ parent: this });
+    return { project: pulumi.output(project ?? client.project), region: pulumi.output(region ?? client.region) };
+  }
+
+  /**
    * Validates at construction when the study is a plain value (the usual case), so a bad study
    * fails `pulumi preview` with every problem at once, before any child exists. Values that only
    * the children will know (bucket, image, account) stand in as Pulumi's unknown placeholder,
-   * which validation skips. Output-valued studies are validated in `checkedJob` once known.
+   * which validation skips; so do a project and region that only the provider knows. Output-valued
+   * studies are validated in `checkedJob` once known.
    */
   private validateNow(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition): void {
     const values = [args.study, args.labels, args.kmsKeyName, args.region];
     if (!values.every(isPrompt)) return;
     // The key's region matters on Vertex only: the local backend notes encryption and ignores it.
-    const region = backend === "vertex" ? ((args.region as string | undefined) ?? gcpConfig.region) : undefined;
+    const placement: KnownPlacement =
+      backend === "vertex"
+        ? { project: isPrompt(args.project) ? ((args.project as string | undefined) ?? gcpConfig.project) : UNKNOWN, location: (args.region as string | undefined) ?? gcpConfig.region }
+        : {};
     const placeholders: JobContext =
       backend === "vertex" ? { serviceAccount: UNKNOWN, baseOutputDirectory: UNKNOWN, builtImageUri: UNKNOWN } : {};
     const ctx: JobContext = {
@@ -263,7 +339,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       labels: args.labels as Record<string, string> | undefined,
       kmsKeyName: args.kmsKeyName as string | undefined,
     };
-    this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, region, args);
+    this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, args, placement);
   }
 
   /** The job's Vertex JSON, or ONE error listing every issue at its argument path. */
@@ -272,25 +348,27 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     study: StudyDefinition,
     trainer: TrainerDefinition,
     ctx: JobContext,
-    location: string | undefined,
-    args?: HyperparameterTuningStudyArgs,
+    args: HyperparameterTuningStudyArgs,
+    placement: KnownPlacement,
   ): VertexJob {
+    const location = ctx.backend === "vertex" ? placement.location : undefined;
     const { job, issues } = buildJob(study, trainer, ctx, location || undefined);
-    issues.push(...this.infraIssues(ctx, location, args));
+    issues.push(...this.infraIssues(ctx, placement, args));
     if (issues.length) {
       throw new pulumi.ResourceError(`HyperparameterTuningStudy ${name} is invalid:\n${formatIssues(issues)}`, this);
     }
     return job;
   }
 
-  /** Issues of the arguments around the study: a project and region on Vertex, the key next to the bucket. */
-  private infraIssues(ctx: JobContext, location: string | undefined, args?: HyperparameterTuningStudyArgs): Issue[] {
+  /**
+   * Issues of the arguments around the study: a project and region on Vertex (an undefined one
+   * is not known yet: the provider may still give it), the key next to the bucket.
+   */
+  private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs): Issue[] {
     const issues: Issue[] = [];
-    if (ctx.backend !== "vertex" || !args) return issues;
-    if (isPrompt(args.project) && !(args.project ?? gcpConfig.project)) {
-      issues.push({ path: "project", message: "set the gcp:project config or the project argument" });
-    }
-    if (!location) issues.push({ path: "region", message: "set the gcp:region config or the region argument" });
+    if (ctx.backend !== "vertex") return issues;
+    if (placement.project === "") issues.push({ path: "project", message: "set the gcp:project config, the project argument or a provider's project" });
+    if (placement.location === "") issues.push({ path: "region", message: "set the gcp:region config, the region argument or a provider's region" });
     const bucketLocation = args.bucket?.location;
     const key = ctx.kmsKeyName;
     if (key && typeof bucketLocation === "string" && keyLocation(key) && keyLocation(key) !== bucketLocation.toLowerCase()) {
@@ -300,8 +378,16 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   }
 
   /** Options of every Google Cloud child: parented here (providers flow from the parent) and after the APIs. */
-  private gcpOpts(dependsOn: pulumi.Resource[] = []): pulumi.CustomResourceOptions {
-    return { parent: this, dependsOn: [...this.apis, ...dependsOn] };
+  private gcpOpts(dependsOn: pulumi.Resource[] = [], options: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+    return { ...options, parent: this, dependsOn: [...this.apis, ...dependsOn] };
+  }
+
+  /**
+   * A Google Cloud id unique to this study among every Pulumi project and stack that shares the
+   * Google Cloud project: `<pulumi project>-<name>-<stack>[-<role>]`, shortened with a hash.
+   */
+  private static gcpId(name: string, role: string | undefined, maxLength: number): string {
+    return gcpId([pulumi.getProject(), name, pulumi.getStack(), ...(role ? [role] : [])].join("-"), maxLength);
   }
 
   private createVertexInfra(
@@ -314,28 +400,75 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const builds = trainer.imageUri === undefined && trainer.pythonPackage === undefined;
     const sourceDir = path.resolve(projectRoot(), trainer.source ?? DEFAULTS.trainerSource);
     const digest = builds ? this.digestTrainer(name, sourceDir) : undefined;
+    const cmekOn = args.kmsKeyName !== undefined;
     if (args.enableApis ?? true) {
-      for (const api of [...CORE_APIS, ...(builds ? BUILD_APIS : [])]) {
-        this.apis.push(
-          new projects.Service(
-            `${name}-api-${api}`,
-            { project, service: `${api}.googleapis.com`, disableOnDestroy: false },
-            { parent: this },
-          ),
-        );
-      }
+      this.enableApis(name, project, [...CORE_APIS, ...(builds ? BUILD_APIS : []), ...(cmekOn ? CMEK_APIS : [])]);
     }
-    const stackScoped = `${name}-${pulumi.getStack()}`;
     const cmek = args.kmsKeyName !== undefined ? this.grantKeyUse(name, args.kmsKeyName, project, builds) : undefined;
+    const bucket = this.createBucket(name, args, region, project, cmek);
+    const { serviceAccount, grants } = this.createTrialAccount(name, project, bucket);
 
-    const bucket = new storage.Bucket(
+    const infra: VertexInfra = {
+      bucket,
+      serviceAccount,
+      imageUri: pulumi.output(undefined),
+      dependencies: [...this.apis, ...grants, ...(cmek ? [cmek.vertex] : [])],
+    };
+    if (!digest) return infra;
+
+    const repository = this.createRepository(name, args, project, region, cmek);
+    const builder = args.buildServiceAccountEmail === undefined ? this.createBuilder(name, project) : undefined;
+    const buildEmail = builder ? builder.email : args.buildServiceAccountEmail!;
+    const buildGrants = this.grantBuild(name, buildEmail, builder === undefined, project, region, repository, bucket);
+    const image = buildTrainerImage(
+      `${name}-image`,
+      {
+        sourceDir,
+        digest,
+        project,
+        region,
+        repository: repository.repositoryId,
+        repositoryCreateTime: repository.createTime,
+        bucket: bucket.name,
+        serviceAccountEmail: buildEmail,
+      },
+      this.gcpOpts([repository, ...buildGrants]),
+    );
+    if (digest.uncounted.length) {
+      pulumi.log.warn(
+        `the ignore file of ${trainer.source ?? DEFAULTS.trainerSource} lets gcloud upload caches or virtual environments ` +
+          `that do not count toward the image tag (${digest.uncounted.slice(0, 5).join(", ")}…): list them in its .gcloudignore`,
+        this,
+      );
+    }
+    infra.dependencies.push(image.command);
+    return { ...infra, imageUri: image.imageUri, repository, image: image.command, buildServiceAccount: builder };
+  }
+
+  /** Enables the APIs, left enabled on destroy (other workloads of the project may use them). */
+  private enableApis(name: string, project: pulumi.Output<string>, apis: string[]): void {
+    for (const api of apis) {
+      this.apis.push(
+        new projects.Service(`${name}-api-${api}`, { project, service: `${api}.googleapis.com`, disableOnDestroy: false }, { parent: this }),
+      );
+    }
+  }
+
+  /**
+   * The staging bucket. Without `forceDestroy` it holds models nobody should lose by accident, and
+   * a non-empty bucket cannot be deleted: destroy leaves it in Google Cloud (`retainOnDelete`)
+   * and completes; with `forceDestroy` it goes with its objects.
+   */
+  private createBucket(name: string, args: HyperparameterTuningStudyArgs, region: pulumi.Output<string>, project: pulumi.Output<string>, cmek: CmekGrants | undefined): storage.Bucket {
+    const forceDestroy = args.bucket?.forceDestroy ?? false;
+    return new storage.Bucket(
       `${name}-staging`,
       {
         project,
         location: args.bucket?.location ?? region,
         uniformBucketLevelAccess: true,
         publicAccessPrevention: "enforced",
-        forceDestroy: args.bucket?.forceDestroy ?? false,
+        forceDestroy,
         labels: args.labels,
         encryption: args.kmsKeyName !== undefined ? { defaultKmsKeyName: args.kmsKeyName } : undefined,
         lifecycleRules: [
@@ -345,74 +478,76 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
           },
         ],
       },
-      this.gcpOpts(cmek ? [cmek.storage] : []),
+      this.gcpOpts(cmek ? [cmek.storage] : [], { retainOnDelete: !forceDestroy }),
     );
+  }
 
+  /** The trials' account: objects of the staging bucket, log and metric writer on the project. Nothing else. */
+  private createTrialAccount(name: string, project: pulumi.Output<string>, bucket: storage.Bucket): { serviceAccount: serviceaccount.Account; grants: pulumi.Resource[] } {
     const serviceAccount = new serviceaccount.Account(
       `${name}-trials`,
       {
         project,
-        accountId: gcpId(`${stackScoped}-trials`, 30),
+        accountId: HyperparameterTuningStudy.gcpId(name, "trials", 30),
         displayName: `Trials of the ${name} tuning study (${pulumi.getStack()})`,
       },
       this.gcpOpts(),
     );
-    const trialMember = pulumi.interpolate`serviceAccount:${serviceAccount.email}`;
+    const member = pulumi.interpolate`serviceAccount:${serviceAccount.email}`;
     const grants: pulumi.Resource[] = [
-      new storage.BucketIAMMember(
-        `${name}-trials-staging`,
-        { bucket: bucket.name, role: TRIAL_BUCKET_ROLE, member: trialMember },
-        this.gcpOpts(),
-      ),
+      new storage.BucketIAMMember(`${name}-trials-staging`, { bucket: bucket.name, role: TRIAL_BUCKET_ROLE, member }, this.gcpOpts()),
       ...Object.entries(TRIAL_PROJECT_ROLES).map(
-        ([purpose, role]) => new projects.IAMMember(`${name}-trials-${purpose}`, { project, role, member: trialMember }, this.gcpOpts()),
+        ([purpose, role]) => new projects.IAMMember(`${name}-trials-${purpose}`, { project, role, member }, this.gcpOpts()),
       ),
     ];
+    return { serviceAccount, grants };
+  }
 
-    let imageUri: pulumi.Output<string | undefined> = pulumi.output(undefined);
-    const dependencies: pulumi.Resource[] = [...this.apis, ...grants, ...(cmek ? [cmek.vertex] : [])];
-    if (digest) {
-      const repository = new artifactregistry.Repository(
-        `${name}-repository`,
-        {
-          project,
-          location: region,
-          repositoryId: gcpId(stackScoped, 63),
-          format: "DOCKER",
-          description: `Trainer images of the ${name} tuning study`,
-          dockerConfig: { immutableTags: true },
-          labels: args.labels,
-          kmsKeyName: args.kmsKeyName,
-        },
-        this.gcpOpts(cmek?.artifactRegistry ? [cmek.artifactRegistry] : []),
-      );
-      const buildGrants = args.buildServiceAccountEmail !== undefined
-        ? this.grantBuild(name, args.buildServiceAccountEmail, project, region, repository, bucket)
-        : [];
-      const image = buildTrainerImage(
-        `${name}-image`,
-        {
-          sourceDir,
-          digest,
-          project,
-          region,
-          repository: repository.repositoryId,
-          bucket: bucket.name,
-          serviceAccountEmail: args.buildServiceAccountEmail,
-        },
-        this.gcpOpts([repository, ...buildGrants]),
-      );
-      if (digest.uncounted.length) {
-        pulumi.log.warn(
-          `the ignore file of ${trainer.source ?? DEFAULTS.trainerSource} lets gcloud upload caches or virtual environments ` +
-            `that do not count toward the image tag (${digest.uncounted.slice(0, 5).join(", ")}…): list them in its .gcloudignore`,
-          this,
-        );
-      }
-      imageUri = image.imageUri;
-      dependencies.push(image.command);
-    }
-    return { bucket, serviceAccount, imageUri, dependencies };
+  /**
+   * The trainer images' repository. Its key is create-only: a new key replaces the repository,
+   * and its id is fixed, so the old one goes first (`deleteBeforeReplace`); the build's trigger on
+   * `createTime` then pushes the image into the new one.
+   */
+  private createRepository(
+    name: string,
+    args: HyperparameterTuningStudyArgs,
+    project: pulumi.Output<string>,
+    region: pulumi.Output<string>,
+    cmek: CmekGrants | undefined,
+  ): artifactregistry.Repository {
+    return new artifactregistry.Repository(
+      `${name}-repository`,
+      {
+        project,
+        location: region,
+        repositoryId: HyperparameterTuningStudy.gcpId(name, undefined, 63),
+        format: "DOCKER",
+        description: `Trainer images of the ${name} tuning study`,
+        dockerConfig: { immutableTags: true },
+        labels: args.labels,
+        kmsKeyName: args.kmsKeyName,
+        // Every build pushes a new tag: keep the latest few, drop the rest once a month old.
+        cleanupPolicyDryRun: false,
+        cleanupPolicies: [
+          { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: KEEP_IMAGE_VERSIONS } },
+          { id: "delete-old", action: "DELETE", condition: { tagState: "ANY", olderThan: IMAGE_MAX_AGE } },
+        ],
+      },
+      this.gcpOpts(cmek?.artifactRegistry ? [cmek.artifactRegistry] : [], { deleteBeforeReplace: true }),
+    );
+  }
+
+  /** The account the image build runs as when the caller names none: the project's default build account is never used. */
+  private createBuilder(name: string, project: pulumi.Output<string>): serviceaccount.Account {
+    return new serviceaccount.Account(
+      `${name}-builder`,
+      {
+        project,
+        accountId: HyperparameterTuningStudy.gcpId(name, "builder", 30),
+        displayName: `Image builds of the ${name} tuning study (${pulumi.getStack()})`,
+      },
+      this.gcpOpts(),
+    );
   }
 
   /** The source folder's digest, taken before any child exists; a folder that cannot be built is reported at `trainer.source`. */
@@ -424,47 +559,66 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     }
   }
 
-  /** The build account: push to this repository, stage and log in this bucket, write logs. Nothing else. */
+  /**
+   * The build account: push to this repository, stage and log in this bucket, write logs. Nothing
+   * else. A caller's account is shared with other work: its grants stay on destroy, so removing
+   * one study never takes away a grant something else relies on.
+   */
   private grantBuild(
     name: string,
     email: pulumi.Input<string>,
+    shared: boolean,
     project: pulumi.Output<string>,
     region: pulumi.Output<string>,
     repository: artifactregistry.Repository,
     bucket: storage.Bucket,
   ): pulumi.Resource[] {
     const member = pulumi.interpolate`serviceAccount:${email}`;
+    const opts = this.gcpOpts([], { retainOnDelete: shared });
+    const onBucket = (purpose: "staging" | "staging-read") =>
+      new storage.BucketIAMMember(`${name}-build-${purpose}`, { bucket: bucket.name, role: BUILD_ROLES[purpose], member }, opts);
     return [
       new artifactregistry.RepositoryIamMember(
         `${name}-build-push`,
-        { project, location: region, repository: repository.repositoryId, role: BUILD_ROLES.repository, member },
-        this.gcpOpts(),
+        { project, location: region, repository: repository.repositoryId, role: BUILD_ROLES.push, member },
+        opts,
       ),
-      new storage.BucketIAMMember(
-        `${name}-build-staging`,
-        { bucket: bucket.name, role: BUILD_ROLES.bucket, member },
-        this.gcpOpts(),
-      ),
-      new projects.IAMMember(`${name}-build-logs`, { project, role: BUILD_ROLES.project, member }, this.gcpOpts()),
+      onBucket("staging"),
+      onBucket("staging-read"),
+      new projects.IAMMember(`${name}-build-logs`, { project, role: BUILD_ROLES.logs, member }, opts),
     ];
   }
 
   /**
    * CMEK: the service agents that encrypt for us get the key's use. Cloud Storage's agent has no
-   * ServiceIdentity resource; its address comes from the Storage API (which also creates it).
+   * ServiceIdentity resource; its address comes from the Storage API (which also creates it), so
+   * the look-up waits for the APIs and goes through the component's provider. The agents are the
+   * project's, shared by every study: their grants stay on destroy.
    */
   private grantKeyUse(name: string, key: pulumi.Input<string>, project: pulumi.Output<string>, builds: boolean): CmekGrants {
     const grant = (service: string, member: pulumi.Input<string>) =>
-      new kms.CryptoKeyIAMMember(`${name}-cmek-${service}`, { cryptoKeyId: key, role: KMS_ROLE, member }, this.gcpOpts());
+      new kms.CryptoKeyIAMMember(`${name}-cmek-${service}`, { cryptoKeyId: key, role: KMS_ROLE, member }, this.gcpOpts([], { retainOnDelete: true }));
     const agent = (service: string) =>
       new projects.ServiceIdentity(`${name}-agent-${service}`, { project, service: `${service}.googleapis.com` }, this.gcpOpts());
-    const storageAgent = storage.getProjectServiceAccountOutput({ project }, { parent: this });
+    const storageAgent = storage.getProjectServiceAccountOutput({ project }, { parent: this, dependsOn: this.apis });
     return {
       storage: grant("storage", storageAgent.member),
       vertex: grant("aiplatform", agent("aiplatform").member),
       artifactRegistry: builds ? grant("artifactregistry", agent("artifactregistry").member) : undefined,
     };
   }
+}
+
+/** Where the study runs, as outputs. */
+interface Placement {
+  project: pulumi.Output<string>;
+  region: pulumi.Output<string>;
+}
+
+/** The project and region as far as known: undefined is not known yet, `""` is missing. */
+interface KnownPlacement {
+  project?: string;
+  location?: string;
 }
 
 /** The Google Cloud side of a study, as the job needs it. */
@@ -474,6 +628,9 @@ interface VertexInfra {
   imageUri: pulumi.Output<string | undefined>;
   /** What the job waits for: APIs, grants, the image build. */
   dependencies: pulumi.Resource[];
+  repository?: artifactregistry.Repository;
+  image?: command.local.Command;
+  buildServiceAccount?: serviceaccount.Account;
 }
 
 interface CmekGrants {

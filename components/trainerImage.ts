@@ -1,7 +1,7 @@
 /**
  * The trainer image: a content hash of exactly what `gcloud builds submit` uploads becomes the
- * image tag, and a `command.local.Command` runs the build with that hash and the image URI as its
- * only triggers. An unchanged folder gives the same tag, so the command shows no diff and never
+ * image tag, and a `command.local.Command` runs the build with that hash, the image URI and the
+ * repository's creation time as its only triggers. An unchanged folder gives the same tag, so the command shows no diff and never
  * rebuilds; any uploaded byte that changes gives a new tag, a new build and a new job spec.
  */
 import { createHash } from "node:crypto";
@@ -60,18 +60,24 @@ export function trainerImageUri(region: string, project: string, repository: str
 export interface BuildCommandOptions {
   /** The source folder as the command sees it (relative to the command's working directory). */
   source: string;
+  /** The image to push, `<region>-docker.pkg.dev/<project>/<repository>/trainer:<tag>` (`trainerImageUri`). */
   imageUri: string;
+  /** Project the build runs in and the repository is in. */
   project: string;
+  /** Region of the build (a regional Cloud Build pool, next to the repository). */
   region: string;
   /**
    * The staging bucket: the source is staged under `gs://<bucket>/source` and the build logs go
-   * to `gs://<bucket>/build-logs`, where the deploying identity can stream them with the bucket
-   * access it has anyway (the default logs bucket needs Viewer on the project to stream), and
-   * which a build running as its own service account requires.
+   * to `gs://<bucket>/build-logs`, where they stay (the command suppresses them on stdout, which
+   * Pulumi would keep in its state); Cloud Build requires a user-chosen logs location for a build
+   * running as a user-specified service account.
    */
   bucket: string;
-  /** Service account the build runs as. Default: the project's Cloud Build account. */
-  serviceAccountEmail?: string;
+  /**
+   * Service account the build runs as: always given, so the build never falls back to the
+   * project's default build account (broad, or without the roles it needs).
+   */
+  serviceAccountEmail: string;
 }
 
 /** Quotes a shell word when it holds anything beyond a safe set of characters. */
@@ -93,11 +99,11 @@ export function buildCommandLine(o: BuildCommandOptions): string {
     "--region", o.region,
     "--gcs-source-staging-dir", `gs://${o.bucket}/source`,
     "--gcs-log-dir", `gs://${o.bucket}/build-logs`,
+    "--service-account", `projects/${o.project}/serviceAccounts/${o.serviceAccountEmail}`,
+    // The command's stdout is kept in Pulumi's state: the log stays in the bucket instead.
+    "--suppress-logs",
+    "--quiet",
   ];
-  if (o.serviceAccountEmail) {
-    args.push("--service-account", `projects/${o.project}/serviceAccounts/${o.serviceAccountEmail}`);
-  }
-  args.push("--quiet");
   return `${exists.map(shellWord).join(" ")} >/dev/null 2>&1 || ${args.map(shellWord).join(" ")}`;
 }
 
@@ -107,17 +113,28 @@ export interface TrainerImageArgs {
   sourceDir: string;
   /** The folder's digest (`digestSource`), computed by the caller before it creates anything. */
   digest: SourceDigest;
+  /** Project of the build and the repository. */
   project: pulumi.Input<string>;
+  /** Region of the build and the repository. */
   region: pulumi.Input<string>;
   /** The Artifact Registry repository id. */
   repository: pulumi.Input<string>;
+  /**
+   * When the repository was created: a trigger, so a replaced repository (which starts empty)
+   * gets the image built again under the same tag.
+   */
+  repositoryCreateTime: pulumi.Input<string>;
+  /** The staging bucket (build source and logs). */
   bucket: pulumi.Input<string>;
-  serviceAccountEmail?: pulumi.Input<string>;
+  /** Service account the build runs as (see `BuildCommandOptions.serviceAccountEmail`). */
+  serviceAccountEmail: pulumi.Input<string>;
 }
 
 /** The build and the image it pushes. */
 export interface TrainerImage {
+  /** The `gcloud builds submit` command resource; what depends on the image depends on it. */
   command: command.local.Command;
+  /** The image the command pushes, tagged with the content hash. */
   imageUri: pulumi.Output<string>;
 }
 
@@ -137,6 +154,7 @@ export function buildTrainerImage(name: string, args: TrainerImageArgs, opts: pu
     .apply(([uri, project, region, bucket, serviceAccountEmail]) =>
       buildCommandLine({ source, imageUri: uri, project, region, bucket, serviceAccountEmail }),
     );
-  const build = new command.local.Command(name, { create, triggers: [digest.hash, imageUri] }, opts);
+  const triggers = [digest.hash, imageUri, args.repositoryCreateTime];
+  const build = new command.local.Command(name, { create, triggers }, opts);
   return { command: build, imageUri };
 }

@@ -15,7 +15,31 @@ export interface Recorded {
   inputs: Record<string, any>;
   provider?: string;
   custom?: boolean;
+  /** When the mock answered, in the order of `tick()`: later registrations and invokes have a larger number. */
+  answeredAt?: number;
 }
+
+/** A provider function call (invoke) the mocks answered. */
+export interface RecordedInvoke {
+  token: string;
+  inputs: Record<string, any>;
+  provider?: string;
+  /** When it reached the mocks, in the order of `tick()`. */
+  at: number;
+}
+
+/** Every invoke answered so far (one list per test file: each runs in its own process). */
+export const invokes: RecordedInvoke[] = [];
+
+let clock = 0;
+/** A logical clock shared by resource answers and invokes, to test what waits for what. */
+const tick = () => ++clock;
+
+/**
+ * APIs are answered late, as enabling one takes a while: whatever waits for them is seen to
+ * reach the mocks after they are answered, and whatever does not wait, before.
+ */
+const API_ANSWER_DELAY_MS = 100;
 
 /** What the mocked job reports after its run: three trials, trial 2 the best. */
 export const BEST_TRIAL = {
@@ -56,7 +80,7 @@ function computed(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
       return { email, member: `serviceAccount:${email}` };
     }
     case "gcp:artifactregistry/repository:Repository":
-      return { name: i.repositoryId };
+      return { name: i.repositoryId, createTime: "2026-12-04T09:00:00.000000Z" };
     case JOB_TYPE:
       return jobState(args);
     default:
@@ -65,6 +89,8 @@ function computed(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
 }
 
 export const STORAGE_AGENT = "service-123456@gs-project-accounts.iam.gserviceaccount.com";
+/** What `gcp.organizations.getClientConfig` answers: the project and region of the provider in use. */
+export const CLIENT_CONFIG = { project: "provider-project", region: "europe-west4", zone: "", accessToken: "", id: "x" };
 
 /**
  * Installs the mocks (not a preview: outputs resolve) and returns the live list of recorded
@@ -74,17 +100,22 @@ export async function installMocks(stackOutputs: Record<string, unknown> = {}, p
   const recorded: Recorded[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource(args) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom });
+      async newResource(args) {
+        const record: Recorded = { type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom };
+        recorded.push(record);
         if (args.type === "pulumi:pulumi:StackReference") {
           return { id: args.inputs.name, state: { ...args.inputs, outputs: stackOutputs, secretOutputNames: [] } };
         }
+        if (args.type === "gcp:projects/service:Service") await new Promise((resolve) => setTimeout(resolve, API_ANSWER_DELAY_MS));
+        record.answeredAt = tick();
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args) } };
       },
       call(args) {
+        invokes.push({ token: args.token, inputs: args.inputs, provider: args.provider, at: tick() });
         if (args.token === "gcp:storage/getProjectServiceAccount:getProjectServiceAccount") {
           return { emailAddress: STORAGE_AGENT, member: `serviceAccount:${STORAGE_AGENT}`, project: args.inputs.project, id: "x" };
         }
+        if (args.token === "gcp:organizations/getClientConfig:getClientConfig") return CLIENT_CONFIG;
         throw new Error(`unexpected call ${args.token}`);
       },
     },

@@ -26,11 +26,12 @@ describe("the study stack (stacks/study)", () => {
       bestParameters: BEST_TRIAL.parameters,
       bestMetricValue: 0.91,
       bucketName: "study-staging-4f2a9c",
-      bestModelDir: "gs://study-staging-4f2a9c/bayesian-hp-tuning/2/model/",
-      serviceAccountEmail: "study-dev-trials@your-project-id.iam.gserviceaccount.com",
+      serviceAccountEmail: "vertex-tuning-study-dev-trials@your-project-id.iam.gserviceaccount.com",
     });
+    // Each spec has its own output folder under the display name.
+    expect(outputs.bestModelDir).toMatch(/^gs:\/\/study-staging-4f2a9c\/bayesian-hp-tuning\/[0-9a-f]{12}\/2\/model\/$/);
     expect(outputs.consoleUrl).toContain("your-project-id");
-    expect(outputs.imageUri).toMatch(/^us-central1-docker\.pkg\.dev\/your-project-id\/study-dev\/trainer:[0-9a-f]{16}$/);
+    expect(outputs.imageUri).toMatch(/^us-central1-docker\.pkg\.dev\/your-project-id\/vertex-tuning-study-dev\/trainer:[0-9a-f]{16}$/);
     const job = recorded.find((r) => r.type === JOB_TYPE)!;
     expect(job.inputs.job.labels).toEqual({ team: "ml-platform" });
     expect(job.inputs.job.studySpec.parameters.map((p: { parameterId: string }) => p.parameterId)).toEqual(["learning-rate", "num-units", "dropout-rate", "batch-size"]);

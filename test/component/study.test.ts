@@ -6,7 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp/provider";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, STUDY_TYPE, digestSource, type HyperparameterTuningStudyArgs } from "../../components";
-import { BEST_TRIAL, JOB_TYPE, PROJECT, STACK, STORAGE_AGENT, childRecorder, installMocks, one, ofType, promiseOf, type Recorded } from "./mocks";
+import { canonicalJson, shortHash } from "../../components/spec";
+import { outputDirectory } from "../../components/study";
+import {
+  BEST_TRIAL,
+  CLIENT_CONFIG,
+  JOB_TYPE,
+  PROJECT,
+  STACK,
+  STORAGE_AGENT,
+  childRecorder,
+  installMocks,
+  invokes,
+  one,
+  ofType,
+  promiseOf,
+  type Recorded,
+} from "./mocks";
 import { makeTrainer, stackStudy } from "./fixtures";
 import { seedVertexJob } from "../fixtures/seedStudy";
 
@@ -38,13 +54,33 @@ async function construct(name: string, args: HyperparameterTuningStudyArgs, opts
   const study = new HyperparameterTuningStudy(name, args, { ...opts, transformations: [recorder.transformation] });
   await promiseOf(pulumi.all([study.jobName, study.imageUri, study.bucketName, study.serviceAccountEmail]));
   const mine = recorded.filter((r) => r.name === name || r.name.startsWith(`${name}-`));
-  return { study, mine, urns: await recorder.urns(), get: (type: string, role: string) => one(mine, type, `${name}-${role}`) };
+  const child = (role: string) => {
+    const found = recorder.children.find((c) => c.name === `${name}-${role}`);
+    if (!found) throw new Error(`no child ${name}-${role}`);
+    return found;
+  };
+  /** The logical names of a child's explicit dependencies. */
+  const dependsOn = (role: string) =>
+    ((child(role).opts.dependsOn ?? []) as pulumi.Resource[]).map((d) => recorder.children.find((c) => c.resource === d)?.name ?? "?").sort();
+  return {
+    study,
+    mine,
+    urns: await recorder.urns(),
+    get: (type: string, role: string) => one(mine, type, `${name}-${role}`),
+    opts: (role: string) => child(role).opts,
+    dependsOn,
+  };
 }
 
 const PRIMITIVE = /^roles\/(owner|editor|viewer)$/;
+/** Service account and repository ids: `<pulumi project>-<name>-<stack>[-<role>]`. */
+const gcpIdOf = (name: string, role?: string) => [PROJECT, name, STACK, ...(role ? [role] : [])].join("-");
+const emailOf = (name: string, role: string) => `${gcpIdOf(name, role)}@${GCP_PROJECT}.iam.gserviceaccount.com`;
+const apis = (name: string, ...services: string[]) => services.map((s) => `${name}-api-${s}`);
+const BUILD_APIS = ["aiplatform", "artifactregistry", "cloudbuild", "cloudresourcemanager", "iam", "storage"];
 
 describe("HyperparameterTuningStudy on Vertex AI", () => {
-  it("creates the APIs, bucket, account, grants, repository, build and job, each named <name>-<role> under the component", async () => {
+  it("creates the APIs, bucket, accounts, grants, repository, build and job, each named <name>-<role> under the component", async () => {
     const { mine, urns } = await construct("s1", seedArgs());
     const children = mine.filter((r) => r.custom).map((r) => `${r.type}::${r.name}`).sort();
     expect(children).toEqual(
@@ -52,6 +88,7 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
         "gcp:projects/service:Service::s1-api-aiplatform",
         "gcp:projects/service:Service::s1-api-artifactregistry",
         "gcp:projects/service:Service::s1-api-cloudbuild",
+        "gcp:projects/service:Service::s1-api-cloudresourcemanager",
         "gcp:projects/service:Service::s1-api-iam",
         "gcp:projects/service:Service::s1-api-storage",
         "gcp:storage/bucket:Bucket::s1-staging",
@@ -60,6 +97,11 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
         "gcp:projects/iAMMember:IAMMember::s1-trials-logs",
         "gcp:projects/iAMMember:IAMMember::s1-trials-metrics",
         "gcp:artifactregistry/repository:Repository::s1-repository",
+        "gcp:serviceaccount/account:Account::s1-builder",
+        "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember::s1-build-push",
+        "gcp:storage/bucketIAMMember:BucketIAMMember::s1-build-staging",
+        "gcp:storage/bucketIAMMember:BucketIAMMember::s1-build-staging-read",
+        "gcp:projects/iAMMember:IAMMember::s1-build-logs",
         "command:local:Command::s1-image",
         `${JOB_TYPE}::s1-job`,
       ].sort(),
@@ -74,16 +116,18 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     }
   });
 
-  it("enables each API without disabling it on destroy", async () => {
+  it("enables each API, Resource Manager included (project IAM members need it), without disabling it on destroy", async () => {
     const { mine } = await construct("s2", seedArgs());
-    for (const api of ofType(mine, "gcp:projects/service:Service")) {
+    const services = ofType(mine, "gcp:projects/service:Service");
+    expect(services.map((a) => a.inputs.service).sort()).toEqual(BUILD_APIS.map((a) => `${a}.googleapis.com`));
+    for (const api of services) {
       expect(api.inputs).toMatchObject({ project: GCP_PROJECT, disableOnDestroy: false });
       expect(api.inputs.service).toBe(`${api.name.replace("s2-api-", "")}.googleapis.com`);
     }
   });
 
-  it("makes the staging bucket private, uniform, labelled, regional, and expires build sources", async () => {
-    const { get } = await construct("s3", seedArgs({ bucket: { stagingObjectAgeDays: 3 } }));
+  it("makes the staging bucket private, uniform, labelled, regional, expires build sources, and keeps it (and its models) on destroy", async () => {
+    const { get, opts } = await construct("s3", seedArgs({ bucket: { stagingObjectAgeDays: 3 } }));
     const bucket = get("gcp:storage/bucket:Bucket", "staging").inputs;
     expect(bucket).toMatchObject({
       project: GCP_PROJECT,
@@ -95,51 +139,101 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
       lifecycleRules: [{ action: { type: "Delete" }, condition: { age: 3, matchesPrefixes: ["source/", "build-logs/"] } }],
     });
     expect(bucket.encryption).toBeUndefined();
+    // A non-empty bucket cannot be deleted: destroy leaves it in Google Cloud and completes.
+    expect(opts("staging").retainOnDelete).toBe(true);
   });
 
-  it("gives the trial account object admin on the staging bucket and log and metric writer on the project, nothing else", async () => {
+  it("deletes the bucket with its objects on destroy with forceDestroy", async () => {
+    const { get, opts } = await construct("s3f", seedArgs({ bucket: { forceDestroy: true } }));
+    expect(get("gcp:storage/bucket:Bucket", "staging").inputs.forceDestroy).toBe(true);
+    expect(opts("staging").retainOnDelete).toBe(false);
+  });
+
+  it("gives the trial account object user on the staging bucket and log and metric writer on the project, nothing else", async () => {
     const { mine, get, study } = await construct("s4", seedArgs());
     const account = get("gcp:serviceaccount/account:Account", "trials").inputs;
-    expect(account).toMatchObject({ project: GCP_PROJECT, accountId: "s4-dev-trials" });
+    expect(account).toMatchObject({ project: GCP_PROJECT, accountId: gcpIdOf("s4", "trials") });
     const email = await promiseOf(study.serviceAccountEmail);
-    expect(email).toBe(`s4-dev-trials@${GCP_PROJECT}.iam.gserviceaccount.com`);
+    expect(email).toBe(emailOf("s4", "trials"));
     const member = `serviceAccount:${email}`;
     const bucketName = await promiseOf(study.bucketName);
-    const grants = mine.filter((r) => "member" in r.inputs && "role" in r.inputs);
-    expect(grants.map((g) => ({ type: g.type, role: g.inputs.role, member: g.inputs.member, scope: g.inputs.bucket ?? g.inputs.project }))).toEqual([
-      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.objectAdmin", member, scope: bucketName },
-      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/logging.logWriter", member, scope: GCP_PROJECT },
-      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/monitoring.metricWriter", member, scope: GCP_PROJECT },
+    const grants = mine.filter((r) => r.inputs.member === member);
+    expect(grants.map((g) => ({ type: g.type, role: g.inputs.role, scope: g.inputs.bucket ?? g.inputs.project }))).toEqual([
+      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.objectUser", scope: bucketName },
+      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/logging.logWriter", scope: GCP_PROJECT },
+      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/monitoring.metricWriter", scope: GCP_PROJECT },
     ]);
     // No repository grant: Vertex's own service agent pulls same-project images.
-    expect(ofType(mine, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")).toEqual([]);
+    expect(ofType(mine, "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember").map((g) => g.inputs.member)).not.toContain(member);
   });
 
-  it("keeps the repository's tags immutable, in the region, labelled", async () => {
-    const { get } = await construct("s5", seedArgs());
+  it("names service accounts and the repository after the Pulumi project too, so two Pulumi projects never collide", async () => {
+    const { get } = await construct("s4id", seedArgs());
+    expect(get("gcp:serviceaccount/account:Account", "trials").inputs.accountId).toBe("vertex-tuning-s4id-dev-trials");
+    expect(get("gcp:serviceaccount/account:Account", "builder").inputs.accountId).toBe("vertex-tuning-s4id-dev-builder");
+    expect(get("gcp:artifactregistry/repository:Repository", "repository").inputs.repositoryId).toBe("vertex-tuning-s4id-dev");
+  });
+
+  it("shortens an id over 30 characters with a hash of the whole", async () => {
+    const { get } = await construct("s4-longer", seedArgs());
+    expect(get("gcp:serviceaccount/account:Account", "trials").inputs.accountId).toMatch(/^vertex-tuning-s4-longer-[0-9a-f]{6}$/);
+  });
+
+  it("keeps the repository's tags immutable, in the region, labelled, cleaned up, and deleted before a replacement", async () => {
+    const { get, opts } = await construct("s5", seedArgs());
     expect(get("gcp:artifactregistry/repository:Repository", "repository").inputs).toMatchObject({
       project: GCP_PROJECT,
       location: REGION,
-      repositoryId: "s5-dev",
+      repositoryId: gcpIdOf("s5"),
       format: "DOCKER",
       dockerConfig: { immutableTags: true },
       labels: { team: "ml-platform" },
+      cleanupPolicyDryRun: false,
+      cleanupPolicies: [
+        { id: "keep-recent", action: "KEEP", mostRecentVersions: { keepCount: 5 } },
+        { id: "delete-old", action: "DELETE", condition: { tagState: "ANY", olderThan: "2592000s" } },
+      ],
     });
+    // A new key replaces the repository under the same id: the old one must go first.
+    expect((opts("repository") as pulumi.CustomResourceOptions).deleteBeforeReplace).toBe(true);
   });
 
-  it("builds the image with gcloud, staged in the bucket, tagged and triggered by the content hash", async () => {
+  it("builds the image with gcloud as its own builder account, staged in the bucket, logs suppressed, triggered by the content hash and the repository", async () => {
     const args = seedArgs();
-    const { get, study } = await construct("s6", args);
+    const { get, study, dependsOn } = await construct("s6", args);
     const hash = digestSource(args.trainer!.source!).hash;
-    const imageUri = `${REGION}-docker.pkg.dev/${GCP_PROJECT}/s6-dev/trainer:${hash}`;
+    const imageUri = `${REGION}-docker.pkg.dev/${GCP_PROJECT}/${gcpIdOf("s6")}/trainer:${hash}`;
     expect(await promiseOf(study.imageUri)).toBe(imageUri);
     const build = get("command:local:Command", "image").inputs;
     const bucket = await promiseOf(study.bucketName);
+    const builder = emailOf("s6", "builder");
     expect(build.create).toMatch(
-      new RegExp(`^gcloud artifacts docker images describe ${imageUri} --project ${GCP_PROJECT} --quiet >/dev/null 2>&1 \\|\\| gcloud builds submit \\S+/trainer --tag ${imageUri} --project ${GCP_PROJECT} --region ${REGION} --gcs-source-staging-dir gs://${bucket}/source --gcs-log-dir gs://${bucket}/build-logs --quiet$`),
+      new RegExp(
+        `^gcloud artifacts docker images describe ${imageUri} --project ${GCP_PROJECT} --quiet >/dev/null 2>&1 \\|\\| ` +
+          `gcloud builds submit \\S+/trainer --tag ${imageUri} --project ${GCP_PROJECT} --region ${REGION} ` +
+          `--gcs-source-staging-dir gs://${bucket}/source --gcs-log-dir gs://${bucket}/build-logs ` +
+          `--service-account projects/${GCP_PROJECT}/serviceAccounts/${builder} --suppress-logs --quiet$`,
+      ),
     );
-    expect(build.triggers).toEqual([hash, imageUri]);
+    // A replaced repository (new createTime) starts empty: the build runs again.
+    expect(build.triggers).toEqual([hash, imageUri, "2026-12-04T09:00:00.000000Z"]);
     expect(build.update).toBeUndefined();
+    expect(dependsOn("image")).toEqual([...apis("s6", ...BUILD_APIS), "s6-build-logs", "s6-build-push", "s6-build-staging", "s6-build-staging-read", "s6-repository"].sort());
+  });
+
+  it("gives the builder account writer on the repository, object user and bucket reader on the bucket, log writer on the project, nothing else", async () => {
+    const { mine, get, study } = await construct("s6b", seedArgs());
+    const email = `${get("gcp:serviceaccount/account:Account", "builder").inputs.accountId}@${GCP_PROJECT}.iam.gserviceaccount.com`;
+    const bucket = await promiseOf(study.bucketName);
+    const grants = mine.filter((r) => r.inputs.member === `serviceAccount:${email}`);
+    expect(grants.map((g) => ({ type: g.type, role: g.inputs.role, scope: g.inputs.repository ?? g.inputs.bucket ?? g.inputs.project })).sort((a, b) => a.role.localeCompare(b.role))).toEqual([
+      { type: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", role: "roles/artifactregistry.writer", scope: gcpIdOf("s6b") },
+      { type: "gcp:projects/iAMMember:IAMMember", role: "roles/logging.logWriter", scope: GCP_PROJECT },
+      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.legacyBucketReader", scope: bucket },
+      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.objectUser", scope: bucket },
+    ]);
+    expect(study.buildServiceAccount).toBeDefined();
+    expect(await promiseOf(study.buildServiceAccount!.email)).toBe(email);
   });
 
   it("sends the seed study to Vertex exactly: parameters, scales, Bayesian, T4 trials, args, outputs, account, labels", async () => {
@@ -147,28 +241,29 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     const { get, study } = await construct("s7", args);
     const job = get(JOB_TYPE, "job").inputs;
     const bucket = await promiseOf(study.bucketName);
+    const imageUri = (await promiseOf(study.imageUri))!;
     expect(job.project).toBe(GCP_PROJECT);
     expect(job.location).toBe(REGION);
     expect(job.backend).toBe("vertex");
+    const spec = shortHash(canonicalJson({ study: args.study, trainer: args.trainer, imageUri }), 12);
     expect(job.job).toEqual(
-      seedVertexJob({
-        imageUri: (await promiseOf(study.imageUri))!,
-        serviceAccount: `s7-dev-trials@${GCP_PROJECT}.iam.gserviceaccount.com`,
-        outputUriPrefix: `gs://${bucket}/bayesian-hp-tuning/`,
-      }),
+      seedVertexJob({ imageUri, serviceAccount: emailOf("s7", "trials"), outputUriPrefix: `gs://${bucket}/bayesian-hp-tuning/${spec}/` }),
     );
   });
 
+  it("gives each spec its own output folder, so a replacement job never overwrites the models of the one before", () => {
+    const { study, trainer } = seedArgs();
+    const base = outputDirectory("b", "d", study as never, trainer!, "image:1");
+    expect(base).toMatch(/^gs:\/\/b\/d\/[0-9a-f]{12}\/$/);
+    expect(outputDirectory("b", "d", study as never, trainer!, "image:1")).toBe(base);
+    expect(outputDirectory("b", "d", study as never, trainer!, "image:2")).not.toBe(base);
+    expect(outputDirectory("b", "d", { ...(study as object), maxTrials: 31 } as never, trainer!, "image:1")).not.toBe(base);
+    expect(outputDirectory("b", "d", study as never, { imageUri: "other" }, "image:1")).not.toBe(base);
+  });
+
   it("starts the job only after the APIs, the grants and the image build", async () => {
-    // The job's explicit dependencies are visible to a transformation of the caller.
-    const seen: pulumi.ResourceTransformationArgs[] = [];
-    const study = new HyperparameterTuningStudy("s8", seedArgs(), { transformations: [(a) => void seen.push(a)] });
-    await promiseOf(study.jobName);
-    const job = seen.find((a) => a.name === "s8-job")!;
-    const deps = (job.opts.dependsOn as pulumi.Resource[]).map((d) => seen.find((a) => a.resource === d)?.name).sort();
-    expect(deps).toEqual(
-      ["s8-api-aiplatform", "s8-api-artifactregistry", "s8-api-cloudbuild", "s8-api-iam", "s8-api-storage", "s8-image", "s8-trials-logs", "s8-trials-metrics", "s8-trials-staging"].sort(),
-    );
+    const { dependsOn } = await construct("s8", seedArgs());
+    expect(dependsOn("job")).toEqual([...apis("s8", ...BUILD_APIS), "s8-image", "s8-trials-logs", "s8-trials-metrics", "s8-trials-staging"].sort());
   });
 
   it("exposes the job's outcome: name, state, console URL, counts, best trial, its parameters, value and model dir", async () => {
@@ -181,13 +276,22 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(await promiseOf(study.bestTrial)).toEqual(BEST_TRIAL);
     expect(await promiseOf(study.bestParameters)).toEqual(BEST_TRIAL.parameters);
     expect(await promiseOf(study.bestMetricValue)).toBe(0.91);
-    expect(await promiseOf(study.bestModelDir)).toBe(`gs://${bucket}/bayesian-hp-tuning/2/model/`);
+    expect(await promiseOf(study.bestModelDir)).toMatch(new RegExp(`^gs://${bucket}/bayesian-hp-tuning/[0-9a-f]{12}/2/model/$`));
+  });
+
+  it("exposes its children: bucket, trial account, builder account, repository and build command", async () => {
+    const { study, get } = await construct("s10", seedArgs());
+    expect(await promiseOf(study.bucket!.name)).toBe(await promiseOf(study.bucketName));
+    expect(await promiseOf(study.serviceAccount!.email)).toBe(emailOf("s10", "trials"));
+    expect(await promiseOf(study.repository!.repositoryId)).toBe(get("gcp:artifactregistry/repository:Repository", "repository").inputs.repositoryId);
+    expect(await promiseOf(study.image!.create)).toBe(get("command:local:Command", "image").inputs.create);
+    expect(await promiseOf(study.buildServiceAccount!.accountId)).toBe(get("gcp:serviceaccount/account:Account", "builder").inputs.accountId);
   });
 });
 
 describe("HyperparameterTuningStudy with a customer-managed key", () => {
   it("encrypts bucket, repository and job with the key, after granting the Storage, Artifact Registry and Vertex agents its use", async () => {
-    const { mine, get } = await construct("c1", seedArgs({ kmsKeyName: KEY }));
+    const { mine, get, dependsOn } = await construct("c1", seedArgs({ kmsKeyName: KEY }));
     expect(get("gcp:storage/bucket:Bucket", "staging").inputs.encryption).toEqual({ defaultKmsKeyName: KEY });
     expect(get("gcp:artifactregistry/repository:Repository", "repository").inputs.kmsKeyName).toBe(KEY);
     expect(get(JOB_TYPE, "job").inputs.job.encryptionSpec).toEqual({ kmsKeyName: KEY });
@@ -201,6 +305,28 @@ describe("HyperparameterTuningStudy with a customer-managed key", () => {
       { cryptoKeyId: KEY, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: "serviceAccount:service-123456@gcp-sa-artifactregistry.iam.gserviceaccount.com" },
       { cryptoKeyId: KEY, role: "roles/cloudkms.cryptoKeyEncrypterDecrypter", member: `serviceAccount:${STORAGE_AGENT}` },
     ]);
+    // Each key grant comes before what encrypts with it.
+    const withKms = [...BUILD_APIS, "cloudkms"].sort();
+    expect(dependsOn("staging")).toEqual([...apis("c1", ...withKms), "c1-cmek-storage"].sort());
+    expect(dependsOn("repository")).toEqual([...apis("c1", ...withKms), "c1-cmek-artifactregistry"].sort());
+    expect(dependsOn("job")).toContain("c1-cmek-aiplatform");
+  });
+
+  it("enables Cloud KMS, and looks the Storage agent up only once the APIs are enabled", async () => {
+    const { mine } = await construct("c3", seedArgs({ kmsKeyName: KEY }));
+    const services = ofType(mine, "gcp:projects/service:Service");
+    expect(services.map((s) => s.inputs.service)).toContain("cloudkms.googleapis.com");
+    const lookup = invokes.filter((i) => i.token === "gcp:storage/getProjectServiceAccount:getProjectServiceAccount");
+    expect(lookup.length).toBeGreaterThan(0);
+    // The mocks answer APIs late: a look-up that waits for them comes after every answer.
+    const last = lookup.at(-1)!;
+    expect(last.inputs.project).toBe(GCP_PROJECT);
+    for (const api of services) expect(last.at, api.name).toBeGreaterThan(api.answeredAt!);
+  });
+
+  it("keeps the key grants to the project's service agents on destroy: other studies rely on them", async () => {
+    const { opts } = await construct("c4", seedArgs({ kmsKeyName: KEY }));
+    for (const service of ["storage", "aiplatform", "artifactregistry"]) expect(opts(`cmek-${service}`).retainOnDelete, service).toBe(true);
   });
 
   it("refuses a key outside the job's region, at kmsKeyName", () => {
@@ -212,19 +338,30 @@ describe("HyperparameterTuningStudy with a customer-managed key", () => {
 });
 
 describe("HyperparameterTuningStudy options", () => {
-  it("grants a build service account writer on the repository only, and runs the build as it", async () => {
+  it("grants a given build service account its roles on the repository, bucket and project, keeps them on destroy, and runs the build as it", async () => {
     const buildSa = "builder@your-project-id.iam.gserviceaccount.com";
-    const { mine, get, study } = await construct("o1", seedArgs({ buildServiceAccountEmail: buildSa }));
+    const { mine, get, study, opts } = await construct("o1", seedArgs({ buildServiceAccountEmail: buildSa }));
     const member = `serviceAccount:${buildSa}`;
-    const grants = mine.filter((r) => r.inputs.member === member).map((r) => ({ type: r.type, role: r.inputs.role, scope: r.inputs.repository ?? r.inputs.bucket ?? r.inputs.project }));
-    expect(grants.sort((a, b) => a.role.localeCompare(b.role))).toEqual([
-      { type: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", role: "roles/artifactregistry.writer", scope: "o1-dev" },
+    const grants = mine.filter((r) => r.inputs.member === member);
+    const bucket = await promiseOf(study.bucketName);
+    expect(grants.map((r) => ({ type: r.type, role: r.inputs.role, scope: r.inputs.repository ?? r.inputs.bucket ?? r.inputs.project })).sort((a, b) => a.role.localeCompare(b.role))).toEqual([
+      { type: "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember", role: "roles/artifactregistry.writer", scope: gcpIdOf("o1") },
       { type: "gcp:projects/iAMMember:IAMMember", role: "roles/logging.logWriter", scope: GCP_PROJECT },
-      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.objectAdmin", scope: await promiseOf(study.bucketName) },
+      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.legacyBucketReader", scope: bucket },
+      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.objectUser", scope: bucket },
     ]);
+    // The caller's account is shared: destroying this study leaves its grants.
+    for (const grant of grants) expect(opts(grant.name.replace("o1-", "")).retainOnDelete, grant.name).toBe(true);
+    expect(ofType(mine, "gcp:serviceaccount/account:Account").map((a) => a.name)).toEqual(["o1-trials"]);
+    expect(study.buildServiceAccount).toBeUndefined();
     expect(get("command:local:Command", "image").inputs.create).toContain(
-      ` --service-account projects/${GCP_PROJECT}/serviceAccounts/${buildSa} --quiet`,
+      ` --service-account projects/${GCP_PROJECT}/serviceAccounts/${buildSa} --suppress-logs --quiet`,
     );
+  });
+
+  it("deletes the grants to its own builder account on destroy (nothing else uses it)", async () => {
+    const { opts } = await construct("o1b", seedArgs());
+    for (const role of ["build-push", "build-staging", "build-staging-read", "build-logs"]) expect(opts(role).retainOnDelete, role).toBe(false);
   });
 
   it("creates no repository, build or build APIs for a prebuilt image, and runs that image", async () => {
@@ -232,13 +369,17 @@ describe("HyperparameterTuningStudy options", () => {
     const { mine, get, study } = await construct("o2", seedArgs({ trainer: { imageUri } }));
     expect(mine.map((r) => r.type)).not.toContain("gcp:artifactregistry/repository:Repository");
     expect(mine.map((r) => r.type)).not.toContain("command:local:Command");
+    expect(ofType(mine, "gcp:serviceaccount/account:Account").map((a) => a.name)).toEqual(["o2-trials"]);
     expect(ofType(mine, "gcp:projects/service:Service").map((s) => s.inputs.service).sort()).toEqual([
       "aiplatform.googleapis.com",
+      "cloudresourcemanager.googleapis.com",
       "iam.googleapis.com",
       "storage.googleapis.com",
     ]);
     expect(get(JOB_TYPE, "job").inputs.job.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).toBe(imageUri);
     expect(await promiseOf(study.imageUri)).toBeUndefined();
+    expect(study.repository).toBeUndefined();
+    expect(study.image).toBeUndefined();
   });
 
   it("enables no API with enableApis: false", async () => {
@@ -247,19 +388,35 @@ describe("HyperparameterTuningStudy options", () => {
     expect(ofType(mine, "gcp:storage/bucket:Bucket")).toHaveLength(1);
   });
 
-  it("passes a gcp.Provider to every Google Cloud child and never to the job", async () => {
+  it("passes a gcp.Provider to every Google Cloud child and to the Storage agent look-up, and never to the job", async () => {
     const provider = new gcp.Provider("o4-gcp", { project: GCP_PROJECT });
+    const before = invokes.length;
     const { mine } = await construct("o4", seedArgs({ kmsKeyName: KEY }), { providers: [provider] });
     const gcpChildren = mine.filter((r) => r.type.startsWith("gcp:"));
     expect(gcpChildren.length).toBeGreaterThan(10);
     for (const child of gcpChildren) expect(child.provider, child.name).toMatch(/::o4-gcp::o4-gcp-id$/);
     expect(one(mine, JOB_TYPE, "o4-job").provider ?? "").not.toContain("o4-gcp");
+    const lookups = invokes.slice(before).filter((i) => i.token === "gcp:storage/getProjectServiceAccount:getProjectServiceAccount");
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0].provider).toMatch(/::o4-gcp::o4-gcp-id$/);
+  });
+
+  it("takes project and region from the inherited provider when neither the arguments nor gcp:* config give them", async () => {
+    const provider = new gcp.Provider("o6-gcp", { project: CLIENT_CONFIG.project, region: CLIENT_CONFIG.region });
+    const before = invokes.length;
+    const { project: _p, region: _r, ...args } = seedArgs();
+    const { get } = await construct("o6", args, { providers: [provider] });
+    const config = invokes.slice(before).filter((i) => i.token === "gcp:organizations/getClientConfig:getClientConfig");
+    expect(config).toHaveLength(1);
+    expect(config[0].provider).toMatch(/::o6-gcp::o6-gcp-id$/);
+    expect(get("gcp:storage/bucket:Bucket", "staging").inputs).toMatchObject({ project: CLIENT_CONFIG.project, location: CLIENT_CONFIG.region });
+    expect(get(JOB_TYPE, "job").inputs).toMatchObject({ project: CLIENT_CONFIG.project, location: CLIENT_CONFIG.region });
   });
 
   it("grants no primitive role (owner, editor, viewer) anywhere, with every option on", async () => {
     const { mine } = await construct("o5", seedArgs({ kmsKeyName: KEY, buildServiceAccountEmail: "b@x.iam.gserviceaccount.com" }));
     const roles = mine.filter((r) => "role" in r.inputs).map((r) => r.inputs.role as string);
-    expect(roles.length).toBeGreaterThanOrEqual(9);
+    expect(roles.length).toBeGreaterThanOrEqual(10);
     for (const role of roles) expect(role).not.toMatch(PRIMITIVE);
     // Nor a binding or policy resource that could carry one.
     expect(mine.map((r) => r.type).filter((t) => /IAM(Binding|Policy)|Iam(Binding|Policy)/.test(t))).toEqual([]);
