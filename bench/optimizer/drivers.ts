@@ -1,0 +1,128 @@
+/**
+ * Optimizer drivers for the benchmark: ours (and its acquisition variants), our random search, and the
+ * Python peers through peers.py. A driver runs one study on one problem instance and returns the
+ * best-so-far regret after each trial and the time of each suggestion.
+ */
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { DEFAULT_BAYES_OPTIONS, suggestBayesian, suggestRandom, type BayesOptions } from "../../optimizer";
+import { hashString } from "../../optimizer/rng";
+import type { Assignment, CompletedTrial, SuggestRequest } from "../../optimizer/types";
+import type { Problem } from "./problems";
+
+/** One study's trace. */
+export interface Trace {
+  /** Best regret among the first t+1 trials, for each t. */
+  regrets: number[];
+  /** Milliseconds per suggestion call. */
+  millis: number[];
+}
+
+/** "seq": one trial at a time; "batch3": three trials in flight, a new one asked for as each finishes. */
+export type Mode = "seq" | "batch3";
+
+const OURS_VARIANTS: Record<string, BayesOptions> = {
+  ours: DEFAULT_BAYES_OPTIONS,
+  "ours-notr": { ...DEFAULT_BAYES_OPTIONS, trustRegion: false },
+  "ours-logei": { ...DEFAULT_BAYES_OPTIONS, acquisition: "logei", trustRegion: false },
+};
+const PYTHON_PEERS = ["optuna-tpe", "optuna-gp", "vizier"];
+
+/** Every optimizer the harness knows. */
+export const OPTIMIZERS = [...Object.keys(OURS_VARIANTS), "random", ...PYTHON_PEERS];
+
+const here = __dirname;
+const venvPython = join(here, ".venv-peers", "bin", "python");
+
+/** A version string for the cache: a hash of optimizer/ for ours, the pinned package for peers. */
+export function optimizerVersion(name: string): string {
+  if (PYTHON_PEERS.includes(name)) {
+    const pins = readFileSync(join(here, "peers-requirements.txt"), "utf8");
+    const pkg = name === "vizier" ? "google-vizier" : "optuna";
+    const pin = new RegExp(`^${pkg}(\\[[^\\]]*\\])?==(\\S+)`, "m").exec(pins);
+    return `${pkg}-${pin?.[2] ?? "unknown"}`;
+  }
+  const dir = join(here, "..", "..", "optimizer");
+  const hash = createHash("sha256");
+  for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts")).sort()) hash.update(file).update(readFileSync(join(dir, file)));
+  return `src-${hash.digest("hex").slice(0, 10)}`;
+}
+
+/** Whether the peer venv exists (see setup-peers.sh). */
+export function peersAvailable(): boolean {
+  return existsSync(venvPython);
+}
+
+/** Runs one study. */
+export async function runStudy(optimizer: string, problem: Problem, seed: number, budget: number, mode: Mode): Promise<Trace> {
+  if (PYTHON_PEERS.includes(optimizer)) {
+    if (mode !== "seq") throw new Error("peers run sequentially only");
+    return runPeer(optimizer, problem, seed, budget);
+  }
+  const options = OURS_VARIANTS[optimizer];
+  const suggestFn = options ? (r: SuggestRequest) => suggestBayesian(r, options) : optimizer === "random" ? suggestRandom : null;
+  if (!suggestFn) throw new Error(`unknown optimizer "${optimizer}"`);
+  return runLocal(suggestFn, problem, seed, budget, mode);
+}
+
+function runLocal(suggestFn: (r: SuggestRequest) => Assignment[], problem: Problem, seed: number, budget: number, mode: Mode): Trace {
+  const completed: CompletedTrial[] = [];
+  const pending: Assignment[] = [];
+  const trace: Trace = { regrets: [], millis: [] };
+  let best = Infinity;
+  const inFlight = mode === "batch3" ? 3 : 1;
+  let asked = 0;
+  while (completed.length < budget) {
+    const want = Math.min(inFlight - pending.length, budget - completed.length - pending.length);
+    if (want > 0) {
+      const started = performance.now();
+      const next = suggestFn({ space: problem.spec, completed, pending, count: want, seed: hashString(`${problem.name}/${seed}/${asked}`) });
+      trace.millis.push(performance.now() - started);
+      asked++;
+      if (next.length === 0 && pending.length === 0) break;
+      pending.push(...next);
+    }
+    // The oldest running trial finishes first.
+    const a = pending.shift()!;
+    const value = problem.evaluate(a, completed.length);
+    completed.push({ parameters: a, value });
+    best = Math.min(best, problem.regret(a));
+    trace.regrets.push(best);
+  }
+  return trace;
+}
+
+async function runPeer(optimizer: string, problem: Problem, seed: number, budget: number): Promise<Trace> {
+  const child = spawn(venvPython, [join(here, "peers.py"), optimizer, String(seed)], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const read = async (): Promise<Record<string, unknown>> => {
+    const next = await lines.next();
+    if (next.done) throw new Error(`${optimizer} exited early`);
+    return JSON.parse(next.value) as Record<string, unknown>;
+  };
+  const write = (obj: unknown): void => {
+    child.stdin.write(JSON.stringify(obj) + "\n");
+  };
+  try {
+    write({ spec: problem.spec });
+    await read();
+    const trace: Trace = { regrets: [], millis: [] };
+    let best = Infinity;
+    for (let t = 0; t < budget; t++) {
+      const started = performance.now();
+      write({ ask: true });
+      const { params } = (await read()) as { params: Assignment };
+      trace.millis.push(performance.now() - started);
+      write({ tell: problem.evaluate(params, t) });
+      best = Math.min(best, problem.regret(params));
+      trace.regrets.push(best);
+    }
+    return trace;
+  } finally {
+    child.stdin.end();
+    child.kill();
+  }
+}
