@@ -26,7 +26,10 @@ step("vitest", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `
 if (existsSync(vitestJson)) {
   const report = JSON.parse(readFileSync(vitestJson, "utf8"));
   totals.passed += report.numPassedTests;
-  totals.failed += report.numFailedTests + (report.numFailedTestSuites ?? 0);
+  // A file that failed to load has no test results: count it as one failure. (The report's
+  // numFailedTestSuites counts describe blocks, which would count a failed test twice.)
+  const unloaded = report.testResults.filter((file) => file.status === "failed" && file.assertionResults.length === 0).length;
+  totals.failed += report.numFailedTests + unloaded;
   totals.skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 } else {
   console.error("vitest wrote no report: counting the suite as one failure");

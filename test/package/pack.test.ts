@@ -88,8 +88,8 @@ describe("the npm package", () => {
     const out = JSON.parse(execFileSync(process.execPath, ["main.js"], { cwd: consumer, encoding: "utf8" }));
 
     expect(out.exports).toEqual(expect.arrayContaining(["HyperparameterTuningStudy", "HyperparameterTuningJob", "readStudyConfig", "bestTrial", "trialModelDir"]));
-    expect(out.imageUri).toMatch(/^us-central1-docker\.pkg\.dev\/p\/pkg-dev\/trainer:[0-9a-f]{16}$/);
-    expect(out.bestModelDir).toBe("gs://staging-bucket/pkg/3/model/");
+    expect(out.imageUri).toMatch(/^us-central1-docker\.pkg\.dev\/p\/vertex-tuning-pkg-dev\/trainer:[0-9a-f]{16}$/);
+    expect(out.bestModelDir).toMatch(/^gs:\/\/staging-bucket\/pkg\/[0-9a-f]{12}\/3\/model\/$/);
     expect(out.bestParameters).toEqual({ "learning-rate": 0.001 });
     expect(out.types).toEqual(
       expect.arrayContaining([
