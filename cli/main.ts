@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { finalValue } from "../components/spec";
+import { DEFAULTS, finalValue } from "../components/spec";
 import { startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, runStudy, type RunResult } from "./run";
 
@@ -85,7 +85,7 @@ function medianComparison(result: RunResult): string {
 }
 
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
-  const stateDir = resolve((values.state as string | undefined) ?? join(repoRoot, ".tune", "state"));
+  const stateDir = resolve((values.state as string | undefined) ?? join(repoRoot, DEFAULTS.localStateDir));
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
   const server = await startServer({

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { bestTrial, type BestTrial, type VertexJob } from "../components/spec";
+import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../components/spec";
 import { createVertexClient } from "../components/vertex/client";
 import { realClock } from "../components/vertex/clock";
 import { waitForJob } from "../components/vertex/wait";
@@ -48,7 +48,7 @@ const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */
 export async function runStudy(options: RunOptions): Promise<RunResult> {
   const request = loadStackJob(options.repoRoot, options.stack, options);
-  const stateDir = resolve(options.stateDir ?? join(options.repoRoot, ".tune", "state"));
+  const stateDir = resolve(options.stateDir ?? join(options.repoRoot, DEFAULTS.localStateDir));
   const outDir = resolve(options.outDir ?? join(options.repoRoot, ".tune", "out", options.stack));
   const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
   const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token });

@@ -190,4 +190,6 @@ export const DEFAULTS = {
   measurementSelection: "BEST" as MeasurementSelection,
   algorithm: "BAYESIAN" as Algorithm,
   trainerSource: "trainer",
+  /** The local backend's state folder, relative to the repository root (provider, `tune run`, `tune serve`). */
+  localStateDir: ".tune/state",
 } as const;

@@ -7,6 +7,7 @@
  * or by a test) it talks to that server instead, with the token the server keeps in its state
  * folder. Nothing of the local backend is loaded on the vertex backend.
  */
+import { DEFAULTS } from "../spec/model";
 import type { TuningJobInputs } from "../tuningJobTypes";
 import type { Clock } from "./clock";
 import { createVertexClient, type VertexClient } from "./client";
@@ -27,7 +28,7 @@ export async function connect(inputs: TuningJobInputs, clock: Clock): Promise<Ve
   if (!isLocal(inputs)) return createVertexClient({ project, location, apiEndpoint: inputs.apiEndpoint, clock });
   const path = require("node:path") as typeof import("node:path");
   const repoRoot = inputs.localRepoRoot ?? process.cwd();
-  const stateDir = inputs.localStateDir ?? path.join(repoRoot, ".tune", "state");
+  const stateDir = inputs.localStateDir ?? path.join(repoRoot, DEFAULTS.localStateDir);
   if (inputs.apiEndpoint) {
     const fs = require("node:fs") as typeof import("node:fs");
     const token = fs.readFileSync(path.join(stateDir, "token"), "utf8").trim();
