@@ -282,9 +282,7 @@ export class GpPosterior {
 
   /** Posterior variance of the latent function at a point whose cross-kernel is `k` (overwritten). */
   variance(k: Float64Array): number {
-    solveLowerInPlace(this.l, this.inputs.n, k);
-    let q = 0;
-    for (let i = 0; i < k.length; i++) q += k[i]! * k[i]!;
+    const q = solveLowerInPlace(this.l, this.inputs.n, k);
     return Math.max(this.s2 - q, 1e-12 * this.s2);
   }
 
