@@ -223,6 +223,7 @@ export class JobScheduler {
       pending,
       count: 1,
       seed: suggestionSeed(this.record.id, index),
+      budget: job.maxTrialCount ?? undefined,
     });
     return next;
   }

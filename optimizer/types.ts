@@ -43,6 +43,11 @@ export interface SuggestRequest {
   count: number;
   /** Seed of the deterministic generator (an unsigned 32-bit integer). */
   seed: number;
+  /**
+   * The study's trial budget (the job's `maxTrialCount`), when known. The Bayesian designer sizes
+   * its initial design from it: a long study can afford more space-filling trials before the model.
+   */
+  budget?: number;
 }
 
 /**

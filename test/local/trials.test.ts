@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
 import { trialCommand } from "../../local/command";
 import { failureBudget } from "../../local/scheduler";
+import { suggest, type SuggestRequest } from "../../optimizer";
 import { startServer, type LocalServer } from "../../local/server";
 import { alive, client, eventually, maxOverlap, REPO_ROOT, tempDir, testJob } from "./helpers";
 
@@ -158,5 +159,34 @@ describe("trial command", () => {
       argv: ["/repo/.venv/bin/python", "-m", "trainer.task", "--epochs=5", "--batch-size=64", "--opt=adam"],
       env: { AIP_MODEL_DIR: "/state/jobs/1/trials/4/model/", OMP_NUM_THREADS: "2", CLOUD_ML_TRIAL_ID: "4" },
     });
+  });
+});
+
+describe("the optimizer's request", () => {
+  it("carries the study spec, the finished trials in order, and the job's maxTrialCount as the budget", async () => {
+    const requests: SuggestRequest[] = [];
+    const own = await startServer({
+      stateDir: tempDir(),
+      repoRoot: REPO_ROOT,
+      pollMs: 50,
+      graceMs: 300,
+      cores: 2,
+      suggest: (request) => {
+        requests.push(structuredClone(request));
+        return suggest(request);
+      },
+    });
+    try {
+      const ownApi = client(own);
+      const created = await ownApi.create(testJob(["--steps=1"], { maxTrialCount: 3 }));
+      const job = await ownApi.waitFor(created.body.name.split("/").pop() as string);
+      expect(job.state).toBe("JOB_STATE_SUCCEEDED");
+      expect(requests).toHaveLength(3);
+      expect(requests.map((r) => r.budget)).toEqual([3, 3, 3]);
+      expect(requests.map((r) => r.completed.length)).toEqual([0, 1, 2]);
+      expect(requests[0]!.space.algorithm).toBe("RANDOM_SEARCH");
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -135,6 +135,30 @@ describe("suggest", () => {
     expect(bestAfter("MINIMIZE")).toBeLessThan(0.2);
   });
 
+  it("sizes the initial design from the study's budget: min(d + 1, 5) trials, up to min(2d, 10) for long studies", () => {
+    const six: StudySpec = {
+      metrics: [{ metricId: "m", goal: "MINIMIZE" }],
+      parameters: Array.from({ length: 6 }, (_, d) => ({ parameterId: `x${d}`, doubleValueSpec: { minValue: 0, maxValue: 1 } })),
+    };
+    // Design points do not depend on the labels; model-based ones do. The first suggestion that
+    // differs between two objectives is the first one the GP makes.
+    const firstModelTrial = (budget: number | undefined): number => {
+      const histories: CompletedTrial[][] = [[], []];
+      const objectives = [(a: Assignment) => Number(a.x0), (a: Assignment) => -Number(a.x0)];
+      for (let t = 0; t < 15; t++) {
+        const next = histories.map((completed) => suggest({ space: six, completed, pending: [], count: 1, seed: t, budget })[0]!);
+        if (JSON.stringify(next[0]) !== JSON.stringify(next[1])) return t;
+        histories.forEach((completed, i) => completed.push({ parameters: next[i]!, value: objectives[i]!(next[i]!) }));
+      }
+      return 15;
+    };
+    expect(firstModelTrial(undefined)).toBe(5);
+    expect(firstModelTrial(12)).toBe(5);
+    expect(firstModelTrial(80)).toBe(8);
+    expect(firstModelTrial(100)).toBe(10);
+    expect(firstModelTrial(1000)).toBe(10);
+  });
+
   it("beats random search by far on Branin at 30 trials (median over 5 seeds)", () => {
     const seeds = [0, 1, 2, 3, 4];
     const ours = median(seeds.map((s) => run(braninSpec(), 30, s)));
