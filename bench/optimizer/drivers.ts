@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DEFAULT_BAYES_OPTIONS, suggestBayesian, suggestRandom, type BayesOptions } from "../../optimizer";
 import { hashString } from "../../optimizer/rng";
-import type { Assignment, CompletedTrial, SuggestRequest } from "../../optimizer/types";
+import type { Assignment, CompletedTrial, StudySpec, SuggestRequest } from "../../optimizer/types";
 import type { Problem } from "./problems";
 
 /** One study's trace. */
@@ -79,7 +79,7 @@ function runLocal(suggestFn: (r: SuggestRequest) => Assignment[], problem: Probl
     const want = Math.min(inFlight - pending.length, budget - completed.length - pending.length);
     if (want > 0) {
       const started = performance.now();
-      const next = suggestFn({ space: problem.spec, completed, pending, count: want, seed: hashString(`${problem.name}/${seed}/${asked}`) });
+      const next = suggestFn({ space: problem.spec, completed, pending, count: want, seed: hashString(`${problem.name}/${seed}/${asked}`), budget });
       trace.millis.push(performance.now() - started);
       asked++;
       if (next.length === 0 && pending.length === 0) break;
@@ -95,7 +95,17 @@ function runLocal(suggestFn: (r: SuggestRequest) => Assignment[], problem: Probl
   return trace;
 }
 
-async function runPeer(optimizer: string, problem: Problem, seed: number, budget: number): Promise<Trace> {
+/** A running Python peer (peers.py) for one study. */
+export interface PeerProcess {
+  ask(): Promise<Assignment>;
+  tell(value: number): void;
+  /** Adds a finished trial the peer did not suggest (Optuna peers only). */
+  record(parameters: Assignment, value: number): void;
+  close(): void;
+}
+
+/** Starts a Python peer on a study spec and waits until it is ready. */
+export async function startPeer(optimizer: string, spec: StudySpec, seed: number): Promise<PeerProcess> {
   const child = spawn(venvPython, [join(here, "peers.py"), optimizer, String(seed)], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const read = async (): Promise<Record<string, unknown>> => {
@@ -106,23 +116,37 @@ async function runPeer(optimizer: string, problem: Problem, seed: number, budget
   const write = (obj: unknown): void => {
     child.stdin.write(JSON.stringify(obj) + "\n");
   };
+  write({ spec });
+  await read();
+  return {
+    ask: async () => {
+      write({ ask: true });
+      return ((await read()) as { params: Assignment }).params;
+    },
+    tell: (value) => write({ tell: value }),
+    record: (parameters, value) => write({ record: { params: parameters, value } }),
+    close: () => {
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}
+
+async function runPeer(optimizer: string, problem: Problem, seed: number, budget: number): Promise<Trace> {
+  const peer = await startPeer(optimizer, problem.spec, seed);
   try {
-    write({ spec: problem.spec });
-    await read();
     const trace: Trace = { regrets: [], millis: [] };
     let best = Infinity;
     for (let t = 0; t < budget; t++) {
       const started = performance.now();
-      write({ ask: true });
-      const { params } = (await read()) as { params: Assignment };
+      const params = await peer.ask();
       trace.millis.push(performance.now() - started);
-      write({ tell: problem.evaluate(params, t) });
+      peer.tell(problem.evaluate(params, t));
       best = Math.min(best, problem.regret(params));
       trace.regrets.push(best);
     }
     return trace;
   } finally {
-    child.stdin.end();
-    child.kill();
+    peer.close();
   }
 }

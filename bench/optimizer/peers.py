@@ -6,6 +6,8 @@ JSON-lines protocol on stdin/stdout, so the objective stays in the TypeScript ha
     -> {"ready": true, "version": "..."}
     <- {"ask": true}   -> {"params": {...}}   one suggestion (Vertex-style assignment)
     <- {"tell": <value>}                      the objective of the last suggestion
+    <- {"record": {"params": {...}, "value": v}}   a finished trial it did not suggest (Optuna only;
+                                              perf.ts gives every optimizer the same history)
 """
 import json
 import sys
@@ -67,6 +69,17 @@ class OptunaPeer:
 
     def tell(self, value):
         self.study.tell(self.trial, value)
+
+    def record(self, params, value):
+        import optuna
+
+        internal = {}
+        for p in self.params:
+            v = params[p["parameterId"]]
+            if "discreteValueSpec" in p:
+                v = numeric_values(p).index(float(v))
+            internal[p["parameterId"]] = v
+        self.study.add_trial(optuna.trial.create_trial(params=internal, distributions=self.dists, value=value))
 
 
 class VizierPeer:
@@ -140,6 +153,8 @@ def main():
             send({"params": peer.ask()})
         elif "tell" in msg:
             peer.tell(msg["tell"])
+        elif "record" in msg:
+            peer.record(msg["record"]["params"], msg["record"]["value"])
 
 
 if __name__ == "__main__":
