@@ -31,7 +31,7 @@ export function warpLabels(labels: ArrayLike<number>): Float64Array | null {
   const infeasibleValue = min - (0.5 * Math.max(max - min, 1e-9) + 1);
   out.fill(infeasibleValue);
   feasible.forEach((i, k) => (out[i] = logged[k]!));
-  // Centre so the GP's zero prior mean sits at the average label.
+  // Centred so the values stay near 0 (the GP estimates its own constant prior mean, see GpPosterior.priorMean).
   let mean = 0;
   for (let i = 0; i < n; i++) mean += out[i]!;
   mean /= n;

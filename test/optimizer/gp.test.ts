@@ -65,6 +65,26 @@ describe("GP marginal likelihood", () => {
   });
 });
 
+describe("GP prior mean", () => {
+  it("is the generalized-least-squares level, which counts a tight cluster of trials about once", () => {
+    // Five trials packed around 0.2 with label 1 (an optimizer refining a good spot) and three far
+    // apart with label −1. Their average is 0.25; the cluster is one piece of evidence, so the level
+    // far from every trial must sit near the middle of 1 and −1 weighted 1:3, i.e. −0.5, not 0.25.
+    const points = [0.2, 0.2001, 0.2002, 0.2003, 0.2004, 0.5, 0.75, 1];
+    const labels = [1, 1, 1, 1, 1, -1, -1, -1];
+    const inputs: GpInputs = { x: Float64Array.from(points), n: points.length, dim: 1, categorical: new Uint8Array(1) };
+    // s² = 1, ℓ² = 1e-3 (ℓ ≈ 0.03: the groups are independent), noise 1e-6.
+    const posterior = new GpPosterior(inputs, Float64Array.from([0, Math.log(1e-3), Math.log(1e-6)]), Float64Array.from(labels));
+    expect(posterior.priorMean).toBeCloseTo(-0.5, 2);
+    const k = new Float64Array(points.length);
+    posterior.crossKernel(Float64Array.from([-3]), k);
+    expect(posterior.mean(k)).toBeCloseTo(-0.5, 2);
+    // At the trials the posterior still interpolates the labels.
+    posterior.crossKernel(Float64Array.from([0.75]), k);
+    expect(posterior.mean(k)).toBeCloseTo(-1, 3);
+  });
+});
+
 describe("output warping", () => {
   it("keeps the order, tames outliers and puts infeasible trials below everything", () => {
     const labels = [1, 2, 3, 4, 5, 6, -1e6, NaN, 5.5];
