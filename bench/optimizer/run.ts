@@ -9,7 +9,9 @@
  *
  * Each study's trace is cached in bench/optimizer/.cache/<optimizer>@<version>/<mode>-b<budget>/<problem>/<seed>.json.
  * The summary goes to stdout and bench/optimizer/results/<tier>.{json,md}; plots (regret vs trials,
- * one PNG per problem) are drawn by plot.py in the peer venv when it exists.
+ * one PNG per problem) are drawn by plot.py in the peer venv when it exists. A run that overrides
+ * the tier's plan writes <tier>-partial.* instead (not committed), so a shard or a one-problem run
+ * never replaces the tier's recorded table with its subset.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -175,6 +177,13 @@ function table(rows: Row[]): string {
   return lines.join("\n");
 }
 
+/** Whether a plan is its tier's own, with no option overriding it. */
+function isTierPlan(plan: Plan): boolean {
+  const base = TIERS[plan.tier]!;
+  const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((v, i) => v === b[i]);
+  return same(plan.problems, base.problems) && same(plan.optimizers, base.optimizers) && same(plan.modes, base.modes) && plan.seeds === base.seeds && plan.budget === base.budget;
+}
+
 async function main(): Promise<void> {
   const { plan, shard, summaryOnly } = parseArgs(process.argv.slice(2));
   if (!peersAvailable()) {
@@ -208,10 +217,12 @@ async function main(): Promise<void> {
   console.log(markdown);
   const outDir = join(here, "results");
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${plan.tier}.md`), markdown + "\n");
-  writeFileSync(join(outDir, `${plan.tier}.json`), JSON.stringify({ plan, rows }, null, 1));
+  const name = isTierPlan(plan) ? plan.tier : `${plan.tier}-partial`;
+  writeFileSync(join(outDir, `${name}.md`), markdown + "\n");
+  // plot.py names the PNGs after plan.tier.
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify({ plan: { ...plan, tier: name }, rows }, null, 1));
   if (peersAvailable()) {
-    const plot = spawnSync(join(here, ".venv-peers", "bin", "python"), [join(here, "plot.py"), join(outDir, `${plan.tier}.json`), outDir], { stdio: "inherit" });
+    const plot = spawnSync(join(here, ".venv-peers", "bin", "python"), [join(here, "plot.py"), join(outDir, `${name}.json`), outDir], { stdio: "inherit" });
     if (plot.status !== 0) console.error("plot.py failed");
   } else {
     console.error("no peer venv: plots skipped");
