@@ -7,7 +7,7 @@
  * log-normal-style penalties (Vizier's centres and bounds) with the in-house L-BFGS-B. The
  * posterior's constant prior mean is the generalized-least-squares estimate (ordinary kriging).
  */
-import { cholesky, choleskyWithJitter, inverseFromCholesky, solveLowerInPlace, solveUpperTransposedInPlace } from "./linalg";
+import { cholesky, choleskyWithJitter, dot, inverseFromCholesky, solveLowerInPlace, solveUpperTransposedInPlace } from "./linalg";
 import { minimizeBox } from "./lbfgsb";
 import type { Rng } from "./rng";
 
@@ -286,9 +286,7 @@ export class GpPosterior {
   /** Posterior mean at a point whose cross-kernel is `k` (labels required). */
   mean(k: Float64Array): number {
     if (!this.alpha) throw new Error("posterior without labels has no mean");
-    let m = this.priorMean;
-    for (let i = 0; i < k.length; i++) m += k[i]! * this.alpha[i]!;
-    return m;
+    return this.priorMean + dot(k, 0, this.alpha, 0, k.length);
   }
 
   /** Posterior variance of the latent function at a point whose cross-kernel is `k` (overwritten). */
@@ -312,7 +310,5 @@ function generalizedLeastSquaresMean(l: Float64Array, n: number, y: Float64Array
   const v = new Float64Array(y);
   const uu = solveLowerInPlace(l, n, u);
   solveLowerInPlace(l, n, v);
-  let uv = 0;
-  for (let i = 0; i < n; i++) uv += u[i]! * v[i]!;
-  return uv / uu;
+  return dot(u, 0, v, 0, n) / uu;
 }
