@@ -35,6 +35,20 @@ describe("GP marginal likelihood", () => {
     }
   });
 
+  it("profiles the constant mean out: shifting every label by a constant changes neither value nor gradient", () => {
+    const rng = new Rng(7);
+    const inputs = mixedInputs(12, rng);
+    const y = Float64Array.from({ length: 12 }, () => rng.normal() * 0.3);
+    const shifted = y.map((v) => v + 4);
+    const distances = pairDistances(inputs);
+    const theta = Float64Array.from([-1, -0.5, 0.3, 0.1, -4]);
+    const grad = new Float64Array(5);
+    const gradShifted = new Float64Array(5);
+    const value = penalizedNll(inputs, distances, y, theta, grad);
+    expect(penalizedNll(inputs, distances, shifted, theta, gradShifted)).toBeCloseTo(value, 8);
+    grad.forEach((g, k) => expect(gradShifted[k]!).toBeCloseTo(g, 8));
+  });
+
   it("the fit stays in bounds, lowers the objective and interpolates a smooth function", () => {
     const rng = new Rng(11);
     const n = 25;
