@@ -27,6 +27,7 @@ export type Mode = "seq" | "batch3";
 const OURS_VARIANTS: Record<string, BayesOptions> = {
   ours: DEFAULT_BAYES_OPTIONS,
   "ours-notr": { ...DEFAULT_BAYES_OPTIONS, trustRegion: false },
+  "ours-ucbpe": { ...DEFAULT_BAYES_OPTIONS, acquisition: "ucb-pe" },
   "ours-logei": { ...DEFAULT_BAYES_OPTIONS, acquisition: "logei", trustRegion: false },
 };
 const PYTHON_PEERS = ["optuna-tpe", "optuna-gp", "vizier"];
