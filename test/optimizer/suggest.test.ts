@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { suggest } from "../../optimizer";
+import { chooseAcquisition, DEFAULT_BAYES_OPTIONS } from "../../optimizer/bayes";
+import { Rng } from "../../optimizer/rng";
 import type { Assignment, CompletedTrial, StudySpec } from "../../optimizer/types";
 import { conditional } from "./fixtures";
 
@@ -167,5 +169,22 @@ describe("suggest", () => {
     expect(random).toBeGreaterThan(0.1);
     expect(ours).toBeLessThan(0.05);
     expect(ours).toBeLessThan(random / 20);
+  });
+});
+
+describe("acquisition choice", () => {
+  it("the default uses UCB for every suggestion, trials pending or not; GP-UCB-PE uses PE for most later suggestions of a call", () => {
+    const pe = { ...DEFAULT_BAYES_OPTIONS, acquisition: "ucb-pe" as const };
+    let peLater = 0;
+    for (let i = 0; i < 200; i++) {
+      expect(chooseAcquisition(DEFAULT_BAYES_OPTIONS, 2, 0, new Rng(i))).toBe("ucb");
+      expect(chooseAcquisition(DEFAULT_BAYES_OPTIONS, 2, 1, new Rng(i))).toBe("ucb");
+      expect(chooseAcquisition(pe, 0, 0, new Rng(i))).toBe("ucb");
+      if (chooseAcquisition(pe, 2, 1, new Rng(i)) === "pe") peLater++;
+    }
+    // PE with probability 0.75 for the later suggestions of a call.
+    expect(peLater).toBeGreaterThan(120);
+    expect(peLater).toBeLessThan(180);
+    expect(chooseAcquisition({ ...DEFAULT_BAYES_OPTIONS, acquisition: "logei" }, 2, 1, new Rng(0))).toBe("logei");
   });
 });
