@@ -34,9 +34,14 @@ export function failureBudget(job: { maxFailedTrialCount?: number | null; maxTri
   return given > 0 ? given : Math.max(3, Math.floor(0.2 * (job.maxTrialCount ?? 0)));
 }
 
+/** An unsigned 32-bit seed from a key: the first four bytes of its SHA-256. */
+function seedOf(key: string): number {
+  return createHash("sha256").update(key).digest().readUInt32BE(0);
+}
+
 /** The seed of the `index`-th suggestion of a job: a restart asks the optimizer the same question. */
 export function suggestionSeed(jobId: string, index: number): number {
-  return createHash("sha256").update(`${jobId}:${index}`).digest().readUInt32BE(0);
+  return seedOf(`${jobId}:${index}`);
 }
 
 function toAssignment(parameters: TrialParameter[] | null | undefined): Assignment {
@@ -223,6 +228,7 @@ export class JobScheduler {
       pending,
       count: 1,
       seed: suggestionSeed(this.record.id, index),
+      studySeed: seedOf(this.record.id),
       budget: job.maxTrialCount ?? undefined,
     });
     return next;

@@ -93,7 +93,7 @@ export function suggestBayesian(request: SuggestRequest, options: BayesOptions =
     const ordinal = observed.length + pendingPoints.length;
     let x: Float64Array | null = null;
     if (!model || ordinal < initialTrials) {
-      x = initialDesignPoint(space, ordinal, seen, rng);
+      x = initialDesignPoint(space, ordinal, request.studySeed ?? 0, seen, rng);
     } else {
       const kind = chooseAcquisition(options, pendingPoints.length, j, rng);
       x = model.propose(kind, pendingPoints, seen, rng);
@@ -122,17 +122,17 @@ export function chooseAcquisition(options: BayesOptions, pending: number, index:
 
 /**
  * The initial design: the centre of the space first (as Vizier), then scrambled-Halton points.
- * The scramble depends on the parameter ids only, so successive calls of one study (each with its
- * own seed) continue one low-discrepancy sequence.
+ * The scramble depends on the study seed and the parameter ids, not on the call's seed, so
+ * successive calls of one study continue one low-discrepancy sequence.
  */
-function initialDesignPoint(space: Space, ordinal: number, seen: Set<string>, rng: Rng): Float64Array | null {
+function initialDesignPoint(space: Space, ordinal: number, studySeed: number, seen: Set<string>, rng: Rng): Float64Array | null {
   const centre = new Float64Array(space.dims.length).fill(0.5);
   space.dims.forEach((dim, d) => {
     if (dim.type === "CATEGORICAL") centre[d] = 0;
   });
   repair(space, centre, rng);
   if (ordinal === 0 && !seen.has(pointKey(centre))) return centre;
-  const halton = new ScrambledHalton(space.dims.length, hashString(space.dims.map((d) => d.id).join("\u0000")));
+  const halton = new ScrambledHalton(space.dims.length, hashString([studySeed, ...space.dims.map((d) => d.id)].join("\u0000")));
   for (let i = ordinal; i < ordinal + 32; i++) {
     const x = fromCube(space, halton.point(i));
     repair(space, x, rng);

@@ -44,6 +44,13 @@ export interface SuggestRequest {
   /** Seed of the deterministic generator (an unsigned 32-bit integer). */
   seed: number;
   /**
+   * A seed that stays the same for every call of one study (the local backend derives it from the
+   * job id). It scrambles the initial design: one study continues one low-discrepancy sequence
+   * from call to call, and two studies over the same space start from different points. Without
+   * it the scramble depends on the parameter ids alone.
+   */
+  studySeed?: number;
+  /**
    * The study's trial budget (the job's `maxTrialCount`), when known. The Bayesian designer sizes
    * its initial design from it: a long study can afford more space-filling trials before the model.
    */

@@ -80,7 +80,16 @@ function runLocal(suggestFn: (r: SuggestRequest) => Assignment[], problem: Probl
     const want = Math.min(inFlight - pending.length, budget - completed.length - pending.length);
     if (want > 0) {
       const started = performance.now();
-      const next = suggestFn({ space: problem.spec, completed, pending, count: want, seed: hashString(`${problem.name}/${seed}/${asked}`), budget });
+      const next = suggestFn({
+        space: problem.spec,
+        completed,
+        pending,
+        count: want,
+        seed: hashString(`${problem.name}/${seed}/${asked}`),
+        // One initial design per (problem, seed), so the benchmark's seeds are independent studies.
+        studySeed: hashString(`${problem.name}/${seed}`),
+        budget,
+      });
       trace.millis.push(performance.now() - started);
       asked++;
       if (next.length === 0 && pending.length === 0) break;

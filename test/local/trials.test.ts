@@ -163,7 +163,7 @@ describe("trial command", () => {
 });
 
 describe("the optimizer's request", () => {
-  it("carries the study spec, the finished trials in order, and the job's maxTrialCount as the budget", async () => {
+  it("carries the study spec, the finished trials in order, the job's maxTrialCount as the budget, and one study seed per job", async () => {
     const requests: SuggestRequest[] = [];
     const own = await startServer({
       stateDir: tempDir(),
@@ -185,6 +185,11 @@ describe("the optimizer's request", () => {
       expect(requests.map((r) => r.budget)).toEqual([3, 3, 3]);
       expect(requests.map((r) => r.completed.length)).toEqual([0, 1, 2]);
       expect(requests[0]!.space.algorithm).toBe("RANDOM_SEARCH");
+      // The initial design's scramble: the same for every call of the job, unlike the call's seed.
+      const studySeed = requests[0]!.studySeed;
+      expect(Number.isInteger(studySeed) && studySeed! >= 0 && studySeed! < 2 ** 32).toBe(true);
+      expect(requests.map((r) => r.studySeed)).toEqual([studySeed, studySeed, studySeed]);
+      expect(new Set(requests.map((r) => r.seed)).size).toBe(3);
     } finally {
       await own.close();
     }

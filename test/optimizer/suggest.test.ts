@@ -25,7 +25,7 @@ function run(space: StudySpec, budget: number, seed: number): number {
   const completed: CompletedTrial[] = [];
   let best = Infinity;
   for (let t = 0; t < budget; t++) {
-    const [a] = suggest({ space, completed, pending: [], count: 1, seed: seed * 7919 + t });
+    const [a] = suggest({ space, completed, pending: [], count: 1, seed: seed * 7919 + t, studySeed: seed });
     const value = branin(Number(a!.x1), Number(a!.x2));
     completed.push({ parameters: a!, value });
     best = Math.min(best, value - BRANIN_MIN);
@@ -159,6 +159,28 @@ describe("suggest", () => {
     expect(firstModelTrial(80)).toBe(8);
     expect(firstModelTrial(100)).toBe(10);
     expect(firstModelTrial(1000)).toBe(10);
+  });
+
+  it("scrambles the initial design by the study seed: one study continues one sequence, another study starts elsewhere", () => {
+    const six: StudySpec = {
+      metrics: [{ metricId: "m", goal: "MINIMIZE" }],
+      parameters: Array.from({ length: 6 }, (_, d) => ({ parameterId: `x${d}`, doubleValueSpec: { minValue: 0, maxValue: 1 } })),
+    };
+    // The first 10 trials of a 100-trial study are design points: they ignore the labels and the call's seed.
+    const design = (studySeed: number, callSeed: (t: number) => number): string[] => {
+      const completed: CompletedTrial[] = [];
+      for (let t = 0; t < 10; t++) {
+        const [a] = suggest({ space: six, completed, pending: [], count: 1, seed: callSeed(t), studySeed, budget: 100 });
+        completed.push({ parameters: a!, value: Number(a!.x0) });
+      }
+      return completed.map((c) => JSON.stringify(c.parameters));
+    };
+    const study = design(1, (t) => t);
+    expect(design(1, (t) => 1000 + 7 * t)).toEqual(study);
+    const other = design(2, (t) => t);
+    // Both start at the centre of the space (as Vizier); the scrambled-Halton points after it differ.
+    expect(other[0]).toBe(study[0]);
+    expect(other.slice(1).filter((p) => study.includes(p))).toEqual([]);
   });
 
   it("beats random search by far on Branin at 30 trials (median over 5 seeds)", () => {
