@@ -44,6 +44,11 @@ export function suggestionSeed(jobId: string, index: number): number {
   return seedOf(`${jobId}:${index}`);
 }
 
+/** The study seed of a job (it scrambles the optimizer's initial design): one per job, the same after a restart. */
+export function studySeed(jobId: string): number {
+  return seedOf(jobId);
+}
+
 function toAssignment(parameters: TrialParameter[] | null | undefined): Assignment {
   const a: Assignment = {};
   for (const p of parameters ?? []) a[p.parameterId] = p.value;
@@ -228,7 +233,7 @@ export class JobScheduler {
       pending,
       count: 1,
       seed: suggestionSeed(this.record.id, index),
-      studySeed: seedOf(this.record.id),
+      studySeed: studySeed(this.record.id),
       budget: job.maxTrialCount ?? undefined,
     });
     return next;

@@ -1,7 +1,7 @@
 /**
  * The optimizer: `suggest` picks the next trials of a Vertex AI study, dispatching on
  * `studySpec.algorithm` (ALGORITHM_UNSPECIFIED or absent: Bayesian; RANDOM_SEARCH; GRID_SEARCH).
- * Pure, stateless and deterministic for a given seed.
+ * Pure, stateless and deterministic: the same request always gives the same suggestions.
  */
 import { suggestBayesian } from "./bayes";
 import { suggestGrid } from "./gridSearch";

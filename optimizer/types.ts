@@ -46,8 +46,8 @@ export interface SuggestRequest {
   /**
    * A seed that stays the same for every call of one study (the local backend derives it from the
    * job id). It scrambles the initial design: one study continues one low-discrepancy sequence
-   * from call to call, and two studies over the same space start from different points. Without
-   * it the scramble depends on the parameter ids alone.
+   * from call to call, and studies with different study seeds over the same space start from
+   * different points. Absent, it counts as 0, so the scramble depends on the parameter ids alone.
    */
   studySeed?: number;
   /**

@@ -38,7 +38,10 @@ export const OPTIMIZERS = [...Object.keys(OURS_VARIANTS), "random", ...PYTHON_PE
 const here = __dirname;
 const venvPython = join(here, ".venv-peers", "bin", "python");
 
-/** A version string for the cache: a hash of optimizer/ for ours, the pinned package for peers. */
+/**
+ * A version string for the cache: for ours, a hash of optimizer/ and of this file (which derives
+ * the seeds each study's requests carry); for peers, the pinned package.
+ */
 export function optimizerVersion(name: string): string {
   if (PYTHON_PEERS.includes(name)) {
     const pins = readFileSync(join(here, "peers-requirements.txt"), "utf8");
@@ -49,6 +52,7 @@ export function optimizerVersion(name: string): string {
   const dir = join(here, "..", "..", "optimizer");
   const hash = createHash("sha256");
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts")).sort()) hash.update(file).update(readFileSync(join(dir, file)));
+  hash.update(readFileSync(__filename));
   return `src-${hash.digest("hex").slice(0, 10)}`;
 }
 

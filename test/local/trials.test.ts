@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
 import { trialCommand } from "../../local/command";
-import { failureBudget } from "../../local/scheduler";
+import { failureBudget, studySeed } from "../../local/scheduler";
 import { suggest, type SuggestRequest } from "../../optimizer";
 import { startServer, type LocalServer } from "../../local/server";
 import { alive, client, eventually, maxOverlap, REPO_ROOT, tempDir, testJob } from "./helpers";
@@ -185,10 +185,9 @@ describe("the optimizer's request", () => {
       expect(requests.map((r) => r.budget)).toEqual([3, 3, 3]);
       expect(requests.map((r) => r.completed.length)).toEqual([0, 1, 2]);
       expect(requests[0]!.space.algorithm).toBe("RANDOM_SEARCH");
-      // The initial design's scramble: the same for every call of the job, unlike the call's seed.
-      const studySeed = requests[0]!.studySeed;
-      expect(Number.isInteger(studySeed) && studySeed! >= 0 && studySeed! < 2 ** 32).toBe(true);
-      expect(requests.map((r) => r.studySeed)).toEqual([studySeed, studySeed, studySeed]);
+      // The initial design's scramble: the job's own study seed in every call, unlike the call's seed.
+      const jobSeed = studySeed(created.body.name.split("/").pop() as string);
+      expect(requests.map((r) => r.studySeed)).toEqual([jobSeed, jobSeed, jobSeed]);
       expect(new Set(requests.map((r) => r.seed)).size).toBe(3);
     } finally {
       await own.close();

@@ -9,7 +9,7 @@ import { decayCurveRule, fitSaturating, medianRule } from "../../local/earlyStop
 import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
 import { MetricsReader, selectFinal } from "../../local/metrics";
-import { suggestionSeed } from "../../local/scheduler";
+import { studySeed, suggestionSeed } from "../../local/scheduler";
 import { tempDir } from "./helpers";
 
 const line = (step: number, value: string, timestamp: number, tag = "accuracy") =>
@@ -132,5 +132,11 @@ describe("suggestion seed", () => {
     expect(suggestionSeed("7", 3)).toBe(suggestionSeed("7", 3));
     expect(suggestionSeed("7", 3)).not.toBe(suggestionSeed("7", 4));
     expect(suggestionSeed("7", 3)).not.toBe(suggestionSeed("8", 3));
+  });
+
+  it("gives each job one study seed of its own, the same after a restart", () => {
+    expect(studySeed("7")).toBe(studySeed("7"));
+    expect(studySeed("7")).not.toBe(studySeed("8"));
+    expect(Number.isInteger(studySeed("7")) && studySeed("7") >= 0 && studySeed("7") < 2 ** 32).toBe(true);
   });
 });
