@@ -35,6 +35,12 @@ function run(space: StudySpec, budget: number, seed: number): number {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Six DOUBLE parameters on [0, 1]: 10 initial design points in a 100-trial study. */
+const six: StudySpec = {
+  metrics: [{ metricId: "m", goal: "MINIMIZE" }],
+  parameters: Array.from({ length: 6 }, (_, d) => ({ parameterId: `x${d}`, doubleValueSpec: { minValue: 0, maxValue: 1 } })),
+};
+
 const mixedSpace: StudySpec = {
   metrics: [{ metricId: "acc", goal: "MAXIMIZE" }],
   parameters: [
@@ -138,10 +144,6 @@ describe("suggest", () => {
   });
 
   it("sizes the initial design from the study's budget: min(d + 1, 5) trials, up to min(2d, 10) for long studies", () => {
-    const six: StudySpec = {
-      metrics: [{ metricId: "m", goal: "MINIMIZE" }],
-      parameters: Array.from({ length: 6 }, (_, d) => ({ parameterId: `x${d}`, doubleValueSpec: { minValue: 0, maxValue: 1 } })),
-    };
     // Design points do not depend on the labels; model-based ones do. The first suggestion that
     // differs between two objectives is the first one the GP makes.
     const firstModelTrial = (budget: number | undefined): number => {
@@ -162,10 +164,6 @@ describe("suggest", () => {
   });
 
   it("scrambles the initial design by the study seed: one study continues one sequence, another study starts elsewhere", () => {
-    const six: StudySpec = {
-      metrics: [{ metricId: "m", goal: "MINIMIZE" }],
-      parameters: Array.from({ length: 6 }, (_, d) => ({ parameterId: `x${d}`, doubleValueSpec: { minValue: 0, maxValue: 1 } })),
-    };
     // The first 10 trials of a 100-trial study are design points: they ignore the labels and the call's seed.
     const design = (studySeed: number, callSeed: (t: number) => number): string[] => {
       const completed: CompletedTrial[] = [];
