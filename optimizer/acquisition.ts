@@ -31,6 +31,8 @@ export interface AcquisitionContext {
   completed: GpPosterior;
   /** Posterior over completed + pending points without labels: the variance when trials are pending. */
   withPending: GpPosterior | null;
+  /** UCB's exploration coefficient (UCB_COEFFICIENT, or less while trials are pending: BayesOptions). */
+  ucbCoefficient: number;
   /** PE: the mean at the completed point with the best UCB. LogEI: the best warped label. */
   threshold: number;
   trustRegion: TrustRegion | null;
@@ -57,7 +59,7 @@ export function makeScore(ctx: AcquisitionContext): (x: Float64Array) => number 
     const sigma = Math.sqrt(variance);
     switch (ctx.kind) {
       case "ucb":
-        return mu + UCB_COEFFICIENT * sigma;
+        return mu + ctx.ucbCoefficient * sigma;
       case "pe":
         return sigma + PE_PENALTY * Math.min(0, mu + 0.5 * sigma - ctx.threshold);
       case "logei":

@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { DEFAULT_BAYES_OPTIONS, suggestBayesian, suggestRandom, type BayesOptions } from "../../optimizer";
+import { UCB_COEFFICIENT } from "../../optimizer/acquisition";
 import { hashString } from "../../optimizer/rng";
 import type { Assignment, CompletedTrial, StudySpec, SuggestRequest } from "../../optimizer/types";
 import type { Problem } from "./problems";
@@ -27,7 +28,10 @@ export type Mode = "seq" | "batch3";
 const OURS_VARIANTS: Record<string, BayesOptions> = {
   ours: DEFAULT_BAYES_OPTIONS,
   "ours-notr": { ...DEFAULT_BAYES_OPTIONS, trustRegion: false },
-  "ours-ucbpe": { ...DEFAULT_BAYES_OPTIONS, acquisition: "ucb-pe" },
+  // Vizier's GP-UCB-PE keeps its UCB coefficient while trials are pending.
+  "ours-ucbpe": { ...DEFAULT_BAYES_OPTIONS, acquisition: "ucb-pe", ucbCoefficientWhilePending: UCB_COEFFICIENT },
+  // The default before the sixth session: GP-BUCB with the sequential coefficient.
+  "ours-bucb-1.8": { ...DEFAULT_BAYES_OPTIONS, ucbCoefficientWhilePending: UCB_COEFFICIENT },
   "ours-logei": { ...DEFAULT_BAYES_OPTIONS, acquisition: "logei", trustRegion: false },
 };
 const PYTHON_PEERS = ["optuna-tpe", "optuna-gp", "vizier"];

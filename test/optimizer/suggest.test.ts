@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { suggest } from "../../optimizer";
-import { chooseAcquisition, DEFAULT_BAYES_OPTIONS } from "../../optimizer/bayes";
+import { UCB_COEFFICIENT } from "../../optimizer/acquisition";
+import { chooseAcquisition, DEFAULT_BAYES_OPTIONS, suggestBayesian, ucbCoefficient } from "../../optimizer/bayes";
 import { Rng } from "../../optimizer/rng";
 import type { Assignment, CompletedTrial, StudySpec } from "../../optimizer/types";
 import { conditional } from "./fixtures";
@@ -20,17 +21,19 @@ function braninSpec(algorithm?: string): StudySpec {
   };
 }
 
-/** Runs a sequential study and returns the best regret after `budget` trials. */
-function run(space: StudySpec, budget: number, seed: number): number {
+/** The trials of a sequential study of Branin. */
+function braninStudy(space: StudySpec, budget: number, seed: number): CompletedTrial[] {
   const completed: CompletedTrial[] = [];
-  let best = Infinity;
   for (let t = 0; t < budget; t++) {
     const [a] = suggest({ space, completed, pending: [], count: 1, seed: seed * 7919 + t, studySeed: seed });
-    const value = branin(Number(a!.x1), Number(a!.x2));
-    completed.push({ parameters: a!, value });
-    best = Math.min(best, value - BRANIN_MIN);
+    completed.push({ parameters: a!, value: branin(Number(a!.x1), Number(a!.x2)) });
   }
-  return best;
+  return completed;
+}
+
+/** Runs a sequential study and returns the best regret after `budget` trials. */
+function run(space: StudySpec, budget: number, seed: number): number {
+  return Math.min(...braninStudy(space, budget, seed).map((t) => t.value! - BRANIN_MIN));
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -193,6 +196,20 @@ describe("suggest", () => {
 });
 
 describe("acquisition choice", () => {
+  it("UCB's coefficient is the sequential one with nothing pending and the smaller default while trials are", () => {
+    expect(ucbCoefficient(DEFAULT_BAYES_OPTIONS, 0)).toBe(UCB_COEFFICIENT);
+    expect(ucbCoefficient(DEFAULT_BAYES_OPTIONS, 2)).toBe(DEFAULT_BAYES_OPTIONS.ucbCoefficientWhilePending);
+    expect(DEFAULT_BAYES_OPTIONS.ucbCoefficientWhilePending).toBeLessThan(UCB_COEFFICIENT);
+  });
+
+  it("the coefficient while pending reaches the suggestions made with trials in flight, and no others", () => {
+    const request = { space: braninSpec(), completed: braninStudy(braninSpec(), 20, 3), pending: [], count: 1, seed: 11, studySeed: 3 };
+    const sequentialCoefficient = { ...DEFAULT_BAYES_OPTIONS, ucbCoefficientWhilePending: UCB_COEFFICIENT };
+    expect(suggestBayesian(request, sequentialCoefficient)).toEqual(suggestBayesian(request));
+    const inFlight = { ...request, pending: suggestBayesian({ ...request, count: 2 }) };
+    expect(suggestBayesian(inFlight, sequentialCoefficient)).not.toEqual(suggestBayesian(inFlight));
+  });
+
   it("the default uses UCB for every suggestion, trials pending or not; GP-UCB-PE uses PE for most later suggestions of a call", () => {
     const pe = { ...DEFAULT_BAYES_OPTIONS, acquisition: "ucb-pe" as const };
     let peLater = 0;
