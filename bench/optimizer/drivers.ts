@@ -60,6 +60,15 @@ export function optimizerVersion(name: string): string {
   return `src-${hash.digest("hex").slice(0, 10)}`;
 }
 
+/**
+ * Version of the problem definitions. A trace depends on problems.ts as much as on the optimizer
+ * (a domain, a shift or a tabular lookup changed there changes every regret), so the cache path
+ * carries this next to each problem's name and an edit there never reuses a stale trace.
+ */
+export function problemsVersion(): string {
+  return `p-${createHash("sha256").update(readFileSync(join(here, "problems.ts"))).digest("hex").slice(0, 10)}`;
+}
+
 /** Whether the peer venv exists (see setup-peers.sh). */
 export function peersAvailable(): boolean {
   return existsSync(venvPython);

@@ -7,7 +7,8 @@
  *   --shard i/k    run only every k-th study starting at i (results are cached, so shards resume)
  *   --summary-only print the table and plots from the cache without running anything
  *
- * Each study's trace is cached in bench/optimizer/.cache/<optimizer>@<version>/<mode>-b<budget>/<problem>/<seed>.json.
+ * Each study's trace is cached in
+ * bench/optimizer/.cache/<optimizer>@<version>/<mode>-b<budget>/<problem>@<problems.ts version>/<seed>.json.
  * The summary goes to stdout and bench/optimizer/results/<tier>.{json,md}; plots (regret vs trials,
  * one PNG per problem) are drawn by plot.py in the peer venv when it exists. A run that overrides
  * the tier's plan writes <tier>-partial.* instead (not committed), so a shard or a one-problem run
@@ -16,7 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { OPTIMIZERS, optimizerVersion, peersAvailable, runStudy, type Mode, type Trace } from "./drivers";
+import { OPTIMIZERS, optimizerVersion, peersAvailable, problemsVersion, runStudy, type Mode, type Trace } from "./drivers";
 import { isTabular, makeProblem, PROBLEMS } from "./problems";
 
 interface Plan {
@@ -75,6 +76,7 @@ interface Job {
 
 function jobs(plan: Plan): Job[] {
   const out: Job[] = [];
+  const problems = problemsVersion();
   for (const mode of plan.modes) {
     for (const optimizer of plan.optimizers) {
       if (mode === "batch3" && !optimizer.startsWith("ours")) continue;
@@ -82,7 +84,7 @@ function jobs(plan: Plan): Job[] {
       for (const problem of plan.problems) {
         if (mode === "batch3" && plan.tier === "full" && !plan.batchProblems.includes(problem)) continue;
         for (let seed = 0; seed < plan.seeds; seed++) {
-          const file = join(here, ".cache", `${optimizer}@${version}`, `${mode}-b${plan.budget}`, problem, `${seed}.json`);
+          const file = join(here, ".cache", `${optimizer}@${version}`, `${mode}-b${plan.budget}`, `${problem}@${problems}`, `${seed}.json`);
           out.push({ optimizer, problem, seed, mode, file });
         }
       }
