@@ -48,13 +48,16 @@ export function pairDistances(inputs: GpInputs): Float64Array {
   for (let i = 1; i < n; i++) {
     for (let j = 0; j < i; j++) {
       for (let d = 0; d < dim; d++, p++) {
-        const a = x[i * dim + d]!;
-        const b = x[j * dim + d]!;
-        out[p] = categorical[d] ? (a === b ? 0 : 1) : (a - b) * (a - b);
+        out[p] = distanceTerm(x[i * dim + d]!, x[j * dim + d]!, categorical[d]!);
       }
     }
   }
   return out;
+}
+
+/** δ_d of one dimension: the squared difference of numeric coordinates, the Hamming distance (0 or 1) of categorical ones. */
+function distanceTerm(a: number, b: number, categorical: number): number {
+  return categorical ? (a === b ? 0 : 1) : (a - b) * (a - b);
 }
 
 /** Matérn-5/2 value from r². */
@@ -114,9 +117,7 @@ export function penalizedNll(
   }
   const l = cholesky(k, n);
   if (!l) return Infinity;
-  const level = generalizedLeastSquaresMean(l, n, y);
-  const alpha = Float64Array.from(y, (v) => v - level);
-  solveLowerInPlace(l, n, alpha);
+  const alpha = whitenedResidual(l, n, y).residual;
   let value = 0;
   for (let i = 0; i < n; i++) value += 0.5 * alpha[i]! * alpha[i]! + Math.log(l[i * n + i]!);
   value += 0.5 * n * LOG_2PI;
@@ -253,11 +254,10 @@ export class GpPosterior {
     const l = choleskyWithJitter(k, n, 1e-8);
     this.l = l;
     if (y) {
-      this.priorMean = generalizedLeastSquaresMean(l, n, y);
-      const alpha = Float64Array.from(y, (v) => v - this.priorMean);
-      solveLowerInPlace(l, n, alpha);
-      solveUpperTransposedInPlace(l, n, alpha);
-      this.alpha = alpha;
+      const { level, residual } = whitenedResidual(l, n, y);
+      this.priorMean = level;
+      solveUpperTransposedInPlace(l, n, residual);
+      this.alpha = residual;
     } else {
       this.alpha = null;
     }
@@ -271,11 +271,7 @@ export class GpPosterior {
   private kernel(i: number, j: number): number {
     const { x, dim, categorical } = this.inputs;
     let r2 = 0;
-    for (let d = 0; d < dim; d++) {
-      const a = x[i * dim + d]!;
-      const b = x[j * dim + d]!;
-      r2 += (categorical[d] ? (a === b ? 0 : 1) : (a - b) * (a - b)) * this.inv[d]!;
-    }
+    for (let d = 0; d < dim; d++) r2 += distanceTerm(x[i * dim + d]!, x[j * dim + d]!, categorical[d]!) * this.inv[d]!;
     return this.s2 * matern52(r2);
   }
 
@@ -285,11 +281,7 @@ export class GpPosterior {
     for (let i = 0; i < n; i++) {
       let r2 = 0;
       const row = i * dim;
-      for (let d = 0; d < dim; d++) {
-        const a = x[row + d]!;
-        const b = point[d]!;
-        r2 += (categorical[d] ? (a === b ? 0 : 1) : (a - b) * (a - b)) * this.inv[d]!;
-      }
+      for (let d = 0; d < dim; d++) r2 += distanceTerm(x[row + d]!, point[d]!, categorical[d]!) * this.inv[d]!;
       out[i] = this.s2 * matern52(r2);
     }
   }
@@ -322,4 +314,15 @@ function generalizedLeastSquaresMean(l: Float64Array, n: number, y: Float64Array
   const uu = solveLowerInPlace(l, n, u);
   solveLowerInPlace(l, n, v);
   return dot(u, 0, v, 0, n) / uu;
+}
+
+/**
+ * The GLS level m of y and the whitened residual L⁻¹(y − m): the likelihood and the posterior both
+ * start from it, so the level the fit profiles out is the one the posterior predicts with.
+ */
+function whitenedResidual(l: Float64Array, n: number, y: Float64Array): { level: number; residual: Float64Array } {
+  const level = generalizedLeastSquaresMean(l, n, y);
+  const residual = Float64Array.from(y, (v) => v - level);
+  solveLowerInPlace(l, n, residual);
+  return { level, residual };
 }
