@@ -1,0 +1,91 @@
+/**
+ * The state folder's lock: a dead owner's lock is taken over, a live owner's is not, and of
+ * several servers started at once on a folder whose owner died exactly one takes it (real
+ * processes racing on the real file system).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { acquireLock, lockOwner } from "../../local/lock";
+import { REPO_ROOT, tempDir } from "./helpers";
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+}
+
+/** Runs `count` contenders that all try to take the lock at the same moment; returns what each printed. */
+async function race(stateDir: string, count: number): Promise<string[]> {
+  // Far enough ahead for every contender to have loaded before the start.
+  const startAt = Date.now() + 3000;
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, [
+          "--import",
+          join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"),
+          join(REPO_ROOT, "test/local/lockContender.ts"),
+          stateDir,
+          String(startAt),
+          "1000",
+        ]);
+        let output = "";
+        child.stdout.on("data", (chunk) => (output += chunk));
+        child.stderr.on("data", (chunk) => (output += chunk));
+        child.on("close", () => resolve(output.trim()));
+      }),
+    ),
+  );
+}
+
+describe("state folder lock", () => {
+  it("takes over a dead owner's lock and releases it", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "lock"), String(deadPid()));
+    const release = acquireLock(dir);
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
+    expect(lockOwner(dir)).toBe(process.pid);
+    expect(() => acquireLock(dir)).toThrow(/already serves/);
+    release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("refuses a live owner's lock, naming its pid", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "lock"), String(process.ppid));
+    expect(() => acquireLock(dir)).toThrow(new RegExp(`in use by another local backend \\(pid ${process.ppid}\\)`));
+    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.ppid));
+  });
+
+  it("treats a lock without a pid in it as stale", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "lock"), "");
+    acquireLock(dir)();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("clears a takeover left by a contender that died inside it", () => {
+    const dir = tempDir();
+    const owner = deadPid();
+    writeFileSync(join(dir, "lock"), String(owner));
+    writeFileSync(join(dir, `lock.takeover-${owner}`), String(deadPid()));
+    const release = acquireLock(dir);
+    expect(lockOwner(dir)).toBe(process.pid);
+    release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("lets exactly one of six servers started at once take a dead owner's lock", async () => {
+    // Before the takeover was guarded, two contenders took the lock in most rounds like these.
+    for (let round = 0; round < 3; round++) {
+      const dir = tempDir();
+      writeFileSync(join(dir, "lock"), String(deadPid()));
+      const outcomes = await race(dir, 6);
+      expect(outcomes.filter((o) => o === "took")).toHaveLength(1);
+      expect(outcomes.filter((o) => o !== "took").every((o) => /in use by another local backend/.test(o))).toBe(true);
+      expect(existsSync(join(dir, "lock"))).toBe(false);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  }, 60_000);
+});
