@@ -2,11 +2,15 @@
  * `tune run`: a stack's study on the local backend, end to end. The job is created through the
  * same Vertex client the tuning-job resource uses (components/vertex), against an embedded (or
  * already running) local server; progress is shown while it runs; Ctrl-C cancels the job and
- * waits for it to end; the result and the report are written at the end.
+ * waits for it to end; the result and the report are written at the end. A run killed outright
+ * (kill -9, a closed terminal) leaves its job to the next server on the state folder, which
+ * resumes it: the next `tune run` of the same study follows that job instead of starting a second.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../components/spec";
+import { shortHash, specHash } from "../components/spec/hash";
+import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels, type AdoptionPolicy } from "../components/vertex/adoption";
 import { createVertexClient } from "../components/vertex/client";
 import { realClock } from "../components/vertex/clock";
 import { waitForJob } from "../components/vertex/wait";
@@ -45,6 +49,13 @@ export const LOCAL_LOCATION = "us-central1";
 /** How often `tune` polls its local job: the server is on loopback, so a poll costs nothing. */
 const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
 
+/**
+ * A running job of this stack and study, left by a killed run, is followed rather than run twice;
+ * a finished one is not (running again is what the person asked for), and a running one with
+ * other settings is left alone and named.
+ */
+const RUN_ADOPTION: AdoptionPolicy = { adoptSucceeded: false, cancelOtherSpecs: false };
+
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */
 export async function runStudy(options: RunOptions): Promise<RunResult> {
   const request = loadStackJob(options.repoRoot, options.stack, options);
@@ -52,9 +63,11 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   const outDir = resolve(options.outDir ?? join(options.repoRoot, ".tune", "out", options.stack));
   const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
   const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token });
-  const created = await client.create(request);
-  const name = created.name!;
-  options.output.write(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}\n`);
+  const labelled = withIdentityLabels(request, shortHash(`tune run ${options.stack}`), specHash(request));
+  const log = (line: string) => options.output.write(`${line}\n`);
+  const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, RUN_ADOPTION);
+  const name = started.name!;
+  if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
 
   let interrupts = 0;
   const onInterrupt = () => {

@@ -5,7 +5,8 @@
  * - Before creating: a job with both labels that is running or SUCCEEDED is adopted (a rerun
  *   after an interrupted `pulumi up` finds the job it started); FAILED and CANCELLED ones are
  *   not (a rerun must be possible). A running job with the same identity and another spec hash
- *   is the orphan of an interrupted replacement: it is cancelled, and waited for.
+ *   is the orphan of an interrupted replacement: it is cancelled, and waited for. `tune run`
+ *   uses a narrower policy (AdoptionPolicy).
  * - After an ambiguous create (5xx, dropped connection, timeout): list for a bounded window and
  *   adopt what appeared; create once more only if nothing did.
  * - A create refused because IAM has not yet caught up with the job's new service account or its
@@ -34,7 +35,22 @@ export interface AdoptionTiming {
   iamWindowMs: number;
 }
 
-const DEFAULT_TIMING: AdoptionTiming = { windowMs: 60_000, intervalMs: 5_000, orphanTimeoutMs: 30 * 60_000, iamWindowMs: 150_000 };
+/**
+ * What is adopted or cancelled before creating. The resource's policy is the default; `tune run`
+ * adopts only a running study (a finished one is run again on purpose) and cancels nothing the
+ * person did not ask to cancel.
+ */
+export interface AdoptionPolicy {
+  /** Adopt a SUCCEEDED job of the same spec, not only a running one. */
+  adoptSucceeded: boolean;
+  /** Cancel running jobs of the same identity with another spec (else only log them). */
+  cancelOtherSpecs: boolean;
+}
+
+const RESOURCE_POLICY: AdoptionPolicy = { adoptSucceeded: true, cancelOtherSpecs: true };
+
+/** The timing the resource and `tune run` use (tests pass shorter ones). */
+export const DEFAULT_ADOPTION_TIMING: AdoptionTiming = { windowMs: 60_000, intervalMs: 5_000, orphanTimeoutMs: 30 * 60_000, iamWindowMs: 150_000 };
 /** First and longest pause between two creates refused for IAM propagation. */
 const IAM_FIRST_DELAY_MS = 5_000;
 const IAM_MAX_DELAY_MS = 30_000;
@@ -66,7 +82,8 @@ export async function createOrAdopt(
   job: VertexJob,
   clock: Clock,
   log: (line: string) => void,
-  timing: AdoptionTiming = DEFAULT_TIMING,
+  timing: AdoptionTiming = DEFAULT_ADOPTION_TIMING,
+  policy: AdoptionPolicy = RESOURCE_POLICY,
 ): Promise<CreateOrAdoptResult> {
   const identity = job.labels?.[IDENTITY_LABEL];
   const spec = job.labels?.[SPEC_LABEL];
@@ -74,10 +91,16 @@ export async function createOrAdopt(
 
   // One list by identity finds both the job to adopt (same spec) and orphans (another spec).
   const existing = await client.list(`labels.${IDENTITY_LABEL}=${identity}`);
-  const adoptable = existing.find((j) => j.labels?.[SPEC_LABEL] === spec && (ACTIVE_STATES.includes(j.state ?? "") || j.state === "JOB_STATE_SUCCEEDED"));
-  for (const orphan of existing.filter((j) => j.labels?.[SPEC_LABEL] !== spec && ACTIVE_STATES.includes(j.state ?? ""))) {
-    log(`cancelling ${orphan.name}: a job of this resource with another spec, left running by an interrupted replacement`);
-    await cancelAndWait(client, orphan.name!, clock, timing.orphanTimeoutMs);
+  const adoptable = existing.find(
+    (j) => j.labels?.[SPEC_LABEL] === spec && (ACTIVE_STATES.includes(j.state ?? "") || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED")),
+  );
+  for (const other of existing.filter((j) => j.labels?.[SPEC_LABEL] !== spec && ACTIVE_STATES.includes(j.state ?? ""))) {
+    if (!policy.cancelOtherSpecs) {
+      log(`${other.name} (${other.state}), started earlier with other settings, is left running`);
+      continue;
+    }
+    log(`cancelling ${other.name}: a job of this resource with another spec, left running by an interrupted replacement`);
+    await cancelAndWait(client, other.name!, clock, timing.orphanTimeoutMs);
   }
   if (adoptable) {
     log(`adopting ${adoptable.name} (${adoptable.state}): the job of this resource and spec, started by an earlier run`);

@@ -1,10 +1,11 @@
 /**
  * `tune run` end to end on a stack file of the test's own (the test trainer instead of
  * TensorFlow): config → job through the shared Vertex client → embedded server → result.json
- * and report.html; and Ctrl-C cancelling the job with no trial process left behind.
+ * and report.html; Ctrl-C cancelling the job with no trial process left behind; and a run killed
+ * outright being followed, not doubled, by the next run.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createProgress } from "../../cli/progress";
@@ -91,6 +92,40 @@ describe("tune run", () => {
     const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
     expect(saved.job.state).toBe("JOB_STATE_CANCELLED");
     expect(saved.job.trials.every((t: { state: string }) => t.state === "INFEASIBLE")).toBe(true);
+  });
+});
+
+describe("tune run after a run that was killed", () => {
+  it("follows the study the killed run started instead of starting a second one", async () => {
+    const root = scratchRepo(["--steps=3", "--sleep=0.2"], 4);
+    const state = join(root, "state");
+    mkdirSync(state);
+    const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
+      cwd: root,
+      stdio: "ignore",
+    });
+    expect(await eventually(() => existsSync(join(state, "jobs", "1", "trials", "1", "seen.json")), 20_000)).toBe(true);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+
+    const lines: string[] = [];
+    const result = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: { write: (t) => void lines.push(t), tty: false } });
+    expect(lines.join("")).toMatch(/adopting projects\/local\/locations\/us-central1\/hyperparameterTuningJobs\/1 \(JOB_STATE_RUNNING\)/);
+    expect(lines.join("")).not.toContain("created ");
+    expect(readdirSync(join(state, "jobs"))).toEqual(["1"]);
+    expect(result.job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(4);
+  });
+
+  it("runs a study that already finished again, as a new job", async () => {
+    const root = scratchRepo(["--steps=1", "--sleep=0"], 2);
+    const state = join(root, "state");
+    const quiet = { write: () => {}, tty: false };
+    const first = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: quiet });
+    const second = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: quiet });
+    expect(first.job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(second.job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(second.job.name).not.toBe(first.job.name);
   });
 });
 

@@ -5,7 +5,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { specHash } from "../../components/spec/hash";
 import { makeTuningJobProvider } from "../../components/tuningJob";
+import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels } from "../../components/vertex/adoption";
+import { waitForJob } from "../../components/vertex/wait";
 import type { FaultRule, LocalServer } from "../../local/server";
 import type { TuningJobInputs, TuningJobOutputs } from "../../components/tuningJobTypes";
 import { fastClock, PATHS, requests, startLocalBackend, testClient, testInputs, testJob, thrown, type LocalBackend } from "./helpers";
@@ -184,6 +187,36 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     expect(again.outs.bestTrial).toEqual(first.outs.bestTrial);
     expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
     expect(await client.list()).toHaveLength(1);
+  });
+
+  it("with tune run's policy, adopts only a running job and leaves one of another spec running, named", async () => {
+    const { server, client } = await setup();
+    const release = join(server.stateDir, "release-policy");
+    const base = testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: release } });
+    const policy = { adoptSucceeded: false, cancelOtherSpecs: false };
+    const run = async (job: typeof base) => {
+      const lines: string[] = [];
+      const result = await createOrAdopt(client, withIdentityLabels(job, "tune-identity", specHash(job)), fastClock(), (l) => lines.push(l), DEFAULT_ADOPTION_TIMING, policy);
+      return { ...result, lines };
+    };
+    const first = await run(base);
+    expect(first.adopted).toBe(false);
+    const again = await run(base);
+    expect(again.adopted).toBe(true);
+    expect(again.job.name).toBe(first.job.name);
+
+    const other = await run({ ...base, displayName: "other settings" });
+    expect(other.adopted).toBe(false);
+    expect(other.lines.join("\n")).toContain(`${first.job.name} (JOB_STATE_RUNNING), started earlier with other settings, is left running`);
+    expect((await client.get(first.job.name!)).state).toBe("JOB_STATE_RUNNING");
+
+    writeFileSync(release, "");
+    const clock = fastClock();
+    expect((await waitForJob(client, first.job.name!, clock.now() + 60_000, clock)).job.state).toBe("JOB_STATE_SUCCEEDED");
+    const afterSuccess = await run(base);
+    expect(afterSuccess.adopted).toBe(false);
+    expect(afterSuccess.job.name).not.toBe(first.job.name);
+    expect(await client.list()).toHaveLength(3);
   });
 
   it("does not adopt a FAILED job: a rerun creates a new one, and the failure says why", async () => {
