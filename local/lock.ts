@@ -1,19 +1,28 @@
 /**
  * One owner per state folder: `<state>/lock`, holding the owner's pid. Two servers on one journal
  * would interleave events and both spawn the same trials, so a second server refuses to start. A
- * lock whose pid is dead (the owner was killed) is taken over.
+ * lock whose pid is dead (the owner was killed) is taken over, and so is one holding this
+ * process's own pid that this process never took (a container restarted after a kill gives the
+ * new server the old one's pid).
  *
  * Two races are closed here, both seen with several servers started at once on a folder whose
  * owner had died (two of them took the lock in most rounds of six):
  * - a lock file is never seen empty: it is written under a temporary name and linked into place,
- *   and link(2), like O_EXCL, fails when the lock exists;
+ *   and link(2), like O_EXCL, fails when the lock exists (on a file system without hard links,
+ *   O_EXCL and a write are the fallback, with the old, brief empty window);
  * - a stale lock is removed only by the one process holding `<lock>.takeover-<dead pid>`, and
  *   only while it still holds that dead pid, so a contender that read the stale lock late cannot
  *   remove the fresh lock another contender has just created in its place.
  */
 import { randomBytes } from "node:crypto";
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+
+/** How long contention may last before giving up (a takeover holds its file for microseconds). */
+const CONTENTION_LIMIT_MS = 10_000;
+
+/** The lock files this process holds: a lock with our pid that is not here is a predecessor's. */
+const held = new Set<string>();
 
 /** True when a process with this pid exists (EPERM: it exists but belongs to another user). */
 export function isAlive(pid: number): boolean {
@@ -38,19 +47,49 @@ function readPid(path: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : 0;
 }
 
+/** Whether the process `pid` holds `path`: a live other process, or this one when it took it. */
+function holds(path: string, pid: number): boolean {
+  return pid === process.pid ? held.has(path) : isAlive(pid);
+}
+
 /** Creates `path` holding this process's pid, whole or not at all; false when it already exists. */
 function createHoldingPid(path: string): boolean {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  writeFileSync(temporary, String(process.pid), { mode: 0o600, flag: "wx" });
   try {
+    writeFileSync(temporary, String(process.pid), { mode: 0o600, flag: "wx" });
     linkSync(temporary, path);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    const code = (error as NodeJS.ErrnoException).code;
+    // NFS may answer a retried link that did succeed with EEXIST: the link count tells.
+    if (code === "EEXIST") return statSync(temporary, { throwIfNoEntry: false })?.nlink === 2;
+    if (code === "EPERM" || code === "ENOTSUP" || code === "ENOSYS") return createExclusive(path);
     throw error;
   } finally {
-    unlinkSync(temporary);
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // Never created.
+    }
   }
+}
+
+/** O_EXCL create and write, for file systems without hard links. */
+function createExclusive(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  try {
+    writeSync(fd, String(process.pid));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /** Removes `path` if it still holds this process's pid. */
@@ -63,49 +102,58 @@ function removeIfHeld(path: string): void {
 }
 
 /**
- * Removes `path` if it still holds `deadPid`, as the only process doing so for that pid: the one
- * that creates `<path>.takeover-<deadPid>`. A takeover file whose holder died is itself a stale
+ * Removes `path` if it still holds `stalePid`, as the only process doing so for that pid: the one
+ * that creates `<path>.takeover-<stalePid>`. A takeover file whose holder died is itself a stale
  * lock and is cleared the same way, one level down. Returns without removing anything when
  * another live process holds the takeover; the caller tries again.
  */
-function removeStale(path: string, deadPid: number): void {
-  const takeover = `${path}.takeover-${deadPid}`;
+function removeStale(path: string, stalePid: number): void {
+  const takeover = `${path}.takeover-${stalePid}`;
   if (createHoldingPid(takeover)) {
     try {
-      if (readPid(path) === deadPid) unlinkSync(path);
+      if (readPid(path) === stalePid && !holds(path, stalePid)) unlinkSync(path);
     } finally {
       removeIfHeld(takeover);
     }
     return;
   }
   const holder = readPid(takeover);
-  if (holder !== undefined && !isAlive(holder)) removeStale(takeover, holder);
+  if (holder !== undefined && !holds(takeover, holder)) removeStale(takeover, holder);
 }
 
-/** Blocks the thread for `ms` (lock contention lasts microseconds; the server is not serving yet). */
+/** Blocks the thread for `ms` (the server is not serving yet while it takes its lock). */
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** The pid holding the state folder's lock, if a live process holds it. */
 export function lockOwner(stateDir: string): number | undefined {
-  const pid = readPid(join(stateDir, "lock"));
-  return pid !== undefined && isAlive(pid) ? pid : undefined;
+  const path = resolve(stateDir, "lock");
+  const pid = readPid(path);
+  return pid !== undefined && holds(path, pid) ? pid : undefined;
 }
 
 /** Takes the lock for this process, or throws naming the live owner. Returns the release function. */
 export function acquireLock(stateDir: string): () => void {
-  const path = join(stateDir, "lock");
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (createHoldingPid(path)) return () => removeIfHeld(path);
+  const path = resolve(stateDir, "lock");
+  const deadline = Date.now() + CONTENTION_LIMIT_MS;
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    if (createHoldingPid(path)) {
+      held.add(path);
+      return () => {
+        held.delete(path);
+        removeIfHeld(path);
+      };
+    }
     const pid = readPid(path);
     if (pid === undefined) continue; // removed in between: try again
-    if (pid === process.pid) throw new Error(`this process already serves the state folder ${stateDir}`);
-    if (isAlive(pid)) {
+    if (pid === process.pid && held.has(path)) throw new Error(`this process already serves the state folder ${stateDir}`);
+    if (holds(path, pid)) {
       throw new Error(`the state folder ${stateDir} is in use by another local backend (pid ${pid}); stop it or use another --state`);
     }
     removeStale(path, pid);
     pause(1 + (attempt % 5));
   }
-  throw new Error(`could not take the lock on ${stateDir}`);
+  const takeovers = readdirSync(dirname(path)).filter((f) => f.startsWith(`${basename(path)}.takeover-`));
+  throw new Error(`could not take the lock on ${stateDir} within ${CONTENTION_LIMIT_MS / 1000} s${takeovers.length ? ` (takeover files: ${takeovers.join(", ")})` : ""}`);
 }

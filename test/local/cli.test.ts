@@ -102,9 +102,12 @@ describe("tune run after a run that was killed", () => {
     mkdirSync(state);
     const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
       cwd: root,
-      stdio: "ignore",
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    expect(await eventually(() => existsSync(join(state, "jobs", "1", "trials", "1", "seen.json")), 20_000)).toBe(true);
+    let output = "";
+    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    expect(await eventually(() => existsSync(join(state, "jobs", "1", "trials", "1", "seen.json")), 20_000), output).toBe(true);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
 

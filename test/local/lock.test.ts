@@ -17,26 +17,36 @@ function deadPid(): number {
 
 /** Runs `count` contenders that all try to take the lock at the same moment; returns what each printed. */
 async function race(stateDir: string, count: number): Promise<string[]> {
-  // Far enough ahead for every contender to have loaded before the start.
-  const startAt = Date.now() + 3000;
-  return Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<string>((resolve) => {
-        const child = spawn(process.execPath, [
-          "--import",
-          join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"),
-          join(REPO_ROOT, "test/local/lockContender.ts"),
-          stateDir,
-          String(startAt),
-          "1000",
-        ]);
-        let output = "";
-        child.stdout.on("data", (chunk) => (output += chunk));
-        child.stderr.on("data", (chunk) => (output += chunk));
-        child.on("close", () => resolve(output.trim()));
-      }),
-    ),
-  );
+  const contenders = Array.from({ length: count }, () => {
+    const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/lockContender.ts"), stateDir]);
+    const lines: string[] = [];
+    const waiters: (() => void)[] = [];
+    let buffer = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+        lines.push(buffer.slice(0, i));
+        buffer = buffer.slice(i + 1);
+        waiters.splice(0).forEach((wake) => wake());
+      }
+    });
+    child.stderr.on("data", (chunk: Buffer) => lines.push(`stderr: ${chunk.toString()}`));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const line = async (index: number): Promise<string> => {
+      while (lines.length <= index) await new Promise<void>((wake) => waiters.push(wake));
+      return lines[index]!;
+    };
+    return { child, line, exited };
+  });
+  // Everyone loaded before the start is set, so no contender arrives late.
+  for (const c of contenders) expect(await c.line(0)).toBe("ready");
+  const startAt = Date.now() + 200;
+  for (const c of contenders) c.child.stdin.write(`${startAt}\n`);
+  const outcomes = await Promise.all(contenders.map((c) => c.line(1)));
+  // Only now, with every outcome in, does the winner let go.
+  for (const c of contenders) c.child.stdin.end();
+  await Promise.all(contenders.map((c) => c.exited));
+  return outcomes;
 }
 
 describe("state folder lock", () => {
@@ -47,6 +57,16 @@ describe("state folder lock", () => {
     expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
     expect(lockOwner(dir)).toBe(process.pid);
     expect(() => acquireLock(dir)).toThrow(/already serves/);
+    release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("takes over a lock holding its own pid that it never took (a container restarted after a kill)", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "lock"), String(process.pid));
+    expect(lockOwner(dir)).toBeUndefined();
+    const release = acquireLock(dir);
+    expect(lockOwner(dir)).toBe(process.pid);
     release();
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -82,7 +102,7 @@ describe("state folder lock", () => {
       const dir = tempDir();
       writeFileSync(join(dir, "lock"), String(deadPid()));
       const outcomes = await race(dir, 6);
-      expect(outcomes.filter((o) => o === "took")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "took"), outcomes.join("\n")).toHaveLength(1);
       expect(outcomes.filter((o) => o !== "took").every((o) => /in use by another local backend/.test(o))).toBe(true);
       expect(existsSync(join(dir, "lock"))).toBe(false);
       expect(readdirSync(dir)).toEqual([]);

@@ -212,7 +212,8 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
 
     writeFileSync(release, "");
     const clock = fastClock();
-    expect((await waitForJob(client, first.job.name!, clock.now() + 60_000, clock)).job.state).toBe("JOB_STATE_SUCCEEDED");
+    // A fast clock's half hour: a few real seconds for the trainer to see the release and exit.
+    expect((await waitForJob(client, first.job.name!, clock.now() + 30 * 60_000, clock)).job.state).toBe("JOB_STATE_SUCCEEDED");
     const afterSuccess = await run(base);
     expect(afterSuccess.adopted).toBe(false);
     expect(afterSuccess.job.name).not.toBe(first.job.name);
