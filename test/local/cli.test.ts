@@ -38,6 +38,20 @@ function scratchRepo(trialArgs: string[], maxTrials = 6): string {
   return root;
 }
 
+/** `tune run` of stack "t" as its own process on `<root>/state`, its output collected. */
+function startTuneRun(root: string) {
+  const state = join(root, "state");
+  mkdirSync(state);
+  const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let text = "";
+  child.stdout!.on("data", (c: Buffer) => (text += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (text += c.toString()));
+  return { state, child, output: () => text };
+}
+
 describe("tune run", () => {
   it("runs the stack's study with the Bayesian optimizer and writes result.json and a self-contained report.html", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.02"]);
@@ -71,22 +85,14 @@ describe("tune run", () => {
 
   it("Ctrl-C cancels the job, waits for it to end and leaves no trial process behind", async () => {
     const root = scratchRepo(["--mode=hang"], 4);
-    const state = join(root, "state");
-    mkdirSync(state);
-    const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    const { state, child, output } = startTuneRun(root);
     const seen = (id: string) => join(state, "jobs", "1", "trials", id, "seen.json");
     expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000)).toBe(true);
     const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
     child.kill("SIGINT");
     const code = await new Promise((r) => child.once("exit", r));
-    expect(output).toContain("cancelling the job");
-    expect(output).toContain("ended JOB_STATE_CANCELLED");
+    expect(output()).toContain("cancelling the job");
+    expect(output()).toContain("ended JOB_STATE_CANCELLED");
     expect(code).toBe(1);
     expect(pids.some(alive)).toBe(false);
     const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
@@ -98,16 +104,8 @@ describe("tune run", () => {
 describe("tune run after a run that was killed", () => {
   it("follows the study the killed run started instead of starting a second one", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.2"], 4);
-    const state = join(root, "state");
-    mkdirSync(state);
-    const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-    child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-    expect(await eventually(() => existsSync(join(state, "jobs", "1", "trials", "1", "seen.json")), 20_000), output).toBe(true);
+    const { state, child, output } = startTuneRun(root);
+    expect(await eventually(() => existsSync(join(state, "jobs", "1", "trials", "1", "seen.json")), 20_000), output()).toBe(true);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
 
