@@ -39,14 +39,14 @@ function seedOf(key: string): number {
   return createHash("sha256").update(key).digest().readUInt32BE(0);
 }
 
-/** The seed of the `index`-th suggestion of a job: a restart asks the optimizer the same question. */
-export function suggestionSeed(jobId: string, index: number): number {
-  return seedOf(`${jobId}:${index}`);
+/** The seed of the `index`-th suggestion of a job (by its ordinal): a restart asks the optimizer the same question. */
+export function suggestionSeed(ordinal: number, index: number): number {
+  return seedOf(`${ordinal}:${index}`);
 }
 
 /** The study seed of a job (it scrambles the optimizer's initial design): one per job, the same after a restart. */
-export function studySeed(jobId: string): number {
-  return seedOf(jobId);
+export function studySeed(ordinal: number): number {
+  return seedOf(String(ordinal));
 }
 
 function toAssignment(parameters: TrialParameter[] | null | undefined): Assignment {
@@ -232,8 +232,8 @@ export class JobScheduler {
       completed,
       pending,
       count: 1,
-      seed: suggestionSeed(this.record.id, index),
-      studySeed: studySeed(this.record.id),
+      seed: suggestionSeed(this.record.ordinal, index),
+      studySeed: studySeed(this.record.ordinal),
       budget: job.maxTrialCount ?? undefined,
     });
     return next;

@@ -45,6 +45,12 @@ export interface TrialRecord {
 /** One job, its trials in creation order. */
 export interface JobRecord {
   id: string;
+  /**
+   * 1 for the first job this state folder recorded, 2 for the second, and so on (deleted ones
+   * count). The optimizer is seeded from it, not from the id, so the n-th study of any fresh
+   * state folder starts from the same design.
+   */
+  ordinal: number;
   job: VertexJob & { name: string; state: string };
   trials: TrialRecord[];
   deleted: boolean;
@@ -102,9 +108,15 @@ export class Store {
     return this.operations.get(name);
   }
 
-  /** Records a new job (state PENDING) under `parent` (`projects/p/locations/l`) and assigns its id. */
+  /**
+   * Records a new job (state PENDING) under `parent` (`projects/p/locations/l`) and assigns its
+   * id: the time in milliseconds, or one more than the last id if that is later. Vertex never
+   * reuses an id, and neither may this backend across state folders: a stack that still names a
+   * job of a deleted folder would otherwise refresh, cancel or delete the new folder's job with
+   * the same id as its own.
+   */
   createJob(parent: string, request: VertexJob): JobRecord {
-    const id = String(this.lastJobId + 1);
+    const id = String(Math.max(this.lastJobId + 1, Date.now()));
     const time = now();
     // Output-only fields of the request are refused by the routes; trials live in the records.
     const { trials: _trials, ...fields } = request;
@@ -172,7 +184,7 @@ export class Store {
       case "job": {
         const id = event.job.name!.split("/").pop()!;
         this.lastJobId = Math.max(this.lastJobId, Number(id));
-        this.jobs.set(id, { id, job: event.job as JobRecord["job"], trials: [], deleted: false });
+        this.jobs.set(id, { id, ordinal: this.jobs.size + 1, job: event.job as JobRecord["job"], trials: [], deleted: false });
         break;
       }
       case "state": {

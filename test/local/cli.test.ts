@@ -52,6 +52,13 @@ function startTuneRun(root: string) {
   return { state, child, output: () => text };
 }
 
+/** A file of a trial of the state folder's only job ("" until that job's folder exists). */
+function trialFile(state: string, trialId: string, file: string): string {
+  const jobs = join(state, "jobs");
+  const [job] = existsSync(jobs) ? readdirSync(jobs) : [];
+  return job ? join(jobs, job, "trials", trialId, file) : "";
+}
+
 describe("tune run", () => {
   it("runs the stack's study with the Bayesian optimizer and writes result.json and a self-contained report.html", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.02"]);
@@ -86,7 +93,7 @@ describe("tune run", () => {
   it("Ctrl-C cancels the job, waits for it to end and leaves no trial process behind", async () => {
     const root = scratchRepo(["--mode=hang"], 4);
     const { state, child, output } = startTuneRun(root);
-    const seen = (id: string) => join(state, "jobs", "1", "trials", id, "seen.json");
+    const seen = (id: string) => trialFile(state, id, "seen.json");
     expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000)).toBe(true);
     const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
     child.kill("SIGINT");
@@ -105,15 +112,16 @@ describe("tune run after a run that was killed", () => {
   it("follows the study the killed run started instead of starting a second one", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.2"], 4);
     const { state, child, output } = startTuneRun(root);
-    expect(await eventually(() => existsSync(join(state, "jobs", "1", "trials", "1", "seen.json")), 20_000), output()).toBe(true);
+    expect(await eventually(() => existsSync(trialFile(state, "1", "seen.json")), 20_000), output()).toBe(true);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
 
     const lines: string[] = [];
     const result = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: { write: (t) => void lines.push(t), tty: false } });
-    expect(lines.join("")).toMatch(/adopting projects\/local\/locations\/us-central1\/hyperparameterTuningJobs\/1 \(JOB_STATE_RUNNING\)/);
+    const [killedRunsJob] = readdirSync(join(state, "jobs"));
+    expect(lines.join("")).toContain(`adopting projects/local/locations/us-central1/hyperparameterTuningJobs/${killedRunsJob} (JOB_STATE_RUNNING)`);
     expect(lines.join("")).not.toContain("created ");
-    expect(readdirSync(join(state, "jobs"))).toEqual(["1"]);
+    expect(readdirSync(join(state, "jobs"))).toEqual([killedRunsJob]);
     expect(result.job.state).toBe("JOB_STATE_SUCCEEDED");
     expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(4);
   });

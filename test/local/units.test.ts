@@ -1,6 +1,6 @@
 /**
  * The local backend's pure parts: the metrics reader, the list filter, the early-stopping rules,
- * the journal's torn-line handling, the suggestion seed.
+ * the journal's torn-line handling, job ids and ordinals, the suggestion seed.
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
 import { MetricsReader, selectFinal } from "../../local/metrics";
 import { studySeed, suggestionSeed } from "../../local/scheduler";
+import { Store } from "../../local/store";
 import { tempDir } from "./helpers";
 
 const line = (step: number, value: string, timestamp: number, tag = "accuracy") =>
@@ -127,16 +128,48 @@ describe("journal", () => {
   });
 });
 
+describe("job ids", () => {
+  /** Creates a job in a store on `dir` (which the call opens and closes), returns its id and ordinal. */
+  function createIn(dir: string): { id: number; ordinal: number } {
+    const store = new Store(dir);
+    try {
+      const record = store.createJob("projects/p/locations/l", { displayName: "x" });
+      return { id: Number(record.id), ordinal: record.ordinal };
+    } finally {
+      store.close();
+    }
+  }
+
+  it("are never reused: not after a restart, not by a fresh state folder, while ordinals count per folder", () => {
+    const folder = tempDir();
+    const started = Date.now();
+    const first = createIn(folder);
+    const second = createIn(folder);
+    // An id is at least the time of its creation in ms, so a folder started after the last id's
+    // millisecond (a deleted folder's replacement) begins above it.
+    while (Date.now() <= second.id);
+    const fresh = createIn(tempDir());
+    expect(first.id).toBeGreaterThanOrEqual(started);
+    expect(second.id).toBeGreaterThan(first.id);
+    expect(fresh.id).toBeGreaterThan(second.id);
+    expect([first.ordinal, second.ordinal, fresh.ordinal]).toEqual([1, 2, 1]);
+    // The replayed journal gives every job its ordinal back.
+    const reopened = new Store(folder);
+    expect(reopened.list().map((r) => [Number(r.id), r.ordinal])).toEqual([[first.id, 1], [second.id, 2]]);
+    reopened.close();
+  });
+});
+
 describe("suggestion seed", () => {
-  it("depends only on the job id and the suggestion's index, so a restart asks the same question", () => {
-    expect(suggestionSeed("7", 3)).toBe(suggestionSeed("7", 3));
-    expect(suggestionSeed("7", 3)).not.toBe(suggestionSeed("7", 4));
-    expect(suggestionSeed("7", 3)).not.toBe(suggestionSeed("8", 3));
+  it("depends only on the job's ordinal and the suggestion's index, so a restart asks the same question", () => {
+    expect(suggestionSeed(7, 3)).toBe(suggestionSeed(7, 3));
+    expect(suggestionSeed(7, 3)).not.toBe(suggestionSeed(7, 4));
+    expect(suggestionSeed(7, 3)).not.toBe(suggestionSeed(8, 3));
   });
 
   it("gives each job one study seed of its own, the same after a restart", () => {
-    expect(studySeed("7")).toBe(studySeed("7"));
-    expect(studySeed("7")).not.toBe(studySeed("8"));
-    expect(Number.isInteger(studySeed("7")) && studySeed("7") >= 0 && studySeed("7") < 2 ** 32).toBe(true);
+    expect(studySeed(7)).toBe(studySeed(7));
+    expect(studySeed(7)).not.toBe(studySeed(8));
+    expect(Number.isInteger(studySeed(7)) && studySeed(7) >= 0 && studySeed(7) < 2 ** 32).toBe(true);
   });
 });
