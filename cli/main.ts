@@ -3,11 +3,13 @@
  *
  *   npm run tune -- run   [--stack local] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
  *   npm run tune -- serve [--port P] [--state DIR] [--host H --allow-remote]
+ *   npm run tune -- cancel JOB [--state DIR]
  *   npm run demo
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
+import { cancelLocalJob } from "./cancel";
 import { startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, runStudy, type RunResult } from "./run";
 
@@ -16,6 +18,8 @@ const USAGE = `usage:
              run the stack's study (Pulumi.<stack>.yaml) on the local backend; writes DIR/result.json and DIR/report.html
   tune serve [--port P] [--state DIR] [--host H --allow-remote]
              run the local backend alone (a Vertex-compatible hyperparameterTuningJobs API)
+  tune cancel JOB [--state DIR]
+             cancel a job on the local backend (its id, or its full name) and wait until its trials have ended
   tune demo  the local stack's study with the real trainer, then the best trial and the report
 `;
 
@@ -84,8 +88,13 @@ function medianComparison(result: RunResult): string {
   return `the best trial's ${metricId} ${result.best.metricValue.toFixed(4)} vs the median trial's ${median.toFixed(4)} (${values.length} trials succeeded)\n`;
 }
 
+/** The local backend's state folder: `--state`, else the default under the repository. */
+function stateDirOf(values: Record<string, string | boolean | undefined>, repoRoot: string): string {
+  return resolve((values.state as string | undefined) ?? join(repoRoot, DEFAULTS.localStateDir));
+}
+
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
-  const stateDir = resolve((values.state as string | undefined) ?? join(repoRoot, DEFAULTS.localStateDir));
+  const stateDir = stateDirOf(values, repoRoot);
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
   const server = await startServer({
@@ -133,6 +142,12 @@ async function main(argv: string[]): Promise<number> {
     case "serve":
       await serve(values, repoRoot);
       return -1;
+    case "cancel": {
+      if (positionals.length !== 2) throw new Error(`cancel takes one job (its id or full name)\n${USAGE}`);
+      const job = await cancelLocalJob({ repoRoot, stateDir: stateDirOf(values, repoRoot), job: positionals[1] });
+      process.stdout.write(`${job.name} ${job.state === "JOB_STATE_CANCELLED" ? "cancelled" : `had already ended ${job.state}`}\n`);
+      return 0;
+    }
     default:
       process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
       return 2;

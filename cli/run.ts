@@ -52,9 +52,11 @@ const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
 /**
  * A running job of this stack and study, left by a killed run, is followed rather than run twice;
  * a finished one is not (running again is what the person asked for), and a running one with
- * other settings is left alone and named.
+ * other settings is left alone, named with the command that cancels it.
  */
-const RUN_ADOPTION: AdoptionPolicy = { adoptSucceeded: false, cancelOtherSpecs: false };
+export function runAdoption(stateDir: string): AdoptionPolicy {
+  return { adoptSucceeded: false, cancelOtherSpecs: false, howToCancel: (name) => `npm run tune -- cancel ${name} --state ${stateDir}` };
+}
 
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */
 export async function runStudy(options: RunOptions): Promise<RunResult> {
@@ -66,7 +68,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   // The repository too: two repositories may share one --state folder.
   const labelled = withIdentityLabels(request, shortHash(`tune run ${resolve(options.repoRoot)} ${options.stack}`), specHash(request));
   const log = (line: string) => options.output.write(`${line}\n`);
-  const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, RUN_ADOPTION);
+  const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, runAdoption(stateDir));
   const name = started.name!;
   if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
 

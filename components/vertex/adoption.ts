@@ -45,6 +45,8 @@ export interface AdoptionPolicy {
   adoptSucceeded: boolean;
   /** Cancel running jobs of the same identity with another spec (else only log them). */
   cancelOtherSpecs: boolean;
+  /** For a job left running: how the person cancels it (a command), shown with it. */
+  howToCancel?: (name: string) => string;
 }
 
 const RESOURCE_POLICY: AdoptionPolicy = { adoptSucceeded: true, cancelOtherSpecs: true };
@@ -96,7 +98,8 @@ export async function createOrAdopt(
   );
   for (const other of existing.filter((j) => j.labels?.[SPEC_LABEL] !== spec && ACTIVE_STATES.includes(j.state ?? ""))) {
     if (!policy.cancelOtherSpecs) {
-      log(`${other.name} (${other.state}), started earlier with other settings, is left running`);
+      const hint = policy.howToCancel ? `; to cancel it: ${policy.howToCancel(other.name!)}` : "";
+      log(`${other.name} (${other.state}), started earlier with other settings, is left running${hint}`);
       continue;
     }
     log(`cancelling ${other.name}: a job of this resource with another spec, left running by an interrupted replacement`);
@@ -173,7 +176,7 @@ async function lookFor(client: VertexClient, filter: string, seen: Set<string | 
  * Cancels a job and waits until it has ended (cancel is asynchronous). Tolerates a job that
  * ended on its own meanwhile.
  */
-export async function cancelAndWait(client: VertexClient, name: string, clock: Clock, timeoutMs: number): Promise<VertexJob> {
+export async function cancelAndWait(client: Pick<VertexClient, "get" | "cancel">, name: string, clock: Clock, timeoutMs: number): Promise<VertexJob> {
   let job = await client.get(name);
   if (!isTerminal(job)) {
     try {

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cancelLocalJob } from "../../cli/cancel";
 import { createProgress } from "../../cli/progress";
 import { runStudy } from "../../cli/run";
 import { alive, eventually, REPO_ROOT, tempDir, TRIAL_SCRIPT } from "./helpers";
@@ -38,18 +39,24 @@ function scratchRepo(trialArgs: string[], maxTrials = 6): string {
   return root;
 }
 
-/** `tune run` of stack "t" as its own process on `<root>/state`, its output collected. */
-function startTuneRun(root: string) {
-  const state = join(root, "state");
-  mkdirSync(state);
-  const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), "run", "--stack", "t", "--state", state], {
+/** `tune <args>` as its own process in `root`, its output collected and its exit code awaitable. */
+function startTune(root: string, args: string[]) {
+  const child = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "cli/main.ts"), ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let text = "";
   child.stdout!.on("data", (c: Buffer) => (text += c.toString()));
   child.stderr!.on("data", (c: Buffer) => (text += c.toString()));
-  return { state, child, output: () => text };
+  const exited = new Promise<number | null>((r) => child.once("exit", r));
+  return { child, output: () => text, exited };
+}
+
+/** `tune run` of stack "t" as its own process on `<root>/state`. */
+function startTuneRun(root: string) {
+  const state = join(root, "state");
+  mkdirSync(state);
+  return { state, ...startTune(root, ["run", "--stack", "t", "--state", state]) };
 }
 
 /** A file of a trial of the state folder's only job ("" until that job's folder exists). */
@@ -92,12 +99,12 @@ describe("tune run", () => {
 
   it("Ctrl-C cancels the job, waits for it to end and leaves no trial process behind", async () => {
     const root = scratchRepo(["--mode=hang"], 4);
-    const { state, child, output } = startTuneRun(root);
+    const { state, child, output, exited } = startTuneRun(root);
     const seen = (id: string) => trialFile(state, id, "seen.json");
     expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000)).toBe(true);
     const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
     child.kill("SIGINT");
-    const code = await new Promise((r) => child.once("exit", r));
+    const code = await exited;
     expect(output()).toContain("cancelling the job");
     expect(output()).toContain("ended JOB_STATE_CANCELLED");
     expect(code).toBe(1);
@@ -111,10 +118,10 @@ describe("tune run", () => {
 describe("tune run after a run that was killed", () => {
   it("follows the study the killed run started instead of starting a second one", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.2"], 4);
-    const { state, child, output } = startTuneRun(root);
+    const { state, child, output, exited } = startTuneRun(root);
     expect(await eventually(() => existsSync(trialFile(state, "1", "seen.json")), 20_000), output()).toBe(true);
     child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
+    await exited;
 
     const lines: string[] = [];
     const result = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: { write: (t) => void lines.push(t), tty: false } });
@@ -135,6 +142,32 @@ describe("tune run after a run that was killed", () => {
     expect(first.job.state).toBe("JOB_STATE_SUCCEEDED");
     expect(second.job.state).toBe("JOB_STATE_SUCCEEDED");
     expect(second.job.name).not.toBe(first.job.name);
+  });
+});
+
+describe("tune cancel", () => {
+  it("cancels a running tune run's job through the server that owns the state folder and ends its trials", async () => {
+    const root = scratchRepo(["--mode=hang"], 4);
+    const run = startTuneRun(root);
+    const seen = (id: string) => trialFile(run.state, id, "seen.json");
+    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000), run.output()).toBe(true);
+    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+    const [jobId] = readdirSync(join(run.state, "jobs"));
+
+    const cancel = startTune(root, ["cancel", jobId, "--state", run.state]);
+    expect(await cancel.exited, cancel.output()).toBe(0);
+    expect(cancel.output()).toBe(`projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId} cancelled\n`);
+    expect(pids.some(alive)).toBe(false);
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain("ended JOB_STATE_CANCELLED");
+  });
+
+  it("names the job and the state folder when the job does not exist there", async () => {
+    const state = tempDir();
+    await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: state, job: "12" })).rejects.toThrow(
+      `projects/local/locations/us-central1/hyperparameterTuningJobs/12 does not exist on the local backend of ${state}`,
+    );
+    await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: state, job: "latest" })).rejects.toThrow("the job must be a numeric id or a full name");
   });
 });
 

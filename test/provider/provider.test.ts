@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { runAdoption } from "../../cli/run";
 import { specHash } from "../../components/spec/hash";
 import { makeTuningJobProvider } from "../../components/tuningJob";
 import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels } from "../../components/vertex/adoption";
@@ -189,11 +190,11 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     expect(await client.list()).toHaveLength(1);
   });
 
-  it("with tune run's policy, adopts only a running job and leaves one of another spec running, named", async () => {
+  it("with tune run's policy, adopts only a running job and leaves one of another spec running, named with the command that cancels it", async () => {
     const { server, client } = await setup();
     const release = join(server.stateDir, "release-policy");
     const base = testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: release } });
-    const policy = { adoptSucceeded: false, cancelOtherSpecs: false };
+    const policy = runAdoption(server.stateDir);
     const run = async (job: typeof base) => {
       const lines: string[] = [];
       const result = await createOrAdopt(client, withIdentityLabels(job, "tune-identity", specHash(job)), fastClock(), (l) => lines.push(l), DEFAULT_ADOPTION_TIMING, policy);
@@ -207,7 +208,9 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
 
     const other = await run({ ...base, displayName: "other settings" });
     expect(other.adopted).toBe(false);
-    expect(other.lines.join("\n")).toContain(`${first.job.name} (JOB_STATE_RUNNING), started earlier with other settings, is left running`);
+    expect(other.lines.join("\n")).toContain(
+      `${first.job.name} (JOB_STATE_RUNNING), started earlier with other settings, is left running; to cancel it: npm run tune -- cancel ${first.job.name} --state ${server.stateDir}`,
+    );
     expect((await client.get(first.job.name!)).state).toBe("JOB_STATE_RUNNING");
 
     writeFileSync(release, "");
