@@ -32,7 +32,10 @@ async function setup(faults: FaultRule[] = []) {
 function heldJob(server: LocalServer, identity: string, extra: Partial<TuningJobInputs> = {}, maxTrialCount = 1) {
   const release = join(server.stateDir, `release-${identity}`);
   const inputs = testInputs(server, testJob({ maxTrialCount, env: { TRAINER_WAIT_FOR_FILE: release } }), identity, { waitTimeoutMinutes: 1, ...extra });
-  return { inputs, release: () => writeFileSync(release, "") };
+  // The same job with a deadline that leaves a loaded machine seconds of real time to finish it
+  // once released (the fast clock's minute is 300 ms): for the call that waits for its end.
+  const patient: TuningJobInputs = { ...inputs, waitTimeoutMinutes: 30 };
+  return { inputs, patient, release: () => writeFileSync(release, "") };
 }
 
 type InitError = Error & { id: string; properties: TuningJobOutputs; reasons: string[] };
@@ -95,7 +98,7 @@ describe("the vertex backend's path, against the local server", () => {
       expect(requests(server, "GET", PATHS.job)).toHaveLength(0);
       // A later update with wait on resumes; it never creates.
       held.release();
-      const { outs: done } = await provider.update(id, outs, { ...held.inputs, wait: true });
+      const { outs: done } = await provider.update(id, outs, { ...held.patient, wait: true });
       expect(done.state).toBe("JOB_STATE_SUCCEEDED");
     } finally {
       if (saved === undefined) delete process.env.CLOUDSDK_AUTH_ACCESS_TOKEN;
@@ -171,7 +174,7 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     const held = heldJob(server, "rerun-running");
     const first = await thrown<InitError>(provider.create(held.inputs));
     held.release();
-    const { id, outs } = await provider.create(held.inputs);
+    const { id, outs } = await provider.create(held.patient);
     expect(id).toBe(first.id);
     expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
     expect(lines.join("\n")).toContain(`adopting ${id} (JOB_STATE_RUNNING)`);
@@ -244,7 +247,7 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     const first = await thrown<InitError>(provider.create(held.inputs));
     await client.cancel(first.id);
     held.release();
-    const { id, outs } = await provider.create(held.inputs);
+    const { id, outs } = await provider.create(held.patient);
     expect(id).not.toBe(first.id);
     expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
     expect((await client.get(first.id)).state).toBe("JOB_STATE_CANCELLED");
@@ -279,7 +282,7 @@ describe("deadline, update, read and delete", () => {
     expect(error.reasons).toEqual([error.message]);
 
     held.release();
-    const { outs } = await provider.update(error.id, error.properties, held.inputs);
+    const { outs } = await provider.update(error.id, error.properties, held.patient);
     expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
     expect(outs.bestTrial).toBeDefined();
     expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
