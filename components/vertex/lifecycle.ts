@@ -2,10 +2,10 @@
  * The provider's lifecycle flows on a Vertex client: create (or adopt) and wait, resume a wait,
  * refresh, and destroy. `tuningJob.ts` adapts them to Pulumi's dynamic-provider calls.
  *
- * Whenever a job exists but the step cannot complete (the wait deadline passed, the job failed),
- * the error thrown carries the job's id and outputs: the dynamic-provider host turns it into
- * ErrorResourceInitFailed, so the job stays in the stack state and the next `pulumi up` calls
- * `update`, which resumes.
+ * Whenever a job exists but the step cannot complete (the wait deadline passed, the job failed,
+ * the wait itself failed), the error thrown carries the job's id and outputs: the dynamic-provider
+ * host turns it into ErrorResourceInitFailed, so the job stays in the stack state and the next
+ * `pulumi up` calls `update`, which resumes.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
@@ -42,6 +42,10 @@ function initFailed(id: string, properties: TuningJobOutputs, message: string): 
   return Object.assign(new Error(message), { id, properties, reasons: [message] });
 }
 
+function isJobInitError(error: unknown): error is JobInitError {
+  return error instanceof Error && typeof (error as Partial<JobInitError>).id === "string" && Array.isArray((error as Partial<JobInitError>).reasons);
+}
+
 /** On the local backend the job always runs to its end inside `pulumi up` (DESIGN.md). */
 function waits(inputs: TuningJobInputs): boolean {
   return isLocal(inputs) || inputs.wait !== false;
@@ -57,8 +61,17 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
   const { job, adopted } = await createOrAdopt(client, labelled, ctx.clock, ctx.log);
   const id = job.name!;
   if (!adopted) ctx.log(`created ${id}`);
-  if (!waits(inputs)) return { id, outs: toOutputs(inputs, adopted ? await client.get(id) : job) };
-  return { id, outs: await finish(client, id, inputs, ctx) };
+  try {
+    if (!waits(inputs)) return { id, outs: toOutputs(inputs, adopted ? await client.get(id) : job) };
+    return { id, outs: await finish(client, id, inputs, ctx) };
+  } catch (error) {
+    if (isJobInitError(error)) throw error;
+    // The job exists whatever failed after it was made (a token that expired during a long wait,
+    // an API still failing after the retries): without its id in the error the stack would not
+    // record it, and no destroy would ever cancel it.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw initFailed(id, toOutputs(inputs, job), `${id} was ${adopted ? "adopted" : "created"}, but waiting for it failed: ${reason}. Run pulumi up again to keep waiting; the job keeps running`);
+  }
 }
 
 /** Resumes waiting for the existing job (after a deadline, or a change of the wait settings). Never creates one. */

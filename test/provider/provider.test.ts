@@ -272,6 +272,23 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
 });
 
 describe("deadline, update, read and delete", () => {
+  it("keeps a created job in the stack when waiting for it fails otherwise (a token that expired mid-wait): the error carries its id", async () => {
+    const { server, provider, client } = await setup([{ method: "GET", path: PATHS.job, status: 401 }]);
+    const inputs = testInputs(server, testJob({ maxTrialCount: 1 }), "wait-fails");
+    const error = await thrown<InitError>(provider.create(inputs));
+    expect(error.id).toMatch(/^projects\/p\/locations\/us-central1\/hyperparameterTuningJobs\/\d+$/);
+    expect(error.properties).toMatchObject({ name: error.id, project: "p", identity: "wait-fails" });
+    expect(error.message).toContain(`${error.id} was created, but waiting for it failed:`);
+    expect(error.message).toContain("Run pulumi up again to keep waiting; the job keeps running");
+    expect(error.reasons).toEqual([error.message]);
+
+    // The next pulumi up calls update, which resumes the wait on the same job.
+    const { outs } = await provider.update(error.id, error.properties, inputs);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(await client.list()).toHaveLength(1);
+  });
+
   it("throws with the id and outputs on the deadline; update resumes and completes without creating", async () => {
     const { server, provider, client } = await setup();
     const held = heldJob(server, "deadline");
