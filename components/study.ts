@@ -165,13 +165,25 @@ function keyLocation(key: string): string | undefined {
   return /^projects\/[^/]+\/locations\/([^/]+)\//.exec(key)?.[1];
 }
 
+/** Everything of the component's that a change of replaces the job. */
+export interface JobDefinition {
+  study: StudyDefinition;
+  trainer: TrainerDefinition;
+  /** The built image (a `source` trainer). */
+  imageUri?: string;
+  labels?: Record<string, string>;
+  kmsKeyName?: string;
+}
+
 /**
  * `gs://<bucket>/<displayName>/<spec hash>/`: the trials' base output directory. Trial ids start
- * at 1 in every job, so a replacement job (new study, trainer or image) gets a folder of its own
- * rather than overwriting the models of the job before it.
+ * at 1 in every job, so a replacement job (new study, trainer, image, labels or key) gets a folder
+ * of its own rather than overwriting the models of the job before it. Fields left unset do not
+ * enter the hash, so a definition without labels or key keeps the folder it had before they
+ * were part of it.
  */
-export function outputDirectory(bucket: string, displayName: string, study: StudyDefinition, trainer: TrainerDefinition, imageUri: string | undefined): string {
-  return `gs://${bucket}/${displayName}/${shortHash(canonicalJson({ study, trainer, imageUri }), 12)}/`;
+export function outputDirectory(bucket: string, displayName: string, definition: JobDefinition): string {
+  return `gs://${bucket}/${displayName}/${shortHash(canonicalJson(definition), 12)}/`;
 }
 
 /**
@@ -233,13 +245,13 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       infra = this.createVertexInfra(name, args, trainer, project, region);
       dependencies = infra.dependencies;
       ctx = pulumi
-        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study])
-        .apply(([bucket, serviceAccount, builtImageUri, study]) => ({
+        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study, args.labels, args.kmsKeyName])
+        .apply(([bucket, serviceAccount, builtImageUri, study, labels, kmsKeyName]) => ({
           backend,
           defaultDisplayName: name,
           serviceAccount,
           builtImageUri,
-          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? name, study, trainer, builtImageUri),
+          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? name, { study, trainer, imageUri: builtImageUri, labels, kmsKeyName }),
         }));
       this.bucket = infra.bucket;
       this.serviceAccount = infra.serviceAccount;

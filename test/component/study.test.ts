@@ -245,7 +245,7 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(job.project).toBe(GCP_PROJECT);
     expect(job.location).toBe(REGION);
     expect(job.backend).toBe("vertex");
-    const spec = shortHash(canonicalJson({ study: args.study, trainer: args.trainer, imageUri }), 12);
+    const spec = shortHash(canonicalJson({ study: args.study, trainer: args.trainer, imageUri, labels: args.labels }), 12);
     expect(job.job).toEqual(
       seedVertexJob({ imageUri, serviceAccount: emailOf("s7", "trials"), outputUriPrefix: `gs://${bucket}/bayesian-hp-tuning/${spec}/` }),
     );
@@ -253,12 +253,18 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
 
   it("gives each spec its own output folder, so a replacement job never overwrites the models of the one before", () => {
     const { study, trainer } = seedArgs();
-    const base = outputDirectory("b", "d", study as never, trainer!, "image:1");
+    const definition = { study: study as never, trainer: trainer!, imageUri: "image:1" };
+    const base = outputDirectory("b", "d", definition);
     expect(base).toMatch(/^gs:\/\/b\/d\/[0-9a-f]{12}\/$/);
-    expect(outputDirectory("b", "d", study as never, trainer!, "image:1")).toBe(base);
-    expect(outputDirectory("b", "d", study as never, trainer!, "image:2")).not.toBe(base);
-    expect(outputDirectory("b", "d", { ...(study as object), maxTrials: 31 } as never, trainer!, "image:1")).not.toBe(base);
-    expect(outputDirectory("b", "d", study as never, { imageUri: "other" }, "image:1")).not.toBe(base);
+    expect(outputDirectory("b", "d", { ...definition })).toBe(base);
+    // Unset labels and key leave the folder as it was before they entered the hash.
+    expect(outputDirectory("b", "d", { ...definition, labels: undefined, kmsKeyName: undefined })).toBe(base);
+    // Each change that replaces the job moves it to another folder.
+    expect(outputDirectory("b", "d", { ...definition, imageUri: "image:2" })).not.toBe(base);
+    expect(outputDirectory("b", "d", { ...definition, study: { ...(study as object), maxTrials: 31 } as never })).not.toBe(base);
+    expect(outputDirectory("b", "d", { ...definition, trainer: { imageUri: "other" } })).not.toBe(base);
+    expect(outputDirectory("b", "d", { ...definition, labels: { team: "ml" } })).not.toBe(base);
+    expect(outputDirectory("b", "d", { ...definition, kmsKeyName: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k" })).not.toBe(base);
   });
 
   it("starts the job only after the APIs, the grants and the image build", async () => {
