@@ -1,7 +1,7 @@
 /**
  * The provider's preview-time rules, pure and offline: `check` validates the inputs, `diff`
- * decides between no change, an update (only the wait settings) and a replacement (anything
- * that defines the job: jobs are immutable).
+ * decides between no change, an update (the wait settings, or a wait still owed) and a
+ * replacement (anything that defines the job: jobs are immutable).
  */
 import type * as pulumi from "@pulumi/pulumi";
 // Imported from the spec's files, not its index: the provider is serialized by value, and the
@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../spec/hash";
 import { isUnknown, validateJob } from "../spec/validate";
 import type { VertexJob } from "../spec/vertexJson";
-import type { TuningJobInputs } from "../tuningJobTypes";
+import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 
 /** Inputs that define the job: a change replaces it. */
 const REPLACING_KEYS = ["job", "project", "location", "backend", "apiEndpoint"] as const;
@@ -46,17 +46,29 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
   return { inputs: news, failures };
 }
 
+/** Whether `pulumi up` waits for the job's end: always on the local backend (DESIGN.md), else unless `wait` is false. */
+export function waitsForEnd(inputs: TuningJobInputs): boolean {
+  return inputs.backend === "local" || inputs.wait !== false;
+}
+
 /**
  * No change for an identical spec, whatever the provider code (`__provider`) or the values only
  * the class computes (`identity`, `specHash`, `localBackendModule`: they follow the resource's
- * name, the hash function and the program's location; the job itself is compared whole). A value still unknown is reported as a replacement: it may
- * change the job.
+ * name, the hash function and the program's location; the job itself is compared whole). A value
+ * still unknown is reported as a replacement: it may change the job.
+ *
+ * A job last seen running or ended without success, while `pulumi up` waits for jobs, is an
+ * update even with no input changed: the update waits again (or reports the failure). A wait
+ * that ended at its deadline also leaves the resource "failed to initialize", which makes the
+ * engine call update anyway, but a `pulumi refresh` clears that mark, and without this rule the
+ * next `up` would pass with the study unfinished.
  */
-export function diffInputs(olds: TuningJobInputs, news: TuningJobInputs): pulumi.dynamic.DiffResult {
+export function diffInputs(olds: TuningJobOutputs, news: TuningJobInputs): pulumi.dynamic.DiffResult {
   const replaces = REPLACING_KEYS.filter((key) => changed(olds[key], news[key]));
   const updates = UPDATING_KEYS.filter((key) => changed(olds[key], news[key]));
+  const waitOwed = waitsForEnd(news) && olds.state !== undefined && olds.state !== "JOB_STATE_SUCCEEDED";
   return {
-    changes: replaces.length + updates.length > 0,
+    changes: replaces.length + updates.length > 0 || waitOwed,
     replaces,
     deleteBeforeReplace: true,
   };

@@ -12,8 +12,9 @@ import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { cancelAndWait, createOrAdopt, withIdentityLabels } from "./adoption";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
-import { connect, isLocal } from "./connect";
+import { connect } from "./connect";
 import { isNotFound } from "./errors";
+import { waitsForEnd } from "./inputRules";
 import { toOutputs } from "./outputs";
 import { progressReporter, waitForJob } from "./wait";
 
@@ -46,11 +47,6 @@ function isJobInitError(error: unknown): error is JobInitError {
   return error instanceof Error && typeof (error as Partial<JobInitError>).id === "string" && Array.isArray((error as Partial<JobInitError>).reasons);
 }
 
-/** On the local backend the job always runs to its end inside `pulumi up` (DESIGN.md). */
-function waits(inputs: TuningJobInputs): boolean {
-  return isLocal(inputs) || inputs.wait !== false;
-}
-
 /** Creates the job, or adopts the one an interrupted run left; then waits for it unless `wait` is false. */
 export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext): Promise<{ id: string; outs: TuningJobOutputs }> {
   if (!inputs.identity || !inputs.specHash) {
@@ -62,7 +58,7 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
   const id = job.name!;
   if (!adopted) ctx.log(`created ${id}`);
   try {
-    if (!waits(inputs)) return { id, outs: toOutputs(inputs, adopted ? await client.get(id) : job) };
+    if (!waitsForEnd(inputs)) return { id, outs: toOutputs(inputs, adopted ? await client.get(id) : job) };
     return { id, outs: await finish(client, id, inputs, ctx) };
   } catch (error) {
     if (isJobInitError(error)) throw error;
@@ -78,7 +74,7 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
 export async function resumeJob(id: string, inputs: TuningJobInputs, ctx: LifecycleContext): Promise<TuningJobOutputs> {
   const client = await connect(inputs, ctx.clock);
   try {
-    if (!waits(inputs)) return toOutputs(inputs, await client.get(id));
+    if (!waitsForEnd(inputs)) return toOutputs(inputs, await client.get(id));
     return await finish(client, id, inputs, ctx);
   } catch (error) {
     if (!isNotFound(error)) throw error;

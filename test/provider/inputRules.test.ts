@@ -72,6 +72,19 @@ describe("diff", () => {
     expect(await diff(inputs({ waitTimeoutMinutes: 60 }), inputs({ waitTimeoutMinutes: 120 }))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
   });
 
+  it("updates a job last seen unfinished or failed while up waits for jobs: a refresh must not make up pass with the study unfinished", async () => {
+    const recorded = (state: string, extra: Partial<TuningJobInputs> = {}) => ({ ...inputs(extra), name: "projects/p/locations/us-central1/hyperparameterTuningJobs/1", state });
+    const update = { changes: true, replaces: [], deleteBeforeReplace: true };
+    for (const state of ["JOB_STATE_RUNNING", "JOB_STATE_PENDING", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"]) {
+      expect(await diff(recorded(state) as never, inputs())).toEqual(update);
+      // The local backend always waits, whatever `wait` says.
+      expect(await diff(recorded(state, { backend: "local", wait: false }) as never, inputs({ backend: "local", wait: false }))).toEqual(update);
+      // With wait false on Vertex AI a running job is the expected state: nothing to do.
+      expect((await diff(recorded(state, { wait: false }) as never, inputs({ wait: false }))).changes).toBe(false);
+    }
+    expect((await diff(recorded("JOB_STATE_SUCCEEDED") as never, inputs())).changes).toBe(false);
+  });
+
   it("reports a replacement where the spec is unknown", async () => {
     const news = inputs();
     news.job.displayName = UNKNOWN;
