@@ -7,7 +7,7 @@
  * recovery, schedulers). What each route does is in routes.ts.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
@@ -126,12 +126,15 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 /** Starts a local backend over `options.stateDir`; refuses if another live server holds that folder. */
 export async function startServer(options: ServerOptions): Promise<LocalServer> {
-  const stateDir = resolve(options.stateDir);
   const host = options.host ?? "127.0.0.1";
   if (!LOOPBACK.has(host) && !options.allowRemote) {
     throw new Error(`binding to ${host} exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway`);
   }
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(resolve(options.stateDir), { recursive: true, mode: 0o700 });
+  // The folder's one spelling, symlinks resolved: trials carry paths inside it in their
+  // environment, and recovery finds a dead server's trials by those paths, whichever way the
+  // next server was pointed at the folder.
+  const stateDir = realpathSync(resolve(options.stateDir));
   const release = acquireLock(stateDir);
   let store: Store;
   try {

@@ -5,7 +5,7 @@
  * The server runs as a child process (`tune serve`), exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
@@ -40,7 +40,12 @@ type Trial = NonNullable<VertexJob["trials"]>[number];
 describe("restart after kill -9", () => {
   it("keeps finished trials, ends and reruns interrupted ones under new ids, and completes the job", async () => {
     const stateDir = tempDir();
-    const first = await serve(stateDir);
+    // The first server reaches the folder through a symlink (as a working directory reported
+    // through one would), the second by its real path: the second must still find and end the
+    // first one's trials.
+    const link = join(tempDir(), "state-link");
+    symlinkSync(stateDir, link);
+    const first = await serve(link);
     const api1 = client(first);
     // maxFailedTrialCount 1: were the two interrupted trials counted as failures, the job would fail.
     const created = await api1.create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
