@@ -80,7 +80,6 @@ export function tailOf(path: string, lines = 8, bytes = 4096): string {
 export class TrialProcess {
   private child?: ChildProcess;
   private poll?: NodeJS.Timeout;
-  private timeout?: NodeJS.Timeout;
   private kill?: NodeJS.Timeout;
   private stopReason?: StopReason;
   private nonFiniteStep?: string;
@@ -126,8 +125,13 @@ export class TrialProcess {
     this.child.on("exit", (code, signal) => this.finish(code, signal));
     // The server must be able to exit while trials run: the journal, not the event loop, owns them.
     this.child.unref();
-    this.poll = setInterval(() => this.look(), this.options.pollMs);
-    if (this.timeoutMs !== undefined) this.timeout = setTimeout(() => this.stop("timeout"), this.timeoutMs);
+    // The timeout is checked on each poll, not by a timer of its own: Node's timers fire at once
+    // for delays past 2^31 - 1 ms (24.8 days), which scheduling.timeout may exceed.
+    const deadline = this.timeoutMs === undefined ? undefined : Date.now() + this.timeoutMs;
+    this.poll = setInterval(() => {
+      this.look();
+      if (deadline !== undefined && Date.now() >= deadline) this.stop("timeout");
+    }, this.options.pollMs);
     return this.child.pid;
   }
 
@@ -157,7 +161,6 @@ export class TrialProcess {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.poll);
-    clearTimeout(this.timeout);
     clearTimeout(this.kill);
     // The leader is gone; end whatever it left behind in its group, as a container's end would.
     if (this.child?.pid) killGroup(this.child.pid, "SIGKILL");

@@ -118,6 +118,12 @@ describe("failing trials", () => {
     expect(await eventually(() => !alive(seen.child))).toBe(true);
   });
 
+  it("runs a trial whose scheduling.timeout is past the 24.8 days a Node timer can wait to its end", async () => {
+    const job = await run(testJob(["--steps=2"], { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, scheduling: { timeout: "3000000s" } } }));
+    expect(job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(job.trials![0].state).toBe("SUCCEEDED");
+  });
+
   it("says which metric was never reported, NaN, a malformed line, and a missing command", async () => {
     const none = await run(testJob(["--mode=nometric"], { maxTrialCount: 1 }));
     expect(none.state).toBe("JOB_STATE_FAILED");
