@@ -149,7 +149,9 @@ export async function createOrAdopt(
  */
 export function isIamPropagationError(error: unknown, serviceAccount: string | undefined): error is VertexApiError {
   if (!isVertexApiError(error) || (error.httpStatus !== 400 && error.httpStatus !== 403)) return false;
-  return /actAs|service ?account/i.test(error.message) || (serviceAccount !== undefined && error.message.includes(serviceAccount));
+  // Whole words: every service agent's email ends in `gserviceaccount.com`, and a refusal that
+  // names an agent (a CMEK grant missing, say) is no propagation delay of the job's account.
+  return /\bactAs\b|\bservice ?account\b/i.test(error.message) || (serviceAccount !== undefined && error.message.includes(serviceAccount));
 }
 
 /** The refusal that outlasted the window, with what to check. Not transient, not ambiguous: nothing retries it. */

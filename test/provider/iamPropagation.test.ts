@@ -39,6 +39,9 @@ describe("isIamPropagationError", () => {
     // The caller itself lacks the right to create jobs: no waiting fixes that.
     expect(isIamPropagationError(apiError(403, "PERMISSION_DENIED", "Permission 'aiplatform.hyperparameterTuningJobs.create' denied on resource '//aiplatform.googleapis.com/projects/p/locations/us-central1' (or it may not exist)."), ACCOUNT)).toBe(false);
     expect(isIamPropagationError(apiError(400, "INVALID_ARGUMENT", "maxTrialCount must be positive"), ACCOUNT)).toBe(false);
+    // A service agent is named by an email in gserviceaccount.com; its missing grant is no delay.
+    const cmek = "Vertex AI Service Agent service-123@gcp-sa-aiplatform.iam.gserviceaccount.com does not have permission to encrypt/decrypt with key projects/p/locations/us-central1/keyRings/r/cryptoKeys/k.";
+    expect(isIamPropagationError(apiError(400, "FAILED_PRECONDITION", cmek), ACCOUNT)).toBe(false);
     expect(isIamPropagationError(apiError(404, "NOT_FOUND", `service account ${ACCOUNT}`), ACCOUNT)).toBe(false);
     expect(isIamPropagationError(apiError(503, "UNAVAILABLE", `service account ${ACCOUNT}`), ACCOUNT)).toBe(false);
     expect(isIamPropagationError(new Error(`service account ${ACCOUNT}`), ACCOUNT)).toBe(false);
