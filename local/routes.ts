@@ -77,7 +77,8 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   }
   const job = body as VertexJob;
   const location = parent.split("/")[3];
-  const issues = validateJob(job, location);
+  // A request as sent: the resource's own labels are already on it.
+  const issues = validateJob(job, location, false);
   if (job.studySpec?.convexAutomatedStoppingSpec) {
     issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
   }

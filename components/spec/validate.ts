@@ -5,6 +5,7 @@
  * It reports every problem at once, each with the Vertex JSON path of the field and the rule it
  * breaks. Values still unknown at preview (Pulumi's placeholder) are skipped, never reported.
  */
+import { IDENTITY_LABEL, SPEC_LABEL } from "./hash";
 import type { VertexJob, VertexParameterSpec } from "./vertexJson";
 
 /** One validation failure: where, and which rule. */
@@ -322,11 +323,18 @@ export function allParameterIds(parameters: VertexParameterSpec[] | undefined): 
   return ids;
 }
 
+/** Vertex AI's limit on a job's labels. */
+const MAX_LABELS = 64;
+/** The labels the tuning-job resource adds to every job it creates (its idempotency labels). */
+const RESOURCE_LABELS = [IDENTITY_LABEL, SPEC_LABEL];
+
 /**
  * Every problem of a tuning-job request, with its path. `location`, when known, is checked
  * against the CMEK key's region (Vertex requires the key in the job's region).
+ * @param resourceLabels the job is the user's, to which the tuning-job resource will add its two
+ *   labels: their keys are reserved and count toward the limit. False for a request as sent.
  */
-export function validateJob(job: VertexJob, location?: string): Issue[] {
+export function validateJob(job: VertexJob, location?: string, resourceLabels = true): Issue[] {
   const c = new Checker();
   if (c.required(job.displayName, "displayName", "displayName") && [...job.displayName!].length > 128) {
     c.fail("displayName", `must be at most 128 characters (got ${[...job.displayName!].length})`);
@@ -344,10 +352,14 @@ export function validateJob(job: VertexJob, location?: string): Issue[] {
 
   const labels = job.labels ?? {};
   if (!isUnknown(labels)) {
-    if (Object.keys(labels).length > 64) c.fail("labels", "at most 64 labels");
+    const limit = resourceLabels ? MAX_LABELS - RESOURCE_LABELS.length : MAX_LABELS;
+    if (Object.keys(labels).length > limit) {
+      c.fail("labels", resourceLabels ? `at most ${limit} labels (Vertex allows ${MAX_LABELS}, and the job gets ${RESOURCE_LABELS.join(" and ")})` : `at most ${limit} labels`);
+    }
     for (const [k, v] of Object.entries(labels)) {
       if (isUnknown(k) || isUnknown(v)) continue;
-      if (!LABEL_KEY.test(k)) c.fail(`labels.${k}`, "label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter");
+      if (resourceLabels && RESOURCE_LABELS.includes(k)) c.fail(`labels.${k}`, `${k} is the tuning-job resource's own label: choose another key`);
+      else if (!LABEL_KEY.test(k)) c.fail(`labels.${k}`, "label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter");
       else if (!LABEL_VALUE.test(v)) c.fail(`labels.${k}`, `label values: at most 63 lowercase letters, digits, '_' or '-' (got ${JSON.stringify(v)})`);
     }
   }

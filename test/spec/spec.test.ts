@@ -166,6 +166,18 @@ describe("validation", () => {
     ]);
   });
 
+  it("keeps the resource's two label keys and room for them under Vertex's 64, but not in a request as sent", () => {
+    const many = Object.fromEntries(Array.from({ length: 63 }, (_, i) => [`k${i}`, "v"]));
+    const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s", labels: { ...many, "pulumi-spec": "x" } });
+    expect(validateJob(job).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "labels: at most 62 labels (Vertex allows 64, and the job gets pulumi-resource and pulumi-spec)",
+      "labels.pulumi-spec: pulumi-spec is the tuning-job resource's own label: choose another key",
+    ]);
+    // The local backend checks requests as sent: the resource's labels are on them, 64 in all.
+    expect(validateJob({ ...job, labels: { ...many, "pulumi-resource": "r" } }, undefined, false)).toEqual([]);
+    expect(validateJob({ ...job, labels: { ...many, "pulumi-resource": "r", "pulumi-spec": "s" } }, undefined, false).map((i) => i.message)).toEqual(["at most 64 labels"]);
+  });
+
   it("skips values Pulumi does not know yet at preview", () => {
     const job = toVertexJob(minimal, { imageUri: UNKNOWN }, { defaultDisplayName: UNKNOWN, kmsKeyName: UNKNOWN });
     job.maxTrialCount = UNKNOWN as unknown as number;
