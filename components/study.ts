@@ -160,6 +160,30 @@ function projectRoot(): string {
   return path.isAbsolute(root) ? root : process.cwd();
 }
 
+/** A `source` trainer: its image is built from a folder (the others name an image or a package). */
+function buildsImage(trainer: TrainerDefinition): boolean {
+  return trainer.imageUri === undefined && trainer.pythonPackage === undefined;
+}
+
+/** The folder a `source` trainer's image is built from, and its digest (the image's tag). */
+interface TrainerSource {
+  dir: string;
+  digest: SourceDigest;
+}
+
+/**
+ * The trainer's source folder, read before any child exists; a folder that cannot be built is
+ * an issue at `trainer.source`, reported with the study's own.
+ */
+function readTrainerSource(trainer: TrainerDefinition): { source?: TrainerSource; issues?: Issue[] } {
+  const dir = path.resolve(projectRoot(), trainer.source ?? DEFAULTS.trainerSource);
+  try {
+    return { source: { dir, digest: digestSource(dir) } };
+  } catch (err) {
+    return { issues: [{ path: "trainer.source", message: (err as Error).message }] };
+  }
+}
+
 /** `projects/<p>/locations/<l>/keyRings/…` → `<l>`. */
 function keyLocation(key: string): string | undefined {
   return /^projects\/[^/]+\/locations\/([^/]+)\//.exec(key)?.[1];
@@ -235,14 +259,15 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     super(STUDY_TYPE, name, {}, opts);
     const backend = args.backend ?? "vertex";
     const trainer = args.trainer ?? { source: DEFAULTS.trainerSource };
-    this.validateNow(name, args, backend, trainer);
+    const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : {};
+    this.validateNow(name, args, backend, trainer, trainerSource.issues ?? []);
     const { project, region } = this.placement(args, backend);
 
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
     if (backend === "vertex") {
-      infra = this.createVertexInfra(name, args, trainer, project, region);
+      infra = this.createVertexInfra(name, args, trainer, trainerSource.source, project, region);
       dependencies = infra.dependencies;
       ctx = pulumi
         .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study, args.labels, args.kmsKeyName])
@@ -334,9 +359,12 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * which validation skips; so do a project and region that only the provider knows. Output-valued
    * studies are validated in `checkedJob` once known.
    */
-  private validateNow(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition): void {
+  private validateNow(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition, sourceIssues: Issue[]): void {
     const values = [args.study, args.labels, args.kmsKeyName, args.region];
-    if (!values.every(isPrompt)) return;
+    if (!values.every(isPrompt)) {
+      if (sourceIssues.length) throw this.invalid(name, sourceIssues);
+      return;
+    }
     // The key's region matters on Vertex only: the local backend notes encryption and ignores it.
     const placement: KnownPlacement =
       backend === "vertex"
@@ -351,10 +379,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       labels: args.labels as Record<string, string> | undefined,
       kmsKeyName: args.kmsKeyName as string | undefined,
     };
-    this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, args, placement);
+    this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, args, placement, sourceIssues);
   }
 
-  /** The job's Vertex JSON, or ONE error listing every issue at its argument path. */
+  /** The job's Vertex JSON, or ONE error listing every issue at its argument path (`extraIssues` among them). */
   private checkedJob(
     name: string,
     study: StudyDefinition,
@@ -362,14 +390,18 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     ctx: JobContext,
     args: HyperparameterTuningStudyArgs,
     placement: KnownPlacement,
+    extraIssues: Issue[] = [],
   ): VertexJob {
     const location = ctx.backend === "vertex" ? placement.location : undefined;
     const { job, issues } = buildJob(study, trainer, ctx, location || undefined);
-    issues.push(...this.infraIssues(ctx, placement, args));
-    if (issues.length) {
-      throw new pulumi.ResourceError(`HyperparameterTuningStudy ${name} is invalid:\n${formatIssues(issues)}`, this);
-    }
+    issues.push(...extraIssues, ...this.infraIssues(ctx, placement, args));
+    if (issues.length) throw this.invalid(name, issues);
     return job;
+  }
+
+  /** The one error of an invalid study: every issue, each at its argument path. */
+  private invalid(name: string, issues: Issue[]): pulumi.ResourceError {
+    return new pulumi.ResourceError(`HyperparameterTuningStudy ${name} is invalid:\n${formatIssues(issues)}`, this);
   }
 
   /**
@@ -406,12 +438,11 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     name: string,
     args: HyperparameterTuningStudyArgs,
     trainer: TrainerDefinition,
+    source: TrainerSource | undefined,
     project: pulumi.Output<string>,
     region: pulumi.Output<string>,
   ): VertexInfra {
-    const builds = trainer.imageUri === undefined && trainer.pythonPackage === undefined;
-    const sourceDir = path.resolve(projectRoot(), trainer.source ?? DEFAULTS.trainerSource);
-    const digest = builds ? this.digestTrainer(name, sourceDir) : undefined;
+    const builds = buildsImage(trainer);
     const cmekOn = args.kmsKeyName !== undefined;
     if (args.enableApis ?? true) {
       this.enableApis(name, project, [...CORE_APIS, ...(builds ? BUILD_APIS : []), ...(cmekOn ? CMEK_APIS : [])]);
@@ -426,7 +457,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       imageUri: pulumi.output(undefined),
       dependencies: [...this.apis, ...grants, ...(cmek ? [cmek.vertex] : [])],
     };
-    if (!digest) return infra;
+    if (!source) return infra;
 
     const repository = this.createRepository(name, args, project, region, cmek);
     const builder = args.buildServiceAccountEmail === undefined ? this.createBuilder(name, project) : undefined;
@@ -435,8 +466,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const image = buildTrainerImage(
       `${name}-image`,
       {
-        sourceDir,
-        digest,
+        sourceDir: source.dir,
+        digest: source.digest,
         project,
         region,
         repository: repository.repositoryId,
@@ -446,10 +477,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       },
       this.gcpOpts([repository, ...buildGrants]),
     );
-    if (digest.uncounted.length) {
+    if (source.digest.uncounted.length) {
       pulumi.log.warn(
         `the ignore file of ${trainer.source ?? DEFAULTS.trainerSource} lets gcloud upload caches or virtual environments ` +
-          `that do not count toward the image tag (${digest.uncounted.slice(0, 5).join(", ")}…): list them in its .gcloudignore`,
+          `that do not count toward the image tag (${source.digest.uncounted.slice(0, 5).join(", ")}…): list them in its .gcloudignore`,
         this,
       );
     }
@@ -560,15 +591,6 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       },
       this.gcpOpts(),
     );
-  }
-
-  /** The source folder's digest, taken before any child exists; a folder that cannot be built is reported at `trainer.source`. */
-  private digestTrainer(name: string, sourceDir: string): SourceDigest {
-    try {
-      return digestSource(sourceDir);
-    } catch (err) {
-      throw new pulumi.ResourceError(`HyperparameterTuningStudy ${name} is invalid:\n  trainer.source: ${(err as Error).message}`, this);
-    }
   }
 
   /**

@@ -87,4 +87,11 @@ describe("HyperparameterTuningStudy validation", () => {
     await settle();
     expect(recorded.filter((r) => r.name.startsWith("nofolder-"))).toEqual([]);
   });
+
+  it("names the trainer folder's problem together with the study's, in the one error", () => {
+    const error = errorOf(() => new HyperparameterTuningStudy("both", { study: bad, project: "p", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
+    expect(error.message).toMatch(/^\s+trainer\.source: \/nonexistent\/trainer has no Dockerfile/m);
+    expect(error.message).toMatch(/^\s+study\.parameters\[0\]\.min: /m);
+    expect(error.message).toMatch(/^\s+study\.parallelTrials: /m);
+  });
 });
