@@ -13,7 +13,7 @@ export * from "./config";
 
 import type { StudyDefinition, TrainerDefinition } from "./model";
 import { toArgPath } from "./argPaths";
-import { toVertexJob, type JobContext, type VertexJob } from "./vertexJson";
+import { definitionNameIssues, toVertexJob, type JobContext, type VertexJob } from "./vertexJson";
 import { validateJob, type Issue } from "./validate";
 
 /** Issues of the trainer choice, which has no single Vertex field of its own. */
@@ -39,6 +39,7 @@ export function buildJob(
 ): { job: VertexJob; issues: Issue[] } {
   const job = toVertexJob(study, trainer, ctx);
   const issues = [
+    ...definitionNameIssues(study),
     ...validateTrainer(trainer),
     ...validateJob(job, location).map((i) => ({ path: toArgPath(i.path), message: i.message })),
   ];

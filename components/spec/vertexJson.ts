@@ -15,6 +15,7 @@ import {
   type StudyDefinition,
   type TrainerDefinition,
 } from "./model";
+import { isUnknown, type Issue } from "./validate";
 
 export type VertexJob = aiplatform_v1.Schema$GoogleCloudAiplatformV1HyperparameterTuningJob;
 export type VertexStudySpec = aiplatform_v1.Schema$GoogleCloudAiplatformV1StudySpec;
@@ -66,12 +67,45 @@ function int64(value: number | undefined): string | undefined {
 }
 
 /**
- * Maps a scale name, passing unknown names through so validation reports them with their path.
+ * The Vertex name of one of the definition's names. A value Pulumi does not know yet passes
+ * through (validation skips it); a name the definition does not have is left out, and
+ * `definitionNameIssues` reports it at the user's path with the user's names.
+ */
+function vertexName<K extends string>(names: Record<K, string>, value: string | undefined): string | undefined {
+  if (value === undefined || isUnknown(value)) return value;
+  return Object.hasOwn(names, value) ? names[value as K] : undefined;
+}
+
+/**
+ * Every name of the definition that has no Vertex name (a scale, the algorithm, the measurement
+ * selection), at the path the user wrote, listing the names the definition takes: `scale: log`
+ * or Vertex's own `UNIT_LOG_SCALE` is refused naming LINEAR, LOG, REVERSE_LOG.
+ */
+export function definitionNameIssues(study: StudyDefinition): Issue[] {
+  const issues: Issue[] = [];
+  const check = <K extends string>(names: Record<K, string>, value: string | undefined, path: string) => {
+    if (value !== undefined && !isUnknown(value) && !Object.hasOwn(names, value)) {
+      issues.push({ path, message: `must be one of ${Object.keys(names).join(", ")} (got ${JSON.stringify(value)})` });
+    }
+  };
+  const visit = (p: ParameterDefinition | undefined, path: string) => {
+    if (!p || typeof p !== "object") return;
+    if ("scale" in p) check(SCALE, p.scale, `${path}.scale`);
+    const children = "children" in p ? p.children : undefined;
+    if (Array.isArray(children)) children.forEach((c, j) => visit(c?.parameter, `${path}.children[${j}].parameter`));
+  };
+  if (Array.isArray(study.parameters)) study.parameters.forEach((p, i) => visit(p, `study.parameters[${i}]`));
+  check(ALGORITHM, study.algorithm, "study.algorithm");
+  check(MEASUREMENT_SELECTION, study.measurementSelection, "study.measurementSelection");
+  return issues;
+}
+
+/**
  * No scale stays unset (SCALE_TYPE_UNSPECIFIED, as the seed's `scale='unspecified'`): Vertex
  * applies no scaling then, which is what LINEAR means too.
  */
 function scaleType(scale: Scale | undefined): string | undefined {
-  return scale === undefined ? undefined : (SCALE[scale] ?? scale);
+  return vertexName(SCALE, scale);
 }
 
 function parameterSpec(p: ParameterDefinition): VertexParameterSpec {
@@ -123,9 +157,8 @@ export function toStudySpec(study: StudyDefinition): VertexStudySpec {
   const spec: VertexStudySpec = {
     metrics: [{ metricId: study.metric?.id, goal: study.metric?.goal }],
     parameters: (study.parameters ?? []).map(parameterSpec),
-    algorithm: ALGORITHM[study.algorithm ?? DEFAULTS.algorithm] ?? study.algorithm,
-    measurementSelectionType:
-      MEASUREMENT_SELECTION[study.measurementSelection ?? DEFAULTS.measurementSelection] ?? study.measurementSelection,
+    algorithm: vertexName(ALGORITHM, study.algorithm ?? DEFAULTS.algorithm),
+    measurementSelectionType: vertexName(MEASUREMENT_SELECTION, study.measurementSelection ?? DEFAULTS.measurementSelection),
   };
   const stopping = study.earlyStopping;
   if (stopping?.median) spec.medianAutomatedStoppingSpec = { useElapsedDuration: stopping.median.useElapsedDuration ?? false };

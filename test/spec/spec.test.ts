@@ -166,6 +166,26 @@ describe("validation", () => {
     ]);
   });
 
+  it("names the definition's own scales, algorithms and measurement selections, not Vertex's, and refuses Vertex's", () => {
+    const study = {
+      ...minimal,
+      parameters: [
+        { id: "lr", type: "DOUBLE", min: 0.001, max: 0.1, scale: "log" },
+        { id: "units", type: "INTEGER", min: 1, max: 4, scale: "UNIT_LOG_SCALE", children: [{ parentValues: [2], parameter: { id: "d", type: "DOUBLE", min: 0, max: 1, scale: "linear" } }] },
+      ],
+      algorithm: "bayesian",
+      measurementSelection: "BEST_MEASUREMENT",
+    } as unknown as StudyDefinition;
+    const { issues } = buildJob(study, { imageUri: "img" }, { defaultDisplayName: "s" });
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'study.parameters[0].scale: must be one of LINEAR, LOG, REVERSE_LOG (got "log")',
+      'study.parameters[1].scale: must be one of LINEAR, LOG, REVERSE_LOG (got "UNIT_LOG_SCALE")',
+      'study.parameters[1].children[0].parameter.scale: must be one of LINEAR, LOG, REVERSE_LOG (got "linear")',
+      'study.algorithm: must be one of BAYESIAN, GRID, RANDOM (got "bayesian")',
+      'study.measurementSelection: must be one of LAST, BEST (got "BEST_MEASUREMENT")',
+    ]);
+  });
+
   it("keeps the resource's two label keys and room for them under Vertex's 64, but not in a request as sent", () => {
     const many = Object.fromEntries(Array.from({ length: 63 }, (_, i) => [`k${i}`, "v"]));
     const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s", labels: { ...many, "pulumi-spec": "x" } });
