@@ -18,6 +18,7 @@ import type * as command from "@pulumi/command";
 import {
   DEFAULTS,
   UNKNOWN,
+  VERTEX_INFRA_PLACEHOLDERS,
   buildJob,
   canonicalJson,
   formatIssues,
@@ -370,10 +371,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       backend === "vertex"
         ? { project: isPrompt(args.project) ? ((args.project as string | undefined) ?? gcpConfig.project) : UNKNOWN, location: (args.region as string | undefined) ?? gcpConfig.region }
         : {};
-    const placeholders: JobContext =
-      backend === "vertex" ? { serviceAccount: UNKNOWN, baseOutputDirectory: UNKNOWN, builtImageUri: UNKNOWN } : {};
     const ctx: JobContext = {
-      ...placeholders,
+      ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
       backend,
       defaultDisplayName: name,
       labels: args.labels as Record<string, string> | undefined,

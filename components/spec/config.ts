@@ -3,9 +3,10 @@
  * program, the `tune` command and the tests alike.
  *
  * It checks the shape (known keys, value types) and reports every problem with its config path;
- * the meaning (bounds, scales, algorithm rules) is checked once, on the Vertex JSON, by
- * `validateJob`.
+ * the meaning (bounds, scales, algorithm rules) is checked by `buildJob`, the component's own
+ * check, and joins the shape problems when there are any, so a config is fixed in one pass.
  */
+import { buildJob, VERTEX_INFRA_PLACEHOLDERS } from "./build";
 import type { Issue } from "./validate";
 import type { Backend } from "./vertexJson";
 import type { StudyDefinition, TrainerDefinition } from "./model";
@@ -138,6 +139,34 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[])
   }
 }
 
+/**
+ * With shape problems found, the meaning checks of `buildJob` still run on what can be read, so
+ * every problem shows at once. An issue at a path the shape check already names, inside it or
+ * around it (a parameter missing its bounds has no value spec either) is left out: it would say
+ * the same thing again. A study too malformed to map gives the shape problems alone.
+ */
+function meaningIssues(config: Record<"backend" | "study" | "trainer" | "labels" | "kmsKeyName", unknown>, shapeIssues: Issue[], namespace: string): Issue[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!isObject(config.study)) return [];
+  let found: Issue[];
+  try {
+    const backend = config.backend === "local" ? "local" : "vertex";
+    found = buildJob(config.study as unknown as StudyDefinition, (isObject(config.trainer) ? config.trainer : {}) as TrainerDefinition, {
+      ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
+      backend,
+      // The stack program's component is named "study", the default display name.
+      defaultDisplayName: "study",
+      labels: isObject(config.labels) ? (config.labels as Record<string, string>) : undefined,
+      kmsKeyName: typeof config.kmsKeyName === "string" ? config.kmsKeyName : undefined,
+    }).issues;
+  } catch {
+    return [];
+  }
+  const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+  const covered = (path: string) => shapeIssues.some((s) => within(path, s.path) || within(s.path, path));
+  return found.map((i) => ({ path: `${namespace}:${i.path}`, message: i.message })).filter((i) => !covered(i.path));
+}
+
 /** The result of reading a stack's config: the study, or every problem found. */
 export type StudyConfigResult = { ok: true; config: StudyConfig } | { ok: false; issues: Issue[] };
 
@@ -171,7 +200,10 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
     const value = get(key);
     if (value !== undefined) checkShape(value, shape, at(key), issues);
   }
-  if (issues.length) return { ok: false, issues };
+  if (issues.length) {
+    const context = { backend, study, trainer, labels: get("labels"), kmsKeyName: get("kmsKeyName") };
+    return { ok: false, issues: [...issues, ...meaningIssues(context, issues, namespace)] };
+  }
   return {
     ok: true,
     config: {

@@ -239,6 +239,21 @@ describe("config", () => {
       "proj:study.maxTrials",
     ]);
   });
+
+  it("reports the meaning problems together with the shape problems, each path once", () => {
+    const values: Record<string, unknown> = {
+      study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3, parallelTrials: "2" },
+      labels: { Team: "x" },
+    };
+    const result = readStudyConfig((k) => values[k], "proj");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'proj:study.parallelTrials: must be a number (got "2")',
+      "proj:study.parameters[0].min: must be > 0 for UNIT_LOG_SCALE (got 0)",
+      "proj:labels.Team: label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter",
+    ]);
+  });
 });
 
 describe("best trial", () => {
