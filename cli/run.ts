@@ -65,7 +65,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   const outDir = resolve(options.outDir ?? join(options.repoRoot, ".tune", "out", options.stack));
   const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
   const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token });
-  // The repository too: two repositories may share one --state folder.
+  // The study is its repository's stack file: both name it.
   const labelled = withIdentityLabels(request, shortHash(`tune run ${resolve(options.repoRoot)} ${options.stack}`), specHash(request));
   const log = (line: string) => options.output.write(`${line}\n`);
   const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, runAdoption(stateDir));

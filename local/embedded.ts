@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { lockOwner } from "./lock";
-import { startServer, type LocalServer } from "./server";
+import { canonicalPath, otherRepositoryError, startServer, type LocalServer } from "./server";
 
 /** Where to reach a local backend. */
 export interface LocalBackend {
@@ -17,17 +17,18 @@ export interface LocalBackend {
   token: string;
 }
 
-const own = new Map<string, Promise<LocalServer>>();
+/** This process's servers by state folder, with the repository each runs trials from. */
+const own = new Map<string, { server: Promise<LocalServer>; repoRoot: string }>();
 
 /**
  * A live server on this state folder, if `server.json` and the lock agree: another process's,
  * or one this process started with `startServer` directly (a test's).
  */
-function findRunning(stateDir: string): LocalBackend | undefined {
+function findRunning(stateDir: string): (LocalBackend & { repoRoot?: string }) | undefined {
   try {
-    const info = JSON.parse(readFileSync(join(stateDir, "server.json"), "utf8")) as { url?: string; pid?: number };
+    const info = JSON.parse(readFileSync(join(stateDir, "server.json"), "utf8")) as { url?: string; pid?: number; repoRoot?: string };
     if (!info.url || !info.pid || lockOwner(stateDir) !== info.pid) return undefined;
-    return { rootUrl: info.url, token: readFileSync(join(stateDir, "token"), "utf8").trim() };
+    return { rootUrl: info.url, token: readFileSync(join(stateDir, "token"), "utf8").trim(), repoRoot: info.repoRoot };
   } catch {
     return undefined;
   }
@@ -39,15 +40,20 @@ function findRunning(stateDir: string): LocalBackend | undefined {
  */
 export async function ensureLocalBackend(options: { stateDir: string; repoRoot: string }): Promise<LocalBackend> {
   const stateDir = resolve(options.stateDir);
+  const repoRoot = canonicalPath(options.repoRoot);
   const mine = own.get(stateDir);
   if (mine) {
-    const server = await mine;
+    if (mine.repoRoot !== repoRoot) throw otherRepositoryError(stateDir, mine.repoRoot, repoRoot);
+    const server = await mine.server;
     return { rootUrl: server.url, token: server.token };
   }
   const running = findRunning(stateDir);
-  if (running) return running;
-  const starting = startServer({ stateDir, repoRoot: options.repoRoot });
-  own.set(stateDir, starting);
+  if (running) {
+    if (running.repoRoot !== undefined && running.repoRoot !== repoRoot) throw otherRepositoryError(stateDir, running.repoRoot, repoRoot);
+    return { rootUrl: running.rootUrl, token: running.token };
+  }
+  const starting = startServer({ stateDir, repoRoot });
+  own.set(stateDir, { server: starting, repoRoot });
   starting.catch(() => own.delete(stateDir));
   const server = await starting;
   return { rootUrl: server.url, token: server.token };
@@ -57,5 +63,5 @@ export async function ensureLocalBackend(options: { stateDir: string; repoRoot: 
 export async function closeEmbeddedServers(): Promise<void> {
   const servers = [...own.values()];
   own.clear();
-  await Promise.all(servers.map(async (s) => (await s).close()));
+  await Promise.all(servers.map(async (s) => (await s.server).close()));
 }

@@ -7,7 +7,7 @@
  * recovery, schedulers). What each route does is in routes.ts.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { mkdirSync, realpathSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
@@ -124,6 +124,40 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** A folder's one spelling (symlinks resolved), or its absolute path while it does not exist. */
+export function canonicalPath(path: string): string {
+  try {
+    return realpathSync(resolve(path));
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * The error for a state folder that belongs to another repository. A server runs every trial of
+ * its folder (those it resumes after a restart too) from its repository's trainer, so a folder
+ * serves one repository: sharing one would run a study with another repository's trainer.
+ */
+export function otherRepositoryError(stateDir: string, owner: string, repoRoot: string): Error {
+  return new Error(
+    `the state folder ${stateDir} belongs to the repository ${owner}, whose trainer its trials run; ` +
+      `${repoRoot} needs a state folder of its own (--state, or localStateDir)`,
+  );
+}
+
+/** Records the repository of a state folder on its first server, and refuses a server for another. */
+function claimForRepository(stateDir: string, repoRoot: string): void {
+  const file = join(stateDir, "repository");
+  let owner: string | undefined;
+  try {
+    owner = readFileSync(file, "utf8").trim();
+  } catch {
+    writeFileSync(file, `${repoRoot}\n`, { mode: 0o600 });
+    return;
+  }
+  if (owner !== repoRoot) throw otherRepositoryError(stateDir, owner, repoRoot);
+}
+
 /** Starts a local backend over `options.stateDir`; refuses if another live server holds that folder. */
 export async function startServer(options: ServerOptions): Promise<LocalServer> {
   const host = options.host ?? "127.0.0.1";
@@ -134,10 +168,12 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   // The folder's one spelling, symlinks resolved: trials carry paths inside it in their
   // environment, and recovery finds a dead server's trials by those paths, whichever way the
   // next server was pointed at the folder.
-  const stateDir = realpathSync(resolve(options.stateDir));
+  const stateDir = canonicalPath(options.stateDir);
+  const repoRoot = canonicalPath(options.repoRoot ?? process.cwd());
   const release = acquireLock(stateDir);
   let store: Store;
   try {
+    claimForRepository(stateDir, repoRoot);
     store = new Store(stateDir);
   } catch (error) {
     release();
@@ -155,7 +191,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
 
   const schedulers = new Map<string, JobScheduler>();
   const schedulerOptions = {
-    repoRoot: resolve(options.repoRoot ?? process.cwd()),
+    repoRoot,
     cores: options.cores ?? availableParallelism(),
     pollMs: options.pollMs ?? 250,
     graceMs: options.graceMs ?? 5000,
@@ -256,7 +292,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     if (!TERMINAL_STATES.has(record.job.state)) schedule(record, false);
   }
   const serverJson = join(stateDir, "server.json");
-  writeFileSync(serverJson, `${JSON.stringify({ url, pid: process.pid })}\n`, { mode: 0o600 });
+  writeFileSync(serverJson, `${JSON.stringify({ url, pid: process.pid, repoRoot })}\n`, { mode: 0o600 });
 
   let closed: Promise<void> | undefined;
   return {

@@ -19,11 +19,11 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe("access", () => {
-  it("writes the token to <state>/token with mode 0600 and server.json with url and pid", () => {
+  it("writes the token to <state>/token with mode 0600 and server.json with url, pid and repository", () => {
     const tokenFile = join(server.stateDir, "token");
     expect(readFileSync(tokenFile, "utf8").trim()).toBe(server.token);
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(join(server.stateDir, "server.json"), "utf8"))).toEqual({ url: server.url, pid: process.pid });
+    expect(JSON.parse(readFileSync(join(server.stateDir, "server.json"), "utf8"))).toEqual({ url: server.url, pid: process.pid, repoRoot: REPO_ROOT });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
   });
 

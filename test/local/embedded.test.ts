@@ -4,6 +4,9 @@ import { closeEmbeddedServers, ensureLocalBackend } from "../../local/embedded";
 import { startServer } from "../../local/server";
 import { client, REPO_ROOT, tempDir } from "./helpers";
 
+/** Another repository: any folder other than this one. */
+const OTHER_REPO = tempDir("other-repo-");
+
 afterAll(() => closeEmbeddedServers());
 
 describe("ensureLocalBackend", () => {
@@ -27,5 +30,22 @@ describe("ensureLocalBackend", () => {
     const fresh = await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT });
     expect(fresh.token).not.toBe(server.token);
     expect((await client({ url: fresh.rootUrl, token: fresh.token }).list()).status).toBe(200);
+  });
+
+  it("refuses a state folder of another repository, whose trainer its trials would run: served now, or before", async () => {
+    const refusal = (stateDir: string) => `the state folder ${stateDir} belongs to the repository ${REPO_ROOT}, whose trainer its trials run; ${OTHER_REPO} needs a state folder of its own`;
+    const live = tempDir();
+    const server = await startServer({ stateDir: live, repoRoot: REPO_ROOT });
+    try {
+      await expect(ensureLocalBackend({ stateDir: live, repoRoot: OTHER_REPO })).rejects.toThrow(refusal(live));
+    } finally {
+      await server.close();
+    }
+    // No server on it now; the folder still belongs to the first repository.
+    await expect(ensureLocalBackend({ stateDir: live, repoRoot: OTHER_REPO })).rejects.toThrow(refusal(live));
+    // This process's own server is held to the same rule.
+    const mine = tempDir();
+    await ensureLocalBackend({ stateDir: mine, repoRoot: REPO_ROOT });
+    await expect(ensureLocalBackend({ stateDir: mine, repoRoot: OTHER_REPO })).rejects.toThrow(refusal(mine));
   });
 });
