@@ -71,19 +71,21 @@ function find(ctx: RouteContext, parent: string, id: string): JobRecord {
   return record;
 }
 
+/** The fields of a HyperparameterTuningJob that only the service sets. */
+const OUTPUT_ONLY_FIELDS = new Set(["name", "trials", "state", "createTime", "startTime", "endTime", "updateTime", "error", "satisfiesPzs", "satisfiesPzi"]);
+
 function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError("INVALID_ARGUMENT", "the request body must be a HyperparameterTuningJob object");
   }
-  const job = body as VertexJob;
+  // Output-only fields are ignored, as Google's APIs do (AIP-203): a job read back with `describe`
+  // can be sent again as a request.
+  const job = Object.fromEntries(Object.entries(body).filter(([field]) => !OUTPUT_ONLY_FIELDS.has(field))) as VertexJob;
   const location = parent.split("/")[3];
   // A request as sent: the resource's own labels are already on it.
   const issues = validateJob(job, location, false);
   if (job.studySpec?.convexAutomatedStoppingSpec) {
     issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
-  }
-  for (const field of ["name", "state", "trials", "createTime"] as const) {
-    if (job[field] !== undefined) issues.push({ path: field, message: `${field} is output only` });
   }
   if (issues.length) {
     throw new ApiError("INVALID_ARGUMENT", `invalid HyperparameterTuningJob:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);

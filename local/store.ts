@@ -118,10 +118,9 @@ export class Store {
   createJob(parent: string, request: VertexJob): JobRecord {
     const id = String(Math.max(this.lastJobId + 1, Date.now()));
     const time = now();
-    // Output-only fields of the request are refused by the routes; trials live in the records.
-    const { trials: _trials, ...fields } = request;
+    // The routes drop a request's output-only fields.
     const job: VertexJob = {
-      ...fields,
+      ...request,
       name: `${parent}/hyperparameterTuningJobs/${id}`,
       state: "JOB_STATE_PENDING",
       createTime: time,

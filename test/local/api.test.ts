@@ -87,6 +87,25 @@ describe("validation", () => {
     expect(answer.body.error.message).toContain("studySpec.convexAutomatedStoppingSpec");
   });
 
+  it("ignores a request's output-only fields, as Google's APIs do: a job read back can be sent again", async () => {
+    const answer = await api.create({
+      ...testJob(["--steps=1"], { maxTrialCount: 1 }),
+      name: `${PARENT}/hyperparameterTuningJobs/42`,
+      state: "JOB_STATE_SUCCEEDED",
+      trials: [{ id: "9", state: "SUCCEEDED" }],
+      createTime: "2020-01-01T00:00:00Z",
+      endTime: "2020-01-01T00:00:00Z",
+      error: { code: 13, message: "old" },
+    } as never);
+    expect(answer.status).toBe(200);
+    expect(answer.body.name).not.toBe(`${PARENT}/hyperparameterTuningJobs/42`);
+    expect(["JOB_STATE_PENDING", "JOB_STATE_RUNNING"]).toContain(answer.body.state);
+    expect(answer.body.createTime).not.toBe("2020-01-01T00:00:00Z");
+    expect(answer.body).not.toHaveProperty("endTime");
+    expect(answer.body).not.toHaveProperty("error");
+    expect(answer.body.trials ?? []).toEqual([]);
+  });
+
   it("answers 404 NOT_FOUND for an unknown job, operation or route", async () => {
     expect((await api.get("999")).status).toBe(404);
     expect((await call(server.url, "GET", `v1/${PARENT}/operations/77`, { token: server.token })).status).toBe(404);
