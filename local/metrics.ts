@@ -26,6 +26,9 @@ export interface MetricsUpdate {
   malformed: string[];
 }
 
+/** The keys of a cloudml-hypertune report that are not metrics. */
+const REPORT_FIELDS = new Set(["global_step", "timestamp", "trial", "checkpoint_path"]);
+
 /**
  * Follows one trial's metrics file. `startedAt` (epoch ms) turns the report timestamps into
  * elapsed durations.
@@ -38,23 +41,26 @@ export class MetricsReader {
 
   constructor(readonly path: string, readonly metricId: string, readonly startedAt: number) {}
 
-  /** Reads the file (absent = nothing yet) and returns what is new since the last look. */
-  read(): MetricsUpdate {
+  /**
+   * Reads the file (absent = nothing yet) and returns what is new since the last look.
+   * @param final the trial's process has ended: a last line without its newline is complete
+   */
+  read(final = false): MetricsUpdate {
     let text: string;
     try {
       text = readFileSync(this.path, "utf8");
     } catch {
       return { measurements: [], nonFinite: [], malformed: [] };
     }
-    return this.parse(text);
+    return this.parse(text, final);
   }
 
   /** Parses a whole file's text; exposed for tests of torn and malformed content. */
-  parse(text: string): MetricsUpdate {
+  parse(text: string, final = false): MetricsUpdate {
     const update: MetricsUpdate = { measurements: [], nonFinite: [], malformed: [] };
     const lines = text.split("\n");
-    // The part after the last newline is a line still being written: not yet a report.
-    lines.pop();
+    // While the trial runs, the part after the last newline is a line still being written.
+    if (!final) lines.pop();
     for (const line of lines) {
       if (!line.trim()) continue;
       const report = parseLine(line);
@@ -65,7 +71,7 @@ export class MetricsReader {
         }
         continue;
       }
-      for (const tag of Object.keys(report)) if (!["global_step", "timestamp", "trial"].includes(tag)) this.tags.add(tag);
+      for (const tag of Object.keys(report)) if (!REPORT_FIELDS.has(tag)) this.tags.add(tag);
       if (!(this.metricId in report)) continue;
       const step = String(report.global_step ?? "0");
       const key = `${step}\u0000${String(report.timestamp)}`;

@@ -150,8 +150,8 @@ export class TrialProcess {
   }
 
   /** Reads the metrics file and hands on what is new. */
-  private look(): void {
-    const update = this.reader.read();
+  private look(final = false): void {
+    const update = this.reader.read(final);
     for (const line of update.malformed) this.note(`skipped a malformed metrics line: ${line.slice(0, 200)}`);
     if (update.nonFinite.length && this.nonFiniteStep === undefined) this.nonFiniteStep = update.nonFinite[0];
     for (const m of update.measurements) this.hooks.onMeasurement(m);
@@ -164,7 +164,7 @@ export class TrialProcess {
     clearTimeout(this.kill);
     // The leader is gone; end whatever it left behind in its group, as a container's end would.
     if (this.child?.pid) killGroup(this.child.pid, "SIGKILL");
-    this.look();
+    this.look(true);
     this.note(spawnError ? `spawn failed: ${spawnError}` : `exited: code ${code} signal ${signal}${this.stopReason ? ` (stopped: ${this.stopReason})` : ""}`);
     this.hooks.onExit({
       code,

@@ -33,6 +33,10 @@ describe("metrics reader", () => {
     expect(reader.parse(full.slice(0, 20)).measurements).toHaveLength(0);
     expect(reader.parse(`${full}`).measurements).toHaveLength(0);
     expect(reader.parse(`${full}\n`).measurements).toHaveLength(1);
+    // Once the process has ended, a last line without its newline is complete.
+    const ended = new MetricsReader("/nonexistent", "accuracy", 0);
+    expect(ended.parse(full, true).measurements).toHaveLength(1);
+    expect(ended.parse(`${full}\n`, true).measurements).toHaveLength(0);
   });
 
   it("keeps measurements that scrolled out of the last 100 lines, skips malformed lines once, flags NaN, ignores other tags", () => {
@@ -40,7 +44,8 @@ describe("metrics reader", () => {
     const all = Array.from({ length: 120 }, (_, i) => line(i + 1, String(i / 100), i + 1));
     expect(reader.parse(`${all.slice(0, 100).join("\n")}\n`).measurements).toHaveLength(100);
     expect(reader.parse(`${all.slice(20, 120).join("\n")}\n`).measurements).toHaveLength(20);
-    const mixed = `not json\n${line(200, "nan", 200)}\n${line(201, "0.3", 201, "loss")}\n`;
+    const checkpointed = JSON.stringify({ loss: "0.3", global_step: "202", checkpoint_path: "/tmp/ckpt", timestamp: 202, trial: "1" });
+    const mixed = `not json\n${line(200, "nan", 200)}\n${line(201, "0.3", 201, "loss")}\n${checkpointed}\n`;
     const update = reader.parse(mixed);
     expect(update.malformed).toEqual(["not json"]);
     expect(update.nonFinite).toEqual(["200"]);
