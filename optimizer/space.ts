@@ -126,6 +126,10 @@ export function valueKey(v: ParameterValue): string {
 export function toUnit(dim: Dimension, v: number): number {
   const { lo, hi } = dim;
   if (hi === lo) return 0.5;
+  // The bounds exactly: fromUnit clamps to them, and the reverse-log formula does not give back
+  // 0 and 1 from them in floating point, so a finished trial at a bound would not be recognized.
+  if (v === lo) return 0;
+  if (v === hi) return 1;
   switch (dim.scale) {
     case "LINEAR":
       return (v - lo) / (hi - lo);
@@ -282,15 +286,21 @@ export function samplePoint(space: Space, rng: Rng): Float64Array {
   return x;
 }
 
-/** Number of distinct feasible assignments (Infinity with any DOUBLE parameter). */
+/**
+ * Number of distinct feasible assignments (Infinity with any DOUBLE parameter), counted without
+ * listing values: an INTEGER range may hold billions. Values that activate no child count one
+ * each; those that do, the product of their children's sizes.
+ */
 export function spaceSize(space: Space): number {
   const sizeOf = (d: number): number => {
     const dim = space.dims[d]!;
     if (dim.type === "DOUBLE") return Infinity;
-    let total = 0;
-    for (const v of parameterValues(dim)) {
+    const activating = new Set<string>();
+    for (const c of dim.children) for (const key of space.dims[c]!.parentValues) if (hasValue(dim, key)) activating.add(key);
+    let total = valueCount(dim) - activating.size;
+    for (const key of activating) {
       let product = 1;
-      for (const c of dim.children) if (space.dims[c]!.parentValues.has(valueKey(v))) product *= sizeOf(c);
+      for (const c of dim.children) if (space.dims[c]!.parentValues.has(key)) product *= sizeOf(c);
       total += product;
     }
     return total;
@@ -298,12 +308,30 @@ export function spaceSize(space: Space): number {
   return space.roots.reduce((acc, r) => acc * sizeOf(r), 1);
 }
 
-/** The values of a non-DOUBLE dimension in grid order (ascending numbers; categories in spec order). */
-export function parameterValues(dim: Dimension): ParameterValue[] {
-  if (dim.type === "CATEGORICAL") return dim.categories;
-  if (dim.type === "DISCRETE") return dim.values;
-  if (dim.type === "INTEGER") return Array.from({ length: dim.hi - dim.lo + 1 }, (_, i) => dim.lo + i);
-  throw new Error(`"${dim.id}": DOUBLE parameters have no finite list of values`);
+/** How many values a non-DOUBLE dimension takes. */
+function valueCount(dim: Dimension): number {
+  if (dim.type === "CATEGORICAL") return dim.categories.length;
+  if (dim.type === "DISCRETE") return dim.values.length;
+  return dim.hi - dim.lo + 1;
+}
+
+/** Whether the value of `key` (see valueKey) is one of a non-DOUBLE dimension's values. */
+function hasValue(dim: Dimension, key: string): boolean {
+  if (dim.type === "CATEGORICAL") return dim.categories.some((c) => valueKey(c) === key);
+  if (dim.type === "DISCRETE") return dim.values.some((v) => valueKey(v) === key);
+  const n = Number(key.slice(1));
+  return key.startsWith("n") && Number.isInteger(n) && n >= dim.lo && n <= dim.hi;
+}
+
+/**
+ * The values of a non-DOUBLE dimension in grid order (ascending numbers; categories in spec
+ * order), one at a time: an INTEGER range is never listed whole.
+ */
+export function* parameterValues(dim: Dimension): Generator<ParameterValue> {
+  if (dim.type === "CATEGORICAL") yield* dim.categories;
+  else if (dim.type === "DISCRETE") yield* dim.values;
+  else if (dim.type === "INTEGER") for (let v = dim.lo; v <= dim.hi; v++) yield v;
+  else throw new Error(`"${dim.id}": DOUBLE parameters have no finite list of values`);
 }
 
 /**

@@ -8,18 +8,31 @@ import { encode, enumerateAssignments, pointKey, samplePoint, spaceSize, type Sp
 const RANDOM_TRIES = 64;
 /** Largest finite space that is enumerated when random draws keep hitting seen points. */
 const MAX_ENUMERATION = 2_000_000;
+/**
+ * Draws in a space too large to enumerate (any DOUBLE makes it infinite) before giving up. Such a
+ * space still has unseen points, but they may sit under one rare branch (a DOUBLE active under
+ * one value of a 100-value CATEGORICAL whose every value was tried); a draw costs microseconds.
+ */
+const PATIENT_TRIES = 100_000;
 
 /**
  * A uniformly random point whose key is not in `seen`, or null when none is left. Random draws
  * first; if they all hit seen points and the space is finite, the unseen rest is enumerated and
- * one of them drawn, so nothing unseen is ever missed.
+ * one of them drawn, so nothing unseen is ever missed; a space too large for that gets many
+ * more draws.
  */
 export function randomUnseen(space: Space, seen: Set<string>, rng: Rng): Float64Array | null {
   for (let t = 0; t < RANDOM_TRIES; t++) {
     const x = samplePoint(space, rng);
     if (!seen.has(pointKey(x))) return x;
   }
-  if (spaceSize(space) > MAX_ENUMERATION) return null;
+  if (spaceSize(space) > MAX_ENUMERATION) {
+    for (let t = 0; t < PATIENT_TRIES; t++) {
+      const x = samplePoint(space, rng);
+      if (!seen.has(pointKey(x))) return x;
+    }
+    return null;
+  }
   const left: Float64Array[] = [];
   for (const assignment of enumerateAssignments(space)) {
     const x = encode(space, assignment);

@@ -16,7 +16,7 @@ export function warpLabels(labels: ArrayLike<number>): Float64Array | null {
   for (let i = 0; i < n; i++) if (Number.isFinite(labels[i]!)) feasible.push(i);
   if (feasible.length === 0) return null;
 
-  const values = feasible.map((i) => labels[i]!);
+  const values = rescaled(feasible.map((i) => labels[i]!));
   const halfRanked = halfRank(values);
   const logged = logWarp(halfRanked);
 
@@ -37,6 +37,19 @@ export function warpLabels(labels: ArrayLike<number>): Float64Array | null {
   mean /= n;
   for (let i = 0; i < n; i++) out[i]! -= mean;
   return out;
+}
+
+/** Above this magnitude the squares and differences of the warping overflow; values are scaled down first. */
+const LARGEST_UNSCALED = 1e100;
+
+/**
+ * The values divided by their largest magnitude when that is beyond LARGEST_UNSCALED: the
+ * warping does not depend on the labels' scale, but its squares and ranges overflow to
+ * Infinity for objectives near 1e154 and beyond. Ordinary values pass through untouched.
+ */
+function rescaled(values: number[]): number[] {
+  const largest = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return largest > LARGEST_UNSCALED ? values.map((v) => v / largest) : values;
 }
 
 /**

@@ -113,6 +113,16 @@ describe("output warping", () => {
     expect(warpLabels([NaN, NaN])).toBeNull();
   });
 
+  it("warps labels of any magnitude to finite values, in order, the same as the labels scaled down", () => {
+    for (const labels of [[1e200, 1, 2, NaN], [1e308, -1e308, 0], [-1e300, -2e300, -3e300, 5]]) {
+      const w = warpLabels(labels)!;
+      for (const v of w) expect(Number.isFinite(v)).toBe(true);
+      const scale = Math.max(...labels.filter(Number.isFinite).map(Math.abs));
+      const scaled = warpLabels(labels.map((v) => v / scale))!;
+      for (let i = 0; i < w.length; i++) expect(w[i]).toBeCloseTo(scaled[i]!, 12);
+    }
+  });
+
   it("half-rank leaves the better half untouched", () => {
     const values = [10, 9, 8, 1, -50, 7];
     const out = halfRank(values);

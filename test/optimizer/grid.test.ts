@@ -62,6 +62,12 @@ describe("grid search", () => {
     ]);
   });
 
+  it("walks a ten-billion-value INTEGER range from its start without listing it", () => {
+    const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "n", integerValueSpec: { minValue: "0", maxValue: "10000000000" } }] };
+    const completed = [{ parameters: { n: 0 }, value: 1 }];
+    expect(suggest({ space, completed, pending: [{ n: 1 }], count: 2, seed: 0 })).toEqual([{ n: 2 }, { n: 3 }]);
+  });
+
   it("refuses DOUBLE parameters", () => {
     const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] };
     expect(() => suggest({ space, completed: [], pending: [], count: 1, seed: 0 })).toThrow(/DOUBLE/);

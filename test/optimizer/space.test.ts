@@ -36,8 +36,11 @@ describe("search space mapping", () => {
 
   it("maps bounds to 0 and 1 and round-trips values on every scale", () => {
     for (const dim of space.dims.filter((d) => d.type !== "CATEGORICAL")) {
-      expect(toUnit(dim, dim.lo)).toBeCloseTo(0, 12);
-      expect(toUnit(dim, dim.hi)).toBeCloseTo(1, 12);
+      // Exactly: a finished trial at a bound must encode to the point the optimizer suggested there.
+      expect(toUnit(dim, dim.lo)).toBe(0);
+      expect(toUnit(dim, dim.hi)).toBe(1);
+      expect(toUnit(dim, fromUnit(dim, 0))).toBe(0);
+      expect(toUnit(dim, fromUnit(dim, 1))).toBe(1);
       for (const u of [0, 0.1, 0.5, 0.93, 1]) {
         const v = fromUnit(dim, u);
         expect(v).toBeGreaterThanOrEqual(dim.lo);
@@ -122,5 +125,20 @@ describe("conditional parameters", () => {
     expect(spaceSize(space)).toBe(Infinity);
     const finite = parseSpace({ parameters: [conditional.parameters![0]!] });
     expect(spaceSize(finite)).toBe(4);
+  });
+
+  it("counts a billion-value INTEGER range without listing it", () => {
+    const wide = parseSpace({
+      parameters: [
+        {
+          parameterId: "c",
+          categoricalValueSpec: { values: ["a", "b", "c"] },
+          conditionalParameterSpecs: [{ parentCategoricalValues: { values: ["a"] }, parameterSpec: { parameterId: "n", integerValueSpec: { minValue: "0", maxValue: "1000000000" } } }],
+        },
+        { parameterId: "k", integerValueSpec: { minValue: "1", maxValue: "4" } },
+      ],
+    });
+    // (1e9 + 1 under "a", 1 each under "b" and "c") × 4.
+    expect(spaceSize(wide)).toBe((1_000_000_001 + 2) * 4);
   });
 });

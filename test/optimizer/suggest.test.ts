@@ -131,6 +131,52 @@ describe("suggest", () => {
     }
   });
 
+  it("does not repeat a finished trial at the upper bound of a reverse-log scale", () => {
+    // The objective drives every study to x = 1, the bound, under k = "a".
+    const space: StudySpec = {
+      metrics: [{ metricId: "m", goal: "MAXIMIZE" }],
+      parameters: [
+        { parameterId: "x", doubleValueSpec: { minValue: 0.3, maxValue: 1 }, scaleType: "UNIT_REVERSE_LOG_SCALE" },
+        { parameterId: "k", categoricalValueSpec: { values: ["a", "b"] } },
+      ],
+    };
+    const completed: CompletedTrial[] = [];
+    for (let t = 0; t < 25; t++) {
+      const [a] = suggest({ space, completed, pending: [], count: 1, seed: t, studySeed: 1 });
+      completed.push({ parameters: a!, value: Number(a!.x) + (a!.k === "a" ? 1 : 0) });
+    }
+    const keys = completed.map((c) => `${c.parameters.x}/${c.parameters.k}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it("finds the unseen points under a rare branch once every other value has been tried (random search)", () => {
+    const values = Array.from({ length: 100 }, (_, i) => `v${i}`);
+    const space: StudySpec = {
+      algorithm: "RANDOM_SEARCH",
+      parameters: [
+        {
+          parameterId: "c",
+          categoricalValueSpec: { values },
+          conditionalParameterSpecs: [{ parentCategoricalValues: { values: ["v0"] }, parameterSpec: { parameterId: "lr", doubleValueSpec: { minValue: 0.001, maxValue: 1 }, scaleType: "UNIT_LOG_SCALE" } }],
+        },
+      ],
+    };
+    const completed: CompletedTrial[] = values.map((c, i) => ({ parameters: c === "v0" ? { c, lr: 0.01 } : { c }, value: i }));
+    for (let seed = 0; seed < 20; seed++) {
+      const [next] = suggest({ space, completed, pending: [], count: 1, seed });
+      expect(next?.c).toBe("v0");
+      expect(next?.lr).not.toBe(0.01);
+    }
+  });
+
+  it("suggests through objective values of any magnitude", () => {
+    const space: StudySpec = { metrics: [{ metricId: "m", goal: "MAXIMIZE" }], parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] };
+    const completed: CompletedTrial[] = [1e200, 1, 2, -1e308, 5].map((value, i) => ({ parameters: { x: (i + 0.5) / 5 }, value }));
+    const [next] = suggest({ space, completed, pending: [], count: 1, seed: 3 });
+    expect(Number(next!.x)).toBeGreaterThanOrEqual(0);
+    expect(Number(next!.x)).toBeLessThanOrEqual(1);
+  });
+
   it("uses the goal: maximizing and minimizing the same function head for opposite ends", () => {
     const spec = (goal: string): StudySpec => ({ metrics: [{ metricId: "m", goal }], parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] });
     const bestAfter = (goal: string): number => {
