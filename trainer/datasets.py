@@ -5,7 +5,11 @@ parsing) stays cheap. A dataset that cannot be loaded raises :class:`DatasetErro
 message that names the dataset, the cause and the remedy.
 """
 
+import gzip
+import os
+import shutil
 import socket
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +23,11 @@ DIGITS_SPLIT_SEED = 0
 # urllib has no timeout by default: behind a firewall that drops packets the download would
 # hang until the trial's own timeout instead of failing with a useful message.
 DOWNLOAD_TIMEOUT_SECONDS = 60
+# What reading a truncated download raises: gzip's errors, or numpy's ValueError when the data
+# ends early. Keras saves straight to its cache file and keeps whatever is there, so a download
+# cut short (a trial stopped mid-download, two local trials fetching at once) would fail every
+# later trial on this machine.
+TRUNCATED_FILE_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, ValueError)
 
 
 class DatasetError(TrialError):
@@ -38,18 +47,37 @@ class Dataset:
     num_classes: int
 
 
+def fashion_mnist_cache():
+    """Where Keras caches Fashion-MNIST: ``$KERAS_HOME``, else ``~/.keras``, then ``datasets/fashion-mnist``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "datasets", "fashion-mnist")
+
+
 def load_fashion_mnist():
     """Fashion-MNIST (28x28 grey images, 10 classes), downloaded by Keras on first use.
 
-    Keras caches the files under ``~/.keras/datasets``; the official test split serves as the
-    validation set, as in the seed tutorial.
+    Keras caches the files (see :func:`fashion_mnist_cache`); a truncated cached file is
+    deleted and downloaded again, once. The official test split serves as the validation set,
+    as in the seed tutorial.
     """
     import tensorflow as tf
 
     previous_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_SECONDS)
+    cache = fashion_mnist_cache()
     try:
-        (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
+        try:
+            (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
+        except TRUNCATED_FILE_ERRORS:
+            shutil.rmtree(cache, ignore_errors=True)
+            (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
+    except TRUNCATED_FILE_ERRORS as error:
+        cause = " ".join(str(error).split())
+        raise DatasetError(
+            f"dataset 'fashion_mnist': the download in {cache} is truncated ({cause}) even "
+            "after downloading it again; delete that folder and rerun, or run with "
+            "--dataset digits, which needs no network"
+        ) from error
     except Exception as error:  # Keras wraps network failures in a bare Exception.
         cause = " ".join(str(error).split())  # Keep the message on one line.
         raise DatasetError(

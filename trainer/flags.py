@@ -7,6 +7,7 @@ neither TensorFlow nor the datasets, so a bad flag fails in well under a second.
 """
 
 import argparse
+import math
 import os
 import sys
 
@@ -14,6 +15,8 @@ from trainer.datasets import DATASET_NAMES
 
 DEFAULT_DATASET = "fashion_mnist"
 DEFAULT_SEED = 42
+# NumPy's seeds are unsigned 32-bit integers.
+MAX_SEED = 2**32 - 1
 # The seed tutorial's fallback when AIP_MODEL_DIR is not set (Vertex AI always sets it).
 DEFAULT_MODEL_DIR = "/tmp/model"
 
@@ -49,10 +52,18 @@ def positive_integral(text):
 
 
 def positive_float(text):
-    """A float flag value that must be greater than 0 (e.g. a learning rate)."""
+    """A finite float flag value that must be greater than 0 (e.g. a learning rate)."""
     value = _float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
+
+
+def seed_value(text):
+    """An :func:`integral` seed within NumPy's range, 0 to 2**32 - 1."""
+    value = integral(text)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}")
     return value
 
 
@@ -119,7 +130,7 @@ def build_parser():
     )
     parser.add_argument(
         "--seed",
-        type=integral,
+        type=seed_value,
         default=DEFAULT_SEED,
         help="seed of weight initialization, dropout and shuffling",
     )

@@ -48,6 +48,9 @@ def test_non_integral_float_is_rejected_with_a_one_line_message(capsys):
     "argv, fragment",
     [
         (["--learning-rate=0"], "--learning-rate"),
+        (["--learning-rate=inf"], "expected a finite number > 0, got 'inf'"),
+        (["--seed=-1"], "expected an integer from 0 to 4294967295, got '-1'"),
+        (["--seed=4294967296"], "--seed"),
         (["--dropout-rate=1"], "--dropout-rate"),
         (["--batch-size=0"], "--batch-size"),
         (["--epochs=two"], "--epochs"),

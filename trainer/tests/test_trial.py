@@ -1,5 +1,6 @@
 """A real trial in a subprocess: metric lines, saved model, reproducibility, failures."""
 
+import gzip
 import json
 
 import numpy as np
@@ -121,3 +122,20 @@ def test_unreachable_download_fails_saying_what_to_do(trainer, tmp_path):
     assert lines[0].startswith("trainer.task: error: dataset 'fashion_mnist' could not be loaded")
     assert "--dataset digits" in lines[0]
     assert not result.metrics_file.exists()
+
+
+def test_truncated_cached_download_is_fetched_again(trainer, tmp_path):
+    """A download cut short is deleted and fetched again, not used: here the fetch meets a dead proxy."""
+    cache = tmp_path / "keras" / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    for name in ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        (cache / name).write_bytes(gzip.compress(b"\0" * 4096)[:40])
+    dead_proxy = "http://127.0.0.1:9"
+    result = trainer(
+        "--dataset=fashion_mnist",
+        env={"KERAS_HOME": str(tmp_path / "keras"), "HTTPS_PROXY": dead_proxy, "https_proxy": dead_proxy},
+    )
+    assert result.returncode == 1
+    # The truncated files are gone, and the message is the download's: the network is what to fix.
+    assert not list(cache.glob("*.gz"))
+    assert result.stderr.startswith("trainer.task: error: dataset 'fashion_mnist' could not be loaded"), result.stderr
