@@ -20,7 +20,9 @@ def run(args):
     # Keras' progress messages (e.g. model.export's listing) go to absl logging, which stays
     # silent at its default level; the trial prints its own one line per epoch.
     tf.keras.utils.disable_interactive_logging()
-    # Seeds Python, NumPy and TensorFlow: weights, dropout masks and shuffling repeat.
+    # Seeds Python, NumPy and TensorFlow: weights, dropout masks and shuffling repeat. On the CPU
+    # a trial then repeats exactly; on a GPU some kernels are not deterministic, and making them
+    # so (op determinism) slows every trial, so same-parameter GPU trials may differ slightly.
     tf.keras.utils.set_random_seed(args.seed)
 
     data = datasets.load(args.dataset)
