@@ -27,12 +27,17 @@ function npmPackages() {
   run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], "install the npm packages (npm ci)");
 }
 
+/**
+ * A Python the trainer's pins install on: 3.10 to 3.12 (scikit-learn 1.7 needs 3.10, TensorFlow
+ * 2.17 has wheels up to 3.12). `python3` first, then the versioned names, for a machine whose
+ * default Python is outside that range.
+ */
 function findPython() {
-  for (const candidate of ["python3", "python"]) {
-    const probe = spawnSync(candidate, ["-c", "import sys; print(sys.version_info >= (3, 9))"], { encoding: "utf8" });
+  for (const candidate of ["python3", "python", "python3.12", "python3.11", "python3.10"]) {
+    const probe = spawnSync(candidate, ["-c", "import sys; print((3, 10) <= sys.version_info[:2] <= (3, 12))"], { encoding: "utf8" });
     if (probe.status === 0 && probe.stdout.trim() === "True") return candidate;
   }
-  console.error("setup: Python 3.9 or newer is needed (python3 on PATH) for the trainer's environment .venv/");
+  console.error("setup: Python 3.10, 3.11 or 3.12 is needed on PATH (python3, or python3.1x) for the trainer's environment .venv/: TensorFlow 2.17 has no wheels for other versions");
   process.exit(1);
 }
 
