@@ -3,7 +3,7 @@
 // the npm packages (from the committed lockfile) and the project's Python environment `.venv/`
 // (CPU TensorFlow and the trainer's pinned requirements). Needs only Node, npm and Python 3.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,18 +27,23 @@ function npmPackages() {
   run("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], "install the npm packages (npm ci)");
 }
 
-/**
- * A Python the trainer's pins install on: 3.10 to 3.12 (scikit-learn 1.7 needs 3.10, TensorFlow
- * 2.17 has wheels up to 3.12). `python3` first, then the versioned names, for a machine whose
- * default Python is outside that range.
- */
+/** True for a Python the trainer's pins install on: 3.10 to 3.12 (scikit-learn 1.7 needs 3.10, TensorFlow 2.17 has wheels up to 3.12). */
+const SUPPORTED_PYTHON = "(3, 10) <= sys.version_info[:2] <= (3, 12)";
+
+/** A supported Python: `python3` first, then the versioned names, for a machine whose default Python is outside the range. */
 function findPython() {
   for (const candidate of ["python3", "python", "python3.12", "python3.11", "python3.10"]) {
-    const probe = spawnSync(candidate, ["-c", "import sys; print((3, 10) <= sys.version_info[:2] <= (3, 12))"], { encoding: "utf8" });
+    const probe = spawnSync(candidate, ["-c", `import sys; print(${SUPPORTED_PYTHON})`], { encoding: "utf8" });
     if (probe.status === 0 && probe.stdout.trim() === "True") return candidate;
   }
   console.error("setup: Python 3.10, 3.11 or 3.12 is needed on PATH (python3, or python3.1x) for the trainer's environment .venv/: TensorFlow 2.17 has no wheels for other versions");
   process.exit(1);
+}
+
+/** The venv's Python is one the pins install on, and it has pip. */
+function usableVenv(python) {
+  const probe = spawnSync(python, ["-c", `import sys, pip; print(${SUPPORTED_PYTHON})`], { encoding: "utf8" });
+  return probe.status === 0 && probe.stdout.trim() === "True";
 }
 
 function pythonEnvironment() {
@@ -49,6 +54,12 @@ function pythonEnvironment() {
   const wanted = digest.digest("hex");
   const python = join(root, ".venv/bin/python");
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8").trim() === wanted) return;
+  // A .venv left half-made (setup interrupted, no venv module, a Python the pins do not install
+  // on) would fail every later run the same way: it is made again.
+  if (existsSync(python) && !usableVenv(python)) {
+    console.log("setup: .venv/ is incomplete or of an unsupported Python: making it again");
+    rmSync(join(root, ".venv"), { recursive: true, force: true });
+  }
   if (!existsSync(python)) run(findPython(), ["-m", "venv", ".venv"], "create the Python environment .venv/");
   if (files.length) {
     run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", ...files.flatMap((f) => ["-r", f])],

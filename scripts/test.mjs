@@ -2,7 +2,7 @@
 // Runs every test of the project and ends with one line `N passed, N failed[, N skipped]`:
 // the TypeScript typecheck (one test), the vitest suites and the trainer's pytest suite.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,8 +21,22 @@ function step(title, command, args) {
 const tsc = step("typecheck (tsc --noEmit, strict)", bin("tsc"), ["--noEmit", "-p", "tsconfig.json"]);
 totals[tsc.status === 0 ? "passed" : "failed"] += 1;
 
+/**
+ * A run that failed (non-zero exit) but whose report counts no failure (a failing beforeAll
+ * skips its file's tests, a failing afterAll or an unhandled error leaves them passed) still
+ * counts one failure: the summary never says "0 failed" for a red run.
+ */
+function countExit(title, status, countedFailures) {
+  if (status !== 0 && countedFailures === 0) {
+    console.error(`${title} exited with status ${status} although no test failed: counting one failure`);
+    totals.failed += 1;
+  }
+}
+
+// Each report is removed first, so one left by an earlier run is never read as this run's.
 const vitestJson = join(results, "vitest.json");
-step("vitest", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`]);
+rmSync(vitestJson, { force: true });
+const vitest = step("vitest", bin("vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`]);
 if (existsSync(vitestJson)) {
   const report = JSON.parse(readFileSync(vitestJson, "utf8"));
   totals.passed += report.numPassedTests;
@@ -31,12 +45,14 @@ if (existsSync(vitestJson)) {
   const unloaded = report.testResults.filter((file) => file.status === "failed" && file.assertionResults.length === 0).length;
   totals.failed += report.numFailedTests + unloaded;
   totals.skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  countExit("vitest", vitest.status, report.numFailedTests + unloaded);
 } else {
   console.error("vitest wrote no report: counting the suite as one failure");
   totals.failed += 1;
 }
 
 const junit = join(results, "pytest.xml");
+rmSync(junit, { force: true });
 const pytest = step("pytest (trainer)", join(root, ".venv/bin/python"), ["-m", "pytest", "trainer/tests", "-q", `--junitxml=${junit}`]);
 if (existsSync(junit) && pytest.status !== 5) {
   const suite = /<testsuite\b[^>]*>/.exec(readFileSync(junit, "utf8"))?.[0] ?? "";
@@ -45,6 +61,7 @@ if (existsSync(junit) && pytest.status !== 5) {
   totals.failed += failed;
   totals.skipped += attr("skipped");
   totals.passed += attr("tests") - failed - attr("skipped");
+  countExit("pytest", pytest.status, failed);
 } else {
   console.error("pytest ran no test: counting the suite as one failure");
   totals.failed += 1;
