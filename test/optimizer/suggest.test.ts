@@ -161,7 +161,7 @@ describe("suggest", () => {
         },
       ],
     };
-    const completed: CompletedTrial[] = values.map((c, i) => ({ parameters: c === "v0" ? { c, lr: 0.01 } : { c }, value: i }));
+    const completed: CompletedTrial[] = values.map((c, i): CompletedTrial => ({ parameters: c === "v0" ? { c, lr: 0.01 } : { c }, value: i }));
     for (let seed = 0; seed < 20; seed++) {
       const [next] = suggest({ space, completed, pending: [], count: 1, seed });
       expect(next?.c).toBe("v0");
