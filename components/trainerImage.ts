@@ -89,9 +89,19 @@ function shellWord(word: string): string {
  * The command line of the image build: `gcloud builds submit`, skipped when the tag is already in
  * the repository. Tags are immutable there, so a build whose push succeeded but whose command
  * failed afterwards (say, while streaming logs) could otherwise never be retried.
+ *
+ * The check lists the repository's tags (Artifact Registry alone, and an empty repository is an
+ * empty list, not an error). A failed check fails the command rather than building: building a
+ * tag that exists fails for good. (`docker images describe` would also query Container Analysis
+ * where that API is on, and a refusal there would read as "no image".)
  */
 export function buildCommandLine(o: BuildCommandOptions): string {
-  const exists = ["gcloud", "artifacts", "docker", "images", "describe", o.imageUri, "--project", o.project, "--quiet"];
+  const colon = o.imageUri.lastIndexOf(":");
+  const slash = o.imageUri.lastIndexOf("/");
+  if (colon < slash || slash < 0) throw new Error(`${o.imageUri} is not <repository path>/<image>:<tag>`);
+  const repositoryPath = o.imageUri.slice(0, slash);
+  const tagName = `.*/packages/${o.imageUri.slice(slash + 1, colon)}/tags/${o.imageUri.slice(colon + 1)}`;
+  const listTags = ["gcloud", "artifacts", "docker", "tags", "list", repositoryPath, "--project", o.project, "--format", "value(tag)", "--quiet"];
   const args = [
     "gcloud", "builds", "submit", o.source,
     "--tag", o.imageUri,
@@ -104,7 +114,10 @@ export function buildCommandLine(o: BuildCommandOptions): string {
     "--suppress-logs",
     "--quiet",
   ];
-  return `${exists.map(shellWord).join(" ")} >/dev/null 2>&1 || ${args.map(shellWord).join(" ")}`;
+  return (
+    `tags=$(${listTags.map(shellWord).join(" ")}) || exit 1; ` +
+    `printf '%s\\n' "$tags" | grep -qx ${shellWord(tagName)} || ${args.map(shellWord).join(" ")}`
+  );
 }
 
 /** Inputs of the image build. */

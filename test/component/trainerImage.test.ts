@@ -4,7 +4,8 @@
  * installed) and the build command line.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UploadFilter } from "../../components/ignoreFiles";
@@ -141,7 +142,8 @@ describe("the build command", () => {
     expect(imageUri).toBe("us-central1-docker.pkg.dev/p/repo/trainer:abc");
     const line = buildCommandLine({ source: "../../trainer", imageUri, project: "p", region: "us-central1", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
     expect(line).toBe(
-      "gcloud artifacts docker images describe us-central1-docker.pkg.dev/p/repo/trainer:abc --project p --quiet >/dev/null 2>&1 || " +
+      "tags=$(gcloud artifacts docker tags list us-central1-docker.pkg.dev/p/repo --project p --format 'value(tag)' --quiet) || exit 1; " +
+        "printf '%s\\n' \"$tags\" | grep -qx '.*/packages/trainer/tags/abc' || " +
         "gcloud builds submit ../../trainer --tag us-central1-docker.pkg.dev/p/repo/trainer:abc --project p --region us-central1 " +
         "--gcs-source-staging-dir gs://b/source --gcs-log-dir gs://b/build-logs " +
         "--service-account projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com --suppress-logs --quiet",
@@ -149,14 +151,37 @@ describe("the build command", () => {
   });
 
   it("keeps the build log out of stdout (Pulumi state): --suppress-logs, logs in the bucket only", () => {
-    const line = buildCommandLine({ source: "t", imageUri: "i", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
-    const submit = line.split(" || ")[1];
+    const line = buildCommandLine({ source: "t", imageUri: "r-docker.pkg.dev/p/repo/trainer:t", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
+    const submit = line.split(" || ").pop()!;
     expect(submit.split(" ")).toContain("--suppress-logs");
     expect(submit).toContain("--gcs-log-dir gs://b/build-logs");
   });
 
   it("quotes odd paths", () => {
-    const line = buildCommandLine({ source: "my trainer", imageUri: "i", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
-    expect(line).toContain("gcloud builds submit 'my trainer' --tag i ");
+    const line = buildCommandLine({ source: "my trainer", imageUri: "r-docker.pkg.dev/p/repo/trainer:t", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
+    expect(line).toContain("gcloud builds submit 'my trainer' --tag r-docker.pkg.dev/p/repo/trainer:t ");
+  });
+
+  it("as /bin/sh runs it: builds when the tag is missing, skips when it is there, and fails without building when the check fails", () => {
+    // gcloud itself stands in only for its exit status and the tag list it prints: what is
+    // tested is the shell logic around it.
+    const bin = mkdtempSync(join(tmpdir(), "gcloud-"));
+    const calls = join(bin, "calls");
+    writeFileSync(
+      join(bin, "gcloud"),
+      `#!/bin/sh\necho "$*" >> "${calls}"\nif [ "$1" = artifacts ]; then [ -n "$LIST_FAILS" ] && exit 1; printf '%s\\n' $TAGS; fi\n`,
+      { mode: 0o755 },
+    );
+    const line = buildCommandLine({ source: "t", imageUri: "r-docker.pkg.dev/p/repo/trainer:abc", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
+    const run = (env: Record<string, string>) => {
+      rmSync(calls, { force: true });
+      const result = spawnSync("/bin/sh", ["-c", line], { env: { PATH: `${bin}:/usr/bin:/bin`, ...env } });
+      return { status: result.status, builds: readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("builds submit")).length };
+    };
+    const tag = (t: string) => `projects/p/locations/r/repositories/repo/packages/trainer/tags/${t}`;
+    expect(run({ TAGS: "" })).toEqual({ status: 0, builds: 1 });
+    expect(run({ TAGS: `${tag("abcd")} ${tag("ab")}` })).toEqual({ status: 0, builds: 1 });
+    expect(run({ TAGS: `${tag("old")} ${tag("abc")}` })).toEqual({ status: 0, builds: 0 });
+    expect(run({ TAGS: tag("abc"), LIST_FAILS: "1" })).toEqual({ status: 1, builds: 0 });
   });
 });
