@@ -10,8 +10,11 @@
  * - A pattern is matched against the END of a path, component by component (`a/b` also matches
  *   `x/a/b`); a leading `/` anchors it at the root; `**` spans any number of components; a
  *   trailing `/` matches folders only; `!` re-includes; the last matching pattern wins.
- * - A path is left out when the rules ignore it or any folder above it; folders are followed
- *   through symbolic links.
+ * - A path is left out when the rules ignore it or any folder above it.
+ * - Symbolic links are uploaded as links, as `gcloud builds submit` packs its tarball (it walks
+ *   the folder without following them): a link to a folder is one entry, never walked, and a
+ *   broken link is skipped. (`gcloud meta list-files-for-upload` follows them instead, and
+ *   crashes on a broken one: it is not what the build uploads.)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -167,24 +170,24 @@ export class UploadFilter {
   }
 
   /**
-   * Every included file, as sorted POSIX paths relative to the folder. Folders are followed
-   * through symbolic links, as gcloud does; a link back into its own ancestry is refused, as
-   * gcloud refuses it, rather than walked forever.
+   * Every included file and symbolic link, as sorted POSIX paths relative to the folder. A link
+   * is an entry of its own (to a folder too: its target is not walked); a broken one is left out.
    */
   files(): string[] {
     const out: string[] = [];
-    const walk = (rel: string, ancestors: string[]) => {
-      const real = fs.realpathSync(path.join(this.dir, rel));
-      if (ancestors.includes(real)) throw new Error(`${path.join(this.dir, rel)} is a symbolic link loop: gcloud refuses to upload it`);
+    const walk = (rel: string) => {
       for (const entry of fs.readdirSync(path.join(this.dir, rel))) {
         const child = rel ? `${rel}/${entry}` : entry;
-        const stat = fs.statSync(path.join(this.dir, child));
-        if (stat.isDirectory()) {
-          if (this.isIncluded(child, true)) walk(child, [...ancestors, real]);
+        const full = path.join(this.dir, child);
+        if (fs.lstatSync(full).isSymbolicLink()) {
+          const target = fs.statSync(full, { throwIfNoEntry: false });
+          if (target && this.isIncluded(child, target.isDirectory())) out.push(child);
+        } else if (fs.statSync(full).isDirectory()) {
+          if (this.isIncluded(child, true)) walk(child);
         } else if (this.isIncluded(child)) out.push(child);
       }
     };
-    walk("", []);
+    walk("");
     return out.sort();
   }
 }

@@ -43,9 +43,18 @@ export function digestSource(dir: string): SourceDigest {
   const uncounted = new UploadFilter(dir).files().filter((f) => !countedSet.has(f));
   const hash = createHash("sha256");
   for (const file of counted) {
-    const bytes = fs.readFileSync(path.join(dir, file));
-    // Path and length first, so no two trees of files can feed the hash the same bytes.
-    hash.update(`${file}\0${bytes.length}\0`);
+    const full = path.join(dir, file);
+    const stat = fs.lstatSync(full);
+    // A link is uploaded as a link: its target path is what the image gets.
+    if (stat.isSymbolicLink()) {
+      hash.update(`${file}\0link\0${fs.readlinkSync(full)}\0`);
+      continue;
+    }
+    const bytes = fs.readFileSync(full);
+    // Path and length first, so no two trees of files can feed the hash the same bytes. The
+    // upload keeps file modes, and the one that matters (and that git keeps) is the executable
+    // bit: it counts only when set, so a tree without executables keeps its tag.
+    hash.update(`${file}\0${bytes.length}\0${stat.mode & 0o100 ? "x\0" : ""}`);
     hash.update(bytes);
   }
   return { hash: hash.digest("hex").slice(0, TAG_LENGTH), files: counted, uncounted };
