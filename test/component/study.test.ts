@@ -207,9 +207,13 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     const build = get("command:local:Command", "image").inputs;
     const bucket = await promiseOf(study.bucketName);
     const builder = emailOf("s6", "builder");
+    const repositoryPath = imageUri.slice(0, imageUri.lastIndexOf("/"));
+    const check =
+      `tags=$(gcloud artifacts docker tags list ${repositoryPath} --project ${GCP_PROJECT} --format 'value(tag)' --quiet) || exit 1; ` +
+      `printf '%s\\n' "$tags" | grep -qx '.*/packages/trainer/tags/${hash}' || `;
     expect(build.create).toMatch(
       new RegExp(
-        `^gcloud artifacts docker images describe ${imageUri} --project ${GCP_PROJECT} --quiet >/dev/null 2>&1 \\|\\| ` +
+        `^${check.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}` +
           `gcloud builds submit \\S+/trainer --tag ${imageUri} --project ${GCP_PROJECT} --region ${REGION} ` +
           `--gcs-source-staging-dir gs://${bucket}/source --gcs-log-dir gs://${bucket}/build-logs ` +
           `--service-account projects/${GCP_PROJECT}/serviceAccounts/${builder} --suppress-logs --quiet$`,
