@@ -19,6 +19,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+/** What a link points to, or undefined for a broken one (missing target, a loop of links). */
+function linkTarget(link: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(link);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The name of the ignore file gcloud reads from the top of the uploaded folder. */
 const IGNORE_FILE = ".gcloudignore";
 
@@ -180,7 +189,7 @@ export class UploadFilter {
         const child = rel ? `${rel}/${entry}` : entry;
         const full = path.join(this.dir, child);
         if (fs.lstatSync(full).isSymbolicLink()) {
-          const target = fs.statSync(full, { throwIfNoEntry: false });
+          const target = linkTarget(full);
           if (target && this.isIncluded(child, target.isDirectory())) out.push(child);
         } else if (fs.statSync(full).isDirectory()) {
           if (this.isIncluded(child, true)) walk(child);

@@ -130,7 +130,7 @@ export class TrialProcess {
     const deadline = this.timeoutMs === undefined ? undefined : Date.now() + this.timeoutMs;
     this.poll = setInterval(() => {
       this.look();
-      if (deadline !== undefined && Date.now() >= deadline) this.stop("timeout");
+      if (deadline !== undefined && !this.stopping && Date.now() >= deadline) this.stop("timeout");
     }, this.options.pollMs);
     return this.child.pid;
   }

@@ -139,6 +139,7 @@ describe("UploadFilter (gcloud's .gcloudignore rules)", () => {
     const dir = makeTrainer();
     symlinkSync(dir, join(dir, "loop"));
     symlinkSync(join(dir, "nothing-here"), join(dir, "broken"));
+    symlinkSync("self", join(dir, "self")); // a loop of links: broken too
     expect(new UploadFilter(dir).files()).toEqual(["Dockerfile", "__init__.py", "loop", "requirements.txt", "task.py"]);
   });
 
@@ -166,6 +167,7 @@ describe("UploadFilter (gcloud's .gcloudignore rules)", () => {
       write(dir, "__pycache__/x.pyc", "x");
       symlinkSync(join(dir, "nothing-here"), join(dir, "broken"));
       symlinkSync("task.py", join(dir, "main.py"));
+      symlinkSync("self", join(dir, "self"));
       expect(new UploadFilter(dir).files()).toEqual(gcloudUpload(dir));
     }
   }, 60_000);

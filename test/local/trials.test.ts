@@ -110,12 +110,16 @@ describe("failing trials", () => {
     expect(job.error!.message).toContain("blew up on purpose");
   });
 
-  it("ends a trial that runs past scheduling.timeout INFEASIBLE, its whole process group killed", async () => {
-    const job = await run(testJob(["--mode=hang", "--child=1"], { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["python3", "test/local/trainers/trial.py"], args: ["--mode=hang", "--child=1"] } }], scheduling: { timeout: "1s" } } }));
+  it("ends a trial that runs past scheduling.timeout INFEASIBLE, with one SIGTERM, then its whole process group killed", async () => {
+    // The trainer keeps running through SIGTERM (as one saving a checkpoint would): SIGKILL ends it after the grace period.
+    const args = ["--mode=hang", "--child=1", "--term=count"];
+    const job = await run(testJob(args, { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["python3", "test/local/trainers/trial.py"], args } }], scheduling: { timeout: "1s" } } }));
     expect(job.state).toBe("JOB_STATE_FAILED");
     expect(job.trials![0]).toMatchObject({ state: "INFEASIBLE", infeasibleReason: expect.stringContaining("timed out after 1s") });
     const seen = JSON.parse(readFileSync(join(trialDir(job.id, "1"), "seen.json"), "utf8"));
     expect(await eventually(() => !alive(seen.child))).toBe(true);
+    // Six polls fit in the grace period; the trainer was asked to stop once.
+    expect(readFileSync(join(trialDir(job.id, "1"), "terms.log"), "utf8")).toBe("SIGTERM\n");
   });
 
   it("runs a trial whose scheduling.timeout is past the 24.8 days a Node timer can wait to its end", async () => {

@@ -10,6 +10,8 @@ Flags (all ``--name=value``; tuned parameters arrive the same way):
   --metric=NAME        metric tag (default accuracy)
   --log=PATH           append "start|end <trial> <epoch seconds>" lines (parallelism checks)
   --child=1            start a child process that would outlive a careless kill
+  --term=count         on SIGTERM append a line to terms.log next to the metrics file and keep
+                       running (a trainer that saves a checkpoint first), instead of ending
 It writes what it saw (argv, environment) to seen.json next to the metrics file.
 """
 
@@ -55,7 +57,11 @@ def main():
         note("end")
         os._exit(128 + signum)
 
-    signal.signal(signal.SIGTERM, stopped)
+    def counted(signum, frame):
+        with open(os.path.join(os.path.dirname(path), "terms.log"), "a") as fh:
+            fh.write("SIGTERM\n")
+
+    signal.signal(signal.SIGTERM, counted if f.get("term") == "count" else stopped)
     seen = {
         "argv": sys.argv[1:],
         "env": {k: v for k, v in os.environ.items() if k.startswith(("CLOUD_ML", "AIP_", "OMP_", "TF_NUM", "TEST_"))},
