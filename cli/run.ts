@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../components/spec";
 import { shortHash, specHash } from "../components/spec/hash";
 import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels, type AdoptionPolicy } from "../components/vertex/adoption";
+import { shellWord } from "../components/shellWords";
 import { createVertexClient } from "../components/vertex/client";
 import { realClock } from "../components/vertex/clock";
 import { waitForJob } from "../components/vertex/wait";
@@ -55,7 +56,7 @@ const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
  * other settings is left alone, named with the command that cancels it.
  */
 export function runAdoption(stateDir: string): AdoptionPolicy {
-  return { adoptSucceeded: false, cancelOtherSpecs: false, howToCancel: (name) => `npm run tune -- cancel ${name} --state ${stateDir}` };
+  return { adoptSucceeded: false, cancelOtherSpecs: false, howToCancel: (name) => `npm run tune -- cancel ${name} --state ${shellWord(stateDir)}` };
 }
 
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ALWAYS_IGNORED, UploadFilter } from "./ignoreFiles";
+import { shellWord } from "./shellWords";
 
 /** The image name inside the study's repository. */
 export const TRAINER_IMAGE_NAME = "trainer";
@@ -87,11 +88,6 @@ export interface BuildCommandOptions {
    * project's default build account (broad, or without the roles it needs).
    */
   serviceAccountEmail: string;
-}
-
-/** Quotes a shell word when it holds anything beyond a safe set of characters. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_./:@=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, realpathSync, unlinkSync, writeFileSync } from
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { ApiError, errorBody, statusForCode } from "./errors";
 import { acquireLock } from "./lock";
 import { recoverInterruptedTrials } from "./recovery";
@@ -145,17 +145,22 @@ export function otherRepositoryError(stateDir: string, owner: string, repoRoot: 
   );
 }
 
-/** Records the repository of a state folder on its first server, and refuses a server for another. */
+/**
+ * Records the repository of a state folder on its first server, and refuses a server for another.
+ * A folder inside the repository (the default `.tune/state`) moved with it: the clone was moved or
+ * renamed, not swapped, so the folder follows it.
+ */
 function claimForRepository(stateDir: string, repoRoot: string): void {
   const file = join(stateDir, "repository");
   let owner: string | undefined;
   try {
     owner = readFileSync(file, "utf8").trim();
   } catch {
-    writeFileSync(file, `${repoRoot}\n`, { mode: 0o600 });
-    return;
+    // No claim yet.
   }
-  if (owner !== repoRoot) throw otherRepositoryError(stateDir, owner, repoRoot);
+  if (owner === repoRoot) return;
+  if (owner !== undefined && !stateDir.startsWith(`${repoRoot}${sep}`)) throw otherRepositoryError(stateDir, owner, repoRoot);
+  writeFileSync(file, `${repoRoot}\n`, { mode: 0o600 });
 }
 
 /** Starts a local backend over `options.stateDir`; refuses if another live server holds that folder. */

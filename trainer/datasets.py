@@ -9,6 +9,7 @@ import gzip
 import os
 import shutil
 import socket
+import tempfile
 import zlib
 from dataclasses import dataclass
 
@@ -48,8 +49,18 @@ class Dataset:
 
 
 def fashion_mnist_cache():
-    """Where Keras caches Fashion-MNIST: ``$KERAS_HOME``, else ``~/.keras``, then ``datasets/fashion-mnist``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    """Where Keras caches Fashion-MNIST, by Keras 3's own rule (its config and ``get_file``).
+
+    ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` when the home folder is read-only); and
+    ``/tmp/.keras`` whenever that folder is not writable. Then ``datasets/fashion-mnist``.
+    """
+    if "KERAS_HOME" in os.environ:
+        home = os.environ["KERAS_HOME"]
+    else:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    if not os.access(home, os.W_OK):
+        home = os.path.join("/tmp" if os.path.isdir("/tmp") else tempfile.gettempdir(), ".keras")
     return os.path.join(home, "datasets", "fashion-mnist")
 
 

@@ -256,12 +256,15 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
   });
 
   it("gives each spec its own output folder, so a replacement job never overwrites the models of the one before", () => {
-    const { study, trainer } = seedArgs();
-    const definition = { study: study as never, trainer: trainer!, imageUri: "image:1" };
+    const { study } = seedArgs();
+    // A fixed trainer: seedArgs' source folder is a fresh temporary path.
+    const definition = { study: study as never, trainer: { source: "trainer" }, imageUri: "image:1" };
     const base = outputDirectory("b", "d", definition);
     expect(base).toMatch(/^gs:\/\/b\/d\/[0-9a-f]{12}\/$/);
     expect(outputDirectory("b", "d", { ...definition })).toBe(base);
-    // Unset labels and key leave the folder as it was before they entered the hash.
+    // Unset labels and key leave the folder as it was before they entered the hash (pinned: the
+    // folder of a stack deployed then), so such a stack keeps its job on upgrade.
+    expect(base).toBe("gs://b/d/9b3f615769c6/");
     expect(outputDirectory("b", "d", { ...definition, labels: undefined, kmsKeyName: undefined })).toBe(base);
     // Each change that replaces the job moves it to another folder.
     expect(outputDirectory("b", "d", { ...definition, imageUri: "image:2" })).not.toBe(base);

@@ -1,4 +1,6 @@
 /** `ensureLocalBackend`, the entry of the tuning-job provider and `tune run`. */
+import { mkdirSync, readFileSync, realpathSync, renameSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeEmbeddedServers, ensureLocalBackend } from "../../local/embedded";
 import { startServer } from "../../local/server";
@@ -47,5 +49,18 @@ describe("ensureLocalBackend", () => {
     const mine = tempDir();
     await ensureLocalBackend({ stateDir: mine, repoRoot: REPO_ROOT });
     await expect(ensureLocalBackend({ stateDir: mine, repoRoot: OTHER_REPO })).rejects.toThrow(refusal(mine));
+  });
+
+  it("lets a state folder inside its repository follow the repository when the clone is moved", async () => {
+    const parent = tempDir();
+    const before = join(parent, "clone");
+    mkdirSync(join(before, ".tune"), { recursive: true });
+    const first = await startServer({ stateDir: join(before, ".tune", "state"), repoRoot: before });
+    await first.close();
+    const after = join(parent, "moved");
+    renameSync(before, after);
+    const second = await startServer({ stateDir: join(after, ".tune", "state"), repoRoot: after });
+    await second.close();
+    expect(readFileSync(join(after, ".tune", "state", "repository"), "utf8").trim()).toBe(realpathSync(after));
   });
 });
