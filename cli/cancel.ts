@@ -1,7 +1,8 @@
 /**
  * `tune cancel`: cancels a job on the local backend of a state folder and waits until every trial
  * process of it has ended, the way destroy does (components/vertex/adoption). It talks to the
- * server that owns the folder (a running `tune run` or `tune serve`), or starts one for the call.
+ * server that owns the folder (a running `tune run` or `tune serve`), or starts one for the call
+ * that resumes no job: its start ends what a dead server left running, and nothing new runs.
  */
 import { resolve } from "node:path";
 import type { VertexJob } from "../components/spec";
@@ -39,7 +40,7 @@ export function localJobName(job: string): string {
 function folderClient(stateDir: string, repoRoot: string): Pick<VertexClient, "get" | "cancel"> {
   async function call<T>(request: (client: VertexClient) => Promise<T>): Promise<T> {
     for (let server = 1; ; server++) {
-      const backend = await ensureLocalBackend({ stateDir, repoRoot });
+      const backend = await ensureLocalBackend({ stateDir, repoRoot, resumeJobs: false });
       const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token, retry: ATTEMPTS_PER_SERVER });
       try {
         return await request(client);

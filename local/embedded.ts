@@ -36,9 +36,10 @@ function findRunning(stateDir: string): (LocalBackend & { repoRoot?: string }) |
 
 /**
  * A local backend for `stateDir` running trials from `repoRoot`: this process's server, another
- * live server's, or a new one in this process.
+ * live server's, or a new one in this process (resuming the folder's unfinished jobs unless
+ * `resumeJobs` is false; see ServerOptions).
  */
-export async function ensureLocalBackend(options: { stateDir: string; repoRoot: string }): Promise<LocalBackend> {
+export async function ensureLocalBackend(options: { stateDir: string; repoRoot: string; resumeJobs?: boolean }): Promise<LocalBackend> {
   const stateDir = resolve(options.stateDir);
   const repoRoot = canonicalPath(options.repoRoot);
   const mine = own.get(stateDir);
@@ -52,7 +53,7 @@ export async function ensureLocalBackend(options: { stateDir: string; repoRoot: 
     if (running.repoRoot !== undefined && running.repoRoot !== repoRoot) throw otherRepositoryError(stateDir, running.repoRoot, repoRoot);
     return { rootUrl: running.rootUrl, token: running.token };
   }
-  const starting = startServer({ stateDir, repoRoot });
+  const starting = startServer({ stateDir, repoRoot, resumeJobs: options.resumeJobs });
   own.set(stateDir, { server: starting, repoRoot });
   starting.catch(() => own.delete(stateDir));
   const server = await starting;

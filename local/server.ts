@@ -72,6 +72,12 @@ export interface ServerOptions {
   cores?: number;
   /** Replaces the optimizer (tests). */
   suggest?: Suggest;
+  /**
+   * Resume the folder's unfinished jobs at start (run their trials). Default true. `tune cancel`
+   * passes false: it only ends one job, and resuming the others would start their trials just to
+   * stop them when it exits. Their schedulers are there but idle, so a cancel still ends them.
+   */
+  resumeJobs?: boolean;
 }
 
 /** A running local backend. */
@@ -206,6 +212,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     const scheduler = new JobScheduler(store, record, schedulerOptions);
     schedulers.set(record.id, scheduler);
     if (fresh) scheduler.begin();
+    else if (options.resumeJobs === false) scheduler.log("not resumed: the new server was started to cancel a job");
     else {
       scheduler.log("resumed by a new server");
       scheduler.pump();

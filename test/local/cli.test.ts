@@ -162,6 +162,25 @@ describe("tune cancel", () => {
     expect(run.output()).toContain("ended JOB_STATE_CANCELLED");
   });
 
+  it("cancels the job of a run killed outright, ending its trials and starting none", async () => {
+    const root = scratchRepo(["--mode=hang"], 4);
+    const run = startTuneRun(root);
+    const seen = (id: string) => trialFile(run.state, id, "seen.json");
+    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000), run.output()).toBe(true);
+    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+    run.child.kill("SIGKILL");
+    await run.exited;
+    // Its trials are their own process groups: they outlive it.
+    expect(pids.every(alive)).toBe(true);
+
+    const [jobId] = readdirSync(join(run.state, "jobs"));
+    const job = await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
+    expect(job.state).toBe("JOB_STATE_CANCELLED");
+    expect(pids.some(alive)).toBe(false);
+    // The two interrupted trials, and no rerun started by the cancel's own server.
+    expect(job.trials!.map((t) => [t.id, t.state])).toEqual([["1", "INFEASIBLE"], ["2", "INFEASIBLE"]]);
+  });
+
   it("names the job and the state folder when the job does not exist there", async () => {
     const state = tempDir();
     await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: state, job: "12" })).rejects.toThrow(
