@@ -81,7 +81,10 @@ export class JobScheduler {
   private exhausted = false;
   private pumping = false;
   private closing = false;
+  /** Why the job fails, once it must: ends it FAILED with this code once no trial runs. */
   private failure?: string;
+  /** google.rpc code of the failure: 9 (FAILED_PRECONDITION) for the failure budget, 13 (INTERNAL) for a backend error. */
+  private failureCode = 9;
 
   constructor(private readonly store: Store, private readonly record: JobRecord, private readonly options: SchedulerOptions) {}
 
@@ -133,10 +136,13 @@ export class JobScheduler {
       this.step();
     } catch (error) {
       // An optimizer or runner bug must not leave the job RUNNING forever.
-      this.failure ??= `internal error of the local backend: ${(error as Error).message}`;
+      if (this.failure === undefined) {
+        this.failure = `internal error of the local backend: ${(error as Error).message}`;
+        this.failureCode = 13;
+      }
       this.log(this.failure);
       for (const trial of this.running.values()) trial.stop("cancel");
-      if (this.running.size === 0) this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: 13, message: this.failure });
+      if (this.running.size === 0) this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: this.failureCode, message: this.failure });
     } finally {
       this.pumping = false;
     }
@@ -159,7 +165,7 @@ export class JobScheduler {
     const trials = this.record.trials;
     const succeeded = trials.filter((t) => t.trial.state === "SUCCEEDED");
     if (this.failure) {
-      this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: 9, message: this.failure });
+      this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: this.failureCode, message: this.failure });
     } else if (succeeded.length > 0) {
       this.store.setState(this.record.id, "JOB_STATE_SUCCEEDED");
       this.log(`succeeded: ${succeeded.length} of ${trials.filter((t) => t.outcome !== "interrupted").length} trials succeeded`);

@@ -173,6 +173,31 @@ describe("trial command", () => {
 });
 
 describe("the optimizer's request", () => {
+  it("fails the job INTERNAL (13) when the optimizer throws, after stopping the trials already running", async () => {
+    let calls = 0;
+    const own = await startServer({
+      stateDir: tempDir(),
+      repoRoot: REPO_ROOT,
+      pollMs: 50,
+      graceMs: 300,
+      cores: 2,
+      suggest: (request) => {
+        if (++calls === 2) throw new Error("the optimizer blew up");
+        return suggest(request);
+      },
+    });
+    try {
+      const ownApi = client(own);
+      const created = await ownApi.create(testJob(["--steps=40", "--sleep=0.05"], { maxTrialCount: 3, parallelTrialCount: 2 }));
+      const job = await ownApi.waitFor(created.body.name.split("/").pop() as string);
+      expect(job.state).toBe("JOB_STATE_FAILED");
+      expect(job.error).toEqual({ code: 13, message: "internal error of the local backend: the optimizer blew up" });
+      expect(job.trials!.map((t) => t.state)).toEqual(["INFEASIBLE"]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("carries the study spec, the finished trials in order, the job's maxTrialCount as the budget, and one study seed per job", async () => {
     const requests: SuggestRequest[] = [];
     const own = await startServer({
