@@ -4,7 +4,8 @@
  * server that owns the folder (a running `tune run` or `tune serve`), or starts one for the call
  * that resumes no job: its start ends what a dead server left running, and nothing new runs.
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { VertexJob } from "../components/spec";
 import { cancelAndWait } from "../components/vertex/adoption";
 import { createVertexClient, type VertexClient } from "../components/vertex/client";
@@ -56,6 +57,8 @@ function folderClient(stateDir: string, repoRoot: string): Pick<VertexClient, "g
 export async function cancelLocalJob(options: { repoRoot: string; stateDir: string; job: string }): Promise<VertexJob> {
   const name = localJobName(options.job);
   const stateDir = resolve(options.stateDir);
+  // Starting a server would make the folder: a mistyped --state must not leave one behind.
+  if (!existsSync(join(stateDir, "journal.jsonl"))) throw new Error(`${stateDir} is not a local backend's state folder (it has no journal.jsonl)`);
   try {
     return await cancelAndWait(folderClient(stateDir, options.repoRoot), name, realClock, CANCEL_TIMEOUT_MS);
   } catch (error) {

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
 import { createProgress } from "../../cli/progress";
 import { runStudy } from "../../cli/run";
+import { startServer } from "../../local/server";
 import { alive, eventually, REPO_ROOT, tempDir, TRIAL_SCRIPT } from "./helpers";
 
 /** A scratch repository with Pulumi.yaml and Pulumi.t.yaml whose trainer is the test trainer. */
@@ -181,8 +182,12 @@ describe("tune cancel", () => {
     expect(job.trials!.map((t) => [t.id, t.state])).toEqual([["1", "INFEASIBLE"], ["2", "INFEASIBLE"]]);
   });
 
-  it("names the job and the state folder when the job does not exist there", async () => {
+  it("names the job and the state folder when the job does not exist there, and makes no folder where there is none", async () => {
+    const missing = join(tempDir(), "no-state");
+    await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: missing, job: "12" })).rejects.toThrow(`${missing} is not a local backend's state folder`);
+    expect(existsSync(missing)).toBe(false);
     const state = tempDir();
+    await startServer({ stateDir: state, repoRoot: REPO_ROOT }).then((s) => s.close());
     await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: state, job: "12" })).rejects.toThrow(
       `projects/local/locations/us-central1/hyperparameterTuningJobs/12 does not exist on the local backend of ${state}`,
     );
