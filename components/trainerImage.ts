@@ -91,6 +91,15 @@ export interface BuildCommandOptions {
 }
 
 /**
+ * The project of a service account's resource name: the account's own, from a user-managed
+ * account's email (`<name>@<project>.iam.gserviceaccount.com`), so a caller's account from another
+ * project is named where it lives; else the build's project.
+ */
+function serviceAccountProject(email: string, buildProject: string): string {
+  return /@([a-z0-9-]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1] ?? buildProject;
+}
+
+/**
  * The command line of the image build: `gcloud builds submit`, skipped when the tag is already in
  * the repository. Tags are immutable there, so a build whose push succeeded but whose command
  * failed afterwards (say, while streaming logs) could otherwise never be retried.
@@ -114,7 +123,7 @@ export function buildCommandLine(o: BuildCommandOptions): string {
     "--region", o.region,
     "--gcs-source-staging-dir", `gs://${o.bucket}/source`,
     "--gcs-log-dir", `gs://${o.bucket}/build-logs`,
-    "--service-account", `projects/${o.project}/serviceAccounts/${o.serviceAccountEmail}`,
+    "--service-account", `projects/${serviceAccountProject(o.serviceAccountEmail, o.project)}/serviceAccounts/${o.serviceAccountEmail}`,
     // The command's stdout is kept in Pulumi's state: the log stays in the bucket instead.
     "--suppress-logs",
     "--quiet",

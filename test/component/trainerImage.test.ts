@@ -194,6 +194,11 @@ describe("the build command", () => {
     expect(submit).toContain("--gcs-log-dir gs://b/build-logs");
   });
 
+  it("names a caller's build account in its own project", () => {
+    const line = buildCommandLine({ source: "t", imageUri: "r-docker.pkg.dev/p/repo/trainer:t", project: "p", region: "r", bucket: "b", serviceAccountEmail: "builder@shared-ci.iam.gserviceaccount.com" });
+    expect(line).toContain("--service-account projects/shared-ci/serviceAccounts/builder@shared-ci.iam.gserviceaccount.com ");
+  });
+
   it("quotes odd paths", () => {
     const line = buildCommandLine({ source: "my trainer", imageUri: "r-docker.pkg.dev/p/repo/trainer:t", project: "p", region: "r", bucket: "b", serviceAccountEmail: "sa@p.iam.gserviceaccount.com" });
     expect(line).toContain("gcloud builds submit 'my trainer' --tag r-docker.pkg.dev/p/repo/trainer:t ");
