@@ -60,6 +60,20 @@ function startTuneRun(root: string) {
   return { state, ...startTune(root, ["run", "--stack", "t", "--state", state]) };
 }
 
+/**
+ * `tune run` of a 4-trial study whose trials hang, once its first two trials run: the run, the
+ * root, the job's id and the two trials' pids.
+ */
+async function startHangingRun() {
+  const root = scratchRepo(["--mode=hang"], 4);
+  const run = startTuneRun(root);
+  const seen = (id: string) => trialFile(run.state, id, "seen.json");
+  expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000), run.output()).toBe(true);
+  const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+  const [jobId] = readdirSync(join(run.state, "jobs"));
+  return { root, run, jobId, pids };
+}
+
 /** A file of a trial of the state folder's only job ("" until that job's folder exists). */
 function trialFile(state: string, trialId: string, file: string): string {
   const jobs = join(state, "jobs");
@@ -99,11 +113,8 @@ describe("tune run", () => {
   });
 
   it("Ctrl-C cancels the job, waits for it to end and leaves no trial process behind", async () => {
-    const root = scratchRepo(["--mode=hang"], 4);
-    const { state, child, output, exited } = startTuneRun(root);
-    const seen = (id: string) => trialFile(state, id, "seen.json");
-    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000)).toBe(true);
-    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+    const { root, run, pids } = await startHangingRun();
+    const { child, output, exited } = run;
     child.kill("SIGINT");
     const code = await exited;
     expect(output()).toContain("cancelling the job");
@@ -148,13 +159,7 @@ describe("tune run after a run that was killed", () => {
 
 describe("tune cancel", () => {
   it("cancels a running tune run's job through the server that owns the state folder and ends its trials", async () => {
-    const root = scratchRepo(["--mode=hang"], 4);
-    const run = startTuneRun(root);
-    const seen = (id: string) => trialFile(run.state, id, "seen.json");
-    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000), run.output()).toBe(true);
-    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
-    const [jobId] = readdirSync(join(run.state, "jobs"));
-
+    const { root, run, jobId, pids } = await startHangingRun();
     const cancel = startTune(root, ["cancel", jobId, "--state", run.state]);
     expect(await cancel.exited, cancel.output()).toBe(0);
     expect(cancel.output()).toBe(`projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId} cancelled\n`);
@@ -164,17 +169,12 @@ describe("tune cancel", () => {
   });
 
   it("cancels the job of a run killed outright, ending its trials and starting none", async () => {
-    const root = scratchRepo(["--mode=hang"], 4);
-    const run = startTuneRun(root);
-    const seen = (id: string) => trialFile(run.state, id, "seen.json");
-    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000), run.output()).toBe(true);
-    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+    const { root, run, jobId, pids } = await startHangingRun();
     run.child.kill("SIGKILL");
     await run.exited;
     // Its trials are their own process groups: they outlive it.
     expect(pids.every(alive)).toBe(true);
 
-    const [jobId] = readdirSync(join(run.state, "jobs"));
     const job = await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
     expect(job.state).toBe("JOB_STATE_CANCELLED");
     expect(pids.some(alive)).toBe(false);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
 import { trialCommand } from "../../local/command";
 import { failureBudget, studySeed } from "../../local/scheduler";
-import { suggest, type SuggestRequest } from "../../optimizer";
+import { suggest, type Suggest, type SuggestRequest } from "../../optimizer";
 import { startServer, type LocalServer } from "../../local/server";
 import { alive, client, eventually, maxOverlap, REPO_ROOT, tempDir, testJob } from "./helpers";
 
@@ -173,18 +173,15 @@ describe("trial command", () => {
 });
 
 describe("the optimizer's request", () => {
+  /** A server of its own whose optimizer is `replacement`. */
+  const serverSuggesting = (replacement: Suggest) =>
+    startServer({ stateDir: tempDir(), repoRoot: REPO_ROOT, pollMs: 50, graceMs: 300, cores: 2, suggest: replacement });
+
   it("fails the job INTERNAL (13) when the optimizer throws, after stopping the trials already running", async () => {
     let calls = 0;
-    const own = await startServer({
-      stateDir: tempDir(),
-      repoRoot: REPO_ROOT,
-      pollMs: 50,
-      graceMs: 300,
-      cores: 2,
-      suggest: (request) => {
-        if (++calls === 2) throw new Error("the optimizer blew up");
-        return suggest(request);
-      },
+    const own = await serverSuggesting((request) => {
+      if (++calls === 2) throw new Error("the optimizer blew up");
+      return suggest(request);
     });
     try {
       const ownApi = client(own);
@@ -200,16 +197,9 @@ describe("the optimizer's request", () => {
 
   it("carries the study spec, the finished trials in order, the job's maxTrialCount as the budget, and one study seed per job", async () => {
     const requests: SuggestRequest[] = [];
-    const own = await startServer({
-      stateDir: tempDir(),
-      repoRoot: REPO_ROOT,
-      pollMs: 50,
-      graceMs: 300,
-      cores: 2,
-      suggest: (request) => {
-        requests.push(structuredClone(request));
-        return suggest(request);
-      },
+    const own = await serverSuggesting((request) => {
+      requests.push(structuredClone(request));
+      return suggest(request);
     });
     try {
       const ownApi = client(own);
