@@ -6,12 +6,12 @@
  *   npm run tune -- cancel JOB [--state DIR]
  *   npm run demo
  */
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULTS, finalValue } from "../components/spec";
+import { finalValue } from "../components/spec";
 import { cancelLocalJob } from "./cancel";
 import { startServer } from "../local/server";
-import { LOCAL_LOCATION, LOCAL_PROJECT, runStudy, type RunResult } from "./run";
+import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, type RunResult } from "./run";
 
 const USAGE = `usage:
   tune run   [--stack local] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
@@ -88,13 +88,8 @@ function medianComparison(result: RunResult): string {
   return `the best trial's ${metricId} ${result.best.metricValue.toFixed(4)} vs the median trial's ${median.toFixed(4)} (${values.length} trials succeeded)\n`;
 }
 
-/** The local backend's state folder: `--state`, else the default under the repository. */
-function stateDirOf(values: Record<string, string | boolean | undefined>, repoRoot: string): string {
-  return resolve((values.state as string | undefined) ?? join(repoRoot, DEFAULTS.localStateDir));
-}
-
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
-  const stateDir = stateDirOf(values, repoRoot);
+  const stateDir = localStateDir(repoRoot, values.state as string | undefined);
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
   const server = await startServer({
@@ -144,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case "cancel": {
       if (positionals.length !== 2) throw new Error(`cancel takes one job (its id or full name)\n${USAGE}`);
-      const job = await cancelLocalJob({ repoRoot, stateDir: stateDirOf(values, repoRoot), job: positionals[1] });
+      const job = await cancelLocalJob({ repoRoot, stateDir: localStateDir(repoRoot, values.state as string | undefined), job: positionals[1] });
       process.stdout.write(`${job.name} ${job.state === "JOB_STATE_CANCELLED" ? "cancelled" : `had already ended ${job.state}`}\n`);
       return 0;
     }

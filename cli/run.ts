@@ -50,6 +50,11 @@ export const LOCAL_LOCATION = "us-central1";
 /** How often `tune` polls its local job: the server is on loopback, so a poll costs nothing. */
 const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
 
+/** The local backend's state folder: the one given, else `.tune/state` under the repository. */
+export function localStateDir(repoRoot: string, given?: string): string {
+  return resolve(given ?? join(repoRoot, DEFAULTS.localStateDir));
+}
+
 /**
  * A running job of this stack and study, left by a killed run, is followed rather than run twice;
  * a finished one is not (running again is what the person asked for), and a running one with
@@ -62,7 +67,7 @@ export function runAdoption(stateDir: string): AdoptionPolicy {
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */
 export async function runStudy(options: RunOptions): Promise<RunResult> {
   const request = loadStackJob(options.repoRoot, options.stack, options);
-  const stateDir = resolve(options.stateDir ?? join(options.repoRoot, DEFAULTS.localStateDir));
+  const stateDir = localStateDir(options.repoRoot, options.stateDir);
   const outDir = resolve(options.outDir ?? join(options.repoRoot, ".tune", "out", options.stack));
   const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
   const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token });

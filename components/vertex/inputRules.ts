@@ -10,6 +10,7 @@ import { canonicalJson } from "../spec/hash";
 import { isUnknown, validateJob } from "../spec/validate";
 import type { VertexJob } from "../spec/vertexJson";
 import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
+import { isLocal } from "./connect";
 
 /** Inputs that define the job: a change replaces it. */
 const REPLACING_KEYS = ["job", "project", "location", "backend", "apiEndpoint"] as const;
@@ -48,7 +49,7 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
 
 /** Whether `pulumi up` waits for the job's end: always on the local backend (DESIGN.md), else unless `wait` is false. */
 export function waitsForEnd(inputs: TuningJobInputs): boolean {
-  return inputs.backend === "local" || inputs.wait !== false;
+  return isLocal(inputs) || inputs.wait !== false;
 }
 
 /**
