@@ -306,9 +306,9 @@ export class JobScheduler {
     const final = selectFinal(measurements, spec.measurementSelectionType, metricId, spec.metrics?.[0]?.goal);
     const tail = exit.stderrTail ? `; last lines of stderr:\n${exit.stderrTail}` : "";
     if (exit.stopReason === "cancel") {
-      this.end(record, "cancelled", this.failure ? "stopped because the job failed" : "cancelled with the job", final);
+      this.end(record, "cancelled", this.failure ? "stopped because the job failed" : "cancelled with the job");
     } else if (exit.stopReason === "timeout") {
-      this.end(record, "failed", `timed out after ${parseFloat(timeout ?? "0")}s (trialJobSpec.scheduling.timeout)`, final);
+      this.end(record, "failed", `timed out after ${parseFloat(timeout ?? "0")}s (trialJobSpec.scheduling.timeout)`);
     } else if (exit.stopReason === "early-stop") {
       if (final) this.end(record, "stopped", undefined, final);
       else this.end(record, "failed", "stopped early before it reported the metric");

@@ -222,7 +222,10 @@ export class Store {
         const t = record.trial;
         t.state = event.outcome === "succeeded" || event.outcome === "stopped" ? "SUCCEEDED" : "INFEASIBLE";
         t.endTime = event.time;
-        if (event.final) t.finalMeasurement = event.final;
+        // Vertex: an INFEASIBLE trial is one without a final measurement (its measurements stay), so
+        // a client that picks the best trial by finalMeasurement never picks a timed-out one.
+        // Journals written before this rule may carry one on a cancelled or timed-out trial.
+        if (event.final && t.state === "SUCCEEDED") t.finalMeasurement = event.final;
         if (event.reason) t.infeasibleReason = event.reason;
         this.touch(event.jobId, event.time);
         break;

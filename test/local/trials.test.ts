@@ -122,6 +122,15 @@ describe("failing trials", () => {
     expect(readFileSync(join(trialDir(job.id, "1"), "terms.log"), "utf8")).toBe("SIGTERM\n");
   });
 
+  it("keeps a timed-out trial's measurements but gives it no finalMeasurement, as Vertex marks INFEASIBLE", async () => {
+    const args = ["--steps=100", "--sleep=0.2"];
+    const job = await run(testJob(args, { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["python3", "test/local/trainers/trial.py"], args } }], scheduling: { timeout: "1s" } } }));
+    const trial = job.trials![0]!;
+    expect(trial).toMatchObject({ state: "INFEASIBLE", infeasibleReason: expect.stringContaining("timed out after 1s") });
+    expect(trial.measurements!.length).toBeGreaterThan(0);
+    expect(trial.finalMeasurement).toBeUndefined();
+  });
+
   it("runs a trial whose scheduling.timeout is past the 24.8 days a Node timer can wait to its end", async () => {
     const job = await run(testJob(["--steps=2"], { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, scheduling: { timeout: "3000000s" } } }));
     expect(job.state).toBe("JOB_STATE_SUCCEEDED");
