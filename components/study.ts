@@ -142,6 +142,8 @@ const BUILD_ROLES = {
 };
 const KMS_ROLE = "roles/cloudkms.cryptoKeyEncrypterDecrypter";
 const DEFAULT_STAGING_AGE_DAYS = 7;
+/** The bucket's prefixes of build staging (`gcloud builds submit` sources and logs), deleted after `stagingObjectAgeDays`. */
+const STAGING_PREFIXES = ["source/", "build-logs/"];
 /** Image versions always kept, and the age after which others are deleted. */
 const KEEP_IMAGE_VERSIONS = 5;
 const IMAGE_MAX_AGE = `${30 * 24 * 3600}s`;
@@ -149,6 +151,11 @@ const IMAGE_MAX_AGE = `${30 * 24 * 3600}s`;
 /** A value usable right now (not an Output or a Promise): validation can run at construction. */
 function isPrompt(value: unknown): boolean {
   return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+}
+
+/** A plain value as it is, an Output or Promise as Pulumi's unknown placeholder (validation skips it). */
+function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
+  return isPrompt(value) ? (value as T | undefined) : (UNKNOWN as T);
 }
 
 /**
@@ -208,7 +215,12 @@ export interface JobDefinition {
  * were part of it.
  */
 export function outputDirectory(bucket: string, displayName: string, definition: JobDefinition): string {
-  return `gs://${bucket}/${displayName}/${shortHash(canonicalJson(definition), 12)}/`;
+  const { trainer } = definition;
+  // The source folder as seen from the project root: a checkout elsewhere (another machine, a CI
+  // runner) or a path spelled `./trainer` or `path.join(__dirname, "trainer")` names the same
+  // folder, and must not replace a finished job. The image tag pins its content.
+  const portable = trainer.source === undefined ? trainer : { ...trainer, source: path.relative(projectRoot(), path.resolve(projectRoot(), trainer.source)).split(path.sep).join("/") || "." };
+  return `gs://${bucket}/${displayName}/${shortHash(canonicalJson({ ...definition, trainer: portable }), 12)}/`;
 }
 
 /**
@@ -357,26 +369,25 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * Validates at construction when the study is a plain value (the usual case), so a bad study
    * fails `pulumi preview` with every problem at once, before any child exists. Values that only
    * the children will know (bucket, image, account) stand in as Pulumi's unknown placeholder,
-   * which validation skips; so do a project and region that only the provider knows. Output-valued
-   * studies are validated in `checkedJob` once known.
+   * which validation skips; so do a project, region, key or labels given as Outputs (a key made
+   * in the same stack), whose own checks wait for `checkedJob`. Output-valued studies are
+   * validated in `checkedJob` once known.
    */
   private validateNow(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition, sourceIssues: Issue[]): void {
-    const values = [args.study, args.labels, args.kmsKeyName, args.region];
-    if (!values.every(isPrompt)) {
+    if (!isPrompt(args.study)) {
       if (sourceIssues.length) throw this.invalid(name, sourceIssues);
       return;
     }
+    const region = known(args.region);
     // The key's region matters on Vertex only: the local backend notes encryption and ignores it.
     const placement: KnownPlacement =
-      backend === "vertex"
-        ? { project: isPrompt(args.project) ? ((args.project as string | undefined) ?? gcpConfig.project) : UNKNOWN, location: (args.region as string | undefined) ?? gcpConfig.region }
-        : {};
+      backend === "vertex" ? { project: known(args.project) ?? gcpConfig.project, location: region ?? gcpConfig.region } : {};
     const ctx: JobContext = {
       ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
       backend,
       defaultDisplayName: name,
-      labels: args.labels as Record<string, string> | undefined,
-      kmsKeyName: args.kmsKeyName as string | undefined,
+      labels: known(args.labels),
+      kmsKeyName: known(args.kmsKeyName),
     };
     this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, args, placement, sourceIssues);
   }
@@ -393,7 +404,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   ): VertexJob {
     const location = ctx.backend === "vertex" ? placement.location : undefined;
     const { job, issues } = buildJob(study, trainer, ctx, location || undefined);
-    issues.push(...extraIssues, ...this.infraIssues(ctx, placement, args));
+    issues.push(...extraIssues, ...this.infraIssues(ctx, placement, args, study.displayName ?? name));
     if (issues.length) throw this.invalid(name, issues);
     return job;
   }
@@ -407,9 +418,16 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * Issues of the arguments around the study: a project and region on Vertex (an undefined one
    * is not known yet: the provider may still give it), the key next to the bucket.
    */
-  private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs): Issue[] {
+  private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs, displayName: string): Issue[] {
     const issues: Issue[] = [];
     if (ctx.backend !== "vertex") return issues;
+    const folder = displayName.split("/")[0]!;
+    if (STAGING_PREFIXES.includes(`${folder}/`)) {
+      issues.push({
+        path: "study.displayName",
+        message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? " (it defaults to the component's name)" : ""}`,
+      });
+    }
     if (placement.project === "") issues.push({ path: "project", message: "set the gcp:project config, the project argument or a provider's project" });
     if (placement.location === "") issues.push({ path: "region", message: "set the gcp:region config, the region argument or a provider's region" });
     const bucketLocation = args.bucket?.location;
@@ -516,7 +534,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
         lifecycleRules: [
           {
             action: { type: "Delete" },
-            condition: { age: args.bucket?.stagingObjectAgeDays ?? DEFAULT_STAGING_AGE_DAYS, matchesPrefixes: ["source/", "build-logs/"] },
+            condition: { age: args.bucket?.stagingObjectAgeDays ?? DEFAULT_STAGING_AGE_DAYS, matchesPrefixes: STAGING_PREFIXES },
           },
         ],
       },

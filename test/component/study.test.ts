@@ -2,11 +2,11 @@
  * HyperparameterTuningStudy on the vertex backend under Pulumi's mock runtime: which children it
  * creates, their names, parents and inputs, and the outputs it exposes.
  */
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp/provider";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, STUDY_TYPE, digestSource, type HyperparameterTuningStudyArgs } from "../../components";
-import { canonicalJson, shortHash } from "../../components/spec";
 import { outputDirectory } from "../../components/study";
 import {
   BEST_TRIAL,
@@ -249,10 +249,9 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(job.project).toBe(GCP_PROJECT);
     expect(job.location).toBe(REGION);
     expect(job.backend).toBe("vertex");
-    const spec = shortHash(canonicalJson({ study: args.study, trainer: args.trainer, imageUri, labels: args.labels }), 12);
-    expect(job.job).toEqual(
-      seedVertexJob({ imageUri, serviceAccount: emailOf("s7", "trials"), outputUriPrefix: `gs://${bucket}/bayesian-hp-tuning/${spec}/` }),
-    );
+    const outputUriPrefix = outputDirectory(bucket!, "bayesian-hp-tuning", { study: args.study as never, trainer: args.trainer!, imageUri, labels: args.labels as never });
+    expect(outputUriPrefix).toMatch(/^gs:\/\/[^/]+\/bayesian-hp-tuning\/[0-9a-f]{12}\/$/);
+    expect(job.job).toEqual(seedVertexJob({ imageUri, serviceAccount: emailOf("s7", "trials"), outputUriPrefix }));
   });
 
   it("gives each spec its own output folder, so a replacement job never overwrites the models of the one before", () => {
@@ -266,6 +265,9 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     // folder of a stack deployed then), so such a stack keeps its job on upgrade.
     expect(base).toBe("gs://b/d/9b3f615769c6/");
     expect(outputDirectory("b", "d", { ...definition, labels: undefined, kmsKeyName: undefined })).toBe(base);
+    // The same folder spelled another way, or from a checkout elsewhere, is the same trainer.
+    expect(outputDirectory("b", "d", { ...definition, trainer: { source: "./trainer/" } })).toBe(base);
+    expect(outputDirectory("b", "d", { ...definition, trainer: { source: join(process.cwd(), "trainer") } })).toBe(base);
     // Each change that replaces the job moves it to another folder.
     expect(outputDirectory("b", "d", { ...definition, imageUri: "image:2" })).not.toBe(base);
     expect(outputDirectory("b", "d", { ...definition, study: { ...(study as object), maxTrials: 31 } as never })).not.toBe(base);

@@ -2,6 +2,7 @@
  * A bad study fails at construction (so at `pulumi preview`) with ONE error that lists every
  * problem at the argument path the user wrote, before any child exists.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
 import { installMocks, type Recorded } from "./mocks";
@@ -78,6 +79,30 @@ describe("HyperparameterTuningStudy validation", () => {
         }),
     );
     expect(error.message).toMatch(/bucket\.location: the KMS key is in us-central1/);
+  });
+
+  it("still validates the study at construction when the key, labels or region are Outputs (a key made in the same stack)", async () => {
+    const outputs = {
+      kmsKeyName: pulumi.output("projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"),
+      labels: pulumi.output({ team: "ml" }),
+      region: pulumi.output("us-central1"),
+    };
+    for (const [key, value] of Object.entries(outputs)) {
+      const error = errorOf(() => new HyperparameterTuningStudy(`late-${key}`, { study: bad, project: "p", region: "us-central1", trainer: { imageUri: "i" }, [key]: value }));
+      expect(error.message, key).toMatch(/^\s+study\.parameters\[0\]\.min: /m);
+    }
+    await settle();
+    expect(recorded.filter((r) => r.name.startsWith("late-") && r.name.includes("-", 5))).toEqual([]);
+  });
+
+  it("refuses a displayName under the bucket's build staging folders, which the bucket empties after a week", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const byName = errorOf(() => new HyperparameterTuningStudy("source", { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } }));
+    expect(byName.message).toMatch(/^\s+study\.displayName: the trials write under gs:\/\/<bucket>\/source\/.*\(it defaults to the component's name\)$/m);
+    const byDisplayName = errorOf(() => new HyperparameterTuningStudy("logs", { study: { ...study, displayName: "build-logs/v2" }, project: "p", region: "us-central1", trainer: { imageUri: "i" } }));
+    expect(byDisplayName.message).toMatch(/^\s+study\.displayName: .*everything under build-logs\/ /m);
+    // On the local backend there is no bucket to empty.
+    expect(() => new HyperparameterTuningStudy("source-local", { study: { ...study, displayName: "source" }, backend: "local" })).not.toThrow();
   });
 
   it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {
