@@ -95,7 +95,8 @@ export interface HyperparameterTuningStudyArgs {
   enableApis?: boolean;
   /**
    * Service account the image build runs as. Default: a service account the component creates
-   * (`<name>-builder`); never the project's default build account. Either is granted
+   * (id `<pulumi project>-<name>-<stack>-builder`, shortened with a hash past 30 characters);
+   * never the project's default build account. Either is granted
    * `roles/artifactregistry.writer` on the study's repository, `roles/storage.objectUser` and
    * `roles/storage.legacyBucketReader` on the staging bucket (sources and build logs) and
    * `roles/logging.logWriter` on the project; grants to a given account are kept on destroy (it
@@ -151,6 +152,13 @@ const IMAGE_MAX_AGE = `${30 * 24 * 3600}s`;
 /** A value usable right now (not an Output or a Promise): validation can run at construction. */
 function isPrompt(value: unknown): boolean {
   return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+}
+
+/** A service account's display name cut to IAM's 100 bytes (a long study name would exceed them). */
+function accountDisplayName(text: string): string {
+  let out = text;
+  while (Buffer.byteLength(out) > 100) out = out.slice(0, -1);
+  return out;
 }
 
 /** A plain value as it is, an Output or Promise as Pulumi's unknown placeholder (validation skips it). */
@@ -421,6 +429,14 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs, displayName: string): Issue[] {
     const issues: Issue[] = [];
     if (ctx.backend !== "vertex") return issues;
+    const age = args.bucket?.stagingObjectAgeDays;
+    if (age !== undefined && isPrompt(age) && !(Number.isInteger(age) && (age as number) >= 1)) {
+      issues.push({ path: "bucket.stagingObjectAgeDays", message: `must be a whole number of days, at least 1 (got ${JSON.stringify(age)})` });
+    }
+    const builder = args.buildServiceAccountEmail;
+    if (builder !== undefined && isPrompt(builder) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(builder as string)) {
+      issues.push({ path: "buildServiceAccountEmail", message: `must be a service account's email, such as builder@<project>.iam.gserviceaccount.com (got ${JSON.stringify(builder)})` });
+    }
     const folder = displayName.split("/")[0]!;
     if (STAGING_PREFIXES.includes(`${folder}/`)) {
       issues.push({
@@ -549,7 +565,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       {
         project,
         accountId: HyperparameterTuningStudy.gcpId(name, "trials", 30),
-        displayName: `Trials of the ${name} tuning study (${pulumi.getStack()})`,
+        displayName: accountDisplayName(`Trials of the ${name} tuning study (${pulumi.getStack()})`),
       },
       this.gcpOpts(),
     );
@@ -604,7 +620,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       {
         project,
         accountId: HyperparameterTuningStudy.gcpId(name, "builder", 30),
-        displayName: `Image builds of the ${name} tuning study (${pulumi.getStack()})`,
+        displayName: accountDisplayName(`Image builds of the ${name} tuning study (${pulumi.getStack()})`),
       },
       this.gcpOpts(),
     );

@@ -33,6 +33,7 @@ const PREFIXES: [RegExp, string][] = [
   [/^trialJobSpec\.workerPoolSpecs\[0\]$/, "trainer"],
   [/^trialJobSpec\.scheduling\.timeout/, "study.trial.timeoutSeconds"],
   [/^trialJobSpec\.scheduling\.strategy/, "study.trial.scheduling"],
+  [/^trialJobSpec\.network/, "study.trial.network"],
   [/^encryptionSpec\.kmsKeyName/, "kmsKeyName"],
 ];
 

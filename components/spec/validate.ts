@@ -37,6 +37,10 @@ const PARAMETER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
 const DURATION = /^\d+(\.\d{1,9})?s$/;
+/** Vertex's AcceleratorType enum names (NVIDIA_TESLA_T4, TPU_V5_LITEPOD, ...); the list itself grows, so only the form is checked. */
+const ACCELERATOR_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** A VPC network as Vertex takes it, by project number. */
+const NETWORK = /^projects\/[^/]+\/global\/networks\/[^/]+$/;
 const INT64 = /^-?\d+$/;
 const KMS_KEY = /^projects\/[^/]+\/locations\/([^/]+)\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -258,6 +262,10 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
     if (hasType && !hasCount) c.fail(`${path}.machineSpec.acceleratorCount`, "acceleratorType and acceleratorCount must be set together: give acceleratorCount");
     if (hasCount && !hasType) c.fail(`${path}.machineSpec.acceleratorType`, "acceleratorType and acceleratorCount must be set together: give acceleratorType");
     if (hasCount) c.integer(m.acceleratorCount, `${path}.machineSpec.acceleratorCount`, 1, 16);
+    if (hasType && !isUnknown(m.acceleratorType) && !ACCELERATOR_NAME.test(String(m.acceleratorType))) {
+      const enumName = String(m.acceleratorType).toUpperCase().replace(/[^A-Z0-9]+/g, "_");
+      c.fail(`${path}.machineSpec.acceleratorType`, `must be Vertex's accelerator name, such as NVIDIA_TESLA_T4 (got ${JSON.stringify(m.acceleratorType)}; ${enumName}?)`);
+    }
     c.integer(pool.replicaCount, `${path}.replicaCount`, i === 0 ? 1 : 0, i === 0 ? 1 : 1000, i !== 0);
     if (pool.diskSpec) {
       c.oneOf(pool.diskSpec.bootDiskType, DISK_TYPES, `${path}.diskSpec.bootDiskType`);
@@ -304,6 +312,10 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
     } else if (timeout !== undefined && parseFloat(timeout) <= 0) {
       c.fail("trialJobSpec.scheduling.timeout", "must be positive");
     }
+  }
+  const network = spec!.network ?? undefined;
+  if (network !== undefined && !isUnknown(network) && !NETWORK.test(network)) {
+    c.fail("trialJobSpec.network", `must be projects/<project number>/global/networks/<name> (got ${JSON.stringify(network)})`);
   }
   const prefix = spec!.baseOutputDirectory?.outputUriPrefix ?? undefined;
   if (prefix !== undefined && !isUnknown(prefix) && !prefix.startsWith("gs://")) {

@@ -179,6 +179,16 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(get("gcp:serviceaccount/account:Account", "trials").inputs.accountId).toMatch(/^vertex-tuning-s4-longer-[0-9a-f]{6}$/);
   });
 
+  it("cuts a long study's account display names to IAM's 100 bytes", async () => {
+    const name = `s4-${"x".repeat(80)}`;
+    const { get } = await construct(name, seedArgs());
+    for (const role of ["trials", "builder"]) {
+      const displayName = get("gcp:serviceaccount/account:Account", role).inputs.displayName as string;
+      expect(displayName).toMatch(/^(Trials|Image builds) of the s4-x{20}/);
+      expect(Buffer.byteLength(displayName)).toBe(100);
+    }
+  });
+
   it("keeps the repository's tags immutable, in the region, labelled, cleaned up, and deleted before a replacement", async () => {
     const { get, opts } = await construct("s5", seedArgs());
     expect(get("gcp:artifactregistry/repository:Repository", "repository").inputs).toMatchObject({

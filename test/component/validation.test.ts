@@ -105,6 +105,31 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(() => new HyperparameterTuningStudy("source-local", { study: { ...study, displayName: "source" }, backend: "local" })).not.toThrow();
   });
 
+  it("refuses at construction what Google Cloud would refuse at up: a gcloud-style accelerator, a network by name, a builder that is no email, a negative age", () => {
+    const study: StudyDefinition = {
+      metric: { id: "a", goal: "MAXIMIZE" },
+      parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }],
+      maxTrials: 2,
+      trial: { acceleratorType: "nvidia-tesla-t4", acceleratorCount: 1, network: "default" },
+    };
+    const error = errorOf(
+      () =>
+        new HyperparameterTuningStudy("cloudrules", {
+          study,
+          project: "p",
+          region: "us-central1",
+          buildServiceAccountEmail: "builder",
+          bucket: { stagingObjectAgeDays: -3 },
+        }),
+    );
+    expect(error.message).toMatch(/^\s+study\.trial\.acceleratorType: must be Vertex's accelerator name, such as NVIDIA_TESLA_T4 \(got "nvidia-tesla-t4"; NVIDIA_TESLA_T4\?\)$/m);
+    expect(error.message).toMatch(/^\s+study\.trial\.network: must be projects\/<project number>\/global\/networks\/<name> \(got "default"\)$/m);
+    expect(error.message).toMatch(/^\s+buildServiceAccountEmail: must be a service account's email/m);
+    expect(error.message).toMatch(/^\s+bucket\.stagingObjectAgeDays: must be a whole number of days, at least 1 \(got -3\)$/m);
+    const fine = { ...study, trial: { acceleratorType: "TPU_V5_LITEPOD", acceleratorCount: 1, network: "projects/123/global/networks/vpc" } };
+    expect(() => new HyperparameterTuningStudy("cloudrules-ok", { study: fine, project: "p", region: "us-central1", buildServiceAccountEmail: "b@p.iam.gserviceaccount.com", bucket: { stagingObjectAgeDays: 1 } })).not.toThrow();
+  });
+
   it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
     const error = errorOf(() => new HyperparameterTuningStudy("nofolder", { study, project: "p", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
