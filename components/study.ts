@@ -72,13 +72,13 @@ export interface HyperparameterTuningStudyArgs {
    */
   trainer?: TrainerDefinition;
   /**
-   * Google Cloud project. Default: the `gcp:project` config (or the provider's environment
-   * variables), else the project of the `gcp.Provider` the component inherits.
+   * Google Cloud project. Default: the project of a `gcp.Provider` given to the component or a
+   * parent, else the `gcp:project` config (or its environment variables).
    */
   project?: pulumi.Input<string>;
   /**
-   * Region of the job, the bucket, the repository and the build. Default: the `gcp:region`
-   * config, else the region of the `gcp.Provider` the component inherits.
+   * Region of the job, the bucket, the repository and the build. Default: the region of a
+   * `gcp.Provider` given to the component or a parent, else the `gcp:region` config.
    */
   region?: pulumi.Input<string>;
   /** Labels on the job, the bucket and the repository. */
@@ -360,13 +360,24 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   }
 
   /**
-   * The project and region: the arguments, else the `gcp:*` config, else the `gcp.Provider` the
-   * component inherits (`getClientConfig` resolves through it), so a study under a provider for
-   * another project needs no config. What is still missing is reported by `checkedJob`.
+   * The `gcp:*` config (and its environment variables) the default provider reads, or nothing when
+   * the component has a `gcp.Provider` of its own (given to it or a parent): its children then
+   * live in that provider's project and region, and so must the job.
+   */
+  private ambientGcpConfig(): { project?: string; region?: string } {
+    return this.getProvider("gcp:index:Provider") ? {} : { project: gcpConfig.project, region: gcpConfig.region };
+  }
+
+  /**
+   * The project and region: the arguments, else the `gcp:*` config when no `gcp.Provider` is
+   * given, else the provider's (`getClientConfig` resolves through it), so a study under a
+   * provider for another project needs no config and ignores the stack's. What is still missing
+   * is reported by `checkedJob`.
    */
   private placement(args: HyperparameterTuningStudyArgs, backend: Backend): Placement {
-    const project = args.project ?? gcpConfig.project;
-    const region = args.region ?? gcpConfig.region;
+    const ambient = this.ambientGcpConfig();
+    const project = args.project ?? ambient.project;
+    const region = args.region ?? ambient.region;
     if (backend === "local") return { project: pulumi.output(project ?? "local"), region: pulumi.output(region ?? "local") };
     if (project !== undefined && region !== undefined) return { project: pulumi.output(project), region: pulumi.output(region) };
     const client = organizations.getClientConfigOutput({ parent: this });
@@ -386,10 +397,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       if (sourceIssues.length) throw this.invalid(name, sourceIssues);
       return;
     }
-    const region = known(args.region);
+    const ambient = this.ambientGcpConfig();
     // The key's region matters on Vertex only: the local backend notes encryption and ignores it.
     const placement: KnownPlacement =
-      backend === "vertex" ? { project: known(args.project) ?? gcpConfig.project, location: region ?? gcpConfig.region } : {};
+      backend === "vertex" ? { project: known(args.project) ?? ambient.project, location: known(args.region) ?? ambient.region } : {};
     const ctx: JobContext = {
       ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
       backend,

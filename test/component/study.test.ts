@@ -438,6 +438,27 @@ describe("HyperparameterTuningStudy options", () => {
     expect(get(JOB_TYPE, "job").inputs).toMatchObject({ project: CLIENT_CONFIG.project, location: CLIENT_CONFIG.region });
   });
 
+  it("places the job where its children are: in the given provider's project and region, not the stack's gcp config", async () => {
+    const saved = { project: process.env.GOOGLE_PROJECT, region: process.env.GOOGLE_REGION };
+    process.env.GOOGLE_PROJECT = "config-project";
+    process.env.GOOGLE_REGION = "us-east1";
+    try {
+      const { project: _p, region: _r, ...args } = seedArgs();
+      const provider = new gcp.Provider("o7-gcp", { project: CLIENT_CONFIG.project, region: CLIENT_CONFIG.region });
+      const under = await construct("o7", args, { providers: [provider] });
+      expect(under.get(JOB_TYPE, "job").inputs).toMatchObject({ project: CLIENT_CONFIG.project, location: CLIENT_CONFIG.region });
+      expect(under.get("gcp:storage/bucket:Bucket", "staging").inputs).toMatchObject({ project: CLIENT_CONFIG.project, location: CLIENT_CONFIG.region });
+      // Without a provider of its own, the default provider's config is the placement.
+      const ambient = await construct("o8", args);
+      expect(ambient.get(JOB_TYPE, "job").inputs).toMatchObject({ project: "config-project", location: "us-east1" });
+    } finally {
+      for (const [key, value] of [["GOOGLE_PROJECT", saved.project], ["GOOGLE_REGION", saved.region]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it("grants no primitive role (owner, editor, viewer) anywhere, with every option on", async () => {
     const { mine } = await construct("o5", seedArgs({ kmsKeyName: KEY, buildServiceAccountEmail: "b@x.iam.gserviceaccount.com" }));
     const roles = mine.filter((r) => "role" in r.inputs).map((r) => r.inputs.role as string);
