@@ -32,6 +32,35 @@ export function localGcsPath(stateDir: string, uri: string): string {
   return join(stateDir, "gcs", uri.replace(/^gs:\/\//, ""));
 }
 
+type ParameterSpec = NonNullable<NonNullable<VertexJob["studySpec"]>["parameters"]>[number];
+
+/** Every parameter spec of the study by its id, conditional children (at any depth) included. */
+function parameterSpecsById(job: VertexJob): Map<string, ParameterSpec> {
+  const byId = new Map<string, ParameterSpec>();
+  const walk = (specs: ParameterSpec[]): void => {
+    for (const spec of specs) {
+      if (spec.parameterId) byId.set(spec.parameterId, spec);
+      walk((spec.conditionalParameterSpecs ?? []).map((c) => c.parameterSpec ?? {}));
+    }
+  };
+  walk(job.studySpec?.parameters ?? []);
+  return byId;
+}
+
+/**
+ * A tuned value as Vertex AI writes it on the command line: DOUBLE and DISCRETE values are
+ * floats and arrive in Python's float form, so an integral one is `256.0`, not `256` (a trainer
+ * parsing `type=int` must fail here as it would on Vertex); INTEGER values are plain integers,
+ * CATEGORICAL values the string itself.
+ */
+export function flagValue(value: number | string, spec: ParameterSpec | undefined): string {
+  const text = String(value);
+  const float = spec?.doubleValueSpec != null || spec?.discreteValueSpec != null;
+  // Exponent forms (1e+21) have no ".0" to add.
+  if (float && typeof value === "number" && Number.isInteger(value) && /^-?\d+$/.test(text)) return `${text}.0`;
+  return text;
+}
+
 /**
  * The trial's command and environment, or an error text when the job cannot run locally (a
  * container with no command: the local backend does not run images).
@@ -54,8 +83,8 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
     argv = [...spec.command, ...(spec.args ?? [])];
     userEnv = spec.env ?? [];
   }
-  // Numbers in JavaScript's shortest form (256, not Vertex's 256.0; trainers accept both).
-  argv.push(...parameters.map((p) => `--${p.parameterId}=${String(p.value)}`));
+  const specs = parameterSpecsById(job);
+  argv.push(...parameters.map((p) => `--${p.parameterId}=${flagValue(p.value, specs.get(p.parameterId))}`));
 
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
   const outputDir = base ? join(localGcsPath(ctx.stateDir, base), ctx.trialId) : ctx.trialDir;

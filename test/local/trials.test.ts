@@ -179,6 +179,34 @@ describe("trial command", () => {
       env: { AIP_MODEL_DIR: "/state/jobs/1/trials/4/model/", OMP_NUM_THREADS: "2", CLOUD_ML_TRIAL_ID: "4" },
     });
   });
+
+  it("writes DOUBLE and DISCRETE values in float form (256.0) as Vertex does, INTEGER as integers", () => {
+    const job: VertexJob = {
+      studySpec: {
+        parameters: [
+          { parameterId: "lr", doubleValueSpec: { minValue: 0.5, maxValue: 2 } },
+          { parameterId: "small", doubleValueSpec: { minValue: 1e-6, maxValue: 1e-4 } },
+          { parameterId: "units", integerValueSpec: { minValue: "1", maxValue: "512" } },
+          {
+            parameterId: "opt",
+            categoricalValueSpec: { values: ["adam", "sgd"] },
+            conditionalParameterSpecs: [
+              { parentCategoricalValues: { values: ["sgd"] }, parameterSpec: { parameterId: "batch_size", discreteValueSpec: { values: [64, 256] } } },
+            ],
+          },
+          { parameterId: "keep", discreteValueSpec: { values: [0.25, 1] } },
+        ],
+      },
+      trialJobSpec: { workerPoolSpecs: [{ containerSpec: { imageUri: "x", command: ["train"] } }] },
+    };
+    const values = { lr: 1, small: 0.00001, units: 256, opt: "sgd", batch_size: 256, keep: 0.25 };
+    const command = trialCommand(job, Object.entries(values).map(([parameterId, value]) => ({ parameterId, value })), {
+      repoRoot: "/repo", stateDir: "/state", trialDir: "/state/jobs/1/trials/1", trialId: "1", cores: 2,
+    });
+    expect(command).toMatchObject({
+      argv: ["train", "--lr=1.0", "--small=0.00001", "--units=256", "--opt=sgd", "--batch_size=256.0", "--keep=0.25"],
+    });
+  });
 });
 
 describe("the optimizer's request", () => {
