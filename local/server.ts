@@ -102,8 +102,10 @@ export interface LocalServer {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
+/** `Bearer <token>`: the scheme in any case, as RFC 7235 (2.1) makes auth schemes case-insensitive. */
 function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith("Bearer ") ? header.slice(7).trim() : "");
+  const credentials = /^bearer[ \t]+(.*)$/i.exec(header ?? "");
+  const given = Buffer.from(credentials ? credentials[1].trim() : "");
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -36,6 +36,17 @@ describe("access", () => {
     expect(JSON.stringify(wrong.body)).not.toContain(server.token);
   });
 
+  it("takes the Bearer scheme in any case (RFC 7235), and still only with the right token", async () => {
+    for (const scheme of ["bearer", "BEARER", "bEaReR"]) {
+      const answer = await call(server.url, "GET", jobsPath, { headers: { authorization: `${scheme} ${server.token}` } });
+      expect(answer.status, scheme).toBe(200);
+    }
+    const wrong = await call(server.url, "GET", jobsPath, { headers: { authorization: `bearer ${"0".repeat(64)}` } });
+    expect(wrong.status).toBe(401);
+    const otherScheme = await call(server.url, "GET", jobsPath, { headers: { authorization: `Basic ${server.token}` } });
+    expect(otherScheme.status).toBe(401);
+  });
+
   it("refuses a foreign Host header (DNS rebinding) but accepts loopback names", async () => {
     const foreign = await call(server.url, "GET", jobsPath, { token: server.token, headers: { host: "evil.example:80" } });
     expect(foreign.status).toBe(403);
