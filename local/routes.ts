@@ -87,6 +87,11 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (job.studySpec?.convexAutomatedStoppingSpec) {
     issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
   }
+  // The study's stopping rules would change which trials run (and when the job ends): refused
+  // like the convex rule rather than silently ignored.
+  if (job.studySpec?.studyStoppingConfig != null) {
+    issues.push({ path: "studySpec.studyStoppingConfig", message: "study stopping rules are not built in the local backend: remove the field (maxTrialCount bounds a local study), or run on Vertex AI" });
+  }
   if (issues.length) {
     throw new ApiError("INVALID_ARGUMENT", `invalid HyperparameterTuningJob:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
   }

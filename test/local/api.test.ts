@@ -98,6 +98,13 @@ describe("validation", () => {
     expect(answer.body.error.message).toContain("studySpec.convexAutomatedStoppingSpec");
   });
 
+  it("refuses study stopping rules naming studySpec.studyStoppingConfig, rather than ignoring them", async () => {
+    const answer = await api.create(testJob([], {}, { studyStoppingConfig: { maxNumTrialsNoProgress: 3 } }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.status).toBe("INVALID_ARGUMENT");
+    expect(answer.body.error.message).toContain("studySpec.studyStoppingConfig");
+  });
+
   it("ignores a request's output-only fields, as Google's APIs do: a job read back can be sent again", async () => {
     const answer = await api.create({
       ...testJob(["--steps=1"], { maxTrialCount: 1 }),
