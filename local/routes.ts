@@ -6,6 +6,7 @@
 import { validateJob, type VertexJob } from "../components/spec";
 import { ApiError } from "./errors";
 import { parseFilter } from "./filter";
+import { OUTPUT_ONLY_FIELDS, unknownFields } from "./knownFields";
 import type { JobScheduler } from "./scheduler";
 import { jobView, TERMINAL_STATES, type JobRecord, type Store } from "./store";
 
@@ -71,9 +72,6 @@ function find(ctx: RouteContext, parent: string, id: string): JobRecord {
   return record;
 }
 
-/** The fields of a HyperparameterTuningJob that only the service sets. */
-const OUTPUT_ONLY_FIELDS = new Set(["name", "trials", "state", "createTime", "startTime", "endTime", "updateTime", "error", "satisfiesPzs", "satisfiesPzi"]);
-
 function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError("INVALID_ARGUMENT", "the request body must be a HyperparameterTuningJob object");
@@ -82,8 +80,10 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   // can be sent again as a request.
   const job = Object.fromEntries(Object.entries(body).filter(([field]) => !OUTPUT_ONLY_FIELDS.has(field))) as VertexJob;
   const location = parent.split("/")[3];
+  // Unknown field names first, as Google's JSON parser refuses them before any validation.
+  const issues = unknownFields(body);
   // A request as sent: the resource's own labels are already on it.
-  const issues = validateJob(job, location, false);
+  issues.push(...validateJob(job, location, false));
   if (job.studySpec?.convexAutomatedStoppingSpec) {
     issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
   }

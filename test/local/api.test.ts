@@ -105,6 +105,17 @@ describe("validation", () => {
     expect(answer.body.error.message).toContain("studySpec.studyStoppingConfig");
   });
 
+  it("refuses unknown field names with 400 INVALID_ARGUMENT naming each by its JSON path, as Google's JSON does", async () => {
+    const job = testJob(["--steps=1"], { maxTrialCount: 1 }, { medianAutomatedStopingSpec: { useElapsedDuration: false } } as never);
+    const answer = await api.create({ ...job, maxFailedTrialCnt: 2, labels: { "any-key": "v" } } as never);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.status).toBe("INVALID_ARGUMENT");
+    const message: string = answer.body.error.message;
+    expect(message).toContain('maxFailedTrialCnt: unknown field "maxFailedTrialCnt"');
+    expect(message).toContain('studySpec.medianAutomatedStopingSpec: unknown field "medianAutomatedStopingSpec"');
+    expect(message).not.toContain("any-key");
+  });
+
   it("ignores a request's output-only fields, as Google's APIs do: a job read back can be sent again", async () => {
     const answer = await api.create({
       ...testJob(["--steps=1"], { maxTrialCount: 1 }),
