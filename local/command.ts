@@ -2,7 +2,7 @@
  * What a trial runs locally: the command line and environment Vertex AI would give the trial's
  * container, mapped onto this machine (DESIGN.md, "The local backend's own rules").
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { VertexJob } from "../components/spec";
 import type { TrialParameter } from "./store";
 
@@ -59,6 +59,15 @@ export function flagValue(value: number | string, spec: ParameterSpec | undefine
   // Exponent forms (1e+21) have no ".0" to add.
   if (float && typeof value === "number" && Number.isInteger(value) && /^-?\d+$/.test(text)) return `${text}.0`;
   return text;
+}
+
+/**
+ * True when `program` (a trial command's argv[0]) is the repository's own Python,
+ * `<repo>/.venv/bin/python`, whether written relative to the repository root (a source trainer's
+ * command) or in full (a pythonPackageSpec): the environment `npm run setup` creates.
+ */
+export function isRepositoryPython(program: string, repoRoot: string): boolean {
+  return program.includes("/") && resolve(repoRoot, program) === join(resolve(repoRoot), ".venv", "bin", "python");
 }
 
 /**

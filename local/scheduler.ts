@@ -10,7 +10,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { finalValue } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
-import { trialCommand } from "./command";
+import { isRepositoryPython, trialCommand } from "./command";
 import { shouldStop } from "./earlyStopping";
 import { selectFinal, type Measurement } from "./metrics";
 import { TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
@@ -267,7 +267,7 @@ export class JobScheduler {
       onMeasurement: (m) => this.measured(record, trialProcess, m),
       onExit: (exit) => {
         this.running.delete(trialId);
-        if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout);
+        if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout, command.argv[0]);
         this.pump();
       },
     }, this.options);
@@ -299,7 +299,7 @@ export class JobScheduler {
   }
 
   /** Turns a process's exit into the trial's outcome and reason. */
-  private ended(record: TrialRecord, exit: TrialExit, timeout: string | null | undefined): void {
+  private ended(record: TrialRecord, exit: TrialExit, timeout: string | null | undefined, program: string): void {
     const spec = this.record.job.studySpec ?? {};
     const metricId = spec.metrics?.[0]?.metricId ?? "";
     const measurements = record.trial.measurements;
@@ -313,7 +313,11 @@ export class JobScheduler {
       if (final) this.end(record, "stopped", undefined, final);
       else this.end(record, "failed", "stopped early before it reported the metric");
     } else if (exit.spawnError) {
-      this.end(record, "failed", `could not start the trial command: ${exit.spawnError}`);
+      // The repository's .venv missing: a clone whose setup never ran (or was interrupted).
+      const setup = /\bENOENT\b/.test(exit.spawnError) && isRepositoryPython(program, this.options.repoRoot)
+        ? `; the repository's Python environment ${join(this.options.repoRoot, ".venv")} is missing: run \`npm run setup\` in ${this.options.repoRoot}`
+        : "";
+      this.end(record, "failed", `could not start the trial command: ${exit.spawnError}${setup}`);
     } else if (exit.code !== 0) {
       this.end(record, "failed", `the trial process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}${tail}`);
     } else if (exit.nonFiniteStep !== undefined) {

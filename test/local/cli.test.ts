@@ -81,6 +81,15 @@ function trialFile(state: string, trialId: string, file: string): string {
   return job ? join(jobs, job, "trials", trialId, file) : "";
 }
 
+describe("npm run tune", () => {
+  it("installs what it needs first, as npm run demo and npm test do, and passes its arguments to tune", () => {
+    const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+    expect(scripts.demo).toMatch(/^node scripts\/setup\.mjs && /);
+    // npm appends `-- <args>` to the script's end: the last command must be tune itself.
+    expect(scripts.tune).toBe("node scripts/setup.mjs && tsx cli/main.ts");
+  });
+});
+
 describe("tune run", () => {
   it("runs the stack's study with the Bayesian optimizer and writes result.json and a self-contained report.html", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.02"]);

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { VertexJob } from "../../components/spec";
+import { localTrainerCommand, type VertexJob } from "../../components/spec";
 import { trialCommand } from "../../local/command";
 import { failureBudget, studySeed } from "../../local/scheduler";
 import { suggest, type Suggest, type SuggestRequest } from "../../optimizer";
@@ -156,6 +156,32 @@ describe("failing trials", () => {
     const base = testJob([]);
     const noCommand = await run({ ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "gcr.io/p/image" } }] } });
     expect(noCommand.trials![0].infeasibleReason).toContain("a local trial needs trialJobSpec.workerPoolSpecs[0].containerSpec.command");
+  });
+
+  it("tells a trial that cannot start because the repository's .venv is missing to run npm run setup, and no other", async () => {
+    // A repository with no .venv/: what a clone with node_modules but no setup looks like.
+    const own = await startServer({ stateDir: tempDir(), repoRoot: tempDir("no-venv-repo-"), pollMs: 50, graceMs: 300 });
+    try {
+      const ownApi = client(own);
+      const runOwn = async (pool: NonNullable<NonNullable<VertexJob["trialJobSpec"]>["workerPoolSpecs"]>[number]) => {
+        const base = testJob([]);
+        const created = await ownApi.create({ ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], ...pool }] } });
+        expect(created.status, JSON.stringify(created.body)).toBe(200);
+        return (await ownApi.waitFor(created.body.name.split("/").pop() as string)).trials![0].infeasibleReason ?? "";
+      };
+      // A source trainer's command (relative to the repository root) and a pythonPackageSpec (absolute).
+      const source = await runOwn({ containerSpec: { imageUri: "local/trainer", command: localTrainerCommand("trainer") } });
+      expect(source).toContain("could not start the trial command: spawn .venv/bin/python ENOENT");
+      expect(source).toContain("npm run setup");
+      const pkg = await runOwn({ containerSpec: undefined, pythonPackageSpec: { executorImageUri: "img", packageUris: ["gs://b/p.tgz"], pythonModule: "trainer.task" } });
+      expect(pkg).toContain("npm run setup");
+      // Any other missing program: no such hint.
+      const other = await runOwn({ containerSpec: { imageUri: "x", command: ["no-such-program-here"] } });
+      expect(other).toContain("could not start the trial command: spawn no-such-program-here ENOENT");
+      expect(other).not.toContain("npm run setup");
+    } finally {
+      await own.close();
+    }
   });
 
   it("uses max(3, 20% of max trials) when maxFailedTrialCount is 0", () => {
