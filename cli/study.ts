@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { buildJob, formatIssues, readStudyConfig, type StudyDefinition, type VertexJob } from "../components/spec";
+import { buildJob, formatIssues, readStudyConfig, toLabelValue, type StudyDefinition, type VertexJob } from "../components/spec";
 
 /** Overrides the command line may apply to the stack's study. */
 export interface StudyOverrides {
@@ -41,7 +41,10 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
   const { job, issues } = buildJob(study, result.config.trainer, {
     backend: "local",
     defaultDisplayName: `tune-${stack}`,
-    labels: { ...(result.config.labels ?? {}), "tune-stack": stack },
+    // The stack's name for people (gcloud's `--filter=labels.tune-stack=...`); jobs are matched
+    // by the identity label `run` adds, not by this one. A stack name may hold capitals and dots,
+    // a label value may not: a name that is a valid value already is kept as it is.
+    labels: { ...(result.config.labels ?? {}), "tune-stack": toLabelValue(stack) },
   });
   if (issues.length) throw new Error(`the study of ${file} is not valid:\n${formatIssues(issues)}`);
   return job;

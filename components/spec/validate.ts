@@ -36,6 +36,16 @@ const STOPPING_SPECS = ["medianAutomatedStoppingSpec", "decayCurveStoppingSpec",
 const PARAMETER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const LABEL_KEY = /^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$/u;
 const LABEL_VALUE = /^[\p{Ll}\p{Lo}\p{N}_-]{0,63}$/u;
+
+/**
+ * A valid label value made from any text: the text itself when it is one already, else lowercased,
+ * every other character turned into `-`, and cut to 63 characters (e.g. a Pulumi stack name,
+ * which may hold capitals and dots).
+ */
+export function toLabelValue(text: string): string {
+  if (LABEL_VALUE.test(text)) return text;
+  return [...text.toLowerCase().replace(/[^\p{Ll}\p{Lo}\p{N}_-]/gu, "-")].slice(0, 63).join("");
+}
 const DURATION = /^\d+(\.\d{1,9})?s$/;
 /** Vertex's AcceleratorType enum names (NVIDIA_TESLA_T4, TPU_V5_LITEPOD, ...); the list itself grows, so only the form is checked. */
 const ACCELERATOR_NAME = /^[A-Z][A-Z0-9_]*$/;

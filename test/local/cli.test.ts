@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
 import { createProgress } from "../../cli/progress";
 import { runStudy } from "../../cli/run";
+import { loadStackJob } from "../../cli/study";
 import { startServer } from "../../local/server";
 import { alive, eventually, REPO_ROOT, tempDir, TRIAL_SCRIPT } from "./helpers";
 
@@ -87,6 +88,24 @@ describe("npm run tune", () => {
     expect(scripts.demo).toMatch(/^node scripts\/setup\.mjs && /);
     // npm appends `-- <args>` to the script's end: the last command must be tune itself.
     expect(scripts.tune).toBe("node scripts/setup.mjs && tsx cli/main.ts");
+  });
+});
+
+describe("tune run's stack label", () => {
+  it("takes any legal Pulumi stack name: the tune-stack label is a valid value made from it, unchanged for a name that is one already", () => {
+    const root = scratchRepo([]);
+    const stackFile = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    const label = (stack: string) => {
+      writeFileSync(join(root, `Pulumi.${stack}.yaml`), stackFile);
+      return loadStackJob(root, stack).labels?.["tune-stack"];
+    };
+    // Names already valid as label values keep the value earlier runs gave their jobs.
+    expect(label("t")).toBe("t");
+    expect(label("my_stack-2")).toBe("my_stack-2");
+    // Capitals and dots (legal in Pulumi stack names) are not legal in label values.
+    expect(label("twoStops")).toBe("twostops");
+    expect(label("dev.eu-West")).toBe("dev-eu-west");
+    expect(label(`a${"B".repeat(80)}`)).toBe(`a${"b".repeat(62)}`);
   });
 });
 
