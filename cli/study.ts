@@ -32,7 +32,7 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     throw new Error(`no stack file ${file}: pass --stack <name> for an existing Pulumi.<name>.yaml`);
   }
   const config = ((parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
-  const result = readStudyConfig((key) => config[`${namespace}:${key}`], namespace);
+  const result = readStudyConfig((key) => config[`${namespace}:${key}`], namespace, Object.keys(config));
   if (!result.ok) throw new Error(`${file} has problems:\n${formatIssues(result.issues)}`);
   const study: StudyDefinition = { ...result.config.study };
   if (overrides.maxTrials !== undefined) study.maxTrials = overrides.maxTrials;

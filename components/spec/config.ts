@@ -100,6 +100,34 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? "a list" : value === null ? "null" : typeof value === "object" ? "an object" : JSON.stringify(value);
 }
 
+/** The edit distance of `a` and `b` (insertions, deletions, substitutions, swaps of two neighbours), ignoring case. */
+function editDistance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The issue for a key not in `known`, at `path`: it names the closest known key when one is near
+ * (a third of the shorter name's characters at most differ), else lists them all. The one rule
+ * for unknown keys, top-level (`<namespace>:<key>`) and nested alike.
+ * @param prefix what precedes a known key in a path (`vertex-tuning:`, `vertex-tuning:study.`)
+ */
+function unknownKey(path: string, key: string, known: readonly string[], prefix: string): Issue {
+  const near = known
+    .map((k) => ({ k, distance: editDistance(key, k) }))
+    .filter(({ k, distance }) => distance <= Math.max(1, Math.floor(Math.min(k.length, key.length) / 3)))
+    .sort((a, b) => a.distance - b.distance)[0];
+  return { path, message: near ? `unknown key: did you mean ${prefix}${near.k}?` : `unknown key (known: ${known.join(", ")})` };
+}
+
 /** Checks `value` against `shape`, pushing an issue for each mismatch and each unknown key. */
 function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[]): void {
   const fail = (expected: string) => issues.push({ path, message: `must be ${expected} (got ${describe(value)})` });
@@ -125,7 +153,7 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[])
   const fields = "parameter" in shape ? PARAMETER_FIELDS : shape.object;
   if (value === null || typeof value !== "object" || Array.isArray(value)) { fail("an object"); return; }
   for (const [k, v] of Object.entries(value)) {
-    if (!(k in fields)) issues.push({ path: `${path}.${k}`, message: `unknown key (known: ${Object.keys(fields).join(", ")})` });
+    if (!(k in fields)) issues.push(unknownKey(`${path}.${k}`, k, Object.keys(fields), `${path}.`));
     else if (v !== undefined && v !== null) checkShape(v, fields[k], `${path}.${k}`, issues);
   }
   if ("parameter" in shape) {
@@ -173,11 +201,20 @@ export type StudyConfigResult = { ok: true; config: StudyConfig } | { ok: false;
 /**
  * Reads the study configuration through `get`, which returns the value of one key of the
  * project's namespace (for `pulumi.Config`, `key => config.getObject(key)`; for a YAML file,
- * `key => file.config[`${project}:${key}`]`). `namespace` only prefixes the paths in issues.
+ * `key => file.config[`${project}:${key}`]`). `namespace` prefixes the paths in issues.
+ * @param present every config key that is set, as `<namespace>:<key>` (for a Pulumi program,
+ *   `Object.keys(pulumi.runtime.allConfig())`; for a YAML file, the keys of its `config`): a key
+ *   of `namespace` outside CONFIG_KEYS (a typo such as `lables`, which `get` would never read) is
+ *   an issue; other namespaces' keys are not this reader's. Without it, no key is checked so.
  */
-export function readStudyConfig(get: (key: string) => unknown, namespace: string): StudyConfigResult {
+export function readStudyConfig(get: (key: string) => unknown, namespace: string, present: Iterable<string> = []): StudyConfigResult {
   const issues: Issue[] = [];
   const at = (key: string) => `${namespace}:${key}`;
+  for (const full of present) {
+    if (!full.startsWith(at(""))) continue;
+    const key = full.slice(at("").length);
+    if (!(CONFIG_KEYS as readonly string[]).includes(key)) issues.push(unknownKey(full, key, CONFIG_KEYS, at("")));
+  }
   const backend = get("backend") ?? "vertex";
   if (backend !== "vertex" && backend !== "local") issues.push({ path: at("backend"), message: `must be vertex or local (got ${describe(backend)})` });
   const study = get("study");

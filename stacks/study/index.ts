@@ -21,7 +21,9 @@ function configValue(key: string): unknown {
   }
 }
 
-const result = readStudyConfig(configValue, config.name);
+// Every key the stack sets, so that one of this project's namespace that nothing reads (a typo
+// such as `vertex-tuning:lables`) is reported with the rest rather than ignored.
+const result = readStudyConfig(configValue, config.name, Object.keys(pulumi.runtime.allConfig()));
 if (!result.ok) {
   throw new pulumi.RunError(`the stack's study configuration is invalid:\n${formatIssues(result.issues)}`);
 }

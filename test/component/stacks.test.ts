@@ -61,4 +61,26 @@ describe("the study stack's configuration errors", () => {
       "vertex-tuning:study.maxTrials",
     ]);
   });
+
+  it("fails on a key of the project's namespace it does not know, naming the closest, beside the other problems", async () => {
+    const { ["vertex-tuning:labels"]: labels, ["vertex-tuning:study"]: study, ...dev } = stackConfigFile("dev");
+    pulumi.runtime.setAllConfig(asEngineConfig({
+      ...dev,
+      "vertex-tuning:lables": labels,
+      "vertex-tuning:waitTimeoutMinute": 50,
+      "vertex-tuning:study": { ...(study as object), maxTrials: 200_000 },
+    }));
+    const typoProgram: string = "../../stacks/study/index?typo";
+    const error = await import(typoProgram).then(
+      () => new Error("expected the program to fail"),
+      (err: Error) => err,
+    );
+    const lines = error.message.split("\n").map((l) => l.trim());
+    expect(lines[0]).toBe("the stack's study configuration is invalid:");
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^vertex-tuning:lables: unknown key: did you mean vertex-tuning:labels\?/),
+      expect.stringMatching(/^vertex-tuning:waitTimeoutMinute: unknown key: did you mean vertex-tuning:waitTimeoutMinutes\?/),
+      expect.stringMatching(/^vertex-tuning:study.maxTrials: /),
+    ]);
+  });
 });

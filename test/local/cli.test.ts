@@ -91,6 +91,17 @@ describe("npm run tune", () => {
   });
 });
 
+describe("tune run's reading of the stack file", () => {
+  it("refuses a key of the project's namespace it does not know, naming the closest known key, with the other problems", () => {
+    const root = scratchRepo([]);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    writeFileSync(join(root, "Pulumi.typo.yaml"), `${text}  vertex-tuning:lables: { team: a }\n  vertex-tuning:waitTimeoutMinute: 50\n  gcp:project: p\n`);
+    expect(() => loadStackJob(root, "typo")).toThrow(
+      /vertex-tuning:lables: unknown key: did you mean vertex-tuning:labels\?[\s\S]*\n  vertex-tuning:waitTimeoutMinute: unknown key: did you mean vertex-tuning:waitTimeoutMinutes\?/,
+    );
+  });
+});
+
 describe("tune run's stack label", () => {
   it("takes any legal Pulumi stack name: the tune-stack label is a valid value made from it, unchanged for a name that is one already", () => {
     const root = scratchRepo([]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seedVertexJob, stackStudy } from "../fixtures/seedStudy";
 import {
+  CONFIG_KEYS,
   UNKNOWN,
   bestTrial,
   buildJob,
@@ -238,6 +239,25 @@ describe("config", () => {
       "proj:study.maxTrial",
       "proj:study.maxTrials",
     ]);
+  });
+
+  it("reports a key of the namespace it does not know, with the closest known key, together with the other problems", () => {
+    const values: Record<string, unknown> = {
+      study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3 },
+    };
+    const present = ["proj:study", "proj:lables", "proj:waitTimeoutMinute", "proj:zzz", "gcp:project", "other:lables"];
+    const result = readStudyConfig((k) => values[k], "proj", present);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "proj:lables: unknown key: did you mean proj:labels?",
+      "proj:waitTimeoutMinute: unknown key: did you mean proj:waitTimeoutMinutes?",
+      `proj:zzz: unknown key (known: ${CONFIG_KEYS.join(", ")})`,
+      "proj:study.parameters[0].min: must be > 0 for UNIT_LOG_SCALE (got 0)",
+    ]);
+    // Only the given namespace's keys count, and a config of known keys alone reads as before.
+    const fine = readStudyConfig((k) => ({ ...values, study: { ...(values.study as object), parameters: [{ id: "lr", type: "DOUBLE", min: 0.1, max: 1 }] } })[k], "proj", ["proj:study", "gcp:project"]);
+    expect(fine.ok).toBe(true);
   });
 
   it("reports the meaning problems together with the shape problems, each path once", () => {
