@@ -46,6 +46,14 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     // a label value may not: a name that is a valid value already is kept as it is.
     labels: { ...(result.config.labels ?? {}), "tune-stack": toLabelValue(stack) },
   });
-  if (issues.length) throw new Error(`the study of ${file} is not valid:\n${formatIssues(issues)}`);
+  // buildJob names paths as the component's arguments (`study.parameters[0].min`); here they are
+  // the stack file's keys, written as readStudyConfig writes them (`vertex-tuning:study...`),
+  // except a value a flag replaced, which is the flag's.
+  const flags: Record<string, string | undefined> = {
+    "study.maxTrials": overrides.maxTrials !== undefined ? "--max-trials" : undefined,
+    "study.parallelTrials": overrides.parallelTrials !== undefined ? "--parallel" : undefined,
+  };
+  const where = (path: string) => flags[path] ?? `${namespace}:${path}`;
+  if (issues.length) throw new Error(`the study of ${file} is not valid:\n${formatIssues(issues, where)}`);
   return job;
 }

@@ -100,6 +100,30 @@ describe("tune run's reading of the stack file", () => {
       /vertex-tuning:lables: unknown key: did you mean vertex-tuning:labels\?[\s\S]*\n  vertex-tuning:waitTimeoutMinute: unknown key: did you mean vertex-tuning:waitTimeoutMinutes\?/,
     );
   });
+
+  it("names a meaning mistake at its namespaced key, alone or beside a shape mistake, and a flag's at the flag", () => {
+    const root = scratchRepo([]);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    const meaning = text.replace("min: 0.1, max: 0.9", "min: 0.9, max: 0.1");
+    writeFileSync(join(root, "Pulumi.meaning.yaml"), meaning);
+    writeFileSync(join(root, "Pulumi.mixed.yaml"), meaning.replace("parallelTrials: 2", 'parallelTrials: "2"'));
+    const message = (stack: string, overrides = {}) => {
+      try {
+        loadStackJob(root, stack, overrides);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error(`${stack} loaded`);
+    };
+    const issue = /^  (.*)\.min: (.*)$/m;
+    const alone = message("meaning").match(issue);
+    const mixed = message("mixed").match(issue);
+    expect(alone?.[1]).toBe("vertex-tuning:study.parameters[0]");
+    expect(mixed?.[0]).toBe(alone?.[0]);
+    expect(message("mixed")).toContain('  vertex-tuning:study.parallelTrials: must be a number (got "2")');
+    // The value a flag replaced is the flag's mistake, not the file's.
+    expect(message("t", { maxTrials: 200_000 })).toMatch(/^  --max-trials: must be between 1 and 100000/m);
+  });
 });
 
 describe("tune run's stack label", () => {
