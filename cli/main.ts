@@ -8,19 +8,31 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { finalValue } from "../components/spec";
+import { DEFAULTS, finalValue } from "../components/spec";
 import { cancelLocalJob } from "./cancel";
 import { startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, type RunResult } from "./run";
 
-const USAGE = `usage:
-  tune run   [--stack local] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
-             run the stack's study (Pulumi.<stack>.yaml) on the local backend; writes DIR/result.json and DIR/report.html
-  tune serve [--port P] [--state DIR] [--host H --allow-remote]
-             run the local backend alone (a Vertex-compatible hyperparameterTuningJobs API)
-  tune cancel JOB [--state DIR]
-             cancel a job on the local backend (its id, or its full name) and wait until its trials have ended
-  tune demo  the local stack's study with the real trainer, then the best trial and the report
+/** The stack `run` reads without --stack. */
+const DEFAULT_STACK = "local";
+
+const USAGE = `usage (npm runs it from the repository root; relative paths are from there too):
+  npm run tune -- run [--stack S] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
+      run the stack's study (Pulumi.<S>.yaml) on the local backend; writes DIR/result.json and DIR/report.html
+  npm run tune -- serve [--port P] [--state DIR] [--host H --allow-remote]
+      run the local backend alone (a Vertex-compatible hyperparameterTuningJobs API)
+  npm run tune -- cancel JOB [--state DIR]
+      cancel a job on the local backend (its id, or its full name) and wait until its trials have ended
+  npm run demo  (or npm run tune -- demo)
+      the local stack's study with the real trainer, then the best trial and the report
+
+options:
+  --stack S                      the stack whose Pulumi.<S>.yaml is read; default ${DEFAULT_STACK}
+  --max-trials N, --parallel N   override the study's maxTrials and parallelTrials
+  --out DIR                      where run writes its result and report; default .tune/out/<stack>
+  --state DIR                    the local backend's state folder; default ${DEFAULTS.localStateDir}
+  --port P                       serve's port; default 0 (any free port, printed)
+  --host H --allow-remote        serve's address; default 127.0.0.1 (loopback only)
 `;
 
 const OPTIONS = {
@@ -53,7 +65,7 @@ const out = {
 async function run(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<RunResult> {
   return runStudy({
     repoRoot,
-    stack: (values.stack as string | undefined) ?? "local",
+    stack: (values.stack as string | undefined) ?? DEFAULT_STACK,
     maxTrials: positiveInt(values["max-trials"] as string | undefined, "max-trials"),
     parallelTrials: positiveInt(values.parallel as string | undefined, "parallel"),
     outDir: values.out as string | undefined,

@@ -89,6 +89,18 @@ describe("npm run tune", () => {
     // npm appends `-- <args>` to the script's end: the last command must be tune itself.
     expect(scripts.tune).toBe("node scripts/setup.mjs && tsx cli/main.ts");
   });
+
+  it("shows its usage as the npm command a person types, with the defaults", async () => {
+    const { output, exited } = startTune(tempDir("tune-help-"), ["--help"]);
+    expect(await exited).toBe(0);
+    const usage = output();
+    for (const command of ["run", "serve", "cancel JOB"]) expect(usage).toContain(`npm run tune -- ${command} `);
+    expect(usage).toContain("npm run demo");
+    expect(usage).not.toMatch(/^\s*tune /m);
+    expect(usage).toMatch(/^  --stack S .*; default local$/m);
+    expect(usage).toMatch(/^  --state DIR .*; default \.tune\/state$/m);
+    expect(usage).toMatch(/^  --out DIR .*; default \.tune\/out\/<stack>$/m);
+  });
 });
 
 describe("tune run's reading of the stack file", () => {
