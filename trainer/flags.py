@@ -1,8 +1,9 @@
 """Command-line flags of a trial.
 
-Vertex AI appends each hyperparameter as ``--<parameterId>=<value>``, and sends DISCRETE and
-INTEGER values in float form (``256.0``). argparse accepts both ``--name=value`` and
-``--name value``; the integer flags here also accept integral floats. This module imports
+Vertex AI appends each hyperparameter as ``--<parameterId>=<value>``, and sends DISCRETE
+values in float form (``256.0``; whether INTEGER values may arrive so is not documented, and the
+local backend sends them as ``256``). argparse accepts both ``--name=value`` and
+``--name value``; the integer flags here accept both forms. This module imports
 neither TensorFlow nor the datasets, so a bad flag fails in well under a second.
 """
 
