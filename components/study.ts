@@ -161,6 +161,9 @@ function accountDisplayName(text: string): string {
   return out;
 }
 
+/** Where this program's studies record the Google Cloud ids they took (global: a library loaded twice shares it). */
+const CLAIMED_IDS = Symbol.for("vertex-tuning/claimed-gcp-ids");
+
 /** A plain value as it is, an Output or Promise as Pulumi's unknown placeholder (validation skips it). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
   return isPrompt(value) ? (value as T | undefined) : (UNKNOWN as T);
@@ -288,6 +291,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
     if (backend === "vertex") {
+      this.claimGcpIds(name);
       infra = this.createVertexInfra(name, args, trainer, trainerSource.source, project, region);
       dependencies = infra.dependencies;
       ctx = pulumi
@@ -476,6 +480,22 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    */
   private static gcpId(name: string, role: string | undefined, maxLength: number): string {
     return gcpId([pulumi.getProject(), name, pulumi.getStack(), ...(role ? [role] : [])].join("-"), maxLength);
+  }
+
+  /**
+   * Refuses a second study of this program whose Google Cloud ids would be this one's: two
+   * components of one name under different parents (their URNs differ, so Pulumi allows them) or
+   * names that differ only where an id cannot (`Study`, `study.v1` against `study`, `study-v1`).
+   * Without this the second account or repository fails at `up`, after the first one's children.
+   */
+  private claimGcpIds(name: string): void {
+    const claimed = ((globalThis as Record<symbol, Map<string, string> | undefined>)[CLAIMED_IDS] ??= new Map<string, string>());
+    const id = HyperparameterTuningStudy.gcpId(name, undefined, 63);
+    const other = claimed.get(id);
+    if (other !== undefined) {
+      throw this.invalid(name, [{ path: "name", message: `the study "${other}" in this stack already has the Google Cloud ids ${id}(-trials, -builder): give one of the two another name` }]);
+    }
+    claimed.set(id, name);
   }
 
   private createVertexInfra(

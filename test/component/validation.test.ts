@@ -130,6 +130,20 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(() => new HyperparameterTuningStudy("cloudrules-ok", { study: fine, project: "p", region: "us-central1", buildServiceAccountEmail: "b@p.iam.gserviceaccount.com", bucket: { stagingObjectAgeDays: 1 } })).not.toThrow();
   });
 
+  it("refuses a second study whose Google Cloud ids would be the first one's, though Pulumi allows both", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const args = { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } };
+    const teamA = new pulumi.ComponentResource("acme:platform:TeamA", "a");
+    const teamB = new pulumi.ComponentResource("acme:platform:TeamB", "b");
+    new HyperparameterTuningStudy("twin", args, { parent: teamA });
+    const sameName = errorOf(() => new HyperparameterTuningStudy("twin", args, { parent: teamB }));
+    expect(sameName.message).toMatch(/^\s+name: the study "twin" in this stack already has the Google Cloud ids vertex-tuning-twin-dev\(-trials, -builder\)/m);
+    const sameId = errorOf(() => new HyperparameterTuningStudy("Twin", args));
+    expect(sameId.message).toMatch(/^HyperparameterTuningStudy Twin is invalid:\n\s+name: the study "twin"/);
+    // The local backend makes no Google Cloud ids.
+    expect(() => new HyperparameterTuningStudy("twin", { study, backend: "local" }, { parent: teamB })).not.toThrow();
+  });
+
   it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
     const error = errorOf(() => new HyperparameterTuningStudy("nofolder", { study, project: "p", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
