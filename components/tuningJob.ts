@@ -86,6 +86,11 @@ function localBackendModulePath(): string {
   return fs.existsSync(`${base}.js`) ? `${base}.js` : `${base}.ts`;
 }
 
+/** googleapis' aiplatform module as this library resolves it (see `vertexApiModule`). */
+export function vertexApiModulePath(): string {
+  return require.resolve("googleapis/build/src/apis/aiplatform");
+}
+
 /**
  * A Vertex AI hyperparameter tuning job. `pulumi up` creates it (or adopts the same job left by
  * an interrupted run), waits for it to end and exposes its trials and best trial; a change of
@@ -108,6 +113,7 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
   /** Hash of the job spec, carried by the job as its spec label. */
   declare public readonly specHash: pulumi.Output<string>;
   declare public readonly localBackendModule: pulumi.Output<string | undefined>;
+  declare public readonly vertexApiModule: pulumi.Output<string | undefined>;
   /** Full resource name `projects/<p>/locations/<l>/hyperparameterTuningJobs/<id>`. */
   declare public readonly name: pulumi.Output<string>;
   /** `JOB_STATE_*`. */
@@ -137,6 +143,7 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
         identity,
         specHash: pulumi.output(args.job).apply((job) => specHash(job)),
         localBackendModule,
+        vertexApiModule: vertexApiModulePath(),
         name: undefined,
         state: undefined,
         createTime: undefined,

@@ -43,6 +43,13 @@ export interface TuningJobInputs {
    * absolute path of the local backend's `embedded` module, which the provider host loads.
    */
   localBackendModule?: string;
+  /**
+   * Set by the `HyperparameterTuningJob` class, not by callers: the absolute path of googleapis'
+   * aiplatform module as this library resolves it. The provider host resolves bare module names
+   * from the program's folder, which in a linked or workspace install (pnpm, `file:`) has no
+   * googleapis of its own.
+   */
+  vertexApiModule?: string;
 }
 
 /** Trials of a job counted by state. */

@@ -16,8 +16,11 @@ const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
 const TOKEN_VARIABLES = ["GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_AUTH_ACCESS_TOKEN"] as const;
 
 /** Picks the credentials by the order above. */
-export function resolveAuth(token?: string, env: NodeJS.ProcessEnv = process.env): ResolvedAuth {
-  const { auth } = require("googleapis/build/src/apis/aiplatform") as typeof import("googleapis/build/src/apis/aiplatform");
+export function resolveAuth(
+  token?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  auth: AuthModule = (require("googleapis/build/src/apis/aiplatform") as typeof import("googleapis/build/src/apis/aiplatform")).auth,
+): ResolvedAuth {
   const fromEnv = TOKEN_VARIABLES.find((name) => env[name]);
   const accessToken = token ?? (fromEnv ? env[fromEnv] : undefined);
   if (accessToken) {

@@ -33,6 +33,27 @@ export interface VertexClientOptions {
   retry?: RetryPolicy;
   /** Per-request timeout; a request that takes longer counts as a dropped connection. Default 60 s. */
   requestTimeoutMs?: number;
+  /** Path of googleapis' aiplatform module (`vertexApiModule`). Default: the package name, resolved from here. */
+  apiModule?: string;
+}
+
+/** googleapis' aiplatform module: only it, not the whole googleapis index, which loads every API. */
+type AiplatformModule = typeof import("googleapis/build/src/apis/aiplatform");
+
+/**
+ * Loads the aiplatform module from `path`, else by its package name. A recorded path can be gone
+ * (a destroy or refresh runs with the inputs of the last `up`, perhaps made on another machine),
+ * so a missing one falls back to the name.
+ */
+export function loadAiplatform(path?: string): AiplatformModule {
+  if (path) {
+    try {
+      return require(path) as AiplatformModule;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
+    }
+  }
+  return require("googleapis/build/src/apis/aiplatform") as AiplatformModule;
 }
 
 /** The calls the provider and the CLI need. Job names are full resource names. */
@@ -55,10 +76,10 @@ const OPERATION_TIMEOUT_MS = 10 * 60_000;
 
 /** Builds a client. Nothing is sent until a call is made. */
 export function createVertexClient(options: VertexClientOptions): VertexClient {
-  const { aiplatform } = require("googleapis/build/src/apis/aiplatform") as typeof import("googleapis/build/src/apis/aiplatform");
+  const { aiplatform, auth } = loadAiplatform(options.apiModule);
   const clock = options.clock ?? realClock;
   const policy = options.retry ?? DEFAULT_RETRY;
-  const credentials = resolveAuth(options.token);
+  const credentials = resolveAuth(options.token, process.env, auth);
   const api = aiplatform({
     version: "v1",
     rootUrl: apiRoot(options.location, options.apiEndpoint),

@@ -25,17 +25,18 @@ export function isLocal(inputs: TuningJobInputs): boolean {
 /** A client for the job's backend. */
 export async function connect(inputs: TuningJobInputs, clock: Clock): Promise<VertexClient> {
   const { project, location } = inputs;
-  if (!isLocal(inputs)) return createVertexClient({ project, location, apiEndpoint: inputs.apiEndpoint, clock });
+  const apiModule = inputs.vertexApiModule;
+  if (!isLocal(inputs)) return createVertexClient({ project, location, apiEndpoint: inputs.apiEndpoint, clock, apiModule });
   const path = require("node:path") as typeof import("node:path");
   const repoRoot = inputs.localRepoRoot ?? process.cwd();
   const stateDir = inputs.localStateDir ?? path.join(repoRoot, DEFAULTS.localStateDir);
   if (inputs.apiEndpoint) {
     const fs = require("node:fs") as typeof import("node:fs");
     const token = fs.readFileSync(path.join(stateDir, "token"), "utf8").trim();
-    return createVertexClient({ project, location, apiEndpoint: inputs.apiEndpoint, token, clock });
+    return createVertexClient({ project, location, apiEndpoint: inputs.apiEndpoint, token, clock, apiModule });
   }
   const { rootUrl, token } = await loadEmbeddedBackend(inputs.localBackendModule).ensureLocalBackend({ stateDir, repoRoot });
-  return createVertexClient({ project, location, apiEndpoint: rootUrl, token, clock });
+  return createVertexClient({ project, location, apiEndpoint: rootUrl, token, clock, apiModule });
 }
 
 /**

@@ -54,8 +54,9 @@ export function waitsForEnd(inputs: TuningJobInputs): boolean {
 
 /**
  * No change for an identical spec, whatever the provider code (`__provider`) or the values only
- * the class computes (`identity`, `specHash`, `localBackendModule`: they follow the resource's
- * name, the hash function and the program's location; the job itself is compared whole). A value
+ * the class computes (`identity`, `specHash`, `localBackendModule`, `vertexApiModule`: they follow
+ * the resource's name, the hash function and the program's location; the job itself is compared
+ * whole). A value
  * still unknown is reported as a replacement: it may change the job.
  *
  * A job last seen running or ended without success, while `pulumi up` waits for jobs, is an

@@ -30,7 +30,7 @@ const DEFAULT_WAIT_MINUTES = 24 * 60;
 /** How long destroy waits for a cancelled job to end. */
 const CANCEL_TIMEOUT_MS = 30 * 60_000;
 /** The inputs' keys, to give `read` the inputs back apart from the outputs. */
-const INPUT_KEYS = ["project", "location", "job", "backend", "apiEndpoint", "localStateDir", "localRepoRoot", "wait", "waitTimeoutMinutes", "identity", "specHash", "localBackendModule", "__provider"] as const;
+const INPUT_KEYS = ["project", "location", "job", "backend", "apiEndpoint", "localStateDir", "localRepoRoot", "wait", "waitTimeoutMinutes", "identity", "specHash", "localBackendModule", "vertexApiModule", "__provider"] as const;
 
 /** The error the dynamic-provider host reports as "created, but failed to initialize". */
 export interface JobInitError extends Error {

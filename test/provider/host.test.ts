@@ -4,9 +4,12 @@
  * backend. Proves the provider survives serialization outside the test process (googleapis and
  * node modules required inside the methods, our pure helpers carried by value).
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { tuningJobProvider } from "../../components/tuningJob";
+import { tuningJobProvider, vertexApiModulePath } from "../../components/tuningJob";
+import { loadAiplatform } from "../../components/vertex/client";
 import { UNKNOWN } from "../../components/spec";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./dynamicProviderHost";
 import { embeddedInputs, REPO_ROOT, startLocalBackend, testInputs, testJob, type LocalBackend } from "./helpers";
@@ -33,6 +36,26 @@ describe("the provider in Pulumi's dynamic-provider host", () => {
     );
     const preview = await host.check({}, { ...inputs, project: UNKNOWN, job: { ...job, displayName: UNKNOWN } });
     expect(preview.failures).toEqual([]);
+  });
+
+  it("runs from a program folder without the library's dependencies (a pnpm workspace or file: link), loading googleapis by the path the class gives", async () => {
+    backend = await startLocalBackend();
+    // The repository's provider is outside any node_modules, so it is serialized by value, as a
+    // linked library's is; the host then resolves bare module names from this empty folder.
+    const program = mkdtempSync(join(tmpdir(), "linked-program-"));
+    try {
+      host = await startDynamicProviderHost(tuningJobProvider, program);
+      const inputs = testInputs(backend.server, testJob({ maxTrialCount: 1 }), "linked", { vertexApiModule: vertexApiModulePath() });
+      const created = await host.create("job", inputs);
+      expect(created.properties.state).toBe("JOB_STATE_SUCCEEDED");
+      await host.delete("job", created.id, created.properties);
+    } finally {
+      rmSync(program, { recursive: true, force: true });
+    }
+  });
+
+  it("loads googleapis by its package name when a recorded module path is gone (a destroy from another machine)", () => {
+    expect(loadAiplatform("/nonexistent/googleapis/build/src/apis/aiplatform")).toBe(loadAiplatform());
   });
 
   it("creates, reads and deletes a job over gRPC", async () => {
