@@ -3,7 +3,7 @@
  * creates, and the study model users write (`StudyDefinition` and friends) with its one config
  * parser and the best-trial helpers.
  */
-export { HyperparameterTuningStudy, STUDY_TYPE, type HyperparameterTuningStudyArgs, type StagingBucketArgs } from "./study";
+export { HyperparameterTuningStudy, STUDY_TYPE, type HyperparameterTuningStudyArgs, type StagingBucketArgs, type TrainerArgs } from "./study";
 export { HyperparameterTuningJob } from "./tuningJob";
 export type { TuningJobArgs, TuningJobInputs, TuningJobOutputs, TrialCounts, TrialSummary } from "./tuningJobTypes";
 export { digestSource, trainerImageUri, type SourceDigest } from "./trainerImage";

@@ -67,10 +67,11 @@ export interface HyperparameterTuningStudyArgs {
   /**
    * The container of each trial. Default `{ source: "trainer" }`: the folder `trainer/` (relative
    * to the Pulumi project root) built into the study's repository. With `imageUri` or
-   * `pythonPackage` nothing is built and no repository is created. A plain value: it decides
-   * which resources exist.
+   * `pythonPackage` nothing is built and no repository is created. Which of the three it is
+   * must be plain (it decides which resources exist); the image and the package's URIs may be
+   * Outputs, e.g. an image built by another resource of the stack.
    */
-  trainer?: TrainerDefinition;
+  trainer?: TrainerArgs;
   /**
    * Google Cloud project. Default: the project of a `gcp.Provider` given to the component or a
    * parent, else the `gcp:project` config (or its environment variables).
@@ -113,6 +114,21 @@ export interface HyperparameterTuningStudyArgs {
   localRepoRoot?: pulumi.Input<string>;
   /** Override of the Vertex API root, e.g. a local server started by hand. Default: the regional endpoint. */
   apiEndpoint?: pulumi.Input<string>;
+}
+
+/** `TrainerDefinition` as the component takes it: the image and the package's URIs may be Outputs. */
+export interface TrainerArgs extends Omit<TrainerDefinition, "imageUri" | "pythonPackage"> {
+  /** A prebuilt training image (bring your own); runs its ENTRYPOINT unless `command` is given. */
+  imageUri?: pulumi.Input<string>;
+  /** A Python package run on a Vertex prebuilt executor image: the seed tutorial's form. */
+  pythonPackage?: {
+    /** A Vertex AI prebuilt training image, e.g. `us-docker.pkg.dev/vertex-ai/training/tf-gpu.2-17.py310:latest`. */
+    executorImageUri: pulumi.Input<string>;
+    /** `gs://` URIs of the package tarballs. */
+    packageUris: pulumi.Input<pulumi.Input<string>[]>;
+    /** The module to run, e.g. `trainer.task`. */
+    module: string;
+  };
 }
 
 /**
@@ -163,6 +179,24 @@ function accountDisplayName(text: string): string {
 
 /** Where this program's studies record the Google Cloud ids they took (global: a library loaded twice shares it). */
 const CLAIMED_IDS = Symbol.for("vertex-tuning/claimed-gcp-ids");
+
+/** The trainer as known at construction: an Output image or package URI as the unknown placeholder. */
+function knownTrainer(trainer: TrainerArgs): TrainerDefinition {
+  const { imageUri, pythonPackage, ...rest } = trainer;
+  return {
+    ...rest,
+    ...(imageUri !== undefined ? { imageUri: known(imageUri) } : {}),
+    ...(pythonPackage !== undefined
+      ? {
+          pythonPackage: {
+            ...pythonPackage,
+            executorImageUri: known(pythonPackage.executorImageUri)!,
+            packageUris: isPrompt(pythonPackage.packageUris) ? (pythonPackage.packageUris as pulumi.Input<string>[]).map((u) => known(u)!) : (UNKNOWN as never),
+          },
+        }
+      : {}),
+  };
+}
 
 /** A plain value as it is, an Output or Promise as Pulumi's unknown placeholder (validation skips it). */
 function known<T>(value: pulumi.Input<T> | undefined): T | undefined {
@@ -282,7 +316,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   constructor(name: string, args: HyperparameterTuningStudyArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STUDY_TYPE, name, {}, opts);
     const backend = args.backend ?? "vertex";
-    const trainer = args.trainer ?? { source: DEFAULTS.trainerSource };
+    const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
+    // As known now (Outputs as the unknown placeholder), for what is decided at construction.
+    const trainer = knownTrainer(trainerArgs);
+    const resolvedTrainer = pulumi.output(trainerArgs) as pulumi.Output<TrainerDefinition>;
     const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : {};
     this.validateNow(name, args, backend, trainer, trainerSource.issues ?? []);
     const { project, region } = this.placement(args, backend);
@@ -295,13 +332,13 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       infra = this.createVertexInfra(name, args, trainer, trainerSource.source, project, region);
       dependencies = infra.dependencies;
       ctx = pulumi
-        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study, args.labels, args.kmsKeyName])
-        .apply(([bucket, serviceAccount, builtImageUri, study, labels, kmsKeyName]) => ({
+        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study, args.labels, args.kmsKeyName, resolvedTrainer])
+        .apply(([bucket, serviceAccount, builtImageUri, study, labels, kmsKeyName, trainerNow]) => ({
           backend,
           defaultDisplayName: name,
           serviceAccount,
           builtImageUri,
-          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? name, { study, trainer, imageUri: builtImageUri, labels, kmsKeyName }),
+          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? name, { study, trainer: trainerNow, imageUri: builtImageUri, labels, kmsKeyName }),
         }));
       this.bucket = infra.bucket;
       this.serviceAccount = infra.serviceAccount;
@@ -311,9 +348,9 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     }
 
     const job = pulumi
-      .all([args.study, ctx, args.labels, args.kmsKeyName, project, region])
-      .apply(([study, context, labels, kmsKeyName, projectId, location]) =>
-        this.checkedJob(name, study, trainer, { ...context, labels, kmsKeyName }, args, { project: projectId, location }),
+      .all([args.study, ctx, args.labels, args.kmsKeyName, project, region, resolvedTrainer])
+      .apply(([study, context, labels, kmsKeyName, projectId, location, trainerNow]) =>
+        this.checkedJob(name, study, trainerNow, { ...context, labels, kmsKeyName }, args, { project: projectId, location }),
       );
 
     this.job = new HyperparameterTuningJob(

@@ -259,7 +259,7 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(job.project).toBe(GCP_PROJECT);
     expect(job.location).toBe(REGION);
     expect(job.backend).toBe("vertex");
-    const outputUriPrefix = outputDirectory(bucket!, "bayesian-hp-tuning", { study: args.study as never, trainer: args.trainer!, imageUri, labels: args.labels as never });
+    const outputUriPrefix = outputDirectory(bucket!, "bayesian-hp-tuning", { study: args.study as never, trainer: args.trainer as never, imageUri, labels: args.labels as never });
     expect(outputUriPrefix).toMatch(/^gs:\/\/[^/]+\/bayesian-hp-tuning\/[0-9a-f]{12}\/$/);
     expect(job.job).toEqual(seedVertexJob({ imageUri, serviceAccount: emailOf("s7", "trials"), outputUriPrefix }));
   });
@@ -405,6 +405,24 @@ describe("HyperparameterTuningStudy options", () => {
     expect(await promiseOf(study.imageUri)).toBeUndefined();
     expect(study.repository).toBeUndefined();
     expect(study.image).toBeUndefined();
+  });
+
+  it("takes the image or the package's URIs as Outputs of other resources, into the same folder as the plain values", async () => {
+    const imageUri = "us-central1-docker.pkg.dev/p/r/trainer:1";
+    const { mine, get } = await construct("o2out", seedArgs({ trainer: { imageUri: pulumi.output(imageUri) } }));
+    expect(mine.map((r) => r.type)).not.toContain("gcp:artifactregistry/repository:Repository");
+    const job = get(JOB_TYPE, "job").inputs.job;
+    expect(job.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).toBe(imageUri);
+    const plain = await construct("o2plain", seedArgs({ trainer: { imageUri } }));
+    const folder = (j: { trialJobSpec: { baseOutputDirectory: { outputUriPrefix: string } } }) => j.trialJobSpec.baseOutputDirectory.outputUriPrefix.split("/").slice(-2)[0];
+    expect(folder(job)).toBe(folder(plain.get(JOB_TYPE, "job").inputs.job));
+
+    const pythonPackage = { executorImageUri: pulumi.output("us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest"), packageUris: [pulumi.output("gs://b/trainer-0.1.tar.gz")], module: "trainer.task" };
+    const packaged = await construct("o2pkg", seedArgs({ trainer: { pythonPackage } }));
+    expect(packaged.get(JOB_TYPE, "job").inputs.job.trialJobSpec.workerPoolSpecs[0].pythonPackageSpec).toMatchObject({ packageUris: ["gs://b/trainer-0.1.tar.gz"], pythonModule: "trainer.task" });
+    // A bad study is still refused at construction, and a bad URI once it is known.
+    const invalid = () => new HyperparameterTuningStudy("o2bad", seedArgs({ study: { ...(seedArgs().study as object), maxTrials: 0 } as never, trainer: { imageUri: pulumi.output(imageUri) } }));
+    expect(invalid).toThrow(/study\.maxTrials: must be between 1/);
   });
 
   it("enables no API with enableApis: false", async () => {
