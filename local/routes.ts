@@ -100,8 +100,11 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
     throw new ApiError("RESOURCE_EXHAUSTED", `the local backend already runs ${active} jobs (the limit is ${ctx.maxActiveJobs}); wait for one to end or cancel one`);
   }
   const record = ctx.store.createJob(parent, job);
+  // The job as created, before the scheduler starts it: Vertex answers a create with a job still
+  // JOB_STATE_PENDING (no startTime), and a client must not expect it running yet.
+  const created = jobView(record, false);
   ctx.schedule(record);
-  return jobView(record, false);
+  return created;
 }
 
 function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknown {
