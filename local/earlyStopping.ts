@@ -18,8 +18,11 @@ import { durationSeconds, measurementValue, type Measurement } from "./metrics";
 export const MIN_COMPLETED_TRIALS = 3;
 /** Measurements a trial needs before the median rule judges it: one point says little about a curve. */
 export const MIN_MEASUREMENTS_MEDIAN = 2;
-/** Measurements a trial needs before the decay-curve rule fits it: a 3-parameter curve needs 3 points. */
-export const MIN_MEASUREMENTS_DECAY = 3;
+/**
+ * Measurements a trial needs before the decay-curve rule fits it: a 3-parameter curve goes
+ * through any 3 points, so only from the 4th is there a residual to say how well it fits.
+ */
+export const MIN_MEASUREMENTS_DECAY = 4;
 
 /** One point of a learning curve: x is the step or the elapsed seconds. */
 interface Point {
@@ -93,24 +96,41 @@ export function fitSaturating(points: Point[]): { a: number; b: number; c: numbe
   return best;
 }
 
+/** The fitted curve's value at x. */
+function predict(fit: { a: number; b: number; c: number }, x: number): number {
+  return fit.a - fit.b * Math.exp(-fit.c * x);
+}
+
 /**
- * The decay-curve rule: the trial's fitted curve, read at the completed trials' median final x
- * and raised by two residual deviations (optimism for a noisy or poorly fitted curve), against
- * the best completed trial's final value.
+ * The decay-curve rule: the trial's fitted curve, read at the horizon (the median final x of the
+ * trials that ran to their end), made optimistic, against the best completed trial's final value.
+ * The optimism is the larger of two residual deviations (with n − 3 degrees of freedom: three
+ * parameters are fitted) and how far the same fit fell short of the truth on the trials that ran
+ * to their end: each one's first n points, fitted and read at its own final x, against its final
+ * value. A saturating curve levels off sooner than most learning curves, which keep rising slowly;
+ * that shortfall, measured on the study's own curves, is what keeps a slow riser running.
  */
-export function decayCurveRule(current: Point[], completed: Point[][], completedFinals: number[], sign: number): StopDecision | undefined {
-  if (current.length < MIN_MEASUREMENTS_DECAY || completedFinals.length < MIN_COMPLETED_TRIALS) return undefined;
+export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedFinals: number[], sign: number): StopDecision | undefined {
+  const n = current.length;
+  const full = ranToEnd.filter((c) => c.length > 0);
+  if (n < MIN_MEASUREMENTS_DECAY || completedFinals.length < MIN_COMPLETED_TRIALS || full.length === 0) return undefined;
   const fit = fitSaturating(current);
   if (!fit) return undefined;
-  const horizon = median(completed.filter((c) => c.length > 0).map((c) => c[c.length - 1].x));
-  const last = current[current.length - 1].x;
-  const x = Math.max(horizon, last);
-  const predicted = fit.a - fit.b * Math.exp(-fit.c * x);
-  const optimistic = predicted + sign * 2 * fit.rms;
+  const x = median(full.map((c) => c[c.length - 1].x));
+  const deviation = fit.rms * Math.sqrt(n / (n - 3));
+  let shortfall = 0;
+  for (const other of full) {
+    if (other.length <= n) continue;
+    const early = fitSaturating(other.slice(0, n));
+    const end = other[other.length - 1];
+    if (early) shortfall = Math.max(shortfall, sign * (end.y - predict(early, end.x)));
+  }
+  const margin = Math.max(2 * deviation, shortfall);
+  const predicted = predict(fit, x);
   const best = completedFinals.reduce((b, v) => (sign * v > sign * b ? v : b));
   return {
-    stop: sign * optimistic < sign * best,
-    why: `predicted ${predicted.toFixed(4)} (±${(2 * fit.rms).toFixed(4)}) at ${x} vs best completed ${best}`,
+    stop: sign * (predicted + sign * margin) < sign * best,
+    why: `predicted ${predicted.toFixed(4)} (±${margin.toFixed(4)}) at ${x} vs best completed ${best}`,
   };
 }
 
@@ -119,9 +139,15 @@ export interface CompletedCurve {
   measurements: Measurement[];
   /** Its final value (of the final measurement), if it has one. */
   final?: number;
+  /** True when it was stopped early: its last x is where a rule cut it, not where trials end. */
+  stoppedEarly?: boolean;
 }
 
-/** Whether the study's stopping rule (if any) stops a running trial with these measurements. */
+/**
+ * Whether the study's stopping rule (if any) stops a running trial with these measurements. A
+ * trial already at the horizon of the trials that ran to their end is not judged: it is about to
+ * end by itself, so stopping it saves nothing and may cut its model's save.
+ */
 export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[]): StopDecision | undefined {
   const metricId = spec.metrics?.[0]?.metricId ?? "";
   const sign = spec.metrics?.[0]?.goal === "MINIMIZE" ? -1 : 1;
@@ -130,7 +156,9 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   const elapsed = Boolean((rule === "median" ? spec.medianAutomatedStoppingSpec : spec.decayCurveStoppingSpec)?.useElapsedDuration);
   const current = curve(measurements, metricId, elapsed);
   const curves = completed.map((c) => curve(c.measurements, metricId, elapsed));
+  const ranToEnd = curves.filter((c, i) => !completed[i]!.stoppedEarly && c.length > 0);
+  if (current.length > 0 && ranToEnd.length > 0 && current[current.length - 1]!.x >= median(ranToEnd.map((c) => c[c.length - 1]!.x))) return undefined;
   if (rule === "median") return medianRule(current, curves, sign);
   const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
-  return decayCurveRule(current, curves, finals, sign);
+  return decayCurveRule(current, ranToEnd, finals, sign);
 }

@@ -135,6 +135,11 @@ export class TrialProcess {
     return this.child.pid;
   }
 
+  /** The process has exited (its metrics file is being read one last time, or was). */
+  get exited(): boolean {
+    return this.ended;
+  }
+
   /** True once the backend asked the trial to stop. */
   get stopping(): boolean {
     return this.stopReason !== undefined;

@@ -285,11 +285,13 @@ export class JobScheduler {
 
   private measured(record: TrialRecord, trialProcess: TrialProcess, m: Measurement): void {
     this.store.addMeasurement(this.record.id, record.trial.id, m);
-    if (this.record.job.state !== "JOB_STATE_RUNNING" || trialProcess.stopping) return;
+    // Measurements read after the process exited (its last read) are recorded, not judged: a stop
+    // could no longer be sent, and its log line would contradict the trial's end.
+    if (this.record.job.state !== "JOB_STATE_RUNNING" || trialProcess.stopping || trialProcess.exited) return;
     const metricId = this.record.job.studySpec?.metrics?.[0]?.metricId ?? "";
     const completed = this.record.trials
       .filter((t) => t.outcome === "succeeded" || t.outcome === "stopped")
-      .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId) }));
+      .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId), stoppedEarly: t.outcome === "stopped" }));
     const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed);
     if (decision?.stop) {
       this.log(`trial ${record.trial.id} stopped early: ${decision.why}`);

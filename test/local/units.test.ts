@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decayCurveRule, fitSaturating, medianRule } from "../../local/earlyStopping";
+import { decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../local/earlyStopping";
 import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
 import { MetricsReader, selectFinal } from "../../local/metrics";
@@ -111,9 +111,43 @@ describe("early-stopping rules", () => {
     expect(fit.a).toBeCloseTo(0.6, 1);
     const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)];
     const finals = completed.map((c) => c[c.length - 1].y);
-    expect(decayCurveRule(rising(0.2, 3), completed, finals, 1)!.stop).toBe(true);
-    expect(decayCurveRule(rising(0.95, 3), completed, finals, 1)!.stop).toBe(false);
-    expect(decayCurveRule(rising(0.2, 2), completed, finals, 1)).toBeUndefined();
+    expect(decayCurveRule(rising(0.2, 4), completed, finals, 1)!.stop).toBe(true);
+    expect(decayCurveRule(rising(0.95, 4), completed, finals, 1)!.stop).toBe(false);
+    // Three points fit a three-parameter curve exactly: no residual, no verdict.
+    expect(decayCurveRule(rising(0.2, 3), completed, finals, 1)).toBeUndefined();
+  });
+
+  // Learning curves that keep rising slowly (a power law), which a saturating fit levels off too soon.
+  const slow = (q: number, n: number) => Array.from({ length: n }, (_, i) => ({ x: i + 1, y: q - 0.5 / Math.sqrt(i + 1) }));
+
+  it("decay curve: keeps a slow riser that will end best, by the shortfall of the same fit on the study's finished curves", () => {
+    const completed = [slow(0.9, 20), slow(0.88, 20), slow(0.86, 20)];
+    const finals = completed.map((c) => c[c.length - 1].y);
+    // Ends at 0.838 against the best completed 0.788.
+    for (const n of [4, 5, 6, 8, 12]) expect(decayCurveRule(slow(0.95, n), completed, finals, 1)!.stop, `${n} points`).toBe(false);
+    // Ends at 0.588: stopped.
+    expect(decayCurveRule(slow(0.7, 8), completed, finals, 1)!.stop).toBe(true);
+  });
+
+  const measured = (points: { x: number; y: number }[]) => points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
+  const spec = (rule: "median" | "decay") => ({
+    metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" as const }],
+    ...(rule === "median" ? { medianAutomatedStoppingSpec: {} } : { decayCurveStoppingSpec: {} }),
+  });
+
+  it("decay curve: reads the curve at the end of the trials that ran to it, not where the stopped ones were cut", () => {
+    const full = [slow(0.9, 20), slow(0.88, 20), slow(0.86, 20)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const cut = Array.from({ length: 4 }, () => slow(0.5, 3)).map((c) => ({ measurements: measured(c), final: c[c.length - 1].y, stoppedEarly: true }));
+    const riser = measured(slow(0.95, 5));
+    expect(shouldStop(spec("decay"), riser, full)!.why).toMatch(/ at 20 vs /);
+    expect(shouldStop(spec("decay"), riser, [...full, ...cut])!.stop).toBe(false);
+    expect(shouldStop(spec("decay"), riser, [...full, ...cut])!.why).toMatch(/ at 20 vs /);
+  });
+
+  it("judges no trial already at the end of the trials that ran to it: stopping it would save nothing", () => {
+    const completed = [rising(0.9, 4), rising(0.85, 4), rising(0.8, 4)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    expect(shouldStop(spec("median"), measured(rising(0.1, 3)), completed)!.stop).toBe(true);
+    expect(shouldStop(spec("median"), measured(rising(0.1, 4)), completed)).toBeUndefined();
   });
 });
 
