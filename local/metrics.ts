@@ -61,26 +61,31 @@ export class MetricsReader {
     const lines = text.split("\n");
     // While the trial runs, the part after the last newline is a line still being written.
     if (!final) lines.pop();
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      const report = parseLine(line);
-      if (!report) {
-        if (!this.seenMalformed.has(line)) {
-          this.seenMalformed.add(line);
-          update.malformed.push(line);
-        }
-        continue;
+    const malformed = (line: string): void => {
+      if (!this.seenMalformed.has(line)) {
+        this.seenMalformed.add(line);
+        update.malformed.push(line);
       }
+    };
+    lines.forEach((line, index) => {
+      if (!line.trim()) return;
+      const report = parseLine(line);
+      if (!report) return malformed(line);
       for (const tag of Object.keys(report)) if (!REPORT_FIELDS.has(tag)) this.tags.add(tag);
-      if (!(this.metricId in report)) continue;
+      if (!(this.metricId in report)) return;
+      // A number, or a number's text as cloudml-hypertune writes it; null, "" or true are not 0 or 1.
+      const raw = report[this.metricId];
+      if (typeof raw !== "number" && (typeof raw !== "string" || raw.trim() === "")) return malformed(line);
       const step = String(report.global_step ?? "0");
-      const key = `${step}\u0000${String(report.timestamp)}`;
-      if (this.seen.has(key)) continue;
+      // cloudml-hypertune stamps every report; a file written another way, without stamps, is
+      // appended to, so a line's place in it tells its reports apart.
+      const key = report.timestamp !== undefined ? `${step}\u0000${String(report.timestamp)}` : `${index}\u0000${line}`;
+      if (this.seen.has(key)) return;
       this.seen.add(key);
-      const value = Number(report[this.metricId]);
+      const value = Number(raw);
       if (!Number.isFinite(value)) {
         update.nonFinite.push(step);
-        continue;
+        return;
       }
       const timestamp = Number(report.timestamp);
       const elapsed = Number.isFinite(timestamp) ? Math.max(0, timestamp - this.startedAt / 1000) : (Date.now() - this.startedAt) / 1000;
@@ -89,7 +94,7 @@ export class MetricsReader {
         elapsedDuration: `${elapsed.toFixed(3)}s`,
         metrics: [{ metricId: this.metricId, value }],
       });
-    }
+    });
     return update;
   }
 }

@@ -54,6 +54,19 @@ describe("metrics reader", () => {
     expect([...reader.tags].sort()).toEqual(["accuracy", "loss"]);
   });
 
+  it("takes no null, empty or boolean value for a number, and tells unstamped appended reports apart", () => {
+    const reader = new MetricsReader("/nonexistent", "accuracy", 0);
+    const odd = ['{"accuracy": null, "global_step": "1", "timestamp": 1}', '{"accuracy": "", "global_step": "2", "timestamp": 2}', '{"accuracy": true, "global_step": "3", "timestamp": 3}'];
+    const update = reader.parse(`${odd.join("\n")}\n`);
+    expect(update.measurements).toEqual([]);
+    expect(update.malformed).toEqual(odd);
+    // Written by hand, appended, with neither a step nor a stamp: three reports, not one.
+    const appended = new MetricsReader("/nonexistent", "accuracy", 0);
+    const plain = ['{"accuracy": 0.5}', '{"accuracy": 0.6}', '{"accuracy": 0.7}'];
+    expect(appended.parse(`${plain.join("\n")}\n`).measurements.map((m) => m.metrics[0].value)).toEqual([0.5, 0.6, 0.7]);
+    expect(appended.parse(`${plain.join("\n")}\n`).measurements).toEqual([]);
+  });
+
   it("reads the file from disk; a missing file is no measurement yet", () => {
     const path = join(tempDir(), "output.metrics");
     const reader = new MetricsReader(path, "accuracy", 0);
