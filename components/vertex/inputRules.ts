@@ -59,8 +59,10 @@ export function waitsForEnd(inputs: TuningJobInputs): boolean {
  * whole). A value
  * still unknown is reported as a replacement: it may change the job.
  *
- * A job last seen running or ended without success, while `pulumi up` waits for jobs, is an
- * update even with no input changed: the update waits again (or reports the failure). A wait
+ * A job last seen running or ended without success (a failure reason recorded: FAILED,
+ * CANCELLED, EXPIRED, or SUCCEEDED without a best trial), while `pulumi up` waits for jobs, is an
+ * update even with no input changed: the update waits again (or reports the failure). A
+ * PARTIALLY_SUCCEEDED job with a best trial is a success, and no update. A wait
  * that ended at its deadline also leaves the resource "failed to initialize", which makes the
  * engine call update anyway, but a `pulumi refresh` clears that mark, and without this rule the
  * next `up` would pass with the study unfinished.
@@ -68,7 +70,9 @@ export function waitsForEnd(inputs: TuningJobInputs): boolean {
 export function diffInputs(olds: TuningJobOutputs, news: TuningJobInputs): pulumi.dynamic.DiffResult {
   const replaces = REPLACING_KEYS.filter((key) => changed(olds[key], news[key]));
   const updates = UPDATING_KEYS.filter((key) => changed(olds[key], news[key]));
-  const waitOwed = waitsForEnd(news) && olds.state !== undefined && olds.state !== "JOB_STATE_SUCCEEDED";
+  const succeeded = (olds.state === "JOB_STATE_SUCCEEDED" || olds.state === "JOB_STATE_PARTIALLY_SUCCEEDED") && olds.error === undefined;
+  const unsettled = olds.state !== undefined && !succeeded;
+  const waitOwed = waitsForEnd(news) && unsettled;
   return {
     changes: replaces.length + updates.length > 0 || waitOwed,
     replaces,

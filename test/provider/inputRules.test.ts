@@ -83,6 +83,12 @@ describe("diff", () => {
       expect((await diff(recorded(state, { wait: false }) as never, inputs({ wait: false }))).changes).toBe(false);
     }
     expect((await diff(recorded("JOB_STATE_SUCCEEDED") as never, inputs())).changes).toBe(false);
+    // Success is a best trial, whatever the state's name: a SUCCEEDED study without one fails
+    // again after a refresh, a PARTIALLY_SUCCEEDED one with one shows no perpetual update.
+    const noBest = { ...recorded("JOB_STATE_SUCCEEDED"), error: "the study ended without a successful trial reporting the metric \"accuracy\", so there is no best trial" };
+    expect(await diff(noBest as never, inputs())).toEqual(update);
+    expect((await diff(recorded("JOB_STATE_PARTIALLY_SUCCEEDED") as never, inputs())).changes).toBe(false);
+    expect(await diff(recorded("JOB_STATE_EXPIRED") as never, inputs())).toEqual(update);
   });
 
   it("reports a replacement where the spec is unknown", async () => {
