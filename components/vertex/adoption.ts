@@ -92,7 +92,8 @@ export async function createOrAdopt(
   if (!identity || !spec) throw new Error(`createOrAdopt needs the ${IDENTITY_LABEL} and ${SPEC_LABEL} labels on the job`);
 
   // One list by identity finds both the job to adopt (same spec) and orphans (another spec).
-  const existing = await client.list(`labels.${IDENTITY_LABEL}=${identity}`);
+  // Values quoted (AIP-160): a bare hash of digits, or one like "12e4", would be read as a number.
+  const existing = await client.list(`labels.${IDENTITY_LABEL}="${identity}"`);
   const adoptable = existing.find(
     (j) => j.labels?.[SPEC_LABEL] === spec && (ACTIVE_STATES.includes(j.state ?? "") || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED")),
   );
@@ -111,7 +112,7 @@ export async function createOrAdopt(
   }
 
   const seen = new Set(existing.map((j) => j.name));
-  const mine = `labels.${IDENTITY_LABEL}=${identity} AND labels.${SPEC_LABEL}=${spec}`;
+  const mine = `labels.${IDENTITY_LABEL}="${identity}" AND labels.${SPEC_LABEL}="${spec}"`;
   const serviceAccount = job.trialJobSpec?.serviceAccount ?? undefined;
   const iam = { deadline: undefined as number | undefined, delay: IAM_FIRST_DELAY_MS };
   for (let ambiguousCreates = 0; ; ) {

@@ -91,7 +91,8 @@ function hint(status: number, reason: string, message: string, body: GoogleError
     return `. The caller (credentials from ${authSource}) lacks ${what}: grant a role that has it (e.g. roles/aiplatform.user), or check that the Vertex AI API is enabled in the project.`;
   }
   if (status === 401) {
-    return `. The credentials from ${authSource} were refused: refresh the token or run \`gcloud auth application-default login\`.`;
+    const renew = authSource.startsWith("the access token in $") ? `set ${authSource.slice("the access token in ".length)} to a fresh token` : authSource === "Application Default Credentials" ? "run `gcloud auth application-default login`" : "give a fresh token";
+    return `. The credentials from ${authSource} were refused: ${renew}`;
   }
   return "";
 }

@@ -65,7 +65,7 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
     // The job exists whatever failed after it was made (a token that expired during a long wait,
     // an API still failing after the retries): without its id in the error the stack would not
     // record it, and no destroy would ever cancel it.
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
     throw initFailed(id, toOutputs(inputs, job), `${id} was ${adopted ? "adopted" : "created"}, but waiting for it failed: ${reason}. Run pulumi up again to keep waiting; the job keeps running`);
   }
 }

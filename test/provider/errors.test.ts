@@ -72,6 +72,10 @@ describe("errors", () => {
     );
     expect(error.message).not.toContain(token);
     expect(error.message).toContain("were refused");
+    // The way to fresh credentials is the one their source needs.
+    expect(error.message).toMatch(/were refused: set \$CLOUDSDK_AUTH_ACCESS_TOKEN to a fresh token$/);
+    const adc = toVertexError(httpError(401, { status: "UNAUTHENTICATED", message: "x" }), "get", "Application Default Credentials");
+    expect(adc.message).toMatch(/were refused: run `gcloud auth application-default login`$/);
   });
 });
 

@@ -182,6 +182,17 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     expect(await client.list()).toHaveLength(1);
   });
 
+  it("lists by quoted label values (AIP-160), so a hash of digits or one like 12e4 is never read as a number", async () => {
+    const { server } = await setup();
+    const client = testClient(server);
+    const filters: (string | undefined)[] = [];
+    const listing = { ...client, list: (filter?: string) => (filters.push(filter), client.list(filter)) };
+    const job = withIdentityLabels(testJob({ maxTrialCount: 1 }), "1234", specHash(testJob({ maxTrialCount: 1 })));
+    await createOrAdopt(listing, job, fastClock(), () => {}, DEFAULT_ADOPTION_TIMING);
+    expect(filters[0]).toBe('labels.pulumi-resource="1234"');
+    expect(filters.slice(1).every((f) => /^labels\.pulumi-resource="1234" AND labels\.pulumi-spec="[0-9a-f]+"$/.test(f ?? ""))).toBe(true);
+  });
+
   it("adopts a SUCCEEDED job of the same identity and spec", async () => {
     const { server, provider, client } = await setup();
     const inputs = testInputs(server, testJob({ maxTrialCount: 2 }));
