@@ -1,11 +1,13 @@
 /**
  * Start-up after a crash (or `kill -9`): the journal may show trials that were running when the
- * last server died. Their process groups may still be alive; they are ended, and each such trial
- * is recorded INFEASIBLE as interrupted (the scheduler then runs its parameters again).
+ * last server died. A trial whose command ended meanwhile left its exit status: it is kept for
+ * its scheduler to record as it ended (`JobScheduler.recordFinished`), never run again. The others'
+ * process groups may still be alive; they are ended, and each such trial is recorded INFEASIBLE
+ * as interrupted (the scheduler then runs its parameters again).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { killGroup } from "./runner";
+import { killGroup, readExitStatus } from "./runner";
 import { INTERRUPTED_REASON } from "./scheduler";
 import type { Store } from "./store";
 
@@ -34,13 +36,18 @@ function processesOfTrial(metricsFile: string): number[] | undefined {
   return pids;
 }
 
-/** Ends what the last server left running and records those trials as interrupted. Returns how many. */
+/**
+ * Ends what the last server left running and records those trials as interrupted, except those
+ * that finished meanwhile (whatever they left behind in their group is ended too). Returns how
+ * many were interrupted.
+ */
 export function recoverInterruptedTrials(store: Store): number {
   let count = 0;
   for (const record of store.list()) {
     for (const t of record.trials) {
       if (t.outcome !== undefined) continue;
-      const metricsFile = join(store.jobDir(record.id), "trials", t.trial.id, "output.metrics");
+      const trialDir = join(store.jobDir(record.id), "trials", t.trial.id);
+      const metricsFile = join(trialDir, "output.metrics");
       // On Linux only processes that carry the trial's marker are ended: a recorded pid may have
       // been reused by an unrelated process since the last server died.
       const found = processesOfTrial(metricsFile);
@@ -53,6 +60,7 @@ export function recoverInterruptedTrials(store: Store): number {
           // Already gone (or it led its group and went with it).
         }
       }
+      if (readExitStatus(trialDir)) continue;
       store.endTrial(record.id, t.trial.id, "interrupted", INTERRUPTED_REASON);
       count++;
     }

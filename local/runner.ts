@@ -5,11 +5,13 @@
  * timeout) ends everything it started, and a server killed with -9 leaves a group the next
  * server can find and end. Its stdout and stderr go straight to files in the trial folder, not
  * through pipes to the server: the trial never blocks on, or dies with, a server that stops
- * reading.
+ * reading. Its exit status and the reason of a stop are written to its folder too, for a server
+ * that was not there to see it end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync, fstatSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, appendFileSync, closeSync, constants, mkdirSync, openSync, readFileSync, readSync, fstatSync, statSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { TrialCommand } from "./command";
 import { MetricsReader, type Measurement } from "./metrics";
 
@@ -76,6 +78,73 @@ export function tailOf(path: string, lines = 8, bytes = 4096): string {
   }
 }
 
+/** The file in a trial's folder where its command's exit status is written when it ends. */
+export const EXIT_STATUS_FILE = "exit.status";
+
+/**
+ * Runs the trial's command (`"$@"`) and writes its exit status to `$0` (the trial's
+ * EXIT_STATUS_FILE) when it ends, then ends the same way. The status outlives a server killed
+ * while the trial ran, so the next server records a trial that finished meanwhile instead of
+ * running it again. TERM, INT and HUP are caught (not ignored, which the command would inherit)
+ * so the shell outlives a stop's SIGTERM and records how the command ended; a command ended by a
+ * signal (status 128 + n) has the shell end by that signal too, so the runner sees it as before.
+ */
+const RECORDING_SHELL = [
+  "trap : TERM INT HUP",
+  '"$@"',
+  "status=$?",
+  'printf "%s\\n" "$status" > "$0.tmp" && mv -f "$0.tmp" "$0"',
+  'if [ "$status" -gt 128 ]; then trap - TERM INT HUP; kill -s "$(kill -l "$status")" $$; fi',
+  'exit "$status"',
+].join("\n");
+
+/** The file in a trial's folder that keeps why the backend stopped it (a StopReason), written before the stop is sent. */
+export const STOP_REASON_FILE = "stop.reason";
+
+/** Why the backend stopped the trial, as its folder keeps it, if it did. */
+export function readStopReason(trialDir: string): StopReason | undefined {
+  try {
+    const text = readFileSync(join(trialDir, STOP_REASON_FILE), "utf8").trim();
+    return (["timeout", "early-stop", "cancel", "shutdown"] as const).find((r) => r === text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a recorded exit status says, or undefined when there is none (the trial has not ended, or was killed with its shell). */
+export function readExitStatus(trialDir: string): { code: number | null; signal: string | null; endedAt: number } | undefined {
+  const path = join(trialDir, EXIT_STATUS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+  if (!/^\d+$/.test(text)) return undefined;
+  const status = Number(text);
+  const endedAt = statSync(path).mtimeMs;
+  const signal = status > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
+  return signal ? { code: null, signal, endedAt } : { code: status, signal: null, endedAt };
+}
+
+/**
+ * Why `program` cannot be started from `cwd` with `env`'s PATH, or undefined when it can. The
+ * shell that records the exit status would start either way, so a missing program is found
+ * here, as a spawn error, rather than as the shell's exit 127.
+ */
+function unstartable(program: string, cwd: string, env: Record<string, string>): string | undefined {
+  const candidates = program.includes("/") ? [resolve(cwd, program)] : (env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(isAbsolute(dir) ? dir : resolve(cwd, dir), program));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return undefined;
+    } catch {
+      // Not here.
+    }
+  }
+  return `spawn ${program} ENOENT`;
+}
+
 /** One running trial. */
 export class TrialProcess {
   private child?: ChildProcess;
@@ -108,10 +177,16 @@ export class TrialProcess {
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.command.env.AIP_MODEL_DIR, { recursive: true });
     this.note(`command: ${JSON.stringify(this.command.argv)} (cwd ${cwd})`);
+    const missing = unstartable(this.command.argv[0]!, cwd, this.command.env);
+    if (missing) {
+      // After start returns, as a spawn's own error event comes: the owner records the process first.
+      setImmediate(() => this.finish(null, null, missing));
+      return undefined;
+    }
     const out = openSync(join(this.dir, "stdout.log"), "a");
     const err = openSync(join(this.dir, "stderr.log"), "a");
     try {
-      this.child = spawn(this.command.argv[0], this.command.argv.slice(1), {
+      this.child = spawn("/bin/sh", ["-c", RECORDING_SHELL, join(this.dir, EXIT_STATUS_FILE), ...this.command.argv], {
         cwd,
         env: this.command.env,
         detached: true,
@@ -148,6 +223,8 @@ export class TrialProcess {
   /** Ends the trial's process group: SIGTERM, then SIGKILL after the grace period. The first reason wins. */
   stop(reason: StopReason): void {
     if (this.ended || !this.child?.pid) return;
+    // Kept in the folder first: a server that dies before the trial ends leaves the next one the reason.
+    if (this.stopReason === undefined) writeFileSync(join(this.dir, STOP_REASON_FILE), `${reason}\n`);
     this.stopReason ??= reason;
     const pgid = this.child.pid;
     killGroup(pgid, "SIGTERM");

@@ -12,8 +12,8 @@ import { finalValue } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
 import { isRepositoryPython, trialCommand } from "./command";
 import { shouldStop } from "./earlyStopping";
-import { selectFinal, type Measurement } from "./metrics";
-import { TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
+import { MetricsReader, selectFinal, type Measurement } from "./metrics";
+import { readExitStatus, readStopReason, tailOf, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
 import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
 
 /** The reason an interrupted trial keeps in the job. */
@@ -101,6 +101,48 @@ export class JobScheduler {
     if (notes.length) this.log(`accepted, not used locally: ${notes.join("; ")}`);
     this.log(`failure budget: ${failureBudget(this.record.job)} failed trials`);
     this.pump();
+  }
+
+  /**
+   * Records the trials that finished while no server ran (recovery kept them: their exit status
+   * is in their folder) as they ended: the measurements the last server had not read, then the
+   * outcome by the rules of a live trial's end, with the reason the last server stopped it, if it
+   * did (its folder keeps it). One the last server stopped to shut down is interrupted, and runs
+   * again, as after a graceful restart. One that ran past scheduling.timeout is recorded as timed
+   * out, as a live server would have stopped it; an early stop is not judged after the fact.
+   */
+  recordFinished(): void {
+    const spec = this.record.job.studySpec ?? {};
+    const metricId = spec.metrics?.[0]?.metricId ?? "";
+    const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
+    const key = (m: Measurement) => `${m.stepCount}\u0000${JSON.stringify(m.metrics)}`;
+    for (const record of this.record.trials) {
+      if (record.outcome !== undefined || this.running.has(record.trial.id)) continue;
+      const dir = join(this.store.jobDir(this.record.id), "trials", record.trial.id);
+      const status = readExitStatus(dir);
+      if (!status) continue;
+      const stopReason = readStopReason(dir);
+      if (stopReason === "shutdown") {
+        this.store.endTrial(this.record.id, record.trial.id, "interrupted", INTERRUPTED_REASON);
+        continue;
+      }
+      const startedAt = Date.parse(record.trial.startTime ?? "") || status.endedAt;
+      const reader = new MetricsReader(join(dir, "output.metrics"), metricId, startedAt);
+      const update = reader.read(true);
+      const recorded = new Set(record.trial.measurements.map(key));
+      for (const m of update.measurements) if (!recorded.has(key(m))) this.store.addMeasurement(this.record.id, record.trial.id, m);
+      const timedOut = timeout ? status.endedAt - startedAt > parseFloat(timeout) * 1000 : false;
+      this.log(`trial ${record.trial.id} ended while no server ran (${status.signal ?? `exit code ${status.code}`}); recorded from its folder`);
+      const exit: TrialExit = {
+        code: status.code,
+        signal: status.signal,
+        stopReason: stopReason ?? (timedOut ? "timeout" : undefined),
+        nonFiniteStep: update.nonFinite[0],
+        tags: [...reader.tags],
+        stderrTail: tailOf(join(dir, "stderr.log")),
+      };
+      this.ended(record, exit, timeout, "");
+    }
   }
 
   /** Number of trial processes running now. */

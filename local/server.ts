@@ -213,8 +213,12 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   const schedule = (record: JobRecord, fresh: boolean) => {
     const scheduler = new JobScheduler(store, record, schedulerOptions);
     schedulers.set(record.id, scheduler);
-    if (fresh) scheduler.begin();
-    else if (options.resumeJobs === false) scheduler.log("not resumed: the new server was started to cancel a job");
+    if (fresh) {
+      scheduler.begin();
+      return;
+    }
+    scheduler.recordFinished();
+    if (options.resumeJobs === false) scheduler.log("not resumed: the new server was started to cancel a job");
     else {
       scheduler.log("resumed by a new server");
       scheduler.pump();

@@ -5,10 +5,11 @@
  * The server runs as a child process (`tune serve`), exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, symlinkSync } from "node:fs";
+import { existsSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
+import { startServer } from "../../local/server";
 import { alive, client, eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
 
 const children: ChildProcess[] = [];
@@ -94,6 +95,51 @@ describe("restart after kill -9", () => {
     expect(trials.map((t) => t.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
     expect(trials.filter((t) => t.infeasibleReason !== "interrupted by a restart of the local backend")).toHaveLength(4);
 
+    second.child.kill("SIGTERM");
+    await new Promise((r) => second.child.once("exit", r));
+  });
+
+  it("after a graceful stop, records the trials it ended as interrupted and runs them again, not as failed", async () => {
+    const stateDir = tempDir();
+    const first = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+    const created = await client(first).create(testJob(["--mode=hang"], { maxTrialCount: 1, maxFailedTrialCount: 1 }));
+    const id = created.body.name.split("/").pop();
+    await client(first).waitFor(id, (j) => (j.trials ?? []).length === 1);
+    await first.close();
+    // The trial ended by the stop's SIGTERM, and its folder says why.
+    expect(readFileSync(join(stateDir, "jobs", id, "trials", "1", "exit.status"), "utf8")).toBe("143\n");
+
+    const second = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+    const job = await client(second).waitFor(id, (j) => (j.trials ?? []).length === 2);
+    expect(job.trials![0]).toMatchObject({ id: "1", state: "INFEASIBLE", infeasibleReason: "interrupted by a restart of the local backend" });
+    expect(job.state).not.toBe("JOB_STATE_FAILED");
+    await client(second).cancel(id);
+    await client(second).waitFor(id);
+    await second.close();
+  });
+
+  it("records trials that finished while no server ran as they ended, with every measurement, and runs them not again", async () => {
+    const stateDir = tempDir();
+    const first = await serve(stateDir);
+    const created = await client(first).create(testJob(["--steps=8", "--sleep=0.15"], { maxTrialCount: 2, parallelTrialCount: 2 }));
+    const id = created.body.name.split("/").pop();
+    await client(first).waitFor(id, (j) => (j.trials ?? []).filter((t) => (t.measurements?.length ?? 0) > 0).length === 2);
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    // The trials run on without a server, to their end.
+    const status = (trial: string) => join(stateDir, "jobs", id, "trials", trial, "exit.status");
+    expect(await eventually(() => ["1", "2"].every((t) => existsSync(status(t))), 10_000)).toBe(true);
+
+    const second = await serve(stateDir);
+    const after = await client(second).waitFor(id, undefined, 30_000);
+    expect(after.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(after.trials!.map((t) => t.id)).toEqual(["1", "2"]);
+    for (const t of after.trials!) {
+      expect(t.state).toBe("SUCCEEDED");
+      expect(t.measurements).toHaveLength(8);
+      expect(t.finalMeasurement?.stepCount).toBe("8");
+    }
+    expect(readFileSync(join(stateDir, "jobs", id, "job.log"), "utf8")).toMatch(/trial 1 ended while no server ran \(exit code 0\)/);
     second.child.kill("SIGTERM");
     await new Promise((r) => second.child.once("exit", r));
   });
