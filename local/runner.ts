@@ -60,6 +60,16 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Whether a process exists (one of another user's counts). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** The last `lines` lines of a file (reading only its tail). */
 export function tailOf(path: string, lines = 8, bytes = 4096): string {
   try {
@@ -148,14 +158,16 @@ function unstartable(program: string, cwd: string, env: Record<string, string>):
 /** One running trial. */
 export class TrialProcess {
   private child?: ChildProcess;
+  /** The trial's process group: its shell's pid, spawned here or found by `attach`. */
+  private pgid?: number;
   private poll?: NodeJS.Timeout;
   private kill?: NodeJS.Timeout;
   private stopReason?: StopReason;
   private nonFiniteStep?: string;
   private ended = false;
   private readonly reader: MetricsReader;
-  readonly startedAt = Date.now();
 
+  /** @param startedAt when the trial started (epoch ms): now for `start`, the trial's start for `attach` */
   constructor(
     readonly dir: string,
     private readonly command: TrialCommand,
@@ -163,6 +175,7 @@ export class TrialProcess {
     private readonly timeoutMs: number | undefined,
     private readonly hooks: TrialHooks,
     private readonly options: RunnerOptions,
+    readonly startedAt = Date.now(),
   ) {
     this.reader = new MetricsReader(command.metricsFile, metricId, this.startedAt);
   }
@@ -200,14 +213,38 @@ export class TrialProcess {
     this.child.on("exit", (code, signal) => this.finish(code, signal));
     // The server must be able to exit while trials run: the journal, not the event loop, owns them.
     this.child.unref();
-    // The timeout is checked on each poll, not by a timer of its own: Node's timers fire at once
-    // for delays past 2^31 - 1 ms (24.8 days), which scheduling.timeout may exceed.
-    const deadline = this.timeoutMs === undefined ? undefined : Date.now() + this.timeoutMs;
+    this.pgid = this.child.pid;
+    this.follow();
+    return this.child.pid;
+  }
+
+  /**
+   * Follows a trial a server that died left running (its process group `pgid`): it is no child
+   * of this process, so its end is seen on the polls, by its exit status in its folder (or, when
+   * it was killed with its shell, by its group's leader being gone).
+   */
+  attach(pgid: number): void {
+    this.pgid = pgid;
+    this.note(`followed by a new server (process group ${pgid})`);
+    this.follow(() => {
+      const status = readExitStatus(this.dir);
+      if (status) this.finish(status.code, status.signal);
+      else if (!isAlive(pgid)) this.finish(null, "SIGKILL");
+    });
+  }
+
+  /**
+   * Reads the metrics on every poll and checks the timeout (on the poll, not by a timer of its own:
+   * Node's timers fire at once for delays past 2^31 - 1 ms, 24.8 days, which scheduling.timeout
+   * may exceed), then `check`s for the end of an attached trial.
+   */
+  private follow(check?: () => void): void {
+    const deadline = this.timeoutMs === undefined ? undefined : this.startedAt + this.timeoutMs;
     this.poll = setInterval(() => {
       this.look();
       if (deadline !== undefined && !this.stopping && Date.now() >= deadline) this.stop("timeout");
+      if (!this.ended) check?.();
     }, this.options.pollMs);
-    return this.child.pid;
   }
 
   /** The process has exited (its metrics file is being read one last time, or was). */
@@ -222,11 +259,11 @@ export class TrialProcess {
 
   /** Ends the trial's process group: SIGTERM, then SIGKILL after the grace period. The first reason wins. */
   stop(reason: StopReason): void {
-    if (this.ended || !this.child?.pid) return;
+    if (this.ended || this.pgid === undefined) return;
     // Kept in the folder first: a server that dies before the trial ends leaves the next one the reason.
     if (this.stopReason === undefined) writeFileSync(join(this.dir, STOP_REASON_FILE), `${reason}\n`);
     this.stopReason ??= reason;
-    const pgid = this.child.pid;
+    const pgid = this.pgid;
     killGroup(pgid, "SIGTERM");
     this.kill ??= setTimeout(() => killGroup(pgid, "SIGKILL"), this.options.graceMs);
   }
@@ -245,7 +282,7 @@ export class TrialProcess {
     clearInterval(this.poll);
     clearTimeout(this.kill);
     // The leader is gone; end whatever it left behind in its group, as a container's end would.
-    if (this.child?.pid) killGroup(this.child.pid, "SIGKILL");
+    if (this.pgid !== undefined) killGroup(this.pgid, "SIGKILL");
     this.look(true);
     this.note(spawnError ? `spawn failed: ${spawnError}` : `exited: code ${code} signal ${signal}${this.stopReason ? ` (stopped: ${this.stopReason})` : ""}`);
     this.hooks.onExit({

@@ -13,8 +13,18 @@ import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type S
 import { isRepositoryPython, trialCommand } from "./command";
 import { shouldStop } from "./earlyStopping";
 import { MetricsReader, selectFinal, type Measurement } from "./metrics";
-import { readExitStatus, readStopReason, tailOf, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
+import { readExitStatus, readStopReason, tailOf, TrialProcess, type RunnerOptions, type StopReason, type TrialExit } from "./runner";
 import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
+
+/**
+ * A test of measurements read again from a trial's file: true for one not recorded yet. Recorded
+ * ones are told by step and values (the file's timestamps are not kept in the record).
+ */
+function unrecorded(record: TrialRecord): (m: Measurement) => boolean {
+  const key = (m: Measurement) => `${m.stepCount}\u0000${JSON.stringify(m.metrics)}`;
+  const recorded = new Set(record.trial.measurements.map(key));
+  return (m) => !recorded.has(key(m));
+}
 
 /** The reason an interrupted trial keeps in the job. */
 export const INTERRUPTED_REASON = "interrupted by a restart of the local backend";
@@ -104,33 +114,35 @@ export class JobScheduler {
   }
 
   /**
-   * Records the trials that finished while no server ran (recovery kept them: their exit status
-   * is in their folder) as they ended: the measurements the last server had not read, then the
-   * outcome by the rules of a live trial's end, with the reason the last server stopped it, if it
-   * did (its folder keeps it). One the last server stopped to shut down is interrupted, and runs
-   * again, as after a graceful restart. One that ran past scheduling.timeout is recorded as timed
-   * out, as a live server would have stopped it; an early stop is not judged after the fact.
+   * The trials a server that died left without an end (recovery kept them: their exit status is
+   * in their folder, or their process group still runs under its recording shell). One that
+   * finished meanwhile is recorded as it ended: the measurements the last server had not read,
+   * then the outcome by the rules of a live trial's end, with the reason the last server stopped
+   * it, if it did (its folder keeps it); one the last server stopped to shut down is interrupted
+   * and runs again, as after a graceful restart; one that ran past scheduling.timeout is timed
+   * out, as a live server would have stopped it (an early stop is not judged after the fact). One
+   * still running is followed to its end, and a stop the last server began is carried on.
    */
-  recordFinished(): void {
-    const spec = this.record.job.studySpec ?? {};
-    const metricId = spec.metrics?.[0]?.metricId ?? "";
+  recoverTrials(): void {
     const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
-    const key = (m: Measurement) => `${m.stepCount}\u0000${JSON.stringify(m.metrics)}`;
     for (const record of this.record.trials) {
       if (record.outcome !== undefined || this.running.has(record.trial.id)) continue;
-      const dir = join(this.store.jobDir(this.record.id), "trials", record.trial.id);
+      const dir = this.trialDir(record.trial.id);
       const status = readExitStatus(dir);
-      if (!status) continue;
       const stopReason = readStopReason(dir);
+      if (!status) {
+        if (record.pid !== undefined) this.follow(record, record.pid, stopReason);
+        continue;
+      }
       if (stopReason === "shutdown") {
         this.store.endTrial(this.record.id, record.trial.id, "interrupted", INTERRUPTED_REASON);
         continue;
       }
       const startedAt = Date.parse(record.trial.startTime ?? "") || status.endedAt;
-      const reader = new MetricsReader(join(dir, "output.metrics"), metricId, startedAt);
+      const reader = new MetricsReader(join(dir, "output.metrics"), this.metricId, startedAt);
       const update = reader.read(true);
-      const recorded = new Set(record.trial.measurements.map(key));
-      for (const m of update.measurements) if (!recorded.has(key(m))) this.store.addMeasurement(this.record.id, record.trial.id, m);
+      const unseen = unrecorded(record);
+      for (const m of update.measurements) if (unseen(m)) this.store.addMeasurement(this.record.id, record.trial.id, m);
       const timedOut = timeout ? status.endedAt - startedAt > parseFloat(timeout) * 1000 : false;
       this.log(`trial ${record.trial.id} ended while no server ran (${status.signal ?? `exit code ${status.code}`}); recorded from its folder`);
       const exit: TrialExit = {
@@ -143,6 +155,25 @@ export class JobScheduler {
       };
       this.ended(record, exit, timeout, "");
     }
+  }
+
+  /** Follows a trial the last server left running, from the measurements it had not recorded. */
+  private follow(record: TrialRecord, pgid: number, stopReason: StopReason | undefined): void {
+    const unseen = unrecorded(record);
+    const trialProcess = this.trialProcess(record, Date.parse(record.trial.startTime ?? "") || Date.now(), unseen);
+    if (!trialProcess) return;
+    this.log(`trial ${record.trial.id} still runs: followed to its end`);
+    trialProcess.attach(pgid);
+    this.running.set(record.trial.id, trialProcess);
+    if (stopReason) trialProcess.stop(stopReason);
+  }
+
+  private get metricId(): string {
+    return this.record.job.studySpec?.metrics?.[0]?.metricId ?? "";
+  }
+
+  private trialDir(trialId: string): string {
+    return join(this.store.jobDir(this.record.id), "trials", trialId);
   }
 
   /** Number of trial processes running now. */
@@ -290,29 +321,9 @@ export class JobScheduler {
   private launch(parameters: TrialParameter[], rerunOf?: string): void {
     const record = this.store.startTrial(this.record.id, parameters, rerunOf);
     const trialId = record.trial.id;
-    const dir = join(this.store.jobDir(this.record.id), "trials", trialId);
-    const command = trialCommand(this.record.job, parameters, {
-      repoRoot: this.options.repoRoot,
-      stateDir: this.store.stateDir,
-      trialDir: dir,
-      trialId,
-      cores: this.options.cores,
-    });
     this.log(`trial ${trialId} starts${rerunOf ? ` (rerun of interrupted trial ${rerunOf})` : ""}: ${JSON.stringify(toAssignment(parameters))}`);
-    if ("error" in command) {
-      this.end(record, "failed", command.error);
-      return;
-    }
-    const spec = this.record.job.studySpec ?? {};
-    const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
-    const trialProcess = new TrialProcess(dir, command, spec.metrics?.[0]?.metricId ?? "", timeout ? parseFloat(timeout) * 1000 : undefined, {
-      onMeasurement: (m) => this.measured(record, trialProcess, m),
-      onExit: (exit) => {
-        this.running.delete(trialId);
-        if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout, command.argv[0]);
-        this.pump();
-      },
-    }, this.options);
+    const trialProcess = this.trialProcess(record);
+    if (!trialProcess) return;
     let pid: number | undefined;
     try {
       pid = trialProcess.start(this.options.repoRoot);
@@ -323,6 +334,39 @@ export class JobScheduler {
     }
     this.running.set(trialId, trialProcess);
     if (pid !== undefined) this.store.setPid(this.record.id, trialId, pid);
+  }
+
+  /**
+   * The process of a trial, not yet started or attached, that reports to this scheduler; or
+   * undefined when its command cannot run locally (the trial has then failed).
+   * @param startedAt the trial's start (a followed trial's, not now)
+   * @param unseen which re-read measurements are new (a followed trial's file holds recorded ones)
+   */
+  private trialProcess(record: TrialRecord, startedAt?: number, unseen: (m: Measurement) => boolean = () => true): TrialProcess | undefined {
+    const trialId = record.trial.id;
+    const command = trialCommand(this.record.job, record.trial.parameters as TrialParameter[], {
+      repoRoot: this.options.repoRoot,
+      stateDir: this.store.stateDir,
+      trialDir: this.trialDir(trialId),
+      trialId,
+      cores: this.options.cores,
+    });
+    if ("error" in command) {
+      this.end(record, "failed", command.error);
+      return undefined;
+    }
+    const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
+    const trialProcess: TrialProcess = new TrialProcess(this.trialDir(trialId), command, this.metricId, timeout ? parseFloat(timeout) * 1000 : undefined, {
+      onMeasurement: (m) => {
+        if (unseen(m)) this.measured(record, trialProcess, m);
+      },
+      onExit: (exit) => {
+        this.running.delete(trialId);
+        if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout, command.argv[0]!);
+        this.pump();
+      },
+    }, this.options, startedAt);
+    return trialProcess;
   }
 
   private measured(record: TrialRecord, trialProcess: TrialProcess, m: Measurement): void {

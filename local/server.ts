@@ -217,7 +217,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
       scheduler.begin();
       return;
     }
-    scheduler.recordFinished();
+    scheduler.recoverTrials();
     if (options.resumeJobs === false) scheduler.log("not resumed: the new server was started to cancel a job");
     else {
       scheduler.log("resumed by a new server");

@@ -1,8 +1,9 @@
 /**
  * `kill -9` of the server mid-study, then a new server on the same state folder: nothing that
- * finished is lost, the trials that were running are ended and kept as INFEASIBLE
- * "interrupted", their parameters run again under new ids, and the job completes its budget.
- * The server runs as a child process (`tune serve`), exactly as a user would run it.
+ * finished is lost (not even a trial that finished while no server ran), trials still running
+ * are followed to their end, trials that died with the server (or a clean stop ended) are kept as
+ * INFEASIBLE "interrupted" and run again under new ids, and the job completes its budget. The
+ * server runs as a child process (`tune serve`), exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, symlinkSync } from "node:fs";
@@ -38,63 +39,90 @@ function serve(stateDir: string): Promise<{ child: ChildProcess; url: string; to
 
 type Trial = NonNullable<VertexJob["trials"]>[number];
 
+/** The process group of a process (Linux: the fifth field of /proc/<pid>/stat). */
+function processGroup(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}
+
+/**
+ * Waits until two trials of the job finished and the next two run and have reported, then kills
+ * the server with -9. Returns the finished trials, the running ones and their trainers' pids.
+ */
+async function killMidStudy(server: { child: ChildProcess; url: string; token: string }, stateDir: string, id: string) {
+  const before = await client(server).waitFor(id, (j) => {
+    const trials = j.trials ?? [];
+    return trials.filter((t) => t.state === "SUCCEEDED").length === 2 && trials.filter((t) => t.state === "ACTIVE" && (t.measurements?.length ?? 0) > 0).length === 2;
+  });
+  const finished = before.trials!.filter((t) => t.state === "SUCCEEDED");
+  const running = before.trials!.filter((t) => t.state === "ACTIVE");
+  const pids = running.map((t) => JSON.parse(readFileSync(join(stateDir, "jobs", id, "trials", t.id!, "seen.json"), "utf8")).pid as number);
+  server.child.kill("SIGKILL");
+  await new Promise((r) => server.child.once("exit", r));
+  // The trials are their own process groups: they outlive the server.
+  expect(pids.every(alive)).toBe(true);
+  return { finished, running, pids };
+}
+
 describe("restart after kill -9", () => {
-  it("keeps finished trials, ends and reruns interrupted ones under new ids, and completes the job", async () => {
+  it("keeps finished trials, follows the running ones to their end, and completes the job with nothing run twice", async () => {
     const stateDir = tempDir();
     // The first server reaches the folder through a symlink (as a working directory reported
-    // through one would), the second by its real path: the second must still find and end the
-    // first one's trials.
+    // through one would), the second by its real path: the second must still find the first
+    // one's trials.
     const link = join(tempDir(), "state-link");
     symlinkSync(stateDir, link);
     const first = await serve(link);
-    const api1 = client(first);
-    // maxFailedTrialCount 1: were the two interrupted trials counted as failures, the job would fail.
-    const created = await api1.create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
+    const created = await client(first).create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
     expect(created.status).toBe(200);
     const id = created.body.name.split("/").pop();
-
-    // Wait until two trials finished and the next two run and have reported.
-    const before = await api1.waitFor(id, (j) => {
-      const trials = j.trials ?? [];
-      return trials.filter((t) => t.state === "SUCCEEDED").length === 2 && trials.filter((t) => t.state === "ACTIVE" && (t.measurements?.length ?? 0) > 0).length === 2;
-    });
-    const finished = before.trials!.filter((t) => t.state === "SUCCEEDED");
-    const interrupted = before.trials!.filter((t) => t.state === "ACTIVE");
-    const pids = interrupted.map((t) => JSON.parse(readFileSync(join(stateDir, "jobs", id, "trials", t.id!, "seen.json"), "utf8")).pid as number);
-
-    first.child.kill("SIGKILL");
-    await new Promise((r) => first.child.once("exit", r));
-    // The trials are their own process groups: they outlive the server...
-    expect(pids.every(alive)).toBe(true);
+    const { finished, running, pids } = await killMidStudy(first, stateDir, id);
 
     const second = await serve(stateDir);
-    // ...until the next server ends them, before it answers its first request.
-    expect(await eventually(() => pids.every((pid) => !alive(pid)), 500)).toBe(true);
-    const api2 = client(second);
-    const after = await api2.waitFor(id, undefined, 30_000);
+    // The running trials go on under the new server...
+    expect(pids.every(alive)).toBe(true);
+    const after = await client(second).waitFor(id, undefined, 30_000);
+    expect(after.state).toBe("JOB_STATE_SUCCEEDED");
+    const byId = new Map(after.trials!.map((t) => [t.id, t] as [string, Trial]));
+    // Nothing that finished was lost, nothing ran twice, and the budget is the job's own.
+    for (const t of finished) expect(byId.get(t.id!)).toEqual(t);
+    expect(after.trials!.map((t) => [t.id, t.state])).toEqual([["1", "SUCCEEDED"], ["2", "SUCCEEDED"], ["3", "SUCCEEDED"], ["4", "SUCCEEDED"]]);
+    // ...to their end (12 steps), every measurement recorded once.
+    for (const t of running) {
+      expect(readFileSync(join(stateDir, "jobs", id, "trials", t.id!, "stdout.log"), "utf8")).toContain("step 12 ");
+      expect(byId.get(t.id!)!.measurements!.map((m) => m.stepCount)).toEqual(Array.from({ length: 12 }, (_, i) => String(i + 1)));
+    }
+    expect(readFileSync(join(stateDir, "jobs", id, "job.log"), "utf8")).toContain(`trial ${running[0]!.id} still runs: followed to its end`);
+    second.child.kill("SIGTERM");
+    await new Promise((r) => second.child.once("exit", r));
+  });
+
+  it("ends and reruns under new ids the trials that died with the server, counting them in no budget", async () => {
+    const stateDir = tempDir();
+    const first = await serve(stateDir);
+    // maxFailedTrialCount 1: were the two interrupted trials counted as failures, the job would fail.
+    const created = await client(first).create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
+    const id = created.body.name.split("/").pop();
+    const { running, pids } = await killMidStudy(first, stateDir, id);
+    // A machine's restart, say: the trials end with the server, before they could record an exit.
+    for (const pid of pids) process.kill(-processGroup(pid), "SIGKILL");
+    expect(await eventually(() => !pids.some(alive), 2000)).toBe(true);
+
+    const second = await serve(stateDir);
+    const after = await client(second).waitFor(id, undefined, 30_000);
     expect(after.state).toBe("JOB_STATE_SUCCEEDED");
     const trials = after.trials!;
-    const byId = new Map(trials.map((t) => [t.id, t] as [string, Trial]));
-
-    // Nothing that finished was lost.
-    for (const t of finished) expect(byId.get(t.id!)).toEqual(t);
-    // Interrupted trials stay, INFEASIBLE with the reason, and their parameters ran again under new ids.
-    for (const t of interrupted) {
-      const kept = byId.get(t.id!)!;
+    for (const t of running) {
+      const kept = trials.find((k) => k.id === t.id)!;
       expect(kept.state).toBe("INFEASIBLE");
       expect(kept.infeasibleReason).toBe("interrupted by a restart of the local backend");
       const reruns = trials.filter((r) => Number(r.id) > Number(t.id) && JSON.stringify(r.parameters) === JSON.stringify(t.parameters));
       expect(reruns).toHaveLength(1);
       expect(reruns[0].state).toBe("SUCCEEDED");
     }
-    // They never ran to their end (12 steps): the new server ended them, they did not just finish.
-    for (const t of interrupted) {
-      expect(readFileSync(join(stateDir, "jobs", id, "trials", t.id!, "stdout.log"), "utf8")).not.toContain("step 12 ");
-    }
     // Ids are never reused, and the interrupted trials count toward neither budget: 4 counted trials + 2 interrupted.
     expect(trials.map((t) => t.id)).toEqual(["1", "2", "3", "4", "5", "6"]);
     expect(trials.filter((t) => t.infeasibleReason !== "interrupted by a restart of the local backend")).toHaveLength(4);
-
     second.child.kill("SIGTERM");
     await new Promise((r) => second.child.once("exit", r));
   });
