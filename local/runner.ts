@@ -88,6 +88,18 @@ export function tailOf(path: string, lines = 8, bytes = 4096): string {
   }
 }
 
+/**
+ * Signals whose default action ends a process: a command's status of 128 + one of these is read
+ * as that signal. Others (STOP, CONT, CHLD...) are not re-raised, which would stop or ignore the
+ * shell, and their statuses stay exit codes. (A command that exits 130 by choice reads as SIGINT:
+ * a shell's status cannot tell them apart.)
+ */
+const TERMINATING_SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"] as const;
+
+function terminatingStatuses(): number[] {
+  return TERMINATING_SIGNALS.map((name) => 128 + osConstants.signals[name]);
+}
+
 /** The file in a trial's folder where its command's exit status is written when it ends. */
 export const EXIT_STATUS_FILE = "exit.status";
 
@@ -104,7 +116,7 @@ const RECORDING_SHELL = [
   '"$@"',
   "status=$?",
   'printf "%s\\n" "$status" > "$0.tmp" && mv -f "$0.tmp" "$0"',
-  'if [ "$status" -gt 128 ]; then trap - TERM INT HUP; kill -s "$(kill -l "$status")" $$; fi',
+  `case "$status" in ${terminatingStatuses().join("|")}) trap - TERM INT HUP; kill -s "$(kill -l "$status")" $$;; esac`,
   'exit "$status"',
 ].join("\n");
 
@@ -133,7 +145,7 @@ export function readExitStatus(trialDir: string): { code: number | null; signal:
   if (!/^\d+$/.test(text)) return undefined;
   const status = Number(text);
   const endedAt = statSync(path).mtimeMs;
-  const signal = status > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] : undefined;
+  const signal = TERMINATING_SIGNALS.find((name) => 128 + osConstants.signals[name] === status);
   return signal ? { code: null, signal, endedAt } : { code: status, signal: null, endedAt };
 }
 
@@ -144,15 +156,19 @@ export function readExitStatus(trialDir: string): { code: number | null; signal:
  */
 function unstartable(program: string, cwd: string, env: Record<string, string>): string | undefined {
   const candidates = program.includes("/") ? [resolve(cwd, program)] : (env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(isAbsolute(dir) ? dir : resolve(cwd, dir), program));
+  let found = false;
   for (const candidate of candidates) {
     try {
+      if (!statSync(candidate).isFile()) continue;
+      found = true;
       accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return undefined;
+      return undefined;
     } catch {
-      // Not here.
+      // Not here, or not executable.
     }
   }
-  return `spawn ${program} ENOENT`;
+  // As spawn says it: EACCES for a file that is there but not executable.
+  return `spawn ${program} ${found ? "EACCES" : "ENOENT"}`;
 }
 
 /** One running trial. */
@@ -219,31 +235,42 @@ export class TrialProcess {
   }
 
   /**
-   * Follows a trial a server that died left running (its process group `pgid`): it is no child
-   * of this process, so its end is seen on the polls, by its exit status in its folder (or, when
-   * it was killed with its shell, by its group's leader being gone).
+   * Follows a trial a server that died left running (its process group `pgid`), or records one
+   * that ended meanwhile (no `pgid`: its group id may have been reused since): it is no child of
+   * this process, so its end is seen on the polls, by its exit status in its folder (or, when it
+   * was killed with its shell, by its group's leader being gone).
    */
-  attach(pgid: number): void {
+  attach(pgid: number | undefined, stopReason?: StopReason): void {
     this.pgid = pgid;
-    this.note(`followed by a new server (process group ${pgid})`);
-    this.follow(() => {
+    this.note(`followed by a new server (process group ${pgid ?? "none: it has ended"})`);
+    // A stop the last server began: carried on while the trial runs, or only its reason kept.
+    if (stopReason) {
+      if (pgid === undefined) this.stopReason = stopReason;
+      else this.stop(stopReason);
+    }
+    this.follow((deadline) => {
       const status = readExitStatus(this.dir);
-      if (status) this.finish(status.code, status.signal);
-      else if (!isAlive(pgid)) this.finish(null, "SIGKILL");
+      if (status) {
+        // Ended while no server ran: past its deadline then, it would have been stopped.
+        if (deadline !== undefined && status.endedAt >= deadline) this.stopReason ??= "timeout";
+        this.finish(status.code, status.signal);
+      } else if (pgid === undefined || !isAlive(pgid)) {
+        this.finish(null, "SIGKILL");
+      }
     });
   }
 
   /**
-   * Reads the metrics on every poll and checks the timeout (on the poll, not by a timer of its own:
-   * Node's timers fire at once for delays past 2^31 - 1 ms, 24.8 days, which scheduling.timeout
-   * may exceed), then `check`s for the end of an attached trial.
+   * Reads the metrics on every poll, `check`s for the end of an attached trial, and checks the
+   * timeout (on the poll, not by a timer of its own: Node's timers fire at once for delays past
+   * 2^31 - 1 ms, 24.8 days, which scheduling.timeout may exceed).
    */
-  private follow(check?: () => void): void {
+  private follow(check?: (deadline: number | undefined) => void): void {
     const deadline = this.timeoutMs === undefined ? undefined : this.startedAt + this.timeoutMs;
     this.poll = setInterval(() => {
       this.look();
-      if (deadline !== undefined && !this.stopping && Date.now() >= deadline) this.stop("timeout");
-      if (!this.ended) check?.();
+      check?.(deadline);
+      if (!this.ended && deadline !== undefined && !this.stopping && Date.now() >= deadline) this.stop("timeout");
     }, this.options.pollMs);
   }
 

@@ -12,18 +12,25 @@ import { finalValue } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
 import { isRepositoryPython, trialCommand } from "./command";
 import { shouldStop } from "./earlyStopping";
-import { MetricsReader, selectFinal, type Measurement } from "./metrics";
-import { readExitStatus, readStopReason, tailOf, TrialProcess, type RunnerOptions, type StopReason, type TrialExit } from "./runner";
+import { selectFinal, type Measurement } from "./metrics";
+import { readExitStatus, readStopReason, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
 import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
 
 /**
- * A test of measurements read again from a trial's file: true for one not recorded yet. Recorded
- * ones are told by step and values (the file's timestamps are not kept in the record).
+ * A test of measurements read again from a trial's file, in file order: true for one not recorded
+ * yet. Recorded ones are told by step and values (the file's timestamps are not kept in the
+ * record), and counted: a report equal to a recorded one is new once that one has been matched.
  */
-function unrecorded(record: TrialRecord): (m: Measurement) => boolean {
+export function unrecorded(record: TrialRecord): (m: Measurement) => boolean {
   const key = (m: Measurement) => `${m.stepCount}\u0000${JSON.stringify(m.metrics)}`;
-  const recorded = new Set(record.trial.measurements.map(key));
-  return (m) => !recorded.has(key(m));
+  const recorded = new Map<string, number>();
+  for (const m of record.trial.measurements) recorded.set(key(m), (recorded.get(key(m)) ?? 0) + 1);
+  return (m) => {
+    const left = recorded.get(key(m)) ?? 0;
+    if (left === 0) return true;
+    recorded.set(key(m), left - 1);
+    return false;
+  };
 }
 
 /** The reason an interrupted trial keeps in the job. */
@@ -124,48 +131,25 @@ export class JobScheduler {
    * still running is followed to its end, and a stop the last server began is carried on.
    */
   recoverTrials(): void {
-    const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
+    // The failure state a trial's reason depends on ("stopped because the job failed").
+    this.checkFailures();
     for (const record of this.record.trials) {
-      if (record.outcome !== undefined || this.running.has(record.trial.id)) continue;
+      if (record.outcome !== undefined) continue;
       const dir = this.trialDir(record.trial.id);
       const status = readExitStatus(dir);
       const stopReason = readStopReason(dir);
-      if (!status) {
-        if (record.pid !== undefined) this.follow(record, record.pid, stopReason);
-        continue;
-      }
-      if (stopReason === "shutdown") {
+      if (status && stopReason === "shutdown") {
         this.store.endTrial(this.record.id, record.trial.id, "interrupted", INTERRUPTED_REASON);
         continue;
       }
-      const startedAt = Date.parse(record.trial.startTime ?? "") || status.endedAt;
-      const reader = new MetricsReader(join(dir, "output.metrics"), this.metricId, startedAt);
-      const update = reader.read(true);
-      const unseen = unrecorded(record);
-      for (const m of update.measurements) if (unseen(m)) this.store.addMeasurement(this.record.id, record.trial.id, m);
-      const timedOut = timeout ? status.endedAt - startedAt > parseFloat(timeout) * 1000 : false;
-      this.log(`trial ${record.trial.id} ended while no server ran (${status.signal ?? `exit code ${status.code}`}); recorded from its folder`);
-      const exit: TrialExit = {
-        code: status.code,
-        signal: status.signal,
-        stopReason: stopReason ?? (timedOut ? "timeout" : undefined),
-        nonFiniteStep: update.nonFinite[0],
-        tags: [...reader.tags],
-        stderrTail: tailOf(join(dir, "stderr.log")),
-      };
-      this.ended(record, exit, timeout, "");
+      const trialProcess = this.trialProcess(record, Date.parse(record.trial.startTime ?? "") || Date.now(), unrecorded(record));
+      if (!trialProcess) continue;
+      this.log(status ? `trial ${record.trial.id} ended while no server ran (${status.signal ?? `exit code ${status.code}`}): recorded from its folder` : `trial ${record.trial.id} still runs: followed to its end`);
+      this.running.set(record.trial.id, trialProcess);
+      trialProcess.attach(status ? undefined : record.pid, stopReason);
     }
-  }
-
-  /** Follows a trial the last server left running, from the measurements it had not recorded. */
-  private follow(record: TrialRecord, pgid: number, stopReason: StopReason | undefined): void {
-    const unseen = unrecorded(record);
-    const trialProcess = this.trialProcess(record, Date.parse(record.trial.startTime ?? "") || Date.now(), unseen);
-    if (!trialProcess) return;
-    this.log(`trial ${record.trial.id} still runs: followed to its end`);
-    trialProcess.attach(pgid);
-    this.running.set(record.trial.id, trialProcess);
-    if (stopReason) trialProcess.stop(stopReason);
+    // A job that had failed already: what still runs is stopped, as the last server would have.
+    if (this.failure) for (const trial of this.running.values()) trial.stop("cancel");
   }
 
   private get metricId(): string {

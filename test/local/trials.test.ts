@@ -2,7 +2,7 @@
  * Trials as real processes of a small test trainer: success, crash, timeout, no metric, NaN,
  * a missing command, failure budget, parallelism, process groups, measurement selection.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
@@ -182,6 +182,18 @@ describe("failing trials", () => {
     } finally {
       await own.close();
     }
+  });
+
+  it("reads a command's exit status as the shell reports it: a chosen code stays a code, a fatal signal a signal, and no status stops the shell", async () => {
+    const base = testJob([]);
+    const ending = (script: string) => ({ ...base, maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["/bin/sh", "-c", script] } }] } });
+    // 147 = 128 + SIGSTOP: re-raised, it would stop the recording shell and the trial would never end.
+    expect((await run(ending("exit 147"))).trials![0].infeasibleReason).toContain("exited with code 147");
+    expect((await run(ending("kill -TERM $$"))).trials![0].infeasibleReason).toContain("was killed by SIGTERM");
+    const script = join(tempDir(), "not-executable.sh");
+    writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o644 });
+    const denied = await run({ ...ending("x"), trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: [script] } }] } });
+    expect(denied.trials![0].infeasibleReason).toContain(`could not start the trial command: spawn ${script} EACCES`);
   });
 
   it("uses max(3, 20% of max trials) when maxFailedTrialCount is 0", () => {

@@ -9,7 +9,7 @@ import { decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../loc
 import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
 import { MetricsReader, selectFinal } from "../../local/metrics";
-import { studySeed, suggestionSeed } from "../../local/scheduler";
+import { studySeed, suggestionSeed, unrecorded } from "../../local/scheduler";
 import { Store } from "../../local/store";
 import { tempDir } from "./helpers";
 
@@ -65,6 +65,13 @@ describe("metrics reader", () => {
     const plain = ['{"accuracy": 0.5}', '{"accuracy": 0.6}', '{"accuracy": 0.7}'];
     expect(appended.parse(`${plain.join("\n")}\n`).measurements.map((m) => m.metrics[0].value)).toEqual([0.5, 0.6, 0.7]);
     expect(appended.parse(`${plain.join("\n")}\n`).measurements).toEqual([]);
+  });
+
+  it("tells the reports a new server reads again from those the last one recorded, equal ones counted", () => {
+    const m = (value: number) => ({ stepCount: "0", elapsedDuration: "1s", metrics: [{ metricId: "accuracy", value }] });
+    // cloudml-hypertune's default step is 0, and a plateau repeats a value: recorded 0.9 and 0.95, then 0.9 again unread.
+    const unseen = unrecorded({ trial: { id: "1", state: "ACTIVE", parameters: [], measurements: [m(0.9), m(0.95)] } } as never);
+    expect([m(0.9), m(0.95), m(0.9)].map(unseen)).toEqual([false, false, true]);
   });
 
   it("reads the file from disk; a missing file is no measurement yet", () => {
