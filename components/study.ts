@@ -177,7 +177,7 @@ function accountDisplayName(text: string): string {
   return out;
 }
 
-/** Where this program's studies record the Google Cloud ids they took (global: a library loaded twice shares it). */
+/** Where each program run's studies record the Google Cloud ids they took (global: a library loaded twice shares it). */
 const CLAIMED_IDS = Symbol.for("vertex-tuning/claimed-gcp-ids");
 
 /** The trainer as known at construction: an Output image or package URI as the unknown placeholder. */
@@ -328,7 +328,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
     if (backend === "vertex") {
-      this.claimGcpIds(name);
+      this.claimGcpIds(name, args);
       infra = this.createVertexInfra(name, args, trainer, trainerSource.source, project, region);
       dependencies = infra.dependencies;
       ctx = pulumi
@@ -475,8 +475,9 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   }
 
   /**
-   * Issues of the arguments around the study: a project and region on Vertex (an undefined one
-   * is not known yet: the provider may still give it), the key next to the bucket.
+   * Issues of the arguments around the study on Vertex: a project and region (an undefined one
+   * is not known yet: the provider may still give it), the key next to the bucket, the staging
+   * age, the build account's email, and a displayName under the bucket's staging folders.
    */
   private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs, displayName: string): Issue[] {
     const issues: Issue[] = [];
@@ -496,8 +497,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
         message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? " (it defaults to the component's name)" : ""}`,
       });
     }
-    if (placement.project === "") issues.push({ path: "project", message: "set the gcp:project config, the project argument or a provider's project" });
-    if (placement.location === "") issues.push({ path: "region", message: "set the gcp:region config, the region argument or a provider's region" });
+    // With a provider of its own the component reads no gcp config (ambientGcpConfig).
+    const where = (key: "project" | "region") => (this.getProvider("gcp:index:Provider") ? `the ${key} argument or the provider's ${key}` : `the gcp:${key} config, the ${key} argument or a provider's ${key}`);
+    if (placement.project === "") issues.push({ path: "project", message: `set ${where("project")}` });
+    if (placement.location === "") issues.push({ path: "region", message: `set ${where("region")}` });
     const bucketLocation = args.bucket?.location;
     const key = ctx.kmsKeyName;
     if (key && typeof bucketLocation === "string" && keyLocation(key) && keyLocation(key) !== bucketLocation.toLowerCase()) {
@@ -525,14 +528,22 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * names that differ only where an id cannot (`Study`, `study.v1` against `study`, `study-v1`).
    * Without this the second account or repository fails at `up`, after the first one's children.
    */
-  private claimGcpIds(name: string): void {
-    const claimed = ((globalThis as Record<symbol, Map<string, string> | undefined>)[CLAIMED_IDS] ??= new Map<string, string>());
+  private claimGcpIds(name: string, args: HyperparameterTuningStudyArgs): void {
+    // Ids are unique per Google Cloud project: with a project not known yet (a provider's), no claim.
+    const project = known(args.project) ?? this.ambientGcpConfig().project;
+    if (project === undefined || project === UNKNOWN) return;
+    // One record per program run: an Automation API program runs again in the same process, with
+    // a stack resource of its own each time (and without one, as under test mocks, one record).
+    const runs = ((globalThis as Record<symbol, WeakMap<object, Map<string, string>> | undefined>)[CLAIMED_IDS] ??= new WeakMap());
+    const run = pulumi.runtime.getStackResource() ?? runs;
+    const claimed = runs.get(run) ?? new Map<string, string>();
+    runs.set(run, claimed);
     const id = HyperparameterTuningStudy.gcpId(name, undefined, 63);
-    const other = claimed.get(id);
+    const other = claimed.get(`${project}\u0000${id}`);
     if (other !== undefined) {
-      throw this.invalid(name, [{ path: "name", message: `the study "${other}" in this stack already has the Google Cloud ids ${id}(-trials, -builder): give one of the two another name` }]);
+      throw this.invalid(name, [{ path: "name", message: `the study "${other}" in this stack already has this name's Google Cloud ids in project ${project} (repository ${id}, and its service accounts): give one of the two another name` }]);
     }
-    claimed.set(id, name);
+    claimed.set(`${project}\u0000${id}`, name);
   }
 
   private createVertexInfra(

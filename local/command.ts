@@ -3,7 +3,7 @@
  * container, mapped onto this machine (DESIGN.md, "The local backend's own rules").
  */
 import { join, resolve } from "node:path";
-import type { VertexJob } from "../components/spec";
+import { allParameterSpecs, type VertexJob } from "../components/spec";
 import type { TrialParameter } from "./store";
 
 /** Where a trial runs and what share of the machine it gets. */
@@ -34,24 +34,12 @@ export function localGcsPath(stateDir: string, uri: string): string {
 
 type ParameterSpec = NonNullable<NonNullable<VertexJob["studySpec"]>["parameters"]>[number];
 
-/** Every parameter spec of the study by its id, conditional children (at any depth) included. */
-function parameterSpecsById(job: VertexJob): Map<string, ParameterSpec> {
-  const byId = new Map<string, ParameterSpec>();
-  const walk = (specs: ParameterSpec[]): void => {
-    for (const spec of specs) {
-      if (spec.parameterId) byId.set(spec.parameterId, spec);
-      walk((spec.conditionalParameterSpecs ?? []).map((c) => c.parameterSpec ?? {}));
-    }
-  };
-  walk(job.studySpec?.parameters ?? []);
-  return byId;
-}
-
 /**
  * A tuned value as Vertex AI writes it on the command line: DOUBLE and DISCRETE values are
- * floats and arrive in Python's float form, so an integral one is `256.0`, not `256` (a trainer
- * parsing `type=int` must fail here as it would on Vertex); INTEGER values are plain integers,
- * CATEGORICAL values the string itself.
+ * floats, so an integral one is written `256.0`, not `256` (a trainer parsing `type=int` must fail
+ * here as it would on Vertex); others keep JavaScript's form (`1e-7`, where Python writes
+ * `1e-07`: any float parser reads both). INTEGER values are plain integers, CATEGORICAL values
+ * the string itself.
  */
 export function flagValue(value: number | string, spec: ParameterSpec | undefined): string {
   const text = String(value);
@@ -92,7 +80,7 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
     argv = [...spec.command, ...(spec.args ?? [])];
     userEnv = spec.env ?? [];
   }
-  const specs = parameterSpecsById(job);
+  const specs = new Map(allParameterSpecs(job.studySpec?.parameters).map((spec) => [spec.parameterId, spec]));
   argv.push(...parameters.map((p) => `--${p.parameterId}=${flagValue(p.value, specs.get(p.parameterId))}`));
 
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;

@@ -106,8 +106,11 @@ export function unknownFields(body: unknown, message = "HyperparameterTuningJob"
     if (kind === undefined) {
       // Vertex also takes the proto name (max_trial_count); the local backend reads JSON names only.
       const jsonName = camel(name);
-      const hint = jsonName !== name && fields.has(jsonName) ? `: the local backend takes only the JSON name "${jsonName}"` : `; ${message} has ${[...fields.keys()].join(", ")}`;
-      issues.push({ path: at, message: `unknown field "${name}" (Vertex AI refuses it: "Cannot find field.")${hint}` });
+      issues.push(
+        jsonName !== name && fields.has(jsonName)
+          ? { path: at, message: `"${name}" is the proto name of "${jsonName}", which Vertex AI takes too; the local backend takes only the JSON name "${jsonName}"` }
+          : { path: at, message: `unknown field "${name}" (Vertex AI refuses it: "Cannot find field."); ${message} has ${[...fields.keys()].join(", ")}` },
+      );
     } else if (MESSAGE_FIELDS.has(kind)) {
       issues.push(...unknownFields(value, kind, at));
     }

@@ -15,8 +15,10 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { TrialCommand } from "./command";
 import { MetricsReader, type Measurement } from "./metrics";
 
+/** The reasons the backend ends a trial before it exits on its own. */
+const STOP_REASONS = ["timeout", "early-stop", "cancel", "shutdown"] as const;
 /** Why the backend ended a trial before it exited on its own. */
-export type StopReason = "timeout" | "early-stop" | "cancel" | "shutdown";
+export type StopReason = (typeof STOP_REASONS)[number];
 
 /** How a trial process ended, with what its reasons need. */
 export interface TrialExit {
@@ -127,7 +129,7 @@ export const STOP_REASON_FILE = "stop.reason";
 export function readStopReason(trialDir: string): StopReason | undefined {
   try {
     const text = readFileSync(join(trialDir, STOP_REASON_FILE), "utf8").trim();
-    return (["timeout", "early-stop", "cancel", "shutdown"] as const).find((r) => r === text);
+    return STOP_REASONS.find((r) => r === text);
   } catch {
     return undefined;
   }

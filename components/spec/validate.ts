@@ -335,14 +335,19 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
 
 /** The ids of every parameter, conditional children included. */
 export function allParameterIds(parameters: VertexParameterSpec[] | undefined): string[] {
-  const ids: string[] = [];
+  return allParameterSpecs(parameters).flatMap((p) => (typeof p.parameterId === "string" ? [p.parameterId] : []));
+}
+
+/** Every parameter spec, conditional children (at any depth) included, parents first. */
+export function allParameterSpecs(parameters: VertexParameterSpec[] | undefined): VertexParameterSpec[] {
+  const specs: VertexParameterSpec[] = [];
   const walk = (ps: VertexParameterSpec[] | undefined) =>
     (ps ?? []).forEach((p) => {
-      if (typeof p.parameterId === "string") ids.push(p.parameterId);
+      specs.push(p);
       walk((p.conditionalParameterSpecs ?? []).map((c) => c.parameterSpec ?? {}));
     });
   walk(parameters);
-  return ids;
+  return specs;
 }
 
 /** Vertex AI's limit on a job's labels. */

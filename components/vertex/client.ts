@@ -43,17 +43,12 @@ type AiplatformModule = typeof import("googleapis/build/src/apis/aiplatform");
 /**
  * Loads the aiplatform module from `path`, else by its package name. A recorded path can be gone
  * (a destroy or refresh runs with the inputs of the last `up`, perhaps made on another machine),
- * so a missing one falls back to the name.
+ * so a file that is not there falls back to the name; a module that is there but fails to load
+ * (a dependency of its own missing) says so.
  */
 export function loadAiplatform(path?: string): AiplatformModule {
-  if (path) {
-    try {
-      return require(path) as AiplatformModule;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw err;
-    }
-  }
-  return require("googleapis/build/src/apis/aiplatform") as AiplatformModule;
+  const fs = require("node:fs") as typeof import("node:fs");
+  return require(path && fs.existsSync(path) ? path : "googleapis/build/src/apis/aiplatform") as AiplatformModule;
 }
 
 /** The calls the provider and the CLI need. Job names are full resource names. */

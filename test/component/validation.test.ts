@@ -137,11 +137,22 @@ describe("HyperparameterTuningStudy validation", () => {
     const teamB = new pulumi.ComponentResource("acme:platform:TeamB", "b");
     new HyperparameterTuningStudy("twin", args, { parent: teamA });
     const sameName = errorOf(() => new HyperparameterTuningStudy("twin", args, { parent: teamB }));
-    expect(sameName.message).toMatch(/^\s+name: the study "twin" in this stack already has the Google Cloud ids vertex-tuning-twin-dev\(-trials, -builder\)/m);
+    expect(sameName.message).toMatch(/^\s+name: the study "twin" in this stack already has this name's Google Cloud ids in project p \(repository vertex-tuning-twin-dev, and its service accounts\)/m);
     const sameId = errorOf(() => new HyperparameterTuningStudy("Twin", args));
     expect(sameId.message).toMatch(/^HyperparameterTuningStudy Twin is invalid:\n\s+name: the study "twin"/);
+    // Ids are unique per Google Cloud project: in another one the same name is fine.
+    expect(() => new HyperparameterTuningStudy("twin", { ...args, project: "q" }, { parent: teamB })).not.toThrow();
     // The local backend makes no Google Cloud ids.
     expect(() => new HyperparameterTuningStudy("twin", { study, backend: "local" }, { parent: teamB })).not.toThrow();
+  });
+
+  it("keeps one record of ids per program run: an Automation API program that runs again keeps its study", async () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const program = async () => {
+      new HyperparameterTuningStudy("rerun", { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } });
+    };
+    await pulumi.runtime.runInPulumiStack(program);
+    await pulumi.runtime.runInPulumiStack(program);
   });
 
   it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {

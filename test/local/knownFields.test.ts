@@ -123,5 +123,7 @@ describe("unknownFields", () => {
   it("refuses a proto (snake_case) name, saying which JSON name the local backend reads", () => {
     const issues = unknownFields({ ...testJob([]), max_trial_count: 3 });
     expect(issues).toEqual([{ path: "max_trial_count", message: expect.stringContaining('the local backend takes only the JSON name "maxTrialCount"') }]);
+    // Vertex takes the proto name: the message must not say it refuses it.
+    expect(issues[0]!.message).not.toContain("refuses");
   });
 });
