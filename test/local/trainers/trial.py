@@ -71,8 +71,11 @@ def main():
     if f.get("child") == "1":
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         seen["child"] = child.pid
-    with open(os.path.join(os.path.dirname(path), "seen.json"), "w") as fh:
+    # Written whole or not at all (a temporary file renamed): tests read it as soon as it exists.
+    target = os.path.join(os.path.dirname(path), "seen.json")
+    with open(target + ".tmp", "w") as fh:
         json.dump(seen, fh)
+    os.replace(target + ".tmp", target)
 
     if mode == "crash":
         print("about to fail", flush=True)
