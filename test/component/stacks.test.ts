@@ -38,6 +38,19 @@ describe("the study stack (stacks/study)", () => {
   });
 });
 
+/**
+ * Runs a fresh instance of the study program (a query makes a second instance of the module; the
+ * specifier is typed away, as tsc cannot resolve it) and returns its error's lines, trimmed.
+ */
+async function programErrorLines(instance: string): Promise<string[]> {
+  const program: string = `../../stacks/study/index?${instance}`;
+  const error = await import(program).then(
+    () => new Error("expected the program to fail"),
+    (err: Error) => err,
+  );
+  return error.message.split("\n").map((l) => l.trim());
+}
+
 describe("the study stack's configuration errors", () => {
   it("fails with every config problem listed, each at its key", async () => {
     // Same mock runtime (the study above stays registered); a fresh instance of the program.
@@ -45,13 +58,7 @@ describe("the study stack's configuration errors", () => {
       "vertex-tuning:backend": "cloud",
       "vertex-tuning:study": JSON.stringify({ metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE" }], maxTrial: 3 }),
     });
-    // A query makes a second instance of the module (a typed-away specifier: tsc cannot resolve it).
-    const invalidProgram: string = "../../stacks/study/index?invalid";
-    const error = await import(invalidProgram).then(
-      () => new Error("expected the program to fail"),
-      (err: Error) => err,
-    );
-    const lines = error.message.split("\n").map((l) => l.trim());
+    const lines = await programErrorLines("invalid");
     expect(lines[0]).toBe("the stack's study configuration is invalid:");
     expect(lines.slice(1).map((l) => l.split(":").slice(0, 2).join(":"))).toEqual([
       "vertex-tuning:backend",
@@ -70,12 +77,7 @@ describe("the study stack's configuration errors", () => {
       "vertex-tuning:waitTimeoutMinute": 50,
       "vertex-tuning:study": { ...(study as object), maxTrials: 200_000 },
     }));
-    const typoProgram: string = "../../stacks/study/index?typo";
-    const error = await import(typoProgram).then(
-      () => new Error("expected the program to fail"),
-      (err: Error) => err,
-    );
-    const lines = error.message.split("\n").map((l) => l.trim());
+    const lines = await programErrorLines("typo");
     expect(lines[0]).toBe("the stack's study configuration is invalid:");
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(/^vertex-tuning:lables: unknown key: did you mean vertex-tuning:labels\?/),
