@@ -37,6 +37,42 @@ const OPERATION = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/]+)
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
+/**
+ * Query parameters every method of a Google API takes (the discovery document's standard
+ * parameters, googleapis' `StandardParameters`). The local backend answers JSON whatever they
+ * say: `fields` and the others only trim or wrap an answer, so the full answer is a superset.
+ */
+const STANDARD_PARAMETERS = ["$.xgafv", "access_token", "alt", "callback", "fields", "key", "oauth_token", "prettyPrint", "quotaUser", "uploadType", "upload_protocol"];
+/**
+ * The list method's own query parameters, in their JSON and proto spellings (Google's front end
+ * binds both). `readMask` is taken and the whole job returned: a superset of what it asks.
+ */
+const LIST_PARAMETERS = ["filter", "pageSize", "page_size", "pageToken", "page_token", "readMask", "read_mask"];
+
+/**
+ * Refuses query parameters the method does not have, all named at once, as Google's front end
+ * does: a misspelt `filter` or `pageToken` silently ignored would list every job.
+ */
+function checkQuery(query: URLSearchParams, own: readonly string[]): void {
+  const known = new Set([...STANDARD_PARAMETERS, ...own]);
+  const unknown = [...new Set(query.keys())].filter((name) => !known.has(name));
+  if (unknown.length) {
+    throw new ApiError("INVALID_ARGUMENT", `unknown query parameter${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => JSON.stringify(n)).join(", ")}: this method takes ${own.length ? own.join(", ") : "none"} besides the standard ones`);
+  }
+}
+
+/** The value of a query parameter given in either spelling (JSON or proto name). */
+function queryValue(query: URLSearchParams, json: string, proto: string): string | null {
+  return query.get(json) ?? query.get(proto);
+}
+
+/** The methods on one job, by HTTP method and custom verb. */
+const JOB_METHODS: Record<string, ((ctx: RouteContext, parent: string, id: string) => unknown) | undefined> = {
+  GET: getJob,
+  DELETE: deleteJob,
+  "POST:cancel": cancelJob,
+};
+
 /** Handles one API request; returns the JSON answer or throws ApiError. */
 export function route(ctx: RouteContext, req: ApiRequest): unknown {
   let path: string;
@@ -45,18 +81,29 @@ export function route(ctx: RouteContext, req: ApiRequest): unknown {
   } catch {
     throw new ApiError("INVALID_ARGUMENT", `the path ${JSON.stringify(req.path)} is not valid percent-encoding`);
   }
+  // Only list has query parameters of its own; the other methods take the standard ones alone.
   let m = COLLECTION.exec(path);
-  if (m && req.method === "POST") return create(ctx, m[1], req.body);
-  if (m && req.method === "GET") return list(ctx, m[1], req.query);
+  if (m && req.method === "GET") {
+    checkQuery(req.query, LIST_PARAMETERS);
+    return list(ctx, m[1], req.query);
+  }
+  const none: string[] = [];
+  if (m && req.method === "POST") {
+    checkQuery(req.query, none);
+    return create(ctx, m[1], req.body);
+  }
   m = JOB.exec(path);
   if (m) {
     const [, parent, id, cancel] = m;
-    if (cancel && req.method === "POST") return cancelJob(ctx, parent, id);
-    if (!cancel && req.method === "GET") return jobView(find(ctx, parent, id), true);
-    if (!cancel && req.method === "DELETE") return deleteJob(ctx, parent, id);
+    const method = JOB_METHODS[`${req.method}${cancel ?? ""}`];
+    if (method) {
+      checkQuery(req.query, none);
+      return method(ctx, parent, id);
+    }
   }
   m = OPERATION.exec(path);
   if (m && req.method === "GET") {
+    checkQuery(req.query, none);
     const op = ctx.store.getOperation(m[1]);
     if (!op) throw new ApiError("NOT_FOUND", `operation ${m[1]} not found`);
     return op;
@@ -109,10 +156,11 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
 
 function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknown {
   const matches = parseFilter(query.get("filter") ?? undefined);
-  const requested = Number(query.get("pageSize") ?? 0);
-  if (!Number.isInteger(requested) || requested < 0) throw new ApiError("INVALID_ARGUMENT", `pageSize must be a non-negative integer (got ${query.get("pageSize")})`);
+  const pageSize = queryValue(query, "pageSize", "page_size");
+  const requested = Number(pageSize ?? 0);
+  if (!Number.isInteger(requested) || requested < 0) throw new ApiError("INVALID_ARGUMENT", `pageSize must be a non-negative integer (got ${pageSize})`);
   const size = Math.min(requested || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-  const token = query.get("pageToken");
+  const token = queryValue(query, "pageToken", "page_token");
   let after = 0;
   if (token) {
     after = Number(Buffer.from(token, "base64url").toString("utf8"));
@@ -129,6 +177,10 @@ function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknow
   if (page.length) answer.hyperparameterTuningJobs = page;
   if (all.length > size) answer.nextPageToken = Buffer.from(page[page.length - 1].name!.split("/").pop()!).toString("base64url");
   return answer;
+}
+
+function getJob(ctx: RouteContext, parent: string, id: string): VertexJob {
+  return jobView(find(ctx, parent, id), true);
 }
 
 function cancelJob(ctx: RouteContext, parent: string, id: string): unknown {

@@ -137,6 +137,22 @@ describe("validation", () => {
     expect(answer.body.trials ?? []).toEqual([]);
   });
 
+  it("refuses query parameters a method does not have, and takes the standard ones", async () => {
+    const created = await api.create(testJob(["--steps=1", "--sleep=0"], { maxTrialCount: 1 }));
+    const id = created.body.name.split("/").pop();
+    await api.waitFor(id);
+    const token = { token: server.token };
+    for (const [method, path] of [["GET", `${jobsPath}/${id}?filter=x`], ["POST", `${jobsPath}/${id}:cancel?force=true`], ["DELETE", `${jobsPath}/${id}?etag=1`], ["POST", `${jobsPath}?validateOnly=true`]] as const) {
+      const refused = await call(server.url, method, path, { ...token, body: method === "POST" ? testJob(["--steps=1"]) : undefined });
+      expect(refused.status, `${method} ${path}`).toBe(400);
+      expect(refused.body.error.message).toMatch(/unknown query parameter "(filter|force|etag|validateOnly)": this method takes none/);
+    }
+    expect((await api.get(id)).body.state).toBe("JOB_STATE_SUCCEEDED");
+    const trimmed = await call(server.url, "GET", `${jobsPath}/${id}?fields=name&prettyPrint=false&quotaUser=me`, token);
+    expect(trimmed.status).toBe(200);
+    expect(trimmed.body.name).toBe(created.body.name);
+  });
+
   it("answers 404 NOT_FOUND for an unknown job, operation or route", async () => {
     expect((await api.get("999")).status).toBe(404);
     expect((await call(server.url, "GET", `v1/${PARENT}/operations/77`, { token: server.token })).status).toBe(404);
@@ -179,6 +195,19 @@ describe("jobs", () => {
       token = page.body.nextPageToken ?? "";
     } while (token);
     expect(seen).toEqual(ids);
+    // Google's front end binds a query parameter by its proto name too.
+    const snake = await api.list(`?page_size=2&filter=${encodeURIComponent("labels.team:*")}`);
+    expect(snake.body.hyperparameterTuningJobs.map((j: { name: string }) => j.name.split("/").pop())).toEqual(ids.slice(0, 2));
+    const next = await api.list(`?page_size=2&page_token=${snake.body.nextPageToken}&filter=${encodeURIComponent("labels.team:*")}`);
+    expect(next.body.hyperparameterTuningJobs.map((j: { name: string }) => j.name.split("/").pop())).toEqual(ids.slice(2));
+    // A misspelt parameter is refused, not ignored (which would list every job).
+    const misspelt = await api.list(`?filtre=${encodeURIComponent("labels.team=a")}&pagesize=1&fields=name`);
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.error.status).toBe("INVALID_ARGUMENT");
+    expect(misspelt.body.error.message).toContain('"filtre", "pagesize"');
+    expect(misspelt.body.error.message).not.toContain('"fields"');
+    const standard = await api.list(`?filter=${encodeURIComponent("labels.team=b")}&readMask=name&prettyPrint=false&alt=json&%24.xgafv=2`);
+    expect(standard.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-1"]);
 
     // A running job cannot be deleted; cancel → CANCELLING → CANCELLED with error code 1.
     const running = await api.create(testJob(["--mode=hang"], { maxTrialCount: 1 }));
