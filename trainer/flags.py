@@ -20,6 +20,8 @@ DEFAULT_SEED = 42
 MAX_SEED = 2**32 - 1
 # The seed tutorial's fallback when AIP_MODEL_DIR is not set (Vertex AI always sets it).
 DEFAULT_MODEL_DIR = "/tmp/model"
+# Whose weights a trial saves (trainer.best_weights).
+SAVE_EPOCHS = ("best", "last")
 
 
 def integral(text):
@@ -124,6 +126,13 @@ def build_parser():
         f"else {DEFAULT_MODEL_DIR}",
     )
     parser.add_argument(
+        "--save-epoch",
+        choices=SAVE_EPOCHS,
+        default="best",
+        help="whose weights are saved: the epoch with the best validation accuracy (default; "
+        "a study's BEST_MEASUREMENT selection) or the last epoch (LAST_MEASUREMENT)",
+    )
+    parser.add_argument(
         "--dataset",
         type=dataset_name,
         default=DEFAULT_DATASET,
@@ -148,4 +157,7 @@ def parse_args(argv=None, environ=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.model_dir is None:
         args.model_dir = environ.get("AIP_MODEL_DIR") or DEFAULT_MODEL_DIR
+    elif not args.model_dir.strip():
+        # An args template whose variable expanded to nothing: saving to "" would write to "/".
+        build_parser().error("argument --model-dir: empty (leave it out to use $AIP_MODEL_DIR)")
     return args

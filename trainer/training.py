@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from trainer import datasets
+from trainer.best_weights import BestEpochWeights, describe
 from trainer.model import build_model
 from trainer.reporting import HypertuneReporter
 from trainer.saving import save_model
@@ -41,14 +42,24 @@ def run(args):
         learning_rate=args.learning_rate,
     )
     reporter = HypertuneReporter(epochs=args.epochs)
-    model.fit(
+    best = BestEpochWeights()
+    # A loss that is NaN (a learning rate far too high) stays NaN: stop at once rather than
+    # spend the remaining epochs, still reporting the epoch so the study sees it as poor.
+    diverged = tf.keras.callbacks.TerminateOnNaN()
+    history = model.fit(
         data.x_train,
         data.y_train,
         batch_size=args.batch_size,
         epochs=args.epochs,
         validation_data=(data.x_val, data.y_val),
-        callbacks=[reporter],
+        callbacks=[diverged, reporter, best],
         verbose=0,
     )
+    epochs_run = len(history.epoch)
+    if epochs_run < args.epochs:
+        print(f"the loss became NaN in epoch {epochs_run}: training stopped", flush=True)
+    if args.save_epoch == "best":
+        best.restore()
+    print(describe(args.save_epoch, (best.best_epoch, best.best_accuracy), epochs_run), flush=True)
     keras_path = save_model(model, args.model_dir)
     print(f"saved model: SavedModel in {args.model_dir}, Keras file {keras_path}", flush=True)

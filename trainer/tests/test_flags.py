@@ -56,6 +56,10 @@ def test_non_integral_float_is_rejected_with_a_one_line_message(capsys):
         (["--epochs=two"], "--epochs"),
         (["--num-unit=64"], "unrecognized arguments: --num-unit=64"),  # no prefix matching
         (["--dataset=cifar"], "unknown dataset 'cifar'; use one of: fashion_mnist, digits"),
+        # An args template whose variable expanded to nothing would save the model under "/".
+        (["--model-dir="], "argument --model-dir: empty"),
+        (["--model-dir", " "], "argument --model-dir: empty"),
+        (["--save-epoch=final"], "argument --save-epoch: invalid choice: 'final'"),
     ],
 )
 def test_bad_values_fail_naming_the_flag(capsys, argv, fragment):
@@ -75,6 +79,8 @@ def test_defaults_follow_the_seed_tutorial():
     assert (args.learning_rate, args.num_units, args.dropout_rate) == (0.001, 128, 0.2)
     assert (args.batch_size, args.epochs, args.dataset) == (64, 20, "fashion_mnist")
     assert args.model_dir == DEFAULT_MODEL_DIR
+    # The component's studies select each trial's best measurement by default.
+    assert args.save_epoch == "best"
 
 
 def test_model_dir_defaults_to_aip_model_dir_and_the_flag_wins():

@@ -84,6 +84,59 @@ def test_saved_model_and_keras_file_load_and_agree(trial):
     np.testing.assert_allclose(served_probabilities, keras_probabilities, rtol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def saved_epochs(tmp_path_factory):
+    """Two trials whose accuracy peaks before their last epoch, saving the best and the last.
+
+    A learning rate this high on digits makes the validation accuracy go up and down (measured:
+    the best of the 8 epochs is the 4th), so the two choices save different weights.
+    """
+    flags = ("--dataset=digits", "--epochs=8", "--learning-rate=0.03", "--batch-size=32")
+    runs = {}
+    for choice in ("best", "last"):
+        work = tmp_path_factory.mktemp(choice)
+        runs[choice] = Trial(work, *flags, f"--save-epoch={choice}", f"--model-dir={work / 'model'}")
+        runs[choice].model_dir = work / "model"
+    return {choice: _finish(run) for choice, run in runs.items()}
+
+
+def _saved_model_accuracy(model_dir):
+    """The validation accuracy of the saved ``model.keras``, evaluated as training did."""
+    import tensorflow as tf
+
+    from trainer import datasets
+
+    data = datasets.load("digits")
+    model = tf.keras.models.load_model(model_dir / "model.keras")
+    return model.evaluate(data.x_val, data.y_val, verbose=0)[1]
+
+
+def test_saved_weights_are_the_best_epochs_by_default(saved_epochs):
+    trial = saved_epochs["best"]
+    accuracies = [float(r["accuracy"]) for r in trial.records]
+    best = max(accuracies)
+    assert accuracies[-1] < best, "the fixture's trial must peak before its last epoch"
+    assert _saved_model_accuracy(trial.model_dir) == pytest.approx(best, abs=1e-6)
+    epoch = accuracies.index(best) + 1
+    assert f"saving epoch {epoch}'s weights (accuracy={best:.4f}, the best of 8)" in trial.stdout
+
+
+def test_save_epoch_last_saves_the_last_epochs_weights(saved_epochs):
+    trial = saved_epochs["last"]
+    accuracies = [float(r["accuracy"]) for r in trial.records]
+    assert accuracies == [float(r["accuracy"]) for r in saved_epochs["best"].records]
+    assert _saved_model_accuracy(trial.model_dir) == pytest.approx(accuracies[-1], abs=1e-6)
+    assert "saving the last epoch's weights (epoch 8)" in trial.stdout
+
+
+def test_a_diverged_trial_stops_at_once_and_still_reports(trainer):
+    result = trainer("--dataset=digits", "--epochs=5", "--learning-rate=1e9")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.metrics_file.read_text().splitlines()]
+    assert [r["global_step"] for r in records] == ["1"]
+    assert "the loss became NaN in epoch 1: training stopped" in result.stdout
+
+
 def test_same_seed_repeats_the_trial(trials):
     first, second = trials
     assert [r["accuracy"] for r in second.records] == [r["accuracy"] for r in first.records]
