@@ -5,6 +5,8 @@ parsing) stays cheap. A dataset that cannot be loaded raises :class:`DatasetErro
 message that names the dataset, the cause and the remedy.
 """
 
+import contextlib
+import fcntl
 import gzip
 import os
 import shutil
@@ -26,8 +28,7 @@ DIGITS_SPLIT_SEED = 0
 DOWNLOAD_TIMEOUT_SECONDS = 60
 # What reading a truncated download raises: gzip's errors, or numpy's ValueError when the data
 # ends early. Keras saves straight to its cache file and keeps whatever is there, so a download
-# cut short (a trial stopped mid-download, two local trials fetching at once) would fail every
-# later trial on this machine.
+# cut short (a trial stopped mid-download) would fail every later trial on this machine.
 TRUNCATED_FILE_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, ValueError)
 
 
@@ -64,6 +65,21 @@ def fashion_mnist_cache():
     return os.path.join(home, "datasets", "fashion-mnist")
 
 
+@contextlib.contextmanager
+def cache_lock(cache):
+    """Hold an exclusive lock on ``cache`` (a lock file beside it) for the ``with`` block.
+
+    Keras downloads straight into its cache file, so two local trials loading the dataset for
+    the first time would write the same files at once, and one's retry (which deletes the
+    folder) would pull the files from under the other. Under the lock one trial downloads and
+    the others then read complete files; reading takes well under a second.
+    """
+    os.makedirs(os.path.dirname(cache), exist_ok=True)
+    with open(f"{cache}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def load_fashion_mnist():
     """Fashion-MNIST (28x28 grey images, 10 classes), downloaded by Keras on first use.
 
@@ -77,11 +93,12 @@ def load_fashion_mnist():
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_SECONDS)
     cache = fashion_mnist_cache()
     try:
-        try:
-            (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
-        except TRUNCATED_FILE_ERRORS:
-            shutil.rmtree(cache, ignore_errors=True)
-            (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
+        with cache_lock(cache):
+            try:
+                (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
+            except TRUNCATED_FILE_ERRORS:
+                shutil.rmtree(cache, ignore_errors=True)
+                (x_train, y_train), (x_val, y_val) = tf.keras.datasets.fashion_mnist.load_data()
     except TRUNCATED_FILE_ERRORS as error:
         cause = " ".join(str(error).split())
         raise DatasetError(

@@ -1,7 +1,9 @@
 """A real trial in a subprocess: metric lines, saved model, reproducibility, failures."""
 
+import fcntl
 import gzip
 import json
+import time
 
 import numpy as np
 import pytest
@@ -192,3 +194,26 @@ def test_truncated_cached_download_is_fetched_again(trainer, tmp_path):
     # The truncated files are gone, and the message is the download's: the network is what to fix.
     assert not list(cache.glob("*.gz"))
     assert result.stderr.startswith("trainer.task: error: dataset 'fashion_mnist' could not be loaded"), result.stderr
+
+
+def test_a_trial_waits_for_another_trials_download(tmp_path):
+    """While another process holds the cache's lock (downloading), a trial leaves the files alone."""
+    keras_home = tmp_path / "keras"
+    cache = keras_home / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    for name in ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"):
+        (cache / name).write_bytes(gzip.compress(b"\0" * 4096)[:40])
+    partial = cache / "train-labels-idx1-ubyte.gz"
+    dead_proxy = "http://127.0.0.1:9"
+    env = {"KERAS_HOME": str(keras_home), "HTTPS_PROXY": dead_proxy, "https_proxy": dead_proxy}
+    with open(f"{cache}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        trial = Trial(tmp_path, "--dataset=fashion_mnist", env=env)
+        # Time enough to import TensorFlow and reach the download (about 3 s here).
+        time.sleep(10)
+        assert trial._process.poll() is None, "the trial must wait for the lock"
+        assert partial.exists(), "the other process's partial download must be left alone"
+    trial.wait()
+    # Once the lock is free the trial finds the file truncated, deletes it and meets the dead proxy.
+    assert trial.returncode == 1
+    assert not partial.exists()
