@@ -18,7 +18,7 @@ def thread_counts(environ):
     ``OMP_NUM_THREADS`` stands in for the intra-op count when ``TF_NUM_INTRAOP_THREADS`` is
     not set, since it is the one variable every runner sets.
     """
-    intra = _count(environ, "TF_NUM_INTRAOP_THREADS") or _count(environ, "OMP_NUM_THREADS")
+    intra = _count(environ, "TF_NUM_INTRAOP_THREADS") or _count(environ, "OMP_NUM_THREADS", nested=True)
     inter = _count(environ, "TF_NUM_INTEROP_THREADS")
     return intra, inter
 
@@ -35,9 +35,15 @@ def apply_thread_settings(environ=None):
     return intra, inter
 
 
-def _count(environ, name):
-    """A positive integer from ``environ[name]``, or 0 if unset; bad values are TrialErrors."""
+def _count(environ, name, nested=False):
+    """A positive integer from ``environ[name]``, or 0 if unset; bad values are TrialErrors.
+
+    ``nested``: the value may be OpenMP's list of counts per nesting level (``4,2``), whose
+    first entry is the outermost level's, the one that applies here.
+    """
     text = environ.get(name, "").strip()
+    if nested:
+        text = text.split(",")[0].strip()
     if not text:
         return 0
     try:

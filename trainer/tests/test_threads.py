@@ -19,6 +19,13 @@ def test_omp_alone_sets_intra_op_threads():
     assert thread_counts({"OMP_NUM_THREADS": "3"}) == (3, 0)
 
 
+def test_omp_takes_the_outermost_count_of_a_nested_list():
+    # OpenMP's syntax for nested parallelism: the first count is the outermost level's.
+    assert thread_counts({"OMP_NUM_THREADS": "4,2"}) == (4, 0)
+    with pytest.raises(TrialError, match="OMP_NUM_THREADS"):
+        thread_counts({"OMP_NUM_THREADS": "x,2"})
+
+
 def test_nothing_set_keeps_tensorflow_defaults():
     assert thread_counts({}) == (0, 0)
 
