@@ -76,7 +76,11 @@ def cache_lock(cache):
     """
     os.makedirs(os.path.dirname(cache), exist_ok=True)
     with open(f"{cache}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another trial's download into {cache}", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 

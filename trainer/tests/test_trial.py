@@ -209,8 +209,10 @@ def test_a_trial_waits_for_another_trials_download(tmp_path):
     with open(f"{cache}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         trial = Trial(tmp_path, "--dataset=fashion_mnist", env=env)
-        # Time enough to import TensorFlow and reach the download (about 3 s here).
-        time.sleep(10)
+        # Its first line, once it has met the lock (at the process's end instead if it never does).
+        first_line = trial._process.stdout.readline()
+        assert first_line == f"waiting for another trial's download into {cache}\n"
+        time.sleep(1)
         assert trial._process.poll() is None, "the trial must wait for the lock"
         assert partial.exists(), "the other process's partial download must be left alone"
     trial.wait()
