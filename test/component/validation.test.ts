@@ -148,11 +148,24 @@ describe("HyperparameterTuningStudy validation", () => {
 
   it("keeps one record of ids per program run: an Automation API program that runs again keeps its study", async () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const outcomes: string[] = [];
     const program = async () => {
-      new HyperparameterTuningStudy("rerun", { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } });
+      try {
+        new HyperparameterTuningStudy("rerun", { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } });
+        outcomes.push("created");
+      } catch (error) {
+        outcomes.push((error as Error).message);
+      }
     };
+    const children = () => recorded.filter((r) => r.name.startsWith("rerun-")).length;
     await pulumi.runtime.runInPulumiStack(program);
+    await settle();
+    const once = children();
     await pulumi.runtime.runInPulumiStack(program);
+    await settle();
+    expect(outcomes).toEqual(["created", "created"]);
+    expect(once).toBeGreaterThan(0);
+    expect(children()).toBe(2 * once);
   });
 
   it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {

@@ -183,6 +183,8 @@ describe("jobs", () => {
     expect(byState.body.hyperparameterTuningJobs).toHaveLength(1);
     const notSucceeded = await api.list(`?filter=${encodeURIComponent("state!=JOB_STATE_SUCCEEDED AND labels.team:*")}`);
     expect(notSucceeded.body.hyperparameterTuningJobs).toBeUndefined();
+    const notRunning = await api.list(`?filter=${encodeURIComponent("state!=JOB_STATE_RUNNING AND labels.team:*")}`);
+    expect(notRunning.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0", "job-1", "job-2"]);
     const bad = await api.list(`?filter=${encodeURIComponent("create_time>2020")}`);
     expect(bad.status).toBe(400);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../optimizer/rng";
-import { decode, encode, fromUnit, isActive, parseSpace, repair, samplePoint, spaceSize, toUnit } from "../../optimizer/space";
+import { decode, encode, fromUnit, INACTIVE_UNIT, isActive, parseSpace, repair, samplePoint, spaceSize, toUnit } from "../../optimizer/space";
 import type { StudySpec } from "../../optimizer/types";
 import { conditional } from "./fixtures";
 
@@ -118,6 +118,12 @@ describe("conditional parameters", () => {
     expect(a.optimizer).toBe("sgd");
     expect(["0.0", "0.9"]).toContain(a.momentum);
     expect("lr" in a).toBe(false);
+    // The placeholder itself: decode drops inactive parameters, so only the coordinate shows it.
+    expect(x[space.dims.findIndex((d) => d.id === "lr")]).toBe(INACTIVE_UNIT);
+    x[optimizer] = 0;
+    repair(space, x, rng);
+    // An inactive categorical holds one past its last category (momentum has two).
+    expect(x[momentum]).toBe(2);
   });
 
   it("counts the assignments of a conditional tree", () => {
