@@ -6,34 +6,86 @@ model directory must be that epoch's, or the best trial's model would not score 
 study reported for it. A study that selects the last measurement passes ``--save-epoch=last``.
 """
 
+import json
+
 import tensorflow as tf
 
 from trainer.reporting import METRIC_TAG
+from trainer.saving import join_path
+
+_RECORD = "best.json"
+
 
 class BestEpochWeights(tf.keras.callbacks.Callback):
     """Keeps a copy of the weights of the epoch with the highest validation accuracy.
 
     :meth:`restore` puts them back after training. Ties keep the earliest epoch: it is the
     first to reach the value, and the one a study's BEST selection reads as its own.
+
+    With a ``store`` folder (local or ``gs://``) the best epoch is also written there, so a
+    trial that Vertex AI restarts (a VM's maintenance, a Spot VM taken back) and that resumes
+    from its checkpoint still saves the best epoch of its first run. The weights go to a file
+    named by the epoch, then the record that names it, so a process killed between the two
+    leaves the previous best intact.
     """
 
-    def __init__(self):
+    def __init__(self, store=None):
         super().__init__()
         self.best_epoch = None
         self.best_accuracy = None
         self._weights = None
+        self._store = store
+
+    def on_train_begin(self, logs=None):
+        record = self._read_record()
+        if record is None:
+            return
+        # Loaded into a copy: the model itself continues from the checkpoint's weights.
+        copy = tf.keras.models.clone_model(self.model)
+        copy.load_weights(join_path(self._store, record["file"]))
+        self.best_epoch, self.best_accuracy = record["epoch"], record["accuracy"]
+        self._weights = copy.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
         accuracy = float(logs["val_accuracy"])
         if self.best_accuracy is None or accuracy > self.best_accuracy:
             self.best_epoch, self.best_accuracy = epoch + 1, accuracy
             self._weights = [w.copy() for w in self.model.get_weights()]
+            self._write_record()
 
     def restore(self):
         """Set the model's weights to the best epoch's; returns (epoch, accuracy), 1-based."""
         if self._weights is not None:
             self.model.set_weights(self._weights)
         return self.best_epoch, self.best_accuracy
+
+    def discard(self):
+        """Delete the store once the model is saved: a finished trial needs no checkpoint."""
+        if self._store and tf.io.gfile.exists(self._store):
+            tf.io.gfile.rmtree(self._store)
+
+    def _read_record(self):
+        path = join_path(self._store, _RECORD) if self._store else None
+        if path is None or not tf.io.gfile.exists(path):
+            return None
+        with tf.io.gfile.GFile(path) as f:
+            return json.load(f)
+
+    def _write_record(self):
+        if not self._store:
+            return
+        tf.io.gfile.makedirs(self._store)
+        name = f"epoch-{self.best_epoch}.weights.h5"
+        self.model.save_weights(join_path(self._store, name))
+        record = {"epoch": self.best_epoch, "accuracy": self.best_accuracy, "file": name}
+        # Renamed into place: a process killed mid-write leaves the previous record readable.
+        partial = join_path(self._store, f"{_RECORD}.partial")
+        with tf.io.gfile.GFile(partial, "w") as f:
+            json.dump(record, f)
+        tf.io.gfile.rename(partial, join_path(self._store, _RECORD), overwrite=True)
+        for old in tf.io.gfile.listdir(self._store):
+            if old.endswith(".weights.h5") and old != name:
+                tf.io.gfile.remove(join_path(self._store, old))
 
 
 def describe(save_epoch, best, last_epoch):

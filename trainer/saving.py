@@ -25,20 +25,20 @@ def save_model(model, model_dir):
         model.export(staging)
         model.save(os.path.join(staging, KERAS_FILENAME))
         _copy_tree(staging, model_dir)
-    return _join(model_dir, KERAS_FILENAME)
+    return join_path(model_dir, KERAS_FILENAME)
 
 
 def _copy_tree(source, destination):
     """Copy the local folder ``source`` into ``destination`` (any tf.io.gfile path)."""
     for folder, _subfolders, files in os.walk(source):
         relative = os.path.relpath(folder, source)
-        target = destination if relative == "." else _join(destination, relative)
+        target = destination if relative == "." else join_path(destination, relative)
         tf.io.gfile.makedirs(target)
         for name in files:
-            tf.io.gfile.copy(os.path.join(folder, name), _join(target, name), overwrite=True)
+            tf.io.gfile.copy(os.path.join(folder, name), join_path(target, name), overwrite=True)
 
 
-def _join(base, name):
+def join_path(base, name):
     """Join paths with '/', which gs:// needs, tolerating a trailing slash on ``base``.
 
     Vertex AI's AIP_MODEL_DIR ends with '/'.

@@ -1,12 +1,14 @@
 """One trial: configure TensorFlow, load the data, train, report every epoch, save."""
 
+import os
+
 import tensorflow as tf
 
 from trainer import datasets
 from trainer.best_weights import BestEpochWeights, describe
 from trainer.model import build_model
 from trainer.reporting import HypertuneReporter
-from trainer.saving import save_model
+from trainer.saving import join_path, save_model
 from trainer.threads import apply_thread_settings
 
 
@@ -42,24 +44,34 @@ def run(args):
         learning_rate=args.learning_rate,
     )
     reporter = HypertuneReporter(epochs=args.epochs)
-    best = BestEpochWeights()
     # A loss that is NaN (a learning rate far too high) stays NaN: stop at once rather than
     # spend the remaining epochs, still reporting the epoch so the study sees it as poor.
-    diverged = tf.keras.callbacks.TerminateOnNaN()
+    callbacks = [tf.keras.callbacks.TerminateOnNaN(), reporter]
+    # Vertex AI restarts a trial's worker after a VM's maintenance or a Spot VM taken back, with
+    # the same AIP_CHECKPOINT_DIR: the trial then resumes after its last finished epoch instead of
+    # training again from the first. The backup comes last, after the epoch is reported, so a
+    # restart repeats an epoch's report rather than skip one.
+    checkpoints = os.environ.get("AIP_CHECKPOINT_DIR", "").strip()
+    best = BestEpochWeights(store=join_path(checkpoints, "best") if checkpoints else None)
+    callbacks.append(best)
+    if checkpoints:
+        callbacks.append(tf.keras.callbacks.BackupAndRestore(backup_dir=join_path(checkpoints, "backup")))
     history = model.fit(
         data.x_train,
         data.y_train,
         batch_size=args.batch_size,
         epochs=args.epochs,
         validation_data=(data.x_val, data.y_val),
-        callbacks=[diverged, reporter, best],
+        callbacks=callbacks,
         verbose=0,
     )
-    epochs_run = len(history.epoch)
+    # history.epoch lists the epochs this run trained, numbered from where it resumed.
+    epochs_run = history.epoch[-1] + 1 if history.epoch else args.epochs
     if epochs_run < args.epochs:
         print(f"the loss became NaN in epoch {epochs_run}: training stopped", flush=True)
     if args.save_epoch == "best":
         best.restore()
     print(describe(args.save_epoch, (best.best_epoch, best.best_accuracy), epochs_run), flush=True)
     keras_path = save_model(model, args.model_dir)
+    best.discard()
     print(f"saved model: SavedModel in {args.model_dir}, Keras file {keras_path}", flush=True)

@@ -219,3 +219,39 @@ def test_a_trial_waits_for_another_trials_download(tmp_path):
     # Once the lock is free the trial finds the file truncated, deletes it and meets the dead proxy.
     assert trial.returncode == 1
     assert not partial.exists()
+
+
+def _epoch_lines(stdout):
+    return [line for line in stdout.splitlines() if line.startswith("epoch ")]
+
+
+def test_a_restarted_trial_resumes_from_its_checkpoint_and_keeps_its_best_epoch(tmp_path):
+    """Killed after its 6th epoch and started again with the same AIP_CHECKPOINT_DIR, as Vertex AI
+    restarts a worker: it trains only the remaining epochs and still saves the best epoch (the 4th,
+    from before the kill), then removes its checkpoints."""
+    checkpoints = tmp_path / "checkpoints"
+    flags = ("--dataset=digits", "--epochs=8", "--learning-rate=0.03", "--batch-size=32", f"--model-dir={tmp_path / 'model'}")
+    env = {"AIP_CHECKPOINT_DIR": f"{checkpoints}/"}
+    first = Trial(tmp_path / "first", *flags, env=env)
+    before = []
+    for line in first._process.stdout:
+        if line.startswith("epoch "):
+            before.append(line.strip())
+        if line.startswith("epoch 6/8"):
+            break
+    first._process.kill()
+    first.wait()
+    assert checkpoints.is_dir()
+
+    second = Trial(tmp_path / "second", *flags, env=env).wait()
+    assert second.returncode == 0, second.stderr
+    after = _epoch_lines(second.stdout)
+    # It resumes after the last epoch its backup recorded (the 6th, or the 5th if the kill came
+    # between the 6th's report and its backup), never from the first.
+    assert after[0].startswith(("epoch 6/8", "epoch 7/8")) and after[-1].startswith("epoch 8/8")
+    accuracies = {int(line.split()[1].split("/")[0]): float(line.split("=")[1]) for line in before + after}
+    best = max(accuracies.values())
+    assert max(float(line.split("=")[1]) for line in after) < best, "the best epoch must be one before the kill"
+    # The progress lines carry 4 decimals; one validation example is worth 1/450 here.
+    assert _saved_model_accuracy(tmp_path / "model") == pytest.approx(best, abs=5e-5)
+    assert not list(checkpoints.rglob("*.h5")) and not list(checkpoints.rglob("*.json"))
