@@ -6,8 +6,10 @@ model directory must be that epoch's, or the best trial's model would not score 
 study reported for it. A study that selects the last measurement passes ``--save-epoch=last``.
 """
 
+import io
 import json
 
+import numpy as np
 import tensorflow as tf
 
 from trainer.reporting import METRIC_TAG
@@ -40,11 +42,11 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         record = self._read_record()
         if record is None:
             return
-        # Loaded into a copy: the model itself continues from the checkpoint's weights.
-        copy = tf.keras.models.clone_model(self.model)
-        copy.load_weights(join_path(self._store, record["file"]))
+        # Kept aside: the model itself continues from the checkpoint's weights.
+        with tf.io.gfile.GFile(join_path(self._store, record["file"]), "rb") as f:
+            arrays = np.load(io.BytesIO(f.read()))
+            self._weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
         self.best_epoch, self.best_accuracy = record["epoch"], record["accuracy"]
-        self._weights = copy.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
         accuracy = float(logs["val_accuracy"])
@@ -75,8 +77,13 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         if not self._store:
             return
         tf.io.gfile.makedirs(self._store)
-        name = f"epoch-{self.best_epoch}.weights.h5"
-        self.model.save_weights(join_path(self._store, name))
+        # The weights alone (not the optimizer's state, which a checkpoint needs and this does
+        # not): a third of what a Keras weights file with Adam's moments takes.
+        name = f"epoch-{self.best_epoch}.npz"
+        buffer = io.BytesIO()  # np.savez seeks back, which a gs:// file being written cannot.
+        np.savez(buffer, *self._weights)
+        with tf.io.gfile.GFile(join_path(self._store, name), "wb") as f:
+            f.write(buffer.getvalue())
         record = {"epoch": self.best_epoch, "accuracy": self.best_accuracy, "file": name}
         # Renamed into place: a process killed mid-write leaves the previous record readable.
         partial = join_path(self._store, f"{_RECORD}.partial")
@@ -84,7 +91,7 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
             json.dump(record, f)
         tf.io.gfile.rename(partial, join_path(self._store, _RECORD), overwrite=True)
         for old in tf.io.gfile.listdir(self._store):
-            if old.endswith(".weights.h5") and old != name:
+            if old.endswith(".npz") and old != name:
                 tf.io.gfile.remove(join_path(self._store, old))
 
 
