@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { buildJob, formatIssues, readStudyConfig, toLabelValue, type StudyDefinition, type VertexJob } from "../components/spec";
+import { buildJob, engineConfigValue, formatIssues, readStudyConfig, toLabelValue, type StudyDefinition, type VertexJob } from "../components/spec";
 
 /** Overrides the command line may apply to the stack's study. */
 export interface StudyOverrides {
@@ -14,10 +14,26 @@ export interface StudyOverrides {
   parallelTrials?: number;
 }
 
+/** A YAML file's content; a file that cannot be read or parsed is named in the error. */
+function readYaml(file: string, missing: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new Error(missing);
+  }
+  try {
+    return parse(text);
+  } catch (error) {
+    throw new Error(`${file} is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
 /** Reads the project name (the config namespace) from `Pulumi.yaml`. */
 function projectName(repoRoot: string): string {
-  const project = parse(readFileSync(join(repoRoot, "Pulumi.yaml"), "utf8")) as { name?: string };
-  if (!project?.name) throw new Error(`${join(repoRoot, "Pulumi.yaml")} has no name`);
+  const file = join(repoRoot, "Pulumi.yaml");
+  const project = readYaml(file, `no ${file}: run tune from a Pulumi project's folder`) as { name?: string } | null;
+  if (!project?.name) throw new Error(`${file} has no name`);
   return project.name;
 }
 
@@ -25,14 +41,14 @@ function projectName(repoRoot: string): string {
 export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOverrides = {}): VertexJob {
   const namespace = projectName(repoRoot);
   const file = join(repoRoot, `Pulumi.${stack}.yaml`);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    throw new Error(`no stack file ${file}: pass --stack <name> for an existing Pulumi.<name>.yaml`);
-  }
-  const config = ((parse(text) as { config?: Record<string, unknown> } | null)?.config ?? {}) as Record<string, unknown>;
-  const result = readStudyConfig((key) => config[`${namespace}:${key}`], namespace, Object.keys(config));
+  const stackFile = readYaml(file, `no stack file ${file}: pass --stack <name> for an existing Pulumi.<name>.yaml`) as { config?: Record<string, unknown> } | null;
+  const config = stackFile?.config ?? {};
+  // As `pulumi up` hands them to the program: a string value is decoded the engine's way.
+  const value = (key: string): unknown => {
+    const raw = config[`${namespace}:${key}`];
+    return typeof raw === "string" ? engineConfigValue(raw) : raw;
+  };
+  const result = readStudyConfig(value, namespace, Object.keys(config));
   if (!result.ok) throw new Error(`${file} has problems:\n${formatIssues(result.issues)}`);
   const study: StudyDefinition = { ...result.config.study };
   if (overrides.maxTrials !== undefined) study.maxTrials = overrides.maxTrials;

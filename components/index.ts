@@ -11,6 +11,7 @@ export {
   DEFAULTS,
   CONFIG_KEYS,
   readStudyConfig,
+  engineConfigValue,
   buildJob,
   formatIssues,
   bestTrial,

@@ -195,6 +195,20 @@ function meaningIssues(config: Record<"backend" | "study" | "trainer" | "labels"
   return found.map((i) => ({ path: `${namespace}:${i.path}`, message: i.message })).filter((i) => !covered(i.path));
 }
 
+/**
+ * A config value as a Pulumi program receives it from the engine, decoded: the engine passes
+ * YAML objects, lists, numbers and booleans as JSON text, and strings as they are, so a string
+ * that reads as JSON (`"false"`, `"30"`) is taken as what it spells, exactly as the program
+ * sees it; anything else stays a string.
+ */
+export function engineConfigValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** The result of reading a stack's config: the study, or every problem found. */
 export type StudyConfigResult = { ok: true; config: StudyConfig } | { ok: false; issues: Issue[] };
 

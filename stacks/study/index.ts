@@ -3,22 +3,14 @@
  * runs it with `HyperparameterTuningStudy` (`pulumi up -s dev` on Vertex AI, `-s local` here).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { HyperparameterTuningStudy, formatIssues, readStudyConfig } from "../../components";
+import { HyperparameterTuningStudy, engineConfigValue, formatIssues, readStudyConfig } from "../../components";
 
 const config = new pulumi.Config();
 
-/**
- * One config key's value: the engine hands YAML objects, lists, numbers and booleans over as
- * JSON, and plain strings (`backend: vertex`) as they are, which `getObject` alone refuses.
- */
+/** One config key's value, decoded as `engineConfigValue` says (`getObject` refuses plain strings). */
 function configValue(key: string): unknown {
   const raw = config.get(key);
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
+  return raw === undefined ? undefined : engineConfigValue(raw);
 }
 
 // Every key the stack sets, so that one of this project's namespace that nothing reads (a typo

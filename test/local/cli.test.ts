@@ -5,7 +5,7 @@
  * outright being followed, not doubled, by the next run.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
@@ -135,6 +135,23 @@ describe("tune run's reading of the stack file", () => {
     expect(message("mixed")).toContain('  vertex-tuning:study.parallelTrials: must be a number (got "2")');
     // The value a flag replaced is the flag's mistake, not the file's.
     expect(message("t", { maxTrials: 200_000 })).toMatch(/^  --max-trials: must be between 1 and 100000/m);
+  });
+});
+
+describe("tune run's decoding of the stack file, as pulumi up's", () => {
+  it("reads a quoted value as the engine hands it to the program: JSON text is what it spells", () => {
+    const root = scratchRepo([]);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    writeFileSync(join(root, "Pulumi.quoted.yaml"), `${text}  vertex-tuning:wait: "false"\n  vertex-tuning:waitTimeoutMinutes: "30"\n  vertex-tuning:labels: '{"team": "a"}'\n`);
+    expect(loadStackJob(root, "quoted").labels).toMatchObject({ team: "a", "tune-stack": "quoted" });
+  });
+
+  it("names the file whose YAML does not parse, and a missing Pulumi.yaml", () => {
+    const root = scratchRepo([]);
+    writeFileSync(join(root, "Pulumi.broken.yaml"), "config:\n  vertex-tuning:study: { metric: [\n");
+    expect(() => loadStackJob(root, "broken")).toThrow(`${join(root, "Pulumi.broken.yaml")} is not valid YAML: `);
+    rmSync(join(root, "Pulumi.yaml"));
+    expect(() => loadStackJob(root, "t")).toThrow(`no ${join(root, "Pulumi.yaml")}: run tune from a Pulumi project's folder`);
   });
 });
 
