@@ -12,10 +12,10 @@ import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../componen
 import { shortHash, specHash } from "../components/spec/hash";
 import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels, type AdoptionPolicy } from "../components/vertex/adoption";
 import { shellWord } from "../components/shellWords";
-import { createVertexClient } from "../components/vertex/client";
 import { realClock } from "../components/vertex/clock";
 import { waitForJob } from "../components/vertex/wait";
 import { closeEmbeddedServers, ensureLocalBackend } from "../local/embedded";
+import { folderClient } from "./folderClient";
 import { createProgress, type ProgressOutput } from "./progress";
 import { renderReport } from "./report";
 import { loadStackJob, type StudyOverrides } from "./study";
@@ -69,21 +69,21 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   const request = loadStackJob(options.repoRoot, options.stack, options);
   const stateDir = localStateDir(options.repoRoot, options.stateDir);
   const outDir = resolve(options.outDir ?? join(options.repoRoot, ".tune", "out", options.stack));
-  const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
-  const client = createVertexClient({ project: LOCAL_PROJECT, location: LOCAL_LOCATION, apiEndpoint: backend.rootUrl, token: backend.token });
-  // The study is its repository's stack file: both name it.
-  const labelled = withIdentityLabels(request, shortHash(`tune run ${resolve(options.repoRoot)} ${options.stack}`), specHash(request));
+  // Before the study runs: a folder that cannot be made would otherwise lose its result at the end.
+  mkdirSync(outDir, { recursive: true });
+  // The server that owns the state folder may be another run's, which ends with that run's job.
+  const client = folderClient({ stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION, resumeJobs: true });
   const log = (line: string) => options.output.write(`${line}\n`);
-  const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, runAdoption(stateDir));
-  const name = started.name!;
-  if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
 
+  // From the start: a Ctrl-C while the server starts or the job is created must still cancel it.
+  let name: string | undefined;
   let interrupts = 0;
+  const cancel = (jobName: string) => client.cancel(jobName).catch((error: Error) => options.output.write(`cancel failed: ${error.message}\n`));
   const onInterrupt = () => {
     interrupts++;
     if (interrupts === 1) {
-      options.output.write("\ncancelling the job (Ctrl-C again to stop waiting; its trial processes end either way)...\n");
-      client.cancel(name).catch((error: Error) => options.output.write(`cancel failed: ${error.message}\n`));
+      options.output.write(`\ncancelling the job${name ? "" : " once it exists"} (Ctrl-C again to stop waiting; its trial processes end either way)...\n`);
+      if (name) void cancel(name);
     } else {
       void closeEmbeddedServers().finally(() => process.exit(130));
     }
@@ -91,9 +91,15 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   process.on("SIGINT", onInterrupt);
   const progress = createProgress(options.output);
   try {
+    const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
+    // The study is its repository's stack file: both name it.
+    const labelled = withIdentityLabels(request, shortHash(`tune run ${resolve(options.repoRoot)} ${options.stack}`), specHash(request));
+    const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, runAdoption(stateDir));
+    name = started.name!;
+    if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
+    if (interrupts > 0) void cancel(name);
     const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, (j) => progress.update(j), POLL);
     progress.finish();
-    mkdirSync(outDir, { recursive: true });
     const best = bestTrial(job);
     const resultPath = join(outDir, "result.json");
     const reportPath = join(outDir, "report.html");

@@ -204,6 +204,13 @@ describe("tune run", () => {
     await expect(runStudy({ repoRoot: root, stack: "bad", output: { write: () => {}, tty: false } })).rejects.toThrow(/study.maxTrials[\s\S]*study.metric.goal|study.metric.goal[\s\S]*study.maxTrials/);
   });
 
+  it("refuses an output folder it cannot make before it runs anything", async () => {
+    const root = scratchRepo([]);
+    const state = join(root, "state");
+    await expect(runStudy({ repoRoot: root, stack: "t", stateDir: state, outDir: join(root, "Pulumi.yaml", "out"), output: { write: () => {}, tty: false } })).rejects.toThrow(/ENOTDIR/);
+    expect(existsSync(state)).toBe(false);
+  });
+
   it("Ctrl-C cancels the job, waits for it to end and leaves no trial process behind", async () => {
     const { root, run, pids } = await startHangingRun();
     const { child, output, exited } = run;
@@ -216,6 +223,35 @@ describe("tune run", () => {
     const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
     expect(saved.job.state).toBe("JOB_STATE_CANCELLED");
     expect(saved.job.trials.every((t: { state: string }) => t.state === "INFEASIBLE")).toBe(true);
+  });
+});
+
+describe("tune run beside another run on the same state folder", () => {
+  it("finishes after the run that owned the folder's server has exited with its own job", async () => {
+    const root = scratchRepo(["--steps=1", "--sleep=0"], 2);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    writeFileSync(join(root, "Pulumi.long.yaml"), text.replace('"--steps=1","--sleep=0"', '"--steps=3","--sleep=0.4"').replace("maxTrials: 2", "maxTrials: 4"));
+    const first = startTuneRun(root);
+    expect(await eventually(() => existsSync(join(first.state, "server.json")), 20_000), first.output()).toBe(true);
+    const lines: string[] = [];
+    const second = runStudy({ repoRoot: root, stack: "long", stateDir: first.state, output: { write: (t) => void lines.push(t), tty: false } });
+    expect(await first.exited, first.output()).toBe(0);
+    const result = await second;
+    expect(result.job.state, lines.join("")).toBe("JOB_STATE_SUCCEEDED");
+    expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(4);
+  });
+});
+
+describe("tune run interrupted", () => {
+  it("a Ctrl-C that comes before the job exists cancels the job as soon as it is created", async () => {
+    const root = scratchRepo(["--mode=hang"], 2);
+    const lines: string[] = [];
+    const running = runStudy({ repoRoot: root, stack: "t", output: { write: (t) => void lines.push(t), tty: false } });
+    // Sent while the server is still starting: nothing has been created yet.
+    process.emit("SIGINT");
+    const result = await running;
+    expect(lines.join("")).toContain("cancelling the job once it exists");
+    expect(result.job.state).toBe("JOB_STATE_CANCELLED");
   });
 });
 

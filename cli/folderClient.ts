@@ -1,0 +1,55 @@
+/**
+ * A Vertex client for a local backend's state folder rather than for one server: each call goes
+ * to whichever server owns the folder at the time. The owner may end while `tune` waits (another
+ * `tune run` on the folder exits as soon as its own job has ended, a `tune serve` may be
+ * stopped); a call it no longer answers goes to the folder's next server, which this process
+ * starts if no other has.
+ */
+import { createVertexClient, type VertexClient } from "../components/vertex/client";
+import { isVertexApiError } from "../components/vertex/errors";
+import type { RetryPolicy } from "../components/vertex/retry";
+import { ensureLocalBackend } from "../local/embedded";
+
+/** The project and location of `tune`'s jobs (see LOCAL_PROJECT in run.ts). */
+export interface FolderClientOptions {
+  stateDir: string;
+  repoRoot: string;
+  project: string;
+  location: string;
+  /** Whether a server this process starts resumes the folder's unfinished jobs (ServerOptions). */
+  resumeJobs: boolean;
+}
+
+/** Looks at the owning server before looking for the folder's server again. */
+const ATTEMPTS_PER_SERVER: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 1_000 };
+/** Servers in turn: the owner, then the one that replaces it (found, or started here). */
+const SERVERS = 3;
+
+/**
+ * The client. Calls that may be repeated (get, list, cancel, delete, an operation's wait) move
+ * to the next server on a transient failure; create is sent once per call, as the resource's
+ * client sends it, and `createOrAdopt` resolves a create whose answer was lost (its next calls
+ * reach the next server).
+ */
+export function folderClient(options: FolderClientOptions): VertexClient {
+  async function call<T>(request: (client: VertexClient) => Promise<T>, repeatable: boolean): Promise<T> {
+    for (let server = 1; ; server++) {
+      const backend = await ensureLocalBackend({ stateDir: options.stateDir, repoRoot: options.repoRoot, resumeJobs: options.resumeJobs });
+      const client = createVertexClient({ project: options.project, location: options.location, apiEndpoint: backend.rootUrl, token: backend.token, retry: ATTEMPTS_PER_SERVER });
+      try {
+        return await request(client);
+      } catch (error) {
+        if (!repeatable || !isVertexApiError(error) || !error.transient || server >= SERVERS) throw error;
+      }
+    }
+  }
+  return {
+    parent: `projects/${options.project}/locations/${options.location}`,
+    create: (job) => call((c) => c.create(job), false),
+    get: (name) => call((c) => c.get(name), true),
+    list: (filter) => call((c) => c.list(filter), true),
+    cancel: (name) => call((c) => c.cancel(name), true),
+    delete: (name) => call((c) => c.delete(name), true),
+    waitForOperation: (operation, timeoutMs) => call((c) => c.waitForOperation(operation, timeoutMs), true),
+  };
+}
