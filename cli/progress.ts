@@ -20,10 +20,21 @@ function parameters(trial: VertexTrial): string {
     .join(" ");
 }
 
+/**
+ * A trial's reason on one line. The local backend's reason for a failed process is a lead-in
+ * ("…; last lines of stderr:") followed by those lines, so the lead-in alone says nothing: the
+ * last non-empty line (the exception, usually) goes after it.
+ */
+export function reasonLine(reason: string | null | undefined): string {
+  const lines = (reason ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  if (lines.length <= 1) return lines[0] ?? "";
+  return `${lines[0]} ${lines[lines.length - 1]}`;
+}
+
 /** One line for a finished trial. */
 export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metricId: string): string {
   const value = finalValue(trial, metricId);
-  const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value?.toFixed(4)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${(trial.infeasibleReason ?? "").split("\n")[0]})`;
+  const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value?.toFixed(4)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${reasonLine(trial.infeasibleReason)})`;
   return `trial ${trial.id} ${trial.state} ${outcome}  ${parameters(trial)}`;
 }
 

@@ -4,6 +4,7 @@
  * SVG, and the table of trials.
  */
 import { bestTrial, finalValue, type VertexJob, type VertexParameterSpec, type VertexTrial } from "../components/spec";
+import { reasonLine } from "./progress";
 
 interface Point {
   x: number | string;
@@ -149,7 +150,7 @@ export function renderReport(job: VertexJob): string {
   const ids = flatParameters(job.studySpec?.parameters).map((p) => p.parameterId ?? "");
   const rows = trials.map((t) => {
     const v = finalValue(t, metricId);
-    const cells = [t.id ?? "", t.state ?? "", v === undefined ? "" : String(v), ...ids.map((id) => String(value(t, id) ?? "")), t.earlyStopped ? "stopped early" : (t.infeasibleReason ?? "").split("\n")[0]];
+    const cells = [t.id ?? "", t.state ?? "", v === undefined ? "" : String(v), ...ids.map((id) => String(value(t, id) ?? "")), t.earlyStopped ? "stopped early" : reasonLine(t.infeasibleReason)];
     return `<tr${best?.id === t.id ? ' class="bestrow"' : ""}>${cells.map((c) => `<td>${escape(c)}</td>`).join("")}</tr>`;
   });
   return `<!doctype html>
@@ -160,12 +161,13 @@ svg{margin:8px;border:1px solid #eee;background:#fff}
 svg text{font-size:11px;fill:#444} svg .title{font-size:13px;font-weight:600;fill:#222} svg .axis{font-size:12px}
 .frame{fill:none;stroke:#ccc} .grid{stroke:#eee} .best{fill:none;stroke:#d62728;stroke-width:2}
 .point{fill:#1f77b4;opacity:.8} .stopped{fill:#fff;stroke:#1f77b4;stroke-width:1.5}
+.error{background:#fdecea;padding:8px;white-space:pre-wrap}
 table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left} .bestrow{background:#fff3c4}
 </style></head><body>
 <h1>${escape(job.displayName ?? "study")}</h1>
 <p>${escape(job.name ?? "")} · ${escape(job.state ?? "")} · ${trials.length} trials · goal ${escape(goal)} ${escape(metricId)}${
     best ? ` · best trial ${escape(best.id)}: ${escape(metricId)} ${best.metricValue}` : ""
-  }</p>
+  }</p>${job.error?.message ? `\n<pre class="error">${escape(job.error.message)}</pre>` : ""}
 <p>Filled dots: trials that ran to the end; hollow dots: trials stopped early; red line: best so far.</p>
 <div>${plots.join("\n")}</div>
 <h2>Trials</h2>

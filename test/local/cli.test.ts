@@ -204,6 +204,18 @@ describe("tune run", () => {
     await expect(runStudy({ repoRoot: root, stack: "bad", output: { write: () => {}, tty: false } })).rejects.toThrow(/study.maxTrials[\s\S]*study.metric.goal|study.metric.goal[\s\S]*study.maxTrials/);
   });
 
+  it("shows why trials failed (their last stderr line) and the job's error, in the lines and the report", async () => {
+    const root = scratchRepo(["--mode=crash"], 2);
+    const lines: string[] = [];
+    const result = await runStudy({ repoRoot: root, stack: "t", output: { write: (t) => void lines.push(t), tty: false } });
+    expect(result.job.state).toBe("JOB_STATE_FAILED");
+    const why = "the trial process exited with code 3; last lines of stderr: Traceback: ValueError: the trainer blew up on purpose";
+    expect(lines.filter((l) => l.startsWith("trial ")).every((l) => l.includes(`INFEASIBLE (${why})`)), lines.join("")).toBe(true);
+    const html = readFileSync(result.reportPath, "utf8");
+    expect(html).toContain(`<td>${why}</td>`);
+    expect(html).toMatch(/<pre class="error">[^<]*the trainer blew up on purpose[^<]*<\/pre>/);
+  });
+
   it("refuses an output folder it cannot make before it runs anything", async () => {
     const root = scratchRepo([]);
     const state = join(root, "state");
