@@ -10,6 +10,7 @@ import type { VertexJob } from "../components/spec";
 import { cancelAndWait } from "../components/vertex/adoption";
 import { realClock } from "../components/vertex/clock";
 import { isNotFound } from "../components/vertex/errors";
+import { isTerminal } from "../components/vertex/outputs";
 import { closeEmbeddedServers } from "../local/embedded";
 import { folderClient } from "./folderClient";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
@@ -27,15 +28,19 @@ export function localJobName(job: string): string {
   return `projects/${LOCAL_PROJECT}/locations/${LOCAL_LOCATION}/hyperparameterTuningJobs/${job}`;
 }
 
-/** Cancels the job and returns it as it ended (a job that had already ended is returned as it is). */
-export async function cancelLocalJob(options: { repoRoot: string; stateDir: string; job: string }): Promise<VertexJob> {
+/**
+ * Cancels the job and returns it as it ended, and whether it was still running (a job that had
+ * already ended is returned as it is).
+ */
+export async function cancelLocalJob(options: { repoRoot: string; stateDir: string; job: string }): Promise<{ job: VertexJob; wasRunning: boolean }> {
   const name = localJobName(options.job);
   const stateDir = resolve(options.stateDir);
   // Starting a server would make the folder: a mistyped --state must not leave one behind.
   if (!existsSync(join(stateDir, "journal.jsonl"))) throw new Error(`${stateDir} is not a local backend's state folder (it has no journal.jsonl)`);
   try {
     const client = folderClient({ stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION, resumeJobs: false });
-    return await cancelAndWait(client, name, realClock, CANCEL_TIMEOUT_MS);
+    const wasRunning = !isTerminal(await client.get(name));
+    return { job: await cancelAndWait(client, name, realClock, CANCEL_TIMEOUT_MS), wasRunning };
   } catch (error) {
     if (isNotFound(error)) throw new Error(`${name} does not exist on the local backend of ${stateDir}`);
     throw error;

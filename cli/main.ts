@@ -9,7 +9,9 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
+import { shellWord } from "../components/shellWords";
 import { cancelLocalJob } from "./cancel";
+import { formatMetric } from "./progress";
 import { startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, type RunResult } from "./run";
 
@@ -47,6 +49,27 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** The options each command takes (help aside): any other is a mistake, not something to ignore. */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  run: ["stack", "max-trials", "parallel", "out", "state"],
+  demo: ["max-trials", "parallel", "out", "state"],
+  serve: ["port", "state", "host", "allow-remote"],
+  cancel: ["state"],
+};
+/** How many positional arguments each command takes, its name included. */
+const COMMAND_ARITY: Record<string, number> = { run: 1, demo: 1, serve: 1, cancel: 2 };
+
+/** A mistake in the command line: exit status 2 with the usage, as for an unknown command. */
+class UsageError extends Error {}
+
+function checkCommandLine(command: string, values: Record<string, unknown>, positionals: string[]): void {
+  const allowed = COMMAND_OPTIONS[command]!;
+  const stray = Object.keys(values).filter((key) => key !== "help" && !allowed.includes(key));
+  if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(", ")} ${stray.length > 1 ? "do" : "does"} not apply to ${command}`);
+  if (command === "cancel" && positionals.length !== 2) throw new UsageError("cancel takes one job (its id or full name)");
+  if (positionals.length > COMMAND_ARITY[command]!) throw new UsageError(`${command} takes no argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
+}
+
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -80,7 +103,7 @@ function summary(result: RunResult): string {
   const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${job.error.message}` : ""}`];
   if (result.best) {
     const params = Object.entries(result.best.parameters).map(([k, v]) => `${k}=${v}`).join(" ");
-    lines.push(`best trial ${result.best.id}: ${metricId} ${result.best.metricValue.toFixed(4)}  ${params}`);
+    lines.push(`best trial ${result.best.id}: ${metricId} ${formatMetric(result.best.metricValue)}  ${params}`);
   }
   lines.push(`result: ${result.resultPath}`, `report: ${result.reportPath}`);
   return `${lines.join("\n")}\n`;
@@ -97,7 +120,7 @@ function medianComparison(result: RunResult): string {
   if (!result.best || values.length === 0) return "";
   const mid = Math.floor(values.length / 2);
   const median = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-  return `the best trial's ${metricId} ${result.best.metricValue.toFixed(4)} vs the median trial's ${median.toFixed(4)} (${values.length} trials succeeded)\n`;
+  return `the best trial's ${metricId} ${formatMetric(result.best.metricValue)} vs the median trial's ${formatMetric(median)} (${values.length} trials succeeded)\n`;
 }
 
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
@@ -115,7 +138,7 @@ async function serve(values: Record<string, string | boolean | undefined>, repoR
   process.stdout.write(
     `local backend listening on ${server.url}\n` +
       `token file: ${tokenFile}\n` +
-      `gcloud: CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=${server.url} CLOUDSDK_AUTH_ACCESS_TOKEN=$(cat ${tokenFile}) ` +
+      `gcloud: CLOUDSDK_API_ENDPOINT_OVERRIDES_AIPLATFORM=${server.url} CLOUDSDK_AUTH_ACCESS_TOKEN="$(cat ${shellWord(tokenFile)})" ` +
       `CLOUDSDK_CORE_PROJECT=${LOCAL_PROJECT} gcloud ai hp-tuning-jobs list --region=${LOCAL_LOCATION}\n`,
   );
   const stop = () => void server.close().then(() => process.exit(0));
@@ -123,19 +146,33 @@ async function serve(values: Record<string, string | boolean | undefined>, repoR
   process.once("SIGTERM", stop);
 }
 
+/** 0 when the job succeeded, 130 (as for SIGINT) when a Ctrl-C cancelled it, else 1. */
+function exitStatus(result: RunResult): number {
+  if (result.job.state === "JOB_STATE_SUCCEEDED") return 0;
+  return result.interrupted ? 130 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
   const command = positionals[0];
   const repoRoot = process.cwd();
   if (values.help || !command) {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
+  if (!(command in COMMAND_OPTIONS)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  checkCommandLine(command, values, positionals);
   switch (command) {
     case "run": {
       const result = await run(values, repoRoot);
       process.stdout.write(summary(result));
-      return result.job.state === "JOB_STATE_SUCCEEDED" ? 0 : 1;
+      return exitStatus(result);
     }
     case "demo": {
       process.stdout.write(
@@ -144,20 +181,16 @@ async function main(argv: string[]): Promise<number> {
       );
       const result = await run({ ...values, stack: "local" }, repoRoot);
       process.stdout.write(`\n${summary(result)}${medianComparison(result)}open the report: ${result.reportPath}\n`);
-      return result.job.state === "JOB_STATE_SUCCEEDED" ? 0 : 1;
+      return exitStatus(result);
     }
     case "serve":
       await serve(values, repoRoot);
       return -1;
-    case "cancel": {
-      if (positionals.length !== 2) throw new Error(`cancel takes one job (its id or full name)\n${USAGE}`);
-      const job = await cancelLocalJob({ repoRoot, stateDir: localStateDir(repoRoot, values.state as string | undefined), job: positionals[1] });
-      process.stdout.write(`${job.name} ${job.state === "JOB_STATE_CANCELLED" ? "cancelled" : `had already ended ${job.state}`}\n`);
+    default: {
+      const { job, wasRunning } = await cancelLocalJob({ repoRoot, stateDir: localStateDir(repoRoot, values.state as string | undefined), job: positionals[1]! });
+      process.stdout.write(`${job.name} ${wasRunning ? "cancelled" : `had already ended ${job.state}`}\n`);
       return 0;
     }
-    default:
-      process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
-      return 2;
   }
 }
 
@@ -167,7 +200,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: Error) => {
-    process.stderr.write(`tune: ${error.message}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`tune: ${error.message}\n${error instanceof UsageError ? USAGE : ""}`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

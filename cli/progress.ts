@@ -31,10 +31,18 @@ export function reasonLine(reason: string | null | undefined): string {
   return `${lines[0]} ${lines[lines.length - 1]}`;
 }
 
+/**
+ * A metric value for people: four significant digits, so a loss of 0.00012 is not shown as
+ * 0.0000 (an accuracy such as 0.9622 reads as before).
+ */
+export function formatMetric(value: number): string {
+  return String(Number(value.toPrecision(4)));
+}
+
 /** One line for a finished trial. */
 export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metricId: string): string {
   const value = finalValue(trial, metricId);
-  const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value?.toFixed(4)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${reasonLine(trial.infeasibleReason)})`;
+  const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value === undefined ? "?" : formatMetric(value)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${reasonLine(trial.infeasibleReason)})`;
   return `trial ${trial.id} ${trial.state} ${outcome}  ${parameters(trial)}`;
 }
 
@@ -65,7 +73,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       const best = bestTrial(job);
       const running = trials.filter((t) => t.state === "ACTIVE").length;
       const text = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +
-        (best ? ` · best ${metricId} ${best.metricValue.toFixed(4)} (trial ${best.id})` : "");
+        (best ? ` · best ${metricId} ${formatMetric(best.metricValue)} (trial ${best.id})` : "");
       out.write(`\r\x1b[K${text}`);
       bar = text;
     },

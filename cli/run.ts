@@ -37,6 +37,8 @@ export interface RunResult {
   best?: BestTrial;
   resultPath: string;
   reportPath: string;
+  /** Whether a Ctrl-C cancelled the job. */
+  interrupted: boolean;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     const reportPath = join(outDir, "report.html");
     writeFileSync(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
     writeFileSync(reportPath, renderReport(job));
-    return { job, best, resultPath, reportPath };
+    return { job, best, resultPath, reportPath, interrupted: interrupts > 0 };
   } finally {
     process.off("SIGINT", onInterrupt);
     await closeEmbeddedServers();

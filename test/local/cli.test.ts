@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
-import { createProgress } from "../../cli/progress";
+import { createProgress, formatMetric } from "../../cli/progress";
 import { runStudy } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
 import { startServer } from "../../local/server";
@@ -100,6 +100,26 @@ describe("npm run tune", () => {
     expect(usage).toMatch(/^  --stack S .*; default local$/m);
     expect(usage).toMatch(/^  --state DIR .*; default \.tune\/state$/m);
     expect(usage).toMatch(/^  --out DIR .*; default \.tune\/out\/<stack>$/m);
+  });
+
+  it("refuses, with status 2 and the usage, an option or argument its command does not take", async () => {
+    const cases: [string[], string][] = [
+      [["cancel", "5", "--max-trials", "3"], "tune: --max-trials does not apply to cancel"],
+      [["demo", "--stack", "dev"], "tune: --stack does not apply to demo"],
+      [["run", "extra"], 'tune: run takes no argument "extra"'],
+      [["run", "--stak", "dev"], "tune: Unknown option '--stak'"],
+      [["cancel"], "tune: cancel takes one job"],
+      [["launch"], 'tune: unknown command "launch"'],
+    ];
+    const folder = tempDir("tune-usage-");
+    for (const [args, message] of cases) {
+      const { output, exited } = startTune(folder, args);
+      expect(await exited, args.join(" ")).toBe(2);
+      expect(output(), args.join(" ")).toContain(message);
+      expect(output()).toContain("npm run tune -- run ");
+    }
+    // Nothing ran: no state folder was made.
+    expect(existsSync(join(folder, ".tune"))).toBe(false);
   });
 });
 
@@ -230,7 +250,8 @@ describe("tune run", () => {
     const code = await exited;
     expect(output()).toContain("cancelling the job");
     expect(output()).toContain("ended JOB_STATE_CANCELLED");
-    expect(code).toBe(1);
+    // As a command ended by SIGINT: not the 1 of a job that failed.
+    expect(code).toBe(130);
     expect(pids.some(alive)).toBe(false);
     const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
     expect(saved.job.state).toBe("JOB_STATE_CANCELLED");
@@ -306,6 +327,9 @@ describe("tune cancel", () => {
     expect(pids.some(alive)).toBe(false);
     expect(await run.exited).toBe(1);
     expect(run.output()).toContain("ended JOB_STATE_CANCELLED");
+    const again = startTune(root, ["cancel", jobId, "--state", run.state]);
+    expect(await again.exited, again.output()).toBe(0);
+    expect(again.output()).toBe(`projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId} had already ended JOB_STATE_CANCELLED\n`);
   });
 
   it("cancels the job of a run killed outright, ending its trials and starting none", async () => {
@@ -315,7 +339,8 @@ describe("tune cancel", () => {
     // Its trials are their own process groups: they outlive it.
     expect(pids.every(alive)).toBe(true);
 
-    const job = await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
+    const { job, wasRunning } = await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
+    expect(wasRunning).toBe(true);
     expect(job.state).toBe("JOB_STATE_CANCELLED");
     expect(pids.some(alive)).toBe(false);
     // The two interrupted trials, and no rerun started by the cancel's own server.
@@ -355,16 +380,20 @@ describe("progress", () => {
     progress.update(job(["SUCCEEDED", "INFEASIBLE", "ACTIVE"]));
     progress.finish();
     expect(text).toEqual([
-      "trial 1 SUCCEEDED accuracy=0.5000  x=0.1235\n",
-      "trial 2 INFEASIBLE (the trial process exited with code 3; last lines of stderr:)  x=0.1235\n",
+      "trial 1 SUCCEEDED accuracy=0.5  x=0.1235\n",
+      "trial 2 INFEASIBLE (the trial process exited with code 3; last lines of stderr: boom)  x=0.1235\n",
     ]);
+  });
+
+  it("shows metric values to four significant digits, so a small loss is not 0.0000", () => {
+    expect([0.000123456, 0.96223, 1234.5678].map(formatMetric)).toEqual(["0.0001235", "0.9622", "1235"]);
   });
 
   it("redraws a bar with trials done/total and the best so far on a TTY", () => {
     let screen = "";
     const progress = createProgress({ write: (t) => void (screen += t), tty: true, columns: 80 });
     progress.update(job(["SUCCEEDED", "SUCCEEDED", "ACTIVE"]));
-    expect(screen).toContain("2/4 trials · 1 running · best accuracy 0.6000 (trial 2)");
+    expect(screen).toContain("2/4 trials · 1 running · best accuracy 0.6 (trial 2)");
     progress.finish();
     expect(screen.endsWith("\r\x1b[K")).toBe(true);
   });
