@@ -53,7 +53,11 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
   const study: StudyDefinition = { ...result.config.study };
   if (overrides.maxTrials !== undefined) study.maxTrials = overrides.maxTrials;
   if (overrides.parallelTrials !== undefined) study.parallelTrials = overrides.parallelTrials;
-  if (overrides.maxTrials !== undefined && (study.parallelTrials ?? 1) > overrides.maxTrials) study.parallelTrials = overrides.maxTrials;
+  // A shorter run than the file's lowers the file's parallelism with it; a --parallel given
+  // beside it is the person's own and is checked, not changed.
+  if (overrides.maxTrials !== undefined && overrides.parallelTrials === undefined && (study.parallelTrials ?? 1) > overrides.maxTrials) {
+    study.parallelTrials = overrides.maxTrials;
+  }
   const { job, issues } = buildJob(study, result.config.trainer, {
     backend: "local",
     defaultDisplayName: `tune-${stack}`,

@@ -155,6 +155,9 @@ describe("tune run's reading of the stack file", () => {
     expect(message("mixed")).toContain('  vertex-tuning:study.parallelTrials: must be a number (got "2")');
     // The value a flag replaced is the flag's mistake, not the file's.
     expect(message("t", { maxTrials: 200_000 })).toMatch(/^  --max-trials: must be between 1 and 100000/m);
+    // A shorter run lowers the file's parallelism; a --parallel beside it is checked, not lowered.
+    expect(loadStackJob(root, "t", { maxTrials: 1 }).parallelTrialCount).toBe(1);
+    expect(message("t", { maxTrials: 2, parallelTrials: 3 })).toMatch(/^  --parallel: .*\(3 > 2\)/m);
   });
 });
 
