@@ -172,7 +172,7 @@ class Model {
   constructor(
     private readonly space: Space,
     private readonly observed: Float64Array[],
-    private readonly labels: Float64Array,
+    labels: Float64Array,
     rng: Rng,
     private readonly options: BayesOptions,
   ) {
