@@ -95,6 +95,9 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
   Object.assign(env, {
     CLOUD_ML_HP_METRIC_FILE: metricsFile,
     CLOUD_ML_TRIAL_ID: ctx.trialId,
+    // The job, as Vertex AI's CLOUD_ML_JOB_ID: a trial tells its own checkpoint from one a trial
+    // of the same id in an earlier job left in the same output folder (trainer/checkpoints.py).
+    ...(job.name ? { CLOUD_ML_JOB_ID: job.name.split("/").pop()! } : {}),
     AIP_MODEL_DIR: `${join(outputDir, "model")}/`,
     AIP_CHECKPOINT_DIR: `${join(outputDir, "checkpoints")}/`,
     AIP_TENSORBOARD_LOG_DIR: `${join(outputDir, "logs")}/`,

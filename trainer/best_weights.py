@@ -8,6 +8,7 @@ study reported for it. A study that selects the last measurement passes ``--save
 
 import io
 import json
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -24,9 +25,9 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
     :meth:`restore` puts them back after training. Ties keep the earliest epoch: it is the
     first to reach the value, and the one a study's BEST selection reads as its own.
 
-    With a ``store`` folder (local or ``gs://``) the best epoch is also written there, so a
-    trial that Vertex AI restarts (a VM's maintenance, a Spot VM taken back) and that resumes
-    from its checkpoint still saves the best epoch of its first run. The weights go to a file
+    With a ``store`` folder (local or ``gs://``; see :mod:`trainer.checkpoints`) the best epoch
+    is also written there, so a trial that Vertex AI restarts and that resumes from its
+    checkpoint still saves the best epoch of its first run. The weights go to a file
     named by the epoch, then the record that names it, so a process killed between the two
     leaves the previous best intact.
     """
@@ -50,6 +51,9 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         accuracy = float(logs["val_accuracy"])
+        # An epoch whose loss diverged has weights that are NaN: never the one to save.
+        if not math.isfinite(float(logs.get("loss", 0.0))):
+            return
         if self.best_accuracy is None or accuracy > self.best_accuracy:
             self.best_epoch, self.best_accuracy = epoch + 1, accuracy
             self._weights = [w.copy() for w in self.model.get_weights()]
@@ -60,11 +64,6 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         if self._weights is not None:
             self.model.set_weights(self._weights)
         return self.best_epoch, self.best_accuracy
-
-    def discard(self):
-        """Delete the store once the model is saved: a finished trial needs no checkpoint."""
-        if self._store and tf.io.gfile.exists(self._store):
-            tf.io.gfile.rmtree(self._store)
 
     def _read_record(self):
         path = join_path(self._store, _RECORD) if self._store else None

@@ -2,13 +2,15 @@
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from trainer import datasets
 from trainer.best_weights import BestEpochWeights, describe
+from trainer.checkpoints import CheckpointFolder
 from trainer.model import build_model
 from trainer.reporting import HypertuneReporter
-from trainer.saving import join_path, save_model
+from trainer.saving import save_model
 from trainer.threads import apply_thread_settings
 
 
@@ -47,15 +49,15 @@ def run(args):
     # A loss that is NaN (a learning rate far too high) stays NaN: stop at once rather than
     # spend the remaining epochs, still reporting the epoch so the study sees it as poor.
     callbacks = [tf.keras.callbacks.TerminateOnNaN(), reporter]
-    # Vertex AI restarts a trial's worker after a VM's maintenance or a Spot VM taken back, with
-    # the same AIP_CHECKPOINT_DIR: the trial then resumes after its last finished epoch instead of
-    # training again from the first. The backup comes last, after the epoch is reported, so a
-    # restart repeats an epoch's report rather than skip one.
-    checkpoints = os.environ.get("AIP_CHECKPOINT_DIR", "").strip()
-    best = BestEpochWeights(store=join_path(checkpoints, "best") if checkpoints else None)
-    callbacks.append(best)
+    checkpoints = CheckpointFolder.from_environment(os.environ, vars(args))
     if checkpoints:
-        callbacks.append(tf.keras.callbacks.BackupAndRestore(backup_dir=join_path(checkpoints, "backup")))
+        checkpoints.claim()
+    best = BestEpochWeights(store=checkpoints.best_store if checkpoints else None)
+    callbacks.append(best)
+    # The backup comes last, after the epoch is reported, so a restart repeats an epoch's report
+    # rather than skip one.
+    if checkpoints:
+        callbacks.append(checkpoints.backup_callback())
     history = model.fit(
         data.x_train,
         data.y_train,
@@ -71,7 +73,12 @@ def run(args):
         print(f"the loss became NaN in epoch {epochs_run}: training stopped", flush=True)
     if args.save_epoch == "best":
         best.restore()
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        # Every epoch diverged: a model of NaNs is of no use to anyone. The reports stand.
+        print("no model saved: its weights are not finite (the loss diverged)", flush=True)
+        return
     print(describe(args.save_epoch, (best.best_epoch, best.best_accuracy), epochs_run), flush=True)
     keras_path = save_model(model, args.model_dir)
-    best.discard()
+    if checkpoints:
+        checkpoints.discard()
     print(f"saved model: SavedModel in {args.model_dir}, Keras file {keras_path}", flush=True)

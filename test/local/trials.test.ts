@@ -71,6 +71,7 @@ describe("a successful study", () => {
       expect(seen.cwd).toBe(REPO_ROOT);
       expect(seen.env).toMatchObject({
         CLOUD_ML_TRIAL_ID: trial.id,
+        CLOUD_ML_JOB_ID: job.id,
         CLOUD_ML_HP_METRIC_FILE: join(trialDir(job.id, trial.id!), "output.metrics"),
         AIP_MODEL_DIR: `${join(server.stateDir, "gcs", "bucket", "study", trial.id!, "model")}/`,
         OMP_NUM_THREADS: "2",

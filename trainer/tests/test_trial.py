@@ -131,12 +131,14 @@ def test_save_epoch_last_saves_the_last_epochs_weights(saved_epochs):
     assert "saving the last epoch's weights (epoch 8)" in trial.stdout
 
 
-def test_a_diverged_trial_stops_at_once_and_still_reports(trainer):
-    result = trainer("--dataset=digits", "--epochs=5", "--learning-rate=1e9")
+def test_a_diverged_trial_stops_at_once_still_reports_and_saves_no_nan_model(trainer, tmp_path):
+    result = trainer("--dataset=digits", "--epochs=5", "--learning-rate=1e9", f"--model-dir={tmp_path / 'model'}")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.metrics_file.read_text().splitlines()]
     assert [r["global_step"] for r in records] == ["1"]
     assert "the loss became NaN in epoch 1: training stopped" in result.stdout
+    assert "no model saved: its weights are not finite (the loss diverged)" in result.stdout
+    assert not (tmp_path / "model").exists()
 
 
 def test_same_seed_repeats_the_trial(trials):
@@ -255,3 +257,28 @@ def test_a_restarted_trial_resumes_from_its_checkpoint_and_keeps_its_best_epoch(
     # The progress lines carry 4 decimals; one validation example is worth 1/450 here.
     assert _saved_model_accuracy(tmp_path / "model") == pytest.approx(best, abs=5e-5)
     assert not [path for path in checkpoints.rglob("*") if path.is_file()]
+
+
+def test_a_checkpoint_of_another_job_or_trial_is_deleted_not_resumed(tmp_path):
+    """Trial folders are met again by later jobs (one output folder per spec, trial ids from 1)."""
+    from trainer.checkpoints import CheckpointFolder
+
+    root = tmp_path / "checkpoints"
+    settings = {"learning_rate": 0.01, "num_units": 64}
+    mine = CheckpointFolder.from_environment({"AIP_CHECKPOINT_DIR": f"{root}/", "CLOUD_ML_JOB_ID": "1", "CLOUD_ML_TRIAL_ID": "3"}, settings)
+    mine.claim()
+    (root / "backup").mkdir()
+    (root / "backup" / "latest.weights.h5").write_bytes(b"weights")
+    # The same job, trial and settings (a restarted worker): the backup stays.
+    CheckpointFolder.from_environment({"AIP_CHECKPOINT_DIR": f"{root}/", "CLOUD_ML_JOB_ID": "1", "CLOUD_ML_TRIAL_ID": "3"}, dict(settings)).claim()
+    assert (root / "backup" / "latest.weights.h5").exists()
+    for environ, other_settings in (
+        ({"CLOUD_ML_JOB_ID": "2", "CLOUD_ML_TRIAL_ID": "3"}, settings),  # a later job's trial 3
+        ({"CLOUD_ML_JOB_ID": "1", "CLOUD_ML_TRIAL_ID": "3"}, {**settings, "num_units": 32}),
+    ):
+        mine.claim()
+        (root / "backup").mkdir(exist_ok=True)
+        (root / "backup" / "latest.weights.h5").write_bytes(b"weights")
+        CheckpointFolder.from_environment({"AIP_CHECKPOINT_DIR": f"{root}/", **environ}, other_settings).claim()
+        assert not (root / "backup").exists()
+        assert json.loads((root / "owner.json").read_text())["job"] == environ["CLOUD_ML_JOB_ID"]

@@ -1,0 +1,78 @@
+"""The trial's checkpoint folder, ``$AIP_CHECKPOINT_DIR``: a backup of every epoch to resume from.
+
+Vertex AI restarts a trial's worker after a VM's maintenance, a Spot VM taken back or a
+non-permanent error, with the same ``AIP_CHECKPOINT_DIR``; the trial then resumes after its last
+finished epoch instead of training again from the first. The folder also holds the best epoch's
+weights (:class:`trainer.best_weights.BestEpochWeights`), so the model saved at the end is still
+the best epoch's after a restart.
+
+The same folder is met again by other trials: a study's trials write under one output folder
+per spec (``<base>/<trial id>/checkpoints/``), trial ids start at 1 in every job, and a stopped or
+cancelled trial leaves its backup behind. So the folder records whose it is (the job, the trial
+and its settings), and a trial that finds another's checkpoint deletes it rather than
+continue someone else's training.
+"""
+
+import json
+
+import tensorflow as tf
+
+from trainer.saving import join_path
+
+_OWNER = "owner.json"
+_BACKUP = "backup"
+_BEST = "best"
+
+
+class CheckpointFolder:
+    """One trial's checkpoint folder (local path or ``gs://``)."""
+
+    def __init__(self, root, owner):
+        self.root = root
+        self._owner = owner
+
+    @classmethod
+    def from_environment(cls, environ, settings):
+        """The folder of ``$AIP_CHECKPOINT_DIR``, owned by this job, trial and ``settings`` (the
+        parsed flags); None if unset."""
+        root = environ.get("AIP_CHECKPOINT_DIR", "").strip()
+        if not root:
+            return None
+        owner = {"job": environ.get("CLOUD_ML_JOB_ID"), "trial": environ.get("CLOUD_ML_TRIAL_ID"), "settings": dict(settings)}
+        return cls(root, owner)
+
+    def claim(self):
+        """Make the folder this trial's: another owner's checkpoint is deleted, never resumed."""
+        path = join_path(self.root, _OWNER)
+        if tf.io.gfile.exists(path):
+            with tf.io.gfile.GFile(path) as f:
+                found = json.load(f)
+            if found == self._owner:
+                return
+            print(f"deleting another trial's checkpoint in {self.root} (job {found.get('job')}, trial {found.get('trial')})", flush=True)
+        self._clear()
+        tf.io.gfile.makedirs(self.root)
+        with tf.io.gfile.GFile(path, "w") as f:
+            json.dump(self._owner, f)
+
+    @property
+    def best_store(self):
+        """Where :class:`BestEpochWeights` keeps the best epoch."""
+        return join_path(self.root, _BEST)
+
+    def backup_callback(self):
+        """Keras' backup of every epoch, kept until :meth:`discard` (after the model is saved)."""
+        # delete_checkpoint=False: Keras would delete it when training ends, before the model is
+        # saved, and a restart during the save would then train again from the first epoch.
+        return tf.keras.callbacks.BackupAndRestore(backup_dir=join_path(self.root, _BACKUP), delete_checkpoint=False)
+
+    def discard(self):
+        """Delete the checkpoint once the model is saved: a finished trial resumes nothing."""
+        self._clear()
+
+    def _clear(self):
+        for name in (_BACKUP, _BEST):
+            if tf.io.gfile.exists(join_path(self.root, name)):
+                tf.io.gfile.rmtree(join_path(self.root, name))
+        if tf.io.gfile.exists(join_path(self.root, _OWNER)):
+            tf.io.gfile.remove(join_path(self.root, _OWNER))
