@@ -34,10 +34,33 @@ function findRunning(stateDir: string): (LocalBackend & { repoRoot?: string }) |
   }
 }
 
+/** How long to wait for a server that holds the folder's lock but has not written server.json yet. */
+const STARTING_SERVER_WAIT_MS = 30_000;
+
+/**
+ * The live server of a folder whose lock another process holds while it starts (the lock comes
+ * first, server.json once its trials are recovered and it listens): waited for, rather than
+ * refused as a second server. Undefined once no other process holds the lock (this process then
+ * starts one), or after the wait, when startServer names the owner.
+ */
+async function startingServer(stateDir: string): Promise<(LocalBackend & { repoRoot?: string }) | undefined> {
+  const deadline = Date.now() + STARTING_SERVER_WAIT_MS;
+  for (;;) {
+    const running = findRunning(stateDir);
+    if (running) return running;
+    const owner = lockOwner(stateDir);
+    if (owner === undefined || owner === process.pid || Date.now() > deadline) return undefined;
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+  }
+}
+
+/** Lookups in progress by state folder: concurrent calls wait for the first instead of racing it. */
+const inFlight = new Map<string, Promise<LocalBackend>>();
+
 /**
  * A local backend for `stateDir` running trials from `repoRoot`: this process's server, another
- * live server's, or a new one in this process (resuming the folder's unfinished jobs unless
- * `resumeJobs` is false; see ServerOptions).
+ * live server's (waited for while it starts), or a new one in this process (resuming the folder's
+ * unfinished jobs unless `resumeJobs` is false; see ServerOptions).
  */
 export async function ensureLocalBackend(options: { stateDir: string; repoRoot: string; resumeJobs?: boolean }): Promise<LocalBackend> {
   const stateDir = resolve(options.stateDir);
@@ -48,12 +71,24 @@ export async function ensureLocalBackend(options: { stateDir: string; repoRoot: 
     const server = await mine.server;
     return { rootUrl: server.url, token: server.token };
   }
-  const running = findRunning(stateDir);
+  const pending = inFlight.get(stateDir);
+  if (pending) {
+    // Then again from the top: the first lookup's server is found (or started) by then.
+    await pending.catch(() => undefined);
+    return ensureLocalBackend(options);
+  }
+  const lookup = findOrStart(stateDir, repoRoot, options.resumeJobs).finally(() => inFlight.delete(stateDir));
+  inFlight.set(stateDir, lookup);
+  return lookup;
+}
+
+async function findOrStart(stateDir: string, repoRoot: string, resumeJobs: boolean | undefined): Promise<LocalBackend> {
+  const running = await startingServer(stateDir);
   if (running) {
     if (running.repoRoot !== undefined && running.repoRoot !== repoRoot) throw otherRepositoryError(stateDir, running.repoRoot, repoRoot);
     return { rootUrl: running.rootUrl, token: running.token };
   }
-  const starting = startServer({ stateDir, repoRoot, resumeJobs: options.resumeJobs });
+  const starting = startServer({ stateDir, repoRoot, resumeJobs });
   own.set(stateDir, { server: starting, repoRoot });
   starting.catch(() => own.delete(stateDir));
   const server = await starting;

@@ -1,5 +1,6 @@
 /** `ensureLocalBackend`, the entry of the tuning-job provider and `tune run`. */
 import { mkdirSync, readFileSync, realpathSync, renameSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeEmbeddedServers, ensureLocalBackend } from "../../local/embedded";
@@ -32,6 +33,18 @@ describe("ensureLocalBackend", () => {
     const fresh = await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT });
     expect(fresh.token).not.toBe(server.token);
     expect((await client({ url: fresh.rootUrl, token: fresh.token }).list()).status).toBe(200);
+  });
+
+  it("waits for a server that holds the folder's lock while it starts, and starts its own once the lock is free", async () => {
+    const stateDir = tempDir();
+    // Another process takes the lock, as a starting server does before it writes server.json,
+    // and lets it go after 1.5 s.
+    const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "1500"], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
+    const started = Date.now();
+    const backend = await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT });
+    expect(Date.now() - started).toBeGreaterThan(1000);
+    expect((await client({ url: backend.rootUrl, token: backend.token }).list()).status).toBe(200);
   });
 
   it("refuses a state folder of another repository, whose trainer its trials would run: served now, or before", async () => {
