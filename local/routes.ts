@@ -39,10 +39,14 @@ const MAX_PAGE_SIZE = 1000;
 
 /**
  * Query parameters every method of a Google API takes (the discovery document's standard
- * parameters, googleapis' `StandardParameters`). The local backend answers JSON whatever they
+ * parameters, googleapis' `StandardParameters`, and Google's system parameters). The local backend answers JSON whatever they
  * say: `fields` and the others only trim or wrap an answer, so the full answer is a superset.
  */
-const STANDARD_PARAMETERS = ["$.xgafv", "access_token", "alt", "callback", "fields", "key", "oauth_token", "prettyPrint", "quotaUser", "uploadType", "upload_protocol"];
+const STANDARD_PARAMETERS = [
+  "$.xgafv", "access_token", "oauth_token", "uploadType", "upload_protocol",
+  // Google's system parameters, each also with a leading "$"; trace is gcloud's --trace-token.
+  ...["alt", "callback", "fields", "key", "prettyPrint", "quotaUser", "userProject", "userIp", "trace"].flatMap((name) => [name, `$${name}`]),
+];
 /**
  * The list method's own query parameters, in their JSON and proto spellings (Google's front end
  * binds both). `readMask` is taken and the whole job returned: a superset of what it asks.

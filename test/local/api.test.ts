@@ -148,7 +148,7 @@ describe("validation", () => {
       expect(refused.body.error.message).toMatch(/unknown query parameter "(filter|force|etag|validateOnly)": this method takes none/);
     }
     expect((await api.get(id)).body.state).toBe("JOB_STATE_SUCCEEDED");
-    const trimmed = await call(server.url, "GET", `${jobsPath}/${id}?fields=name&prettyPrint=false&quotaUser=me`, token);
+    const trimmed = await call(server.url, "GET", `${jobsPath}/${id}?fields=name&prettyPrint=false&quotaUser=me&%24fields=name&userProject=p&trace=token%3Aabc`, token);
     expect(trimmed.status).toBe(200);
     expect(trimmed.body.name).toBe(created.body.name);
   });
