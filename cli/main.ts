@@ -73,7 +73,7 @@ function checkCommandLine(command: string, values: Record<string, unknown>, posi
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a whole number >= 1 (got ${JSON.stringify(value)})`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number >= 1 (got ${JSON.stringify(value)})`);
   return n;
 }
 
@@ -126,7 +126,7 @@ function medianComparison(result: RunResult): string {
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
   const stateDir = localStateDir(repoRoot, values.state as string | undefined);
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
   const server = await startServer({
     stateDir,
     repoRoot,

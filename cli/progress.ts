@@ -33,10 +33,10 @@ export function reasonLine(reason: string | null | undefined): string {
 
 /**
  * A metric value for people: four significant digits, so a loss of 0.00012 is not shown as
- * 0.0000 (an accuracy such as 0.9622 reads as before).
+ * 0.0000 (an accuracy such as 0.9622 reads as before), and 0.99996 as 1.000, not 1.
  */
 export function formatMetric(value: number): string {
-  return String(Number(value.toPrecision(4)));
+  return value.toPrecision(4);
 }
 
 /** One line for a finished trial. */

@@ -110,6 +110,8 @@ describe("npm run tune", () => {
       [["run", "--stak", "dev"], "tune: Unknown option '--stak'"],
       [["cancel"], "tune: cancel takes one job"],
       [["launch"], 'tune: unknown command "launch"'],
+      [["run", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
+      [["serve", "--port", "abc"], 'tune: --port must be 0-65535 (got "abc")'],
     ];
     const folder = tempDir("tune-usage-");
     for (const [args, message] of cases) {
@@ -383,20 +385,20 @@ describe("progress", () => {
     progress.update(job(["SUCCEEDED", "INFEASIBLE", "ACTIVE"]));
     progress.finish();
     expect(text).toEqual([
-      "trial 1 SUCCEEDED accuracy=0.5  x=0.1235\n",
+      "trial 1 SUCCEEDED accuracy=0.5000  x=0.1235\n",
       "trial 2 INFEASIBLE (the trial process exited with code 3; last lines of stderr: boom)  x=0.1235\n",
     ]);
   });
 
   it("shows metric values to four significant digits, so a small loss is not 0.0000", () => {
-    expect([0.000123456, 0.96223, 1234.5678].map(formatMetric)).toEqual(["0.0001235", "0.9622", "1235"]);
+    expect([0.000123456, 0.96223, 1234.5678, 0.99996, 0.5].map(formatMetric)).toEqual(["0.0001235", "0.9622", "1235", "1.000", "0.5000"]);
   });
 
   it("redraws a bar with trials done/total and the best so far on a TTY", () => {
     let screen = "";
     const progress = createProgress({ write: (t) => void (screen += t), tty: true, columns: 80 });
     progress.update(job(["SUCCEEDED", "SUCCEEDED", "ACTIVE"]));
-    expect(screen).toContain("2/4 trials · 1 running · best accuracy 0.6 (trial 2)");
+    expect(screen).toContain("2/4 trials · 1 running · best accuracy 0.6000 (trial 2)");
     progress.finish();
     expect(screen.endsWith("\r\x1b[K")).toBe(true);
   });
