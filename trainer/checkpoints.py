@@ -2,7 +2,8 @@
 
 Vertex AI restarts a trial's worker after a VM's maintenance, a Spot VM taken back or a
 non-permanent error, with the same ``AIP_CHECKPOINT_DIR``; the trial then resumes after its last
-finished epoch instead of training again from the first. The folder also holds the best epoch's
+finished epoch instead of training again from the first (its later epochs shuffle differently
+from an uninterrupted run's: the seed starts over with the process). The folder also holds the best epoch's
 weights (:class:`trainer.best_weights.BestEpochWeights`), so the model saved at the end is still
 the best epoch's after a restart.
 
