@@ -95,8 +95,10 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
   Object.assign(env, {
     CLOUD_ML_HP_METRIC_FILE: metricsFile,
     CLOUD_ML_TRIAL_ID: ctx.trialId,
-    // The job, as Vertex AI's CLOUD_ML_JOB_ID: a trial tells its own checkpoint from one a trial
-    // of the same id in an earlier job left in the same output folder (trainer/checkpoints.py).
+    // Vertex AI sets CLOUD_ML_JOB_ID in a trial's container (to the trial's own custom job, as far
+    // as its documentation goes); here the job's id, which serves the same purpose: a trial tells
+    // its own checkpoint from one a trial of the same id in an earlier job left in the same output
+    // folder (trainer/checkpoints.py).
     ...(job.name ? { CLOUD_ML_JOB_ID: job.name.split("/").pop()! } : {}),
     AIP_MODEL_DIR: `${join(outputDir, "model")}/`,
     AIP_CHECKPOINT_DIR: `${join(outputDir, "checkpoints")}/`,

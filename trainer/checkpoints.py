@@ -44,17 +44,23 @@ class CheckpointFolder:
 
     def claim(self):
         """Make the folder this trial's: another owner's checkpoint is deleted, never resumed."""
+        if self._owner["job"] is None and self._owner["trial"] is not None:
+            print("CLOUD_ML_JOB_ID is not set: an earlier job's trial of this id and these flags "
+                  "would look like this trial, and its checkpoint would be resumed", flush=True)
         path = join_path(self.root, _OWNER)
         if tf.io.gfile.exists(path):
-            with tf.io.gfile.GFile(path) as f:
-                found = json.load(f)
+            found = _read_owner(path)
             if found == self._owner:
                 return
-            print(f"deleting another trial's checkpoint in {self.root} (job {found.get('job')}, trial {found.get('trial')})", flush=True)
+            whose = f"job {found.get('job')}, trial {found.get('trial')}" if found else "its owner record unreadable"
+            print(f"deleting another trial's checkpoint in {self.root} ({whose})", flush=True)
         self._clear()
         tf.io.gfile.makedirs(self.root)
-        with tf.io.gfile.GFile(path, "w") as f:
+        # Renamed into place: a process killed mid-write must not leave a record no trial can read.
+        partial = f"{path}.partial"
+        with tf.io.gfile.GFile(partial, "w") as f:
             json.dump(self._owner, f)
+        tf.io.gfile.rename(partial, path, overwrite=True)
 
     @property
     def best_store(self):
@@ -77,3 +83,13 @@ class CheckpointFolder:
                 tf.io.gfile.rmtree(join_path(self.root, name))
         if tf.io.gfile.exists(join_path(self.root, _OWNER)):
             tf.io.gfile.remove(join_path(self.root, _OWNER))
+
+
+def _read_owner(path):
+    """The owner record at ``path``, or None when it cannot be read as one (treated as another's)."""
+    try:
+        with tf.io.gfile.GFile(path) as f:
+            found = json.load(f)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

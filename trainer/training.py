@@ -74,8 +74,11 @@ def run(args):
     if args.save_epoch == "best":
         best.restore()
     if not all(np.isfinite(w).all() for w in model.get_weights()):
-        # Every epoch diverged: a model of NaNs is of no use to anyone. The reports stand.
+        # Every epoch diverged (or the last did, with --save-epoch=last): a model of NaNs is of no
+        # use to anyone, and neither is a checkpoint of one. The reports stand.
         print("no model saved: its weights are not finite (the loss diverged)", flush=True)
+        if checkpoints:
+            checkpoints.discard()
         return
     print(describe(args.save_epoch, (best.best_epoch, best.best_accuracy), epochs_run), flush=True)
     keras_path = save_model(model, args.model_dir)

@@ -132,13 +132,16 @@ def test_save_epoch_last_saves_the_last_epochs_weights(saved_epochs):
 
 
 def test_a_diverged_trial_stops_at_once_still_reports_and_saves_no_nan_model(trainer, tmp_path):
-    result = trainer("--dataset=digits", "--epochs=5", "--learning-rate=1e9", f"--model-dir={tmp_path / 'model'}")
+    checkpoints = tmp_path / "checkpoints"
+    result = trainer("--dataset=digits", "--epochs=5", "--learning-rate=1e9", f"--model-dir={tmp_path / 'model'}", env={"AIP_CHECKPOINT_DIR": f"{checkpoints}/"})
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.metrics_file.read_text().splitlines()]
     assert [r["global_step"] for r in records] == ["1"]
     assert "the loss became NaN in epoch 1: training stopped" in result.stdout
     assert "no model saved: its weights are not finite (the loss diverged)" in result.stdout
     assert not (tmp_path / "model").exists()
+    # Nor is a checkpoint of NaN weights kept for a restart to resume.
+    assert not [path for path in checkpoints.rglob("*") if path.is_file()]
 
 
 def test_same_seed_repeats_the_trial(trials):
@@ -282,3 +285,17 @@ def test_a_checkpoint_of_another_job_or_trial_is_deleted_not_resumed(tmp_path):
         CheckpointFolder.from_environment({"AIP_CHECKPOINT_DIR": f"{root}/", **environ}, other_settings).claim()
         assert not (root / "backup").exists()
         assert json.loads((root / "owner.json").read_text())["job"] == environ["CLOUD_ML_JOB_ID"]
+
+
+@pytest.mark.parametrize("content", ["", '{"job": "1", "tri', "null"])
+def test_an_unreadable_owner_record_is_another_trials_checkpoint(tmp_path, content, capsys):
+    """A kill while a record was written (on a local path) must not fail every later trial."""
+    from trainer.checkpoints import CheckpointFolder
+
+    root = tmp_path / "checkpoints"
+    (root / "backup").mkdir(parents=True)
+    (root / "owner.json").write_text(content)
+    CheckpointFolder.from_environment({"AIP_CHECKPOINT_DIR": str(root), "CLOUD_ML_JOB_ID": "1", "CLOUD_ML_TRIAL_ID": "3"}, {"x": 1}).claim()
+    assert not (root / "backup").exists()
+    assert json.loads((root / "owner.json").read_text())["trial"] == "3"
+    assert "its owner record unreadable" in capsys.readouterr().out
