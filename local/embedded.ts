@@ -4,7 +4,7 @@
  * this process's server, else a live one found through `<state>/server.json`, and only then
  * starts one in this process on an ephemeral loopback port.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { lockOwner } from "./lock";
 import { canonicalPath, otherRepositoryError, startServer, type LocalServer } from "./server";
@@ -44,13 +44,25 @@ const STARTING_SERVER_WAIT_MS = 30_000;
  * starts one), or after the wait, when startServer names the owner.
  */
 async function startingServer(stateDir: string): Promise<(LocalBackend & { repoRoot?: string }) | undefined> {
-  const deadline = Date.now() + STARTING_SERVER_WAIT_MS;
   for (;;) {
     const running = findRunning(stateDir);
     if (running) return running;
     const owner = lockOwner(stateDir);
-    if (owner === undefined || owner === process.pid || Date.now() > deadline) return undefined;
+    if (owner === undefined || owner === process.pid) return undefined;
+    // Only a lock taken moments ago is a server starting. An older one without server.json is a
+    // dead server's whose pid another process now has (a container restarted): startServer then
+    // names that pid at once instead of after a wait.
+    if (Date.now() - lockTakenAt(stateDir) > STARTING_SERVER_WAIT_MS) return undefined;
     await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+  }
+}
+
+/** When the folder's lock file was written (0 if it is gone). */
+function lockTakenAt(stateDir: string): number {
+  try {
+    return statSync(join(stateDir, "lock")).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 

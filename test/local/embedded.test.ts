@@ -1,5 +1,5 @@
 /** `ensureLocalBackend`, the entry of the tuning-job provider and `tune run`. */
-import { mkdirSync, readFileSync, realpathSync, renameSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, renameSync, utimesSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -45,6 +45,21 @@ describe("ensureLocalBackend", () => {
     const backend = await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT });
     expect(Date.now() - started).toBeGreaterThan(1000);
     expect((await client({ url: backend.rootUrl, token: backend.token }).list()).status).toBe(200);
+  });
+
+  it("does not wait on an old lock without server.json (a dead server's pid reused): it names the holder at once", async () => {
+    const stateDir = tempDir();
+    const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "20000"], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(join(stateDir, "lock"), hourAgo, hourAgo);
+      const started = Date.now();
+      await expect(ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(`is in use by another local backend (pid ${holder.pid})`);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      holder.kill();
+    }
   });
 
   it("refuses a state folder of another repository, whose trainer its trials would run: served now, or before", async () => {
