@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
-import { cancelLocalJob } from "./cancel";
+import { cancelLocalJob, localJobName } from "./cancel";
 import { formatMetric } from "./progress";
 import { startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, type RunResult } from "./run";
@@ -68,6 +68,14 @@ function checkCommandLine(command: string, values: Record<string, unknown>, posi
   if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(", ")} ${stray.length > 1 ? "do" : "does"} not apply to ${command}`);
   if (command === "cancel" && positionals.length !== 2) throw new UsageError("cancel takes one job (its id or full name)");
   if (positionals.length > COMMAND_ARITY[command]!) throw new UsageError(`${command} takes no argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
+  for (const flag of ["max-trials", "parallel"]) positiveInt(values[flag] as string | undefined, flag);
+  if (command === "cancel") {
+    try {
+      localJobName(positionals[1]!);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -125,7 +133,7 @@ function medianComparison(result: RunResult): string {
 
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {
   const stateDir = localStateDir(repoRoot, values.state as string | undefined);
-  const port = values.port === undefined ? 0 : Number(values.port);
+  const port = values.port === undefined ? 0 : values.port === "" ? NaN : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535 (got ${JSON.stringify(values.port)})`);
   const server = await startServer({
     stateDir,

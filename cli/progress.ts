@@ -33,10 +33,11 @@ export function reasonLine(reason: string | null | undefined): string {
 
 /**
  * A metric value for people: four significant digits, so a loss of 0.00012 is not shown as
- * 0.0000 (an accuracy such as 0.9622 reads as before), and 0.99996 as 1.000, not 1.
+ * 0.0000 (an accuracy such as 0.9622 reads as before), and 0.99996 as 1.000, not 1; from 10,000
+ * up, the whole number (toPrecision would write 1.235e+4).
  */
 export function formatMetric(value: number): string {
-  return value.toPrecision(4);
+  return Math.abs(value) >= 1e4 ? value.toFixed(0) : value.toPrecision(4);
 }
 
 /** One line for a finished trial. */

@@ -39,13 +39,16 @@ const MAX_PAGE_SIZE = 1000;
 
 /**
  * Query parameters every method of a Google API takes (the discovery document's standard
- * parameters, googleapis' `StandardParameters`, and Google's system parameters). The local backend answers JSON whatever they
- * say: `fields` and the others only trim or wrap an answer, so the full answer is a superset.
+ * parameters, googleapis' `StandardParameters`, and Google's system parameters). The local
+ * backend takes them and answers JSON whatever they say: those that shape an answer (`fields`,
+ * `alt`, `prettyPrint`, `$.xgafv`) only trim or wrap it, so the full answer is a superset, and
+ * the others (`key`, `quotaUser`, `userProject`, `trace`, ...) concern quota, billing and
+ * tracing, which the local backend has none of.
  */
 const STANDARD_PARAMETERS = [
   "$.xgafv", "access_token", "oauth_token", "uploadType", "upload_protocol",
   // Google's system parameters, each also with a leading "$"; trace is gcloud's --trace-token.
-  ...["alt", "callback", "fields", "key", "prettyPrint", "quotaUser", "userProject", "userIp", "trace"].flatMap((name) => [name, `$${name}`]),
+  ...["alt", "apiVersion", "callback", "fields", "key", "prettyPrint", "quotaUser", "userProject", "userIp", "trace"].flatMap((name) => [name, `$${name}`]),
 ];
 /**
  * The list method's own query parameters, in their JSON and proto spellings (Google's front end

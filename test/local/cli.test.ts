@@ -112,6 +112,9 @@ describe("npm run tune", () => {
       [["launch"], 'tune: unknown command "launch"'],
       [["run", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
       [["serve", "--port", "abc"], 'tune: --port must be 0-65535 (got "abc")'],
+      [["serve", "--port="], 'tune: --port must be 0-65535 (got "")'],
+      [["cancel", "latest"], "tune: the job must be a numeric id or a full name"],
+      [["demo", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
     ];
     const folder = tempDir("tune-usage-");
     for (const [args, message] of cases) {
@@ -119,6 +122,8 @@ describe("npm run tune", () => {
       expect(await exited, args.join(" ")).toBe(2);
       expect(output(), args.join(" ")).toContain(message);
       expect(output()).toContain("npm run tune -- run ");
+      // Refused before anything starts (the demo's banner included).
+      expect(output()).not.toContain("tune demo:");
     }
     // Nothing ran: no state folder was made.
     expect(existsSync(join(folder, ".tune"))).toBe(false);
@@ -391,7 +396,7 @@ describe("progress", () => {
   });
 
   it("shows metric values to four significant digits, so a small loss is not 0.0000", () => {
-    expect([0.000123456, 0.96223, 1234.5678, 0.99996, 0.5].map(formatMetric)).toEqual(["0.0001235", "0.9622", "1235", "1.000", "0.5000"]);
+    expect([0.000123456, 0.96223, 1234.5678, 0.99996, 0.5, 12345.6, -99999].map(formatMetric)).toEqual(["0.0001235", "0.9622", "1235", "1.000", "0.5000", "12346", "-99999"]);
   });
 
   it("redraws a bar with trials done/total and the best so far on a TTY", () => {
