@@ -47,6 +47,17 @@ describe("ensureLocalBackend", () => {
     expect((await client({ url: backend.rootUrl, token: backend.token }).list()).status).toBe(200);
   });
 
+  it("uses the server that held the folder's lock while it started, once its server.json appears", async () => {
+    const stateDir = tempDir();
+    const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "20000", "1000"], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
+      expect(await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT })).toEqual({ rootUrl: "http://127.0.0.1:9/", token: "held-token" });
+    } finally {
+      holder.kill();
+    }
+  });
+
   it("does not wait on an old lock without server.json (a dead server's pid reused): it names the holder at once", async () => {
     const stateDir = tempDir();
     const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "20000"], { stdio: ["ignore", "pipe", "inherit"] });
