@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from trainer.reporting import METRIC_TAG
-from trainer.saving import join_path
+from trainer.saving import join_path, write_json
 
 _RECORD = "best.json"
 
@@ -84,11 +84,7 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         with tf.io.gfile.GFile(join_path(self._store, name), "wb") as f:
             f.write(buffer.getvalue())
         record = {"epoch": self.best_epoch, "accuracy": self.best_accuracy, "file": name}
-        # Renamed into place: a process killed mid-write leaves the previous record readable.
-        partial = join_path(self._store, f"{_RECORD}.partial")
-        with tf.io.gfile.GFile(partial, "w") as f:
-            json.dump(record, f)
-        tf.io.gfile.rename(partial, join_path(self._store, _RECORD), overwrite=True)
+        write_json(join_path(self._store, _RECORD), record)
         for old in tf.io.gfile.listdir(self._store):
             if old.endswith(".npz") and old != name:
                 tf.io.gfile.remove(join_path(self._store, old))

@@ -18,7 +18,7 @@ import json
 
 import tensorflow as tf
 
-from trainer.saving import join_path
+from trainer.saving import join_path, write_json
 
 _OWNER = "owner.json"
 _BACKUP = "backup"
@@ -56,11 +56,7 @@ class CheckpointFolder:
             print(f"deleting another trial's checkpoint in {self.root} ({whose})", flush=True)
         self._clear()
         tf.io.gfile.makedirs(self.root)
-        # Renamed into place: a process killed mid-write must not leave a record no trial can read.
-        partial = f"{path}.partial"
-        with tf.io.gfile.GFile(partial, "w") as f:
-            json.dump(self._owner, f)
-        tf.io.gfile.rename(partial, path, overwrite=True)
+        write_json(path, self._owner)
 
     @property
     def best_store(self):

@@ -5,6 +5,7 @@ The directory receives an exported SavedModel (``saved_model.pb``, ``variables/`
 ``model.keras`` (what ``keras.models.load_model`` reads back for further training).
 """
 
+import json
 import os
 import tempfile
 
@@ -44,3 +45,15 @@ def join_path(base, name):
     Vertex AI's AIP_MODEL_DIR ends with '/'.
     """
     return base.rstrip("/") + "/" + name.replace(os.sep, "/")
+
+
+def write_json(path, value):
+    """Write ``value`` as JSON to ``path`` (local or ``gs://``), renamed into place.
+
+    A process killed mid-write then leaves the previous file (or none), never a partial one
+    that every later reader would fail on.
+    """
+    partial = f"{path}.partial"
+    with tf.io.gfile.GFile(partial, "w") as f:
+        json.dump(value, f)
+    tf.io.gfile.rename(partial, path, overwrite=True)

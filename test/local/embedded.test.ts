@@ -1,11 +1,23 @@
 /** `ensureLocalBackend`, the entry of the tuning-job provider and `tune run`. */
 import { mkdirSync, readFileSync, realpathSync, renameSync, utimesSync } from "node:fs";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeEmbeddedServers, ensureLocalBackend } from "../../local/embedded";
 import { startServer } from "../../local/server";
 import { client, REPO_ROOT, tempDir } from "./helpers";
+
+/**
+ * Another process that takes the folder's lock as a starting server does and holds it for `ms`;
+ * with `announceMs`, it writes a token and server.json naming itself after that long
+ * (test/local/holdLock.ts). Resolves once the lock is taken.
+ */
+async function holdLock(stateDir: string, ms: number, announceMs?: number): Promise<ChildProcess> {
+  const args = [join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, String(ms), ...(announceMs === undefined ? [] : [String(announceMs)])];
+  const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
+  return holder;
+}
 
 /** Another repository: any folder other than this one. */
 const OTHER_REPO = tempDir("other-repo-");
@@ -39,8 +51,7 @@ describe("ensureLocalBackend", () => {
     const stateDir = tempDir();
     // Another process takes the lock, as a starting server does before it writes server.json,
     // and lets it go after 1.5 s.
-    const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "1500"], { stdio: ["ignore", "pipe", "inherit"] });
-    await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
+    await holdLock(stateDir, 1500);
     const started = Date.now();
     const backend = await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT });
     expect(Date.now() - started).toBeGreaterThan(1000);
@@ -49,9 +60,8 @@ describe("ensureLocalBackend", () => {
 
   it("uses the server that held the folder's lock while it started, once its server.json appears", async () => {
     const stateDir = tempDir();
-    const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "20000", "1000"], { stdio: ["ignore", "pipe", "inherit"] });
+    const holder = await holdLock(stateDir, 20_000, 1000);
     try {
-      await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
       expect(await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT })).toEqual({ rootUrl: "http://127.0.0.1:9/", token: "held-token" });
     } finally {
       holder.kill();
@@ -60,9 +70,8 @@ describe("ensureLocalBackend", () => {
 
   it("does not wait on an old lock without server.json (a dead server's pid reused): it names the holder at once", async () => {
     const stateDir = tempDir();
-    const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, "20000"], { stdio: ["ignore", "pipe", "inherit"] });
+    const holder = await holdLock(stateDir, 20_000);
     try {
-      await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
       const hourAgo = new Date(Date.now() - 3_600_000);
       utimesSync(join(stateDir, "lock"), hourAgo, hourAgo);
       const started = Date.now();
