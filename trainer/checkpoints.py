@@ -14,6 +14,7 @@ and its settings), and a trial that finds another's checkpoint deletes it rather
 continue someone else's training.
 """
 
+import inspect
 import json
 
 import tensorflow as tf
@@ -67,7 +68,12 @@ class CheckpointFolder:
         """Keras' backup of every epoch, kept until :meth:`discard` (after the model is saved)."""
         # delete_checkpoint=False: Keras would delete it when training ends, before the model is
         # saved, and a restart during the save would then train again from the first epoch.
-        return tf.keras.callbacks.BackupAndRestore(backup_dir=join_path(self.root, _BACKUP), delete_checkpoint=False)
+        options = {"delete_checkpoint": False}
+        # A kill while the backup is written leaves a file that cannot be read: with the previous
+        # backup kept beside it (Keras 3.5 and later), Keras falls back to that one.
+        if "double_checkpoint" in inspect.signature(tf.keras.callbacks.BackupAndRestore).parameters:
+            options["double_checkpoint"] = True
+        return _ReadableBackup(backup_dir=join_path(self.root, _BACKUP), **options)
 
     def discard(self):
         """Delete the checkpoint once the model is saved: a finished trial resumes nothing."""
@@ -89,3 +95,17 @@ def _read_owner(path):
     except ValueError:
         return None
     return found if isinstance(found, dict) else None
+
+
+class _ReadableBackup(tf.keras.callbacks.BackupAndRestore):
+    """Keras' backup, but one that cannot be read (and has no previous copy) is dropped, not fatal.
+
+    Otherwise a worker killed while writing it would fail on every restart after.
+    """
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError as error:
+            print(f"the checkpoint in {self.backup_dir} cannot be read ({error}); training from the first epoch", flush=True)
+            tf.io.gfile.rmtree(self.backup_dir)

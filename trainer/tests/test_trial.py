@@ -299,3 +299,21 @@ def test_an_unreadable_owner_record_is_another_trials_checkpoint(tmp_path, conte
     assert not (root / "backup").exists()
     assert json.loads((root / "owner.json").read_text())["trial"] == "3"
     assert "its owner record unreadable" in capsys.readouterr().out
+
+
+def test_an_unreadable_backup_is_dropped_and_training_starts_over(tmp_path, capsys):
+    """A worker killed while Keras wrote its backup must not fail on every restart after."""
+    import tensorflow as tf
+
+    from trainer.checkpoints import CheckpointFolder
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "latest.weights.h5").write_bytes(b"\0" * 10)
+    (backup / "training_metadata.json").write_text('{"epoch": 3, "batch": 0}')
+    model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    callback = CheckpointFolder(str(tmp_path), {}).backup_callback()
+    history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0, callbacks=[callback])
+    assert history.epoch == [0, 1]
+    assert "cannot be read" in capsys.readouterr().out
