@@ -36,6 +36,11 @@ const OURS_VARIANTS: Record<string, BayesOptions> = {
 };
 const PYTHON_PEERS = ["optuna-tpe", "optuna-gp", "vizier"];
 
+/** Whether an optimizer is one of the Python peers run through peers.py. */
+export function isPythonPeer(name: string): boolean {
+  return PYTHON_PEERS.includes(name);
+}
+
 /** Every optimizer the harness knows. */
 export const OPTIMIZERS = [...Object.keys(OURS_VARIANTS), "random", ...PYTHON_PEERS];
 
@@ -47,7 +52,7 @@ const venvPython = join(here, ".venv-peers", "bin", "python");
  * the seeds each study's requests carry); for peers, the pinned package.
  */
 export function optimizerVersion(name: string): string {
-  if (PYTHON_PEERS.includes(name)) {
+  if (isPythonPeer(name)) {
     const pins = readFileSync(join(here, "peers-requirements.txt"), "utf8");
     const pkg = name === "vizier" ? "google-vizier" : "optuna";
     const pin = new RegExp(`^${pkg}(\\[[^\\]]*\\])?==(\\S+)`, "m").exec(pins);
@@ -76,7 +81,7 @@ export function peersAvailable(): boolean {
 
 /** Runs one study. */
 export async function runStudy(optimizer: string, problem: Problem, seed: number, budget: number, mode: Mode): Promise<Trace> {
-  if (PYTHON_PEERS.includes(optimizer)) {
+  if (isPythonPeer(optimizer)) {
     if (mode !== "seq") throw new Error("peers run sequentially only");
     return runPeer(optimizer, problem, seed, budget);
   }

@@ -7,8 +7,11 @@
  *   --shard i/k    run only every k-th study starting at i (results are cached, so shards resume)
  *   --summary-only print the table and plots from the cache without running anything
  *
- * Each study's trace is cached in
- * bench/optimizer/.cache/<optimizer>@<version>/<mode>-b<budget>/<problem>@<problems.ts version>/<seed>.json.
+ * Each study's trace is cached in <root>/<optimizer>@<version>/<mode>-b<budget>/<problem>@<problems.ts
+ * version>/<seed>.json. The root is bench/optimizer/peer-traces/ for the Python peers, which is
+ * committed: their versions are pinned, and their studies take hours (OSS Vizier: 14–45 min each),
+ * so a new checkout resumes them instead of running them again. Ours and random search go to
+ * bench/optimizer/.cache/ (ignored): ours changes version with every edit and reruns in minutes.
  * The summary goes to stdout and bench/optimizer/results/<tier>.{json,md}; plots (regret vs trials,
  * one PNG per problem) are drawn by plot.py in the peer venv when it exists. A run that overrides
  * the tier's plan writes <tier>-partial.* instead (not committed), so a shard or a one-problem run
@@ -17,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { OPTIMIZERS, optimizerVersion, peersAvailable, problemsVersion, runStudy, type Mode, type Trace } from "./drivers";
+import { isPythonPeer, OPTIMIZERS, optimizerVersion, peersAvailable, problemsVersion, runStudy, type Mode, type Trace } from "./drivers";
 import { isTabular, makeProblem, PROBLEMS } from "./problems";
 
 interface Plan {
@@ -84,7 +87,8 @@ function jobs(plan: Plan): Job[] {
       for (const problem of plan.problems) {
         if (mode === "batch3" && plan.tier === "full" && !plan.batchProblems.includes(problem)) continue;
         for (let seed = 0; seed < plan.seeds; seed++) {
-          const file = join(here, ".cache", `${optimizer}@${version}`, `${mode}-b${plan.budget}`, `${problem}@${problems}`, `${seed}.json`);
+          const root = isPythonPeer(optimizer) ? "peer-traces" : ".cache";
+          const file = join(here, root, `${optimizer}@${version}`, `${mode}-b${plan.budget}`, `${problem}@${problems}`, `${seed}.json`);
           out.push({ optimizer, problem, seed, mode, file });
         }
       }
@@ -189,7 +193,7 @@ function isTierPlan(plan: Plan): boolean {
 async function main(): Promise<void> {
   const { plan, shard, summaryOnly } = parseArgs(process.argv.slice(2));
   if (!peersAvailable()) {
-    const missing = plan.optimizers.filter((o) => ["optuna-tpe", "optuna-gp", "vizier"].includes(o));
+    const missing = plan.optimizers.filter(isPythonPeer);
     if (missing.length > 0) {
       console.error(`peer venv missing (run bench/optimizer/setup-peers.sh); skipping ${missing.join(", ")}`);
       plan.optimizers = plan.optimizers.filter((o) => !missing.includes(o));
