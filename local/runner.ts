@@ -286,9 +286,17 @@ export class TrialProcess {
     return this.stopReason !== undefined;
   }
 
-  /** Ends the trial's process group: SIGTERM, then SIGKILL after the grace period. The first reason wins. */
+  /**
+   * Ends the trial's process group: SIGTERM, then SIGKILL after the grace period. The first reason
+   * wins; a command that has already ended is left to its end.
+   */
   stop(reason: StopReason): void {
     if (this.ended || this.pgid === undefined) return;
+    // A command that has ended on its own (its shell recorded the status, and this process has
+    // not handled the exit yet) is not stopped: its end stands. Else a trial that finished as a
+    // cancel, a shutdown or its deadline came would be recorded cancelled, interrupted (and run
+    // again) or timed out, its result lost. Vertex's cancel is best effort the same way.
+    if (this.stopReason === undefined && readExitStatus(this.dir)) return;
     // Kept in the folder first: a server that dies before the trial ends leaves the next one the reason.
     if (this.stopReason === undefined) writeFileSync(join(this.dir, STOP_REASON_FILE), `${reason}\n`);
     this.stopReason ??= reason;

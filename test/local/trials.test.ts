@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
 import { trialCommand } from "../../local/command";
+import { EXIT_STATUS_FILE, STOP_REASON_FILE, TrialProcess, type TrialExit } from "../../local/runner";
 import { failureBudget, studySeed } from "../../local/scheduler";
 import { suggest, type Suggest, type SuggestRequest } from "../../optimizer";
 import { startServer, type LocalServer } from "../../local/server";
@@ -195,6 +196,22 @@ describe("failing trials", () => {
     writeFileSync(script, "#!/bin/sh\nexit 0\n", { mode: 0o644 });
     const denied = await run({ ...ending("x"), trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: [script] } }] } });
     expect(denied.trials![0].infeasibleReason).toContain(`could not start the trial command: spawn ${script} EACCES`);
+  });
+
+  it("leaves a trial that ended on its own as it ended when a stop comes before its exit is handled", async () => {
+    const dir = tempDir();
+    const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, metricsFile: join(dir, "metrics.jsonl") };
+    let exited!: (exit: TrialExit) => void;
+    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
+    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurement: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
+    trial.start(dir);
+    // Spun without yielding: the command ends and its shell records the status, but this process
+    // cannot handle the exit before the stop, as when a cancel lands in that window.
+    const until = Date.now() + 10_000;
+    while (!existsSync(join(dir, EXIT_STATUS_FILE)) && Date.now() < until);
+    trial.stop("cancel");
+    expect(await exit).toMatchObject({ code: 0, signal: null, stopReason: undefined });
+    expect(existsSync(join(dir, STOP_REASON_FILE))).toBe(false);
   });
 
   it("uses max(3, 20% of max trials) when maxFailedTrialCount is 0", () => {
