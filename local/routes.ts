@@ -4,9 +4,9 @@
  * bodies, faults) live in server.ts; this module maps a parsed request to an answer.
  */
 import { validateJob, type VertexJob } from "../components/spec";
+import { OUTPUT_ONLY_FIELDS, readJob } from "../components/spec/jobShape";
 import { ApiError } from "./errors";
 import { parseFilter } from "./filter";
-import { OUTPUT_ONLY_FIELDS, unknownFields } from "./knownFields";
 import type { JobScheduler } from "./scheduler";
 import { jobView, TERMINAL_STATES, type JobRecord, type Store } from "./store";
 
@@ -134,10 +134,8 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   // can be sent again as a request.
   const job = Object.fromEntries(Object.entries(body).filter(([field]) => !OUTPUT_ONLY_FIELDS.has(field))) as VertexJob;
   const location = parent.split("/")[3];
-  // Unknown field names first, as Google's JSON parser refuses them before any validation.
-  const issues = unknownFields(body);
   // A request as sent: the resource's own labels are already on it.
-  issues.push(...validateJob(job, location, false));
+  const issues = validateJob(job, location, false);
   if (job.studySpec?.convexAutomatedStoppingSpec) {
     issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
   }
@@ -153,7 +151,8 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (active >= ctx.maxActiveJobs) {
     throw new ApiError("RESOURCE_EXHAUSTED", `the local backend already runs ${active} jobs (the limit is ${ctx.maxActiveJobs}); wait for one to end or cancel one`);
   }
-  const record = ctx.store.createJob(parent, job);
+  // Kept in one form per field (numbers, 64-bit integers as strings, no nulls), as Vertex answers it.
+  const record = ctx.store.createJob(parent, readJob(job).job);
   // The job as created, before the scheduler starts it: Vertex answers a create with a job still
   // JOB_STATE_PENDING (no startTime), and a client must not expect it running yet.
   const created = jobView(record, false);

@@ -3,10 +3,16 @@
  * component at construction, the provider's `check` at preview, and the local server (400).
  *
  * It reports every problem at once, each with the Vertex JSON path of the field and the rule it
- * breaks. Values still unknown at preview (Pulumi's placeholder) are skipped, never reported.
+ * breaks: unknown field names and values of the wrong JSON type first (`readJob`), then, once
+ * there are none, the rules. Values still unknown at preview (Pulumi's placeholder) are skipped,
+ * never reported.
  */
 import { IDENTITY_LABEL, SPEC_LABEL } from "./hash";
+import { readJob } from "./jobShape";
+import { isUnknown } from "./placeholder";
 import type { VertexJob, VertexParameterSpec } from "./vertexJson";
+
+export { isUnknown, UNKNOWN } from "./placeholder";
 
 /** One validation failure: where, and which rule. */
 export interface Issue {
@@ -14,14 +20,6 @@ export interface Issue {
   path: string;
   /** The rule that is broken, said so a person can fix it. */
   message: string;
-}
-
-/** The string Pulumi puts in place of values not known until apply (preview). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** True for a value Pulumi does not know yet. */
-export function isUnknown(value: unknown): boolean {
-  return value === UNKNOWN;
 }
 
 const ALGORITHMS = ["ALGORITHM_UNSPECIFIED", "GRID_SEARCH", "RANDOM_SEARCH"];
@@ -361,7 +359,11 @@ const RESOURCE_LABELS = [IDENTITY_LABEL, SPEC_LABEL];
  * @param resourceLabels the job is the user's, to which the tuning-job resource will add its two
  *   labels: their keys are reserved and count toward the limit. False for a request as sent.
  */
-export function validateJob(job: VertexJob, location?: string, resourceLabels = true): Issue[] {
+export function validateJob(request: VertexJob, location?: string, resourceLabels = true): Issue[] {
+  // Field names and JSON types first, as Google's front end reads them before any rule of the
+  // service: the rules below rely on them (and see each value in one form).
+  const { job, issues } = readJob(request);
+  if (issues.length) return issues;
   const c = new Checker();
   if (c.required(job.displayName, "displayName", "displayName") && [...job.displayName!].length > 128) {
     c.fail("displayName", `must be at most 128 characters (got ${[...job.displayName!].length})`);

@@ -7,7 +7,8 @@ import type * as pulumi from "@pulumi/pulumi";
 // Imported from the spec's files, not its index: the provider is serialized by value, and the
 // index would carry every spec module along (spec/hash's node:crypto cannot be serialized).
 import { canonicalJson } from "../spec/hash";
-import { isUnknown, validateJob } from "../spec/validate";
+import { isUnknown } from "../spec/placeholder";
+import { validateJob } from "../spec/validate";
 import type { VertexJob } from "../spec/vertexJson";
 import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { isLocal } from "./connect";

@@ -116,6 +116,26 @@ describe("validation", () => {
     expect(message).not.toContain("any-key");
   });
 
+  it("answers values of the wrong JSON type with 400 naming each field, not 500, and keeps proto3's other forms in one", async () => {
+    const job = testJob(["--steps=1"], { maxTrialCount: 1, displayName: 5 as never, labels: { team: 5 } as never }, { parameters: 5 as never });
+    job.trialJobSpec!.workerPoolSpecs![0]!.containerSpec!.command = "python3" as never;
+    const refused = await api.create(job);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.status).toBe("INVALID_ARGUMENT");
+    for (const line of ["displayName: must be a string (got 5)", "studySpec.parameters: must be a list (got 5)", 'containerSpec.command: must be a list (got "python3")', "labels: must be an object of string values"]) {
+      expect(refused.body.error.message).toContain(line);
+    }
+    const created = await api.create(testJob(["--steps=1"], { maxTrialCount: "1" as never, maxFailedTrialCount: null as never }, {
+      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: "0.1" as never, maxValue: 0.9 } }],
+    }));
+    expect(created.status).toBe(200);
+    // As Vertex answers it: int32 and double fields numbers, int64 ones strings, nulls gone.
+    expect(created.body.maxTrialCount).toBe(1);
+    expect(created.body).not.toHaveProperty("maxFailedTrialCount");
+    expect(created.body.studySpec.parameters[0].doubleValueSpec.minValue).toBe(0.1);
+    expect(created.body.trialJobSpec.workerPoolSpecs[0].replicaCount).toBe("1");
+  });
+
   it("ignores a request's output-only fields, as Google's APIs do: a job read back can be sent again", async () => {
     const answer = await api.create({
       ...testJob(["--steps=1"], { maxTrialCount: 1 }),

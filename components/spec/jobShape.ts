@@ -1,0 +1,227 @@
+/**
+ * The JSON shape of a `HyperparameterTuningJob` request as aiplatform v1 defines it: each
+ * message's fields and their JSON types. Google's JSON front end refuses a field name it does not
+ * know (400 INVALID_ARGUMENT, "Invalid JSON payload received. Unknown name ... Cannot find
+ * field.") and a value of the wrong JSON type, before any rule of the service; `readJob` does
+ * both, and every check of a job starts with it (the component, the provider's `check`, the local
+ * server's create). A misspelt field must not quietly give another study than the one on Vertex,
+ * and a value of the wrong type must be named, not crash a later rule.
+ *
+ * It reads a request as proto3's JSON mapping does: `null` is the field's default (absent),
+ * 32-bit integers and doubles may also be JSON strings (`"5"`, `"0.1"`), 64-bit integers numbers
+ * or strings. The job it returns holds each in one form (absent; numbers; 64-bit integers as
+ * strings, as Vertex answers them), so what reads the job afterwards sees one type per field.
+ */
+import { isUnknown } from "./placeholder";
+import type { Issue } from "./validate";
+import type { VertexJob } from "./vertexJson";
+
+/**
+ * Each message's fields, from googleapis' `build/src/apis/aiplatform/v1.d.ts` (the interfaces
+ * `Schema$GoogleCloudAiplatformV1<name>`, their types from the protos' comments;
+ * test/spec/jobShape.test.ts checks the table against that file). A bare name is a string;
+ * `name:type` one of `int32`, `int64`, `double`, `bool`, `enum`, `duration`, `timestamp`, a
+ * message's name, `map` (string to string), or `output`: an output-only field, which create
+ * ignores (AIP-203), so its contents are not read either (a job read back, with the local
+ * trials' extension fields, can be sent again). `[]` marks a repeated field.
+ */
+const MESSAGES: Record<string, string> = {
+  HyperparameterTuningJob:
+    "displayName maxTrialCount:int32 parallelTrialCount:int32 maxFailedTrialCount:int32 studySpec:StudySpec trialJobSpec:CustomJobSpec labels:map encryptionSpec:EncryptionSpec " +
+    "name:output state:output trials:output createTime:output startTime:output endTime:output updateTime:output error:output satisfiesPzs:output satisfiesPzi:output",
+  EncryptionSpec: "kmsKeyName",
+  StudySpec:
+    "metrics:StudySpecMetricSpec[] parameters:StudySpecParameterSpec[] algorithm:enum observationNoise:enum measurementSelectionType:enum " +
+    "decayCurveStoppingSpec:StudySpecDecayCurveAutomatedStoppingSpec medianAutomatedStoppingSpec:StudySpecMedianAutomatedStoppingSpec " +
+    "convexAutomatedStoppingSpec:StudySpecConvexAutomatedStoppingSpec studyStoppingConfig:StudySpecStudyStoppingConfig",
+  StudySpecMetricSpec: "metricId goal:enum safetyConfig:StudySpecMetricSpecSafetyMetricConfig",
+  StudySpecMetricSpecSafetyMetricConfig: "safetyThreshold:double desiredMinSafeTrialsFraction:double",
+  StudySpecParameterSpec:
+    "parameterId scaleType:enum doubleValueSpec:StudySpecParameterSpecDoubleValueSpec integerValueSpec:StudySpecParameterSpecIntegerValueSpec " +
+    "discreteValueSpec:StudySpecParameterSpecDiscreteValueSpec categoricalValueSpec:StudySpecParameterSpecCategoricalValueSpec " +
+    "conditionalParameterSpecs:StudySpecParameterSpecConditionalParameterSpec[]",
+  StudySpecParameterSpecDoubleValueSpec: "minValue:double maxValue:double defaultValue:double",
+  StudySpecParameterSpecIntegerValueSpec: "minValue:int64 maxValue:int64 defaultValue:int64",
+  StudySpecParameterSpecDiscreteValueSpec: "values:double[] defaultValue:double",
+  StudySpecParameterSpecCategoricalValueSpec: "values[] defaultValue",
+  StudySpecParameterSpecConditionalParameterSpec:
+    "parameterSpec:StudySpecParameterSpec parentDiscreteValues:StudySpecParameterSpecConditionalParameterSpecDiscreteValueCondition " +
+    "parentIntValues:StudySpecParameterSpecConditionalParameterSpecIntValueCondition parentCategoricalValues:StudySpecParameterSpecConditionalParameterSpecCategoricalValueCondition",
+  StudySpecParameterSpecConditionalParameterSpecDiscreteValueCondition: "values:double[]",
+  StudySpecParameterSpecConditionalParameterSpecIntValueCondition: "values:int64[]",
+  StudySpecParameterSpecConditionalParameterSpecCategoricalValueCondition: "values[]",
+  StudySpecDecayCurveAutomatedStoppingSpec: "useElapsedDuration:bool",
+  StudySpecMedianAutomatedStoppingSpec: "useElapsedDuration:bool",
+  StudySpecConvexAutomatedStoppingSpec:
+    "maxStepCount:int64 minStepCount:int64 minMeasurementCount:int64 learningRateParameterName useElapsedDuration:bool updateAllStoppedTrials:bool",
+  StudySpecStudyStoppingConfig:
+    "shouldStopAsap:bool minimumRuntimeConstraint:StudyTimeConstraint maximumRuntimeConstraint:StudyTimeConstraint minNumTrials:int32 maxNumTrials:int32 " +
+    "maxNumTrialsNoProgress:int32 maxDurationNoProgress:duration",
+  StudyTimeConstraint: "maxDuration:duration endTime:timestamp",
+  CustomJobSpec:
+    "workerPoolSpecs:WorkerPoolSpec[] scheduling:Scheduling serviceAccount network reservedIpRanges[] baseOutputDirectory:GcsDestination " +
+    "protectedArtifactLocationId tensorboard enableWebAccess:bool enableDashboardAccess:bool experiment experimentRun models[] persistentResourceId pscInterfaceConfig:PscInterfaceConfig",
+  WorkerPoolSpec:
+    "containerSpec:ContainerSpec pythonPackageSpec:PythonPackageSpec machineSpec:MachineSpec replicaCount:int64 nfsMounts:NfsMount[] lustreMounts:LustreMount[] diskSpec:DiskSpec",
+  ContainerSpec: "imageUri command[] args[] env:EnvVar[]",
+  PythonPackageSpec: "executorImageUri packageUris[] pythonModule args[] env:EnvVar[]",
+  EnvVar: "name value",
+  MachineSpec: "machineType acceleratorType:enum acceleratorCount:int32 gpuPartitionSize tpuTopology reservationAffinity:ReservationAffinity",
+  ReservationAffinity: "reservationAffinityType:enum key values[]",
+  DiskSpec: "bootDiskType bootDiskSizeGb:int32",
+  NfsMount: "server path mountPoint",
+  LustreMount: "instanceIp volumeHandle filesystem mountPoint",
+  Scheduling: "timeout:duration restartJobOnWorkerRestart:bool strategy:enum disableRetries:bool maxWaitDuration:duration",
+  GcsDestination: "outputUriPrefix",
+  PscInterfaceConfig: "networkAttachment dnsPeeringConfigs:DnsPeeringConfig[]",
+  DnsPeeringConfig: "domain targetProject targetNetwork",
+};
+
+/** A field: its type (a scalar's, a message's name, `map` or `output`) and whether it is a list. */
+export interface FieldShape {
+  type: string;
+  repeated: boolean;
+}
+
+/**
+ * Each message's fields, parsed from the table. Plain objects, not Maps: the provider carries
+ * this module into its process by Pulumi's closure serialization, which does not keep a Map.
+ */
+export const MESSAGE_FIELDS: Readonly<Record<string, Readonly<Record<string, FieldShape>>>> = Object.fromEntries(
+  Object.entries(MESSAGES).map(([message, fields]) => [
+    message,
+    Object.fromEntries(
+      fields.split(" ").map((token): [string, FieldShape] => {
+        const [name, type = "string"] = token.replace("[]", "").split(":") as [string, string?];
+        return [name, { type, repeated: token.endsWith("[]") }];
+      }),
+    ),
+  ]),
+);
+
+/** The fields of a HyperparameterTuningJob that only the service sets: a create ignores them. */
+export const OUTPUT_ONLY_FIELDS: ReadonlySet<string> = new Set(
+  Object.entries(MESSAGE_FIELDS.HyperparameterTuningJob!).filter(([, field]) => field.type === "output").map(([name]) => name),
+);
+
+/** A message's field of that name (its own: a request's `constructor` is no field), if it has one. */
+function fieldOf(message: string, name: string): FieldShape | undefined {
+  const fields = MESSAGE_FIELDS[message]!;
+  return Object.hasOwn(fields, name) ? fields[name] : undefined;
+}
+
+/** Whether a type is a message's name (not a scalar's, `map` or `output`). */
+function isMessage(type: string): boolean {
+  return Object.hasOwn(MESSAGE_FIELDS, type);
+}
+
+/**
+ * How deep messages may nest: protobuf's default recursion limit when it parses. Conditional
+ * parameters nest two messages a level, so this allows about 50 levels of them; without a limit
+ * a deep enough request would overflow the stack of every check after this one.
+ */
+const MAX_DEPTH = 100;
+const INTEGER = /^-?\d+$/;
+
+/**
+ * The job a request describes, in one form per field (see the module's comment), and every
+ * unknown field name or value of the wrong JSON type, each with its JSON path, all at once.
+ * Values still unknown at preview are kept as they are, never reported.
+ */
+export function readJob(body: unknown): { job: VertexJob; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const job = readMessage(body, "HyperparameterTuningJob", "", 0, issues);
+  return { job: (job ?? {}) as VertexJob, issues };
+}
+
+function readMessage(value: unknown, message: string, path: string, depth: number, issues: Issue[]): unknown {
+  if (isUnknown(value)) return value;
+  if (!isObject(value)) {
+    issues.push({ path: path || "(request)", message: `must be a ${message} object (got ${shown(value)})` });
+    return undefined;
+  }
+  if (depth >= MAX_DEPTH) {
+    issues.push({ path, message: `messages nest more than ${MAX_DEPTH} deep here` });
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(value)) {
+    const at = path ? `${path}.${name}` : name;
+    const field = fieldOf(message, name);
+    if (field === undefined) issues.push(unknownName(name, at, message));
+    else if (raw === null) continue; // proto3 JSON: null is the field's default
+    else if (field.type === "output") out[name] = raw;
+    else {
+      const read = field.repeated ? readList(raw, field.type, at, depth, issues) : readValue(raw, field.type, at, depth, issues);
+      if (read !== undefined) out[name] = read;
+    }
+  }
+  return out;
+}
+
+function readList(value: unknown, type: string, path: string, depth: number, issues: Issue[]): unknown {
+  if (isUnknown(value)) return value;
+  if (!Array.isArray(value)) {
+    issues.push({ path, message: `must be a list (got ${shown(value)})` });
+    return undefined;
+  }
+  return value.map((item, i) => readValue(item, type, `${path}[${i}]`, depth, issues));
+}
+
+/** One value of a field (an item of a list), in its one form, or undefined after an issue. */
+function readValue(value: unknown, type: string, path: string, depth: number, issues: Issue[]): unknown {
+  if (isUnknown(value)) return value;
+  if (isMessage(type)) return readMessage(value, type, path, depth + 1, issues);
+  const refuse = (what: string): undefined => {
+    issues.push({ path, message: `must be ${what} (got ${shown(value)})` });
+    return undefined;
+  };
+  switch (type) {
+    case "map":
+      if (!isObject(value) || !Object.values(value).every((v) => typeof v === "string" || isUnknown(v))) return refuse("an object of string values");
+      return value;
+    case "bool":
+      return typeof value === "boolean" ? value : refuse("true or false");
+    case "int32":
+      if (typeof value === "number" && Number.isInteger(value)) return value;
+      return typeof value === "string" && INTEGER.test(value) ? Number(value) : refuse("an integer");
+    case "int64":
+      // One beyond 2^53 is kept a number, for the rules to say it is out of range.
+      if (typeof value === "number" && Number.isInteger(value)) return Number.isSafeInteger(value) ? String(value) : value;
+      return typeof value === "string" && INTEGER.test(value) ? value : refuse("an integer");
+    case "double":
+      if (typeof value === "number") return value;
+      // "NaN" and "Infinity" are doubles in proto3 JSON too: kept as strings, for the rules to name.
+      if (typeof value === "string" && value.trim() !== "") return Number.isFinite(Number(value)) ? Number(value) : value;
+      return refuse("a number");
+    case "enum":
+      return typeof value === "string" ? value : refuse("the name of one of the field's values (enum numbers are not taken here)");
+    default:
+      return typeof value === "string" ? value : refuse("a string");
+  }
+}
+
+/** `max_trial_count` → `maxTrialCount`. */
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function unknownName(name: string, path: string, message: string): Issue {
+  // Vertex also takes the proto name (max_trial_count); every rule here reads JSON names only.
+  const jsonName = camel(name);
+  return jsonName !== name && fieldOf(message, jsonName)
+    ? { path, message: `"${name}" is the proto name of "${jsonName}", which Vertex AI takes too; this library reads only the JSON name "${jsonName}"` }
+    : { path, message: `unknown field "${name}" (Vertex AI refuses it: "Cannot find field."); ${message} has ${Object.keys(MESSAGE_FIELDS[message]!).join(", ")}` };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** A value as an issue shows it: JSON, cut short. */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  if (isObject(value)) return "an object";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

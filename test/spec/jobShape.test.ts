@@ -1,0 +1,227 @@
+/**
+ * The JSON shape of a create request: the table against googleapis' aiplatform v1 declarations,
+ * and what `readJob` finds and keeps: unknown names, values of the wrong JSON type, proto3's
+ * other forms of a value, nesting too deep.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { UNKNOWN, validateJob, type VertexJob } from "../../components/spec";
+import { MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJob } from "../../components/spec/jobShape";
+import { REPO_ROOT, testJob } from "../local/helpers";
+
+const PREFIX = "Schema$GoogleCloudAiplatformV1";
+
+/** Each `Schema$GoogleCloudAiplatformV1*` interface of v1.d.ts: its fields, their types, whether output-only. */
+function declarations(): Map<string, Map<string, { type: string; outputOnly: boolean }>> {
+  const text = readFileSync(join(REPO_ROOT, "node_modules/googleapis/build/src/apis/aiplatform/v1.d.ts"), "utf8");
+  const result = new Map<string, Map<string, { type: string; outputOnly: boolean }>>();
+  for (const m of text.matchAll(/export interface Schema\$GoogleCloudAiplatformV1(\w+) \{\n([\s\S]*?)^ {4}\}/gm)) {
+    const fields = new Map<string, { type: string; outputOnly: boolean }>();
+    let comment = "";
+    let open: { name: string; type: string; outputOnly: boolean } | undefined;
+    for (const line of m[2].split("\n")) {
+      if (open) {
+        // A map's type spans lines, up to `} | null;`.
+        open.type += `\n${line}`;
+        if (/^ {8}\S.*;$/.test(line)) {
+          fields.set(open.name, open);
+          open = undefined;
+        }
+        continue;
+      }
+      const field = /^ {8}(\w+)\?: (.*)$/.exec(line);
+      if (!field) {
+        comment = line.trim().startsWith("/**") ? line : `${comment}\n${line}`;
+        continue;
+      }
+      const entry = { name: field[1], type: field[2], outputOnly: /Output only\./.test(comment) };
+      comment = "";
+      if (entry.type.endsWith(";")) fields.set(entry.name, entry);
+      else open = entry;
+    }
+    result.set(m[1], fields);
+  }
+  return result;
+}
+
+
+/** A declared field as the table would write it: a message's name, `map`, `output`, or its JSON type; `[]` for a list. */
+function declared(type: string, outputOnly: boolean): string {
+  if (outputOnly) return "output";
+  if (type.trimStart().startsWith("{")) return "map";
+  const list = type.includes("[]") ? "[]" : "";
+  const ref = new RegExp(`\\${PREFIX.replace("$", "\\$")}(\\w+)`).exec(type);
+  return (ref ? ref[1] : /^\s*(\w+)/.exec(type)![1]) + list;
+}
+
+/** The JSON type of each scalar type of the table. */
+const JSON_TYPES: Record<string, string> = {
+  string: "string", int64: "string", enum: "string", duration: "string", timestamp: "string", int32: "number", double: "number", bool: "boolean",
+};
+
+describe("the table of a job's fields", () => {
+  it("has every message reachable from HyperparameterTuningJob in googleapis' v1.d.ts, with all their fields, lists and JSON types", () => {
+    const decl = declarations();
+    const expected = new Map<string, Map<string, string>>();
+    const todo = ["HyperparameterTuningJob"];
+    while (todo.length) {
+      const message = todo.shift()!;
+      if (expected.has(message)) continue;
+      const fields = decl.get(message);
+      expect(fields, message).toBeDefined();
+      const kinds = new Map<string, string>();
+      for (const [name, { type, outputOnly }] of fields!) {
+        // Output-only fields are ignored by create, contents and all: the table stops there.
+        const kind = declared(type, outputOnly);
+        kinds.set(name, kind);
+        const ref = kind.replace("[]", "");
+        if (decl.has(ref) && kind !== "output") todo.push(ref);
+      }
+      expected.set(message, kinds);
+    }
+    const table = new Map(
+      Object.entries(MESSAGE_FIELDS).map(([message, fields]) => [
+        message,
+        new Map(Object.entries(fields).map(([name, f]) => [name, (JSON_TYPES[f.type] ?? f.type) + (f.repeated ? "[]" : "")] as const).sort()),
+      ]),
+    );
+    const fromDeclarations = new Map([...expected].map(([message, fields]) => [message, new Map([...fields].sort())]));
+    expect(table).toEqual(fromDeclarations);
+    expect(expected.size).toBeGreaterThan(25);
+  });
+
+  it("derives the output-only fields of a job from the table", () => {
+    expect([...OUTPUT_ONLY_FIELDS].sort()).toEqual(
+      ["createTime", "endTime", "error", "name", "satisfiesPzi", "satisfiesPzs", "startTime", "state", "trials", "updateTime"],
+    );
+  });
+});
+
+describe("readJob: names", () => {
+  it("finds nothing in a valid request, its labels' own keys, or output-only fields", () => {
+    expect(readJob(testJob(["--steps=1"])).issues).toEqual([]);
+    expect(
+      readJob({
+        ...testJob([]),
+        labels: { anything: "goes", "tune-id": "x" },
+        // A job read back from the local server: its trials carry an extension field.
+        trials: [{ id: "1", earlyStopped: true, whatever: 1 }],
+        error: { code: 1, message: "m", details: [{ "@type": "t", anything: 1 }] },
+      }).issues,
+    ).toEqual([]);
+  });
+
+  it("names every unknown field by its JSON path, at every depth, all at once", () => {
+    const job = testJob([], {}, {
+      medianAutomatedStopingSpec: {},
+      parameters: [
+        { parameterId: "x", doubleValueSpec: { minValue: 0.1, maxVal: 0.9 } },
+        {
+          parameterId: "opt",
+          categoricalValueSpec: { values: ["a", "b"] },
+          conditionalParameterSpecs: [{ parentCategoricalValues: { values: ["a"] }, parameterSpec: { parameterId: "lr", doubleValueSpec: { minValue: 1, maxValue: 2 }, scale: "x" } }],
+        },
+      ],
+    } as never);
+    const pool = job.trialJobSpec!.workerPoolSpecs![0];
+    Object.assign(pool.containerSpec!, { env: [{ name: "A", value: "1" }, { nmae: "B" }] });
+    Object.assign(pool.machineSpec!, { reservationAffinity: { reservationAffinityType: "ANY_RESERVATION", keys: "k" } });
+    const request = { ...job, maxFailedTrialCnt: 3, trialJobSpec: { ...job.trialJobSpec, scheduling: { timeout: "1s", restartOnFailure: true } } };
+    const { issues } = readJob(request);
+    expect(issues.map((i) => i.path)).toEqual([
+      "studySpec.parameters[0].doubleValueSpec.maxVal",
+      "studySpec.parameters[1].conditionalParameterSpecs[0].parameterSpec.scale",
+      "studySpec.medianAutomatedStopingSpec",
+      "trialJobSpec.workerPoolSpecs[0].machineSpec.reservationAffinity.keys",
+      "trialJobSpec.workerPoolSpecs[0].containerSpec.env[1].nmae",
+      "trialJobSpec.scheduling.restartOnFailure",
+      "maxFailedTrialCnt",
+    ]);
+    expect(issues.at(-1)!.message).toContain('unknown field "maxFailedTrialCnt"');
+    expect(issues.at(-1)!.message).toContain("maxFailedTrialCount");
+  });
+
+  it("takes no inherited property for a field: constructor and __proto__ are unknown names", () => {
+    const { job, issues } = readJob(JSON.parse('{"constructor": 1, "__proto__": {"displayName": "x"}, "toString": "y"}'));
+    expect(issues.map((i) => i.path)).toEqual(["constructor", "__proto__", "toString"]);
+    expect(job).toEqual({});
+  });
+
+  it("refuses a proto (snake_case) name, saying which JSON name this library reads", () => {
+    const { issues } = readJob({ ...testJob([]), max_trial_count: 3 });
+    expect(issues).toEqual([{ path: "max_trial_count", message: expect.stringContaining('this library reads only the JSON name "maxTrialCount"') }]);
+    // Vertex takes the proto name: the message must not say it refuses it.
+    expect(issues[0]!.message).not.toContain("refuses");
+  });
+});
+
+describe("readJob: values", () => {
+  it("names every value of the wrong JSON type by its path, all at once, where the rules would have crashed", () => {
+    const job = testJob([], { displayName: 5 as never, labels: { team: 5 } as never }, { metrics: 5 as never });
+    const pool = job.trialJobSpec!.workerPoolSpecs![0]!;
+    Object.assign(pool.containerSpec!, { command: "python3", env: [null] });
+    job.trialJobSpec!.baseOutputDirectory = { outputUriPrefix: 5 } as never;
+    job.studySpec!.parameters!.push({ parameterId: "n", integerValueSpec: { minValue: 1.5, maxValue: "ten" } } as never, null as never);
+    job.studySpec!.medianAutomatedStoppingSpec = "yes" as never;
+    expect(readJob(job).issues).toEqual([
+      { path: "displayName", message: "must be a string (got 5)" },
+      { path: "studySpec.metrics", message: "must be a list (got 5)" },
+      { path: "studySpec.parameters[1].integerValueSpec.minValue", message: "must be an integer (got 1.5)" },
+      { path: "studySpec.parameters[1].integerValueSpec.maxValue", message: 'must be an integer (got "ten")' },
+      { path: "studySpec.parameters[2]", message: "must be a StudySpecParameterSpec object (got null)" },
+      { path: "studySpec.medianAutomatedStoppingSpec", message: 'must be a StudySpecMedianAutomatedStoppingSpec object (got "yes")' },
+      { path: "trialJobSpec.workerPoolSpecs[0].containerSpec.command", message: 'must be a list (got "python3")' },
+      { path: "trialJobSpec.workerPoolSpecs[0].containerSpec.env[0]", message: "must be a EnvVar object (got null)" },
+      { path: "trialJobSpec.baseOutputDirectory.outputUriPrefix", message: "must be a string (got 5)" },
+      { path: "labels", message: "must be an object of string values (got an object)" },
+    ]);
+    // validateJob reports them and stops there: its rules rely on the types.
+    expect(validateJob(job).map((i) => i.path)).toEqual(readJob(job).issues.map((i) => i.path));
+    expect(readJob([]).issues).toEqual([{ path: "(request)", message: "must be a HyperparameterTuningJob object (got a list)" }]);
+  });
+
+  it("takes proto3 JSON's other forms of a value and keeps each field in one form: null as absent, numbers from strings, 64-bit integers as strings", () => {
+    const job = testJob([], { maxTrialCount: "4" as never, parallelTrialCount: 2, maxFailedTrialCount: null as never, labels: null as never }, {
+      algorithm: null as never,
+      parameters: [
+        { parameterId: "x", doubleValueSpec: { minValue: "0.1" as never, maxValue: 0.9 }, scaleType: null as never },
+        { parameterId: "n", integerValueSpec: { minValue: 1 as never, maxValue: "8" } },
+      ],
+    });
+    const { job: read, issues } = readJob(job);
+    expect(issues).toEqual([]);
+    expect(read).toMatchObject({ maxTrialCount: 4, parallelTrialCount: 2 });
+    expect(read).not.toHaveProperty("maxFailedTrialCount");
+    expect(read).not.toHaveProperty("labels");
+    expect(read.studySpec).not.toHaveProperty("algorithm");
+    expect(read.studySpec!.parameters).toEqual([
+      { parameterId: "x", doubleValueSpec: { minValue: 0.1, maxValue: 0.9 } },
+      { parameterId: "n", integerValueSpec: { minValue: "1", maxValue: "8" } },
+    ]);
+    expect(read.trialJobSpec!.workerPoolSpecs![0]!.replicaCount).toBe("1");
+    expect(validateJob(job)).toEqual([]);
+    // The rules see the numbers: a count given as a string is compared like any other.
+    expect(validateJob(testJob([], { maxTrialCount: "2" as never, parallelTrialCount: "5" as never }))).toEqual([
+      { path: "parallelTrialCount", message: "must not exceed maxTrialCount (5 > 2)" },
+    ]);
+  });
+
+  it("refuses nesting deeper than protobuf's recursion limit with an issue, not a stack overflow", () => {
+    let spec: Record<string, unknown> = { parameterId: "leaf", doubleValueSpec: { minValue: 0, maxValue: 1 } };
+    for (let i = 0; i < 5000; i++) {
+      spec = { parameterId: `p${i}`, categoricalValueSpec: { values: ["a"] }, conditionalParameterSpecs: [{ parentCategoricalValues: { values: ["a"] }, parameterSpec: spec }] };
+    }
+    const issues = validateJob(testJob([], {}, { parameters: [spec as never] }));
+    expect(issues.length).toBeGreaterThan(0);
+    expect(new Set(issues.map((i) => i.message))).toEqual(new Set(["messages nest more than 100 deep here"]));
+  });
+
+  it("keeps preview's unknown values wherever they stand, and reports none", () => {
+    const job = testJob([], { maxTrialCount: UNKNOWN as never, labels: UNKNOWN as never }, { metrics: UNKNOWN as never });
+    job.trialJobSpec!.workerPoolSpecs![0]!.containerSpec = UNKNOWN as never;
+    const { job: read, issues } = readJob(job);
+    expect(issues).toEqual([]);
+    expect(read).toMatchObject({ maxTrialCount: UNKNOWN, labels: UNKNOWN, studySpec: { metrics: UNKNOWN } });
+  });
+});
