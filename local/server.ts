@@ -246,52 +246,66 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     req.socket.destroy();
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const method = req.method ?? "GET";
-    const url = new URL(req.url ?? "/", "http://localhost");
+  /** Answers one request; throws ApiError to refuse it, and anything else is a 500 (see the server's callback). */
+  const handle = async (req: IncomingMessage, res: ServerResponse, method: string, url: URL) => {
     const path = url.pathname;
-    const fail = (error: ApiError) => answer(res, method, path, error.httpCode, errorBody(error.httpCode, error.status, error.message));
-    try {
-      const hostHeader = (req.headers.host ?? "").toLowerCase();
-      const allowedHosts = [...LOOPBACK].map((h) => `${h.includes(":") ? `[${h}]` : h}:${port}`);
-      if (!options.allowRemote && !allowedHosts.includes(hostHeader)) {
-        throw new ApiError("PERMISSION_DENIED", `Host ${JSON.stringify(req.headers.host ?? "")} is not this server: use http://127.0.0.1:${port}/`);
-      }
-      if (!tokenMatches(req.headers.authorization, token)) {
-        throw new ApiError("UNAUTHENTICATED", `send Authorization: Bearer <the token in ${tokenPath}>`);
-      }
-      const fault = faults.find((f) => (f.times ?? 1) > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(`${path}${url.search}`)));
-      if (fault) fault.times = (fault.times ?? 1) - 1;
-      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (fault?.dropConnection === "before") return drop(req, method, path);
-      if (fault?.status) {
-        const status = statusForCode(fault.status);
-        return answer(res, method, path, fault.status, errorBody(fault.status, status, `injected fault: ${status}`));
-      }
-      const raw = await readBody(req, maxBody);
-      let body: unknown;
-      if (raw.length > 0) {
-        const type = String(req.headers["content-type"] ?? "");
-        if (!/^application\/json\b/i.test(type)) {
-          throw new ApiError("INVALID_ARGUMENT", `the body must be JSON (Content-Type: application/json; got ${JSON.stringify(type)})`, 415);
-        }
-        try {
-          body = JSON.parse(raw.toString("utf8"));
-        } catch {
-          throw new ApiError("INVALID_ARGUMENT", "the body is not valid JSON");
-        }
-      }
-      const apiRequest: ApiRequest = { method, path, query: url.searchParams, body };
-      const result = route(ctx, apiRequest);
-      if (fault?.dropConnection === "after") return drop(req, method, path);
-      answer(res, method, path, 200, JSON.stringify(result));
-    } catch (error) {
-      if (error instanceof ApiError) fail(error);
-      else fail(new ApiError("INTERNAL", `internal error of the local backend: ${(error as Error).message}`));
+    const hostHeader = (req.headers.host ?? "").toLowerCase();
+    const allowedHosts = [...LOOPBACK].map((h) => `${h.includes(":") ? `[${h}]` : h}:${port}`);
+    if (!options.allowRemote && !allowedHosts.includes(hostHeader)) {
+      throw new ApiError("PERMISSION_DENIED", `Host ${JSON.stringify(req.headers.host ?? "")} is not this server: use http://127.0.0.1:${port}/`);
     }
+    if (!tokenMatches(req.headers.authorization, token)) {
+      throw new ApiError("UNAUTHENTICATED", `send Authorization: Bearer <the token in ${tokenPath}>`);
+    }
+    const fault = faults.find((f) => (f.times ?? 1) > 0 && (!f.method || f.method === method) && (!f.path || f.path.test(`${path}${url.search}`)));
+    if (fault) fault.times = (fault.times ?? 1) - 1;
+    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (fault?.dropConnection === "before") return drop(req, method, path);
+    if (fault?.status) {
+      const status = statusForCode(fault.status);
+      return answer(res, method, path, fault.status, errorBody(fault.status, status, `injected fault: ${status}`));
+    }
+    const raw = await readBody(req, maxBody);
+    let body: unknown;
+    if (raw.length > 0) {
+      const type = String(req.headers["content-type"] ?? "");
+      if (!/^application\/json\b/i.test(type)) {
+        throw new ApiError("INVALID_ARGUMENT", `the body must be JSON (Content-Type: application/json; got ${JSON.stringify(type)})`, 415);
+      }
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        throw new ApiError("INVALID_ARGUMENT", "the body is not valid JSON");
+      }
+    }
+    const apiRequest: ApiRequest = { method, path, query: url.searchParams, body };
+    const result = route(ctx, apiRequest);
+    if (fault?.dropConnection === "after") return drop(req, method, path);
+    answer(res, method, path, 200, JSON.stringify(result));
   };
 
-  const server = createServer((req, res) => void handle(req, res));
+  // Every failure of a request is answered here, a malformed target's too: a throw left to the
+  // promise would be an unhandled rejection, which ends the process (and every job's scheduler).
+  const server = createServer((req, res) => {
+    const method = req.method ?? "GET";
+    // The target as sent until it parses: the request log names a malformed one as it came.
+    let path = req.url ?? "/";
+    (async () => {
+      let url: URL;
+      try {
+        url = new URL(path, "http://localhost");
+      } catch {
+        throw new ApiError("INVALID_ARGUMENT", `the request target ${JSON.stringify(path)} is not a valid URL`);
+      }
+      path = url.pathname;
+      await handle(req, res, method, url);
+    })().catch((thrown: unknown) => {
+      // Past its head, an answer can only be cut short.
+      if (res.headersSent) return drop(req, method, path);
+      const error = thrown instanceof ApiError ? thrown : new ApiError("INTERNAL", `internal error of the local backend: ${thrown instanceof Error ? thrown.message : String(thrown)}`);
+      answer(res, method, path, error.httpCode, errorBody(error.httpCode, error.status, error.message));
+    });
+  });
   await new Promise<void>((resolvePromise, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => resolvePromise());

@@ -6,7 +6,7 @@ import { statSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type LocalServer } from "../../local/server";
-import { call, client, PARENT, REPO_ROOT, tempDir, testJob } from "./helpers";
+import { call, client, PARENT, rawExchange, REPO_ROOT, tempDir, testJob } from "./helpers";
 
 let server: LocalServer;
 let api: ReturnType<typeof client>;
@@ -17,6 +17,11 @@ beforeAll(async () => {
   api = client(server);
 });
 afterAll(() => server.close());
+
+/** The `error` of a raw HTTP answer's JSON body. */
+function rawError(reply: string): unknown {
+  return JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)).error;
+}
 
 describe("access", () => {
   it("writes the token to <state>/token with mode 0600 and server.json with url, pid and repository", () => {
@@ -61,6 +66,13 @@ describe("access", () => {
     expect(form.status).toBe(415);
     const big = await call(server.url, "POST", jobsPath, { token: server.token, raw: JSON.stringify({ displayName: "x".repeat(1100 * 1024) }) });
     expect(big.status).toBe(413);
+  });
+
+  it("answers a request target that is no URL with 400 INVALID_ARGUMENT, and goes on serving", async () => {
+    const reply = await rawExchange(server.url, [`GET http://[::1 HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nConnection: close\r\n\r\n`]);
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(rawError(reply)).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+    expect((await api.list()).status).toBe(200);
   });
 
   it("accepts and ignores ?alt=json as gcloud sends it", async () => {

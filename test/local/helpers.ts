@@ -1,6 +1,7 @@
 /** Shared pieces of the local backend's tests: a job request, an HTTP caller, waiting, overlap. */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { VertexJob } from "../../components/spec";
@@ -75,6 +76,25 @@ export function call(
     req.on("error", reject);
     if (payload !== undefined) req.write(payload);
     req.end();
+  });
+}
+
+/**
+ * Writes `parts` to the server as raw bytes over one connection (node:http sends only requests it
+ * thinks well-formed) and resolves with all the server sent back: when it closes the connection,
+ * or after `idleMs` of silence (a server that never answers).
+ */
+export function rawExchange(url: string, parts: (string | Buffer)[], idleMs = 5000): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolvePromise) => {
+    const received: Buffer[] = [];
+    const socket = connect(Number(port), hostname, () => parts.forEach((part) => socket.write(part)));
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    // A server that answers before it has read everything may reset the connection: what it sent
+    // before is still here.
+    socket.on("error", () => undefined);
+    socket.on("close", () => resolvePromise(Buffer.concat(received).toString("utf8")));
   });
 }
 
