@@ -110,8 +110,13 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** Reads the body up to `max` bytes; a larger one is refused with 413 before it is all read. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+/**
+ * Reads the body up to `max` bytes; a larger one is refused with 413 before it is all read. One
+ * whose size shows only while it is read (chunked) stops being read where it passes `max` (its end
+ * may never come), and the connection closes once the 413 is sent: with the rest of the body
+ * unread, it cannot carry another request.
+ */
+function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > max) {
@@ -123,8 +128,10 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) {
+        // Not req.destroy(): that closes the connection before the 413 is written.
+        req.pause();
+        res.setHeader("Connection", "close");
         reject(new ApiError("INVALID_ARGUMENT", `the request body is larger than ${max} bytes`, 413));
-        req.destroy();
       } else chunks.push(chunk);
     });
     req.on("end", () => resolvePromise(Buffer.concat(chunks)));
@@ -265,7 +272,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
       const status = statusForCode(fault.status);
       return answer(res, method, path, fault.status, errorBody(fault.status, status, `injected fault: ${status}`));
     }
-    const raw = await readBody(req, maxBody);
+    const raw = await readBody(req, res, maxBody);
     let body: unknown;
     if (raw.length > 0) {
       const type = String(req.headers["content-type"] ?? "");

@@ -61,11 +61,17 @@ describe("access", () => {
     expect(local.status).toBe(200);
   });
 
-  it("refuses a non-JSON body with 415 and a body over 1 MiB with 413", async () => {
+  it("refuses a non-JSON body with 415 and a body over 1 MiB with 413, chunked too", async () => {
     const form = await call(server.url, "POST", jobsPath, { token: server.token, raw: "a=b", headers: { "content-type": "application/x-www-form-urlencoded" } });
     expect(form.status).toBe(415);
     const big = await call(server.url, "POST", jobsPath, { token: server.token, raw: JSON.stringify({ displayName: "x".repeat(1100 * 1024) }) });
     expect(big.status).toBe(413);
+    // Chunked, the size shows only while the body is read: 17 chunks of 64 KiB pass 1 MiB.
+    const chunk = `${(64 * 1024).toString(16)}\r\n${"x".repeat(64 * 1024)}\r\n`;
+    const head = `POST /${jobsPath} HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const chunked = await rawExchange(server.url, [head, ...Array<string>(17).fill(chunk), "0\r\n\r\n"]);
+    expect(chunked).toMatch(/^HTTP\/1\.1 413 /);
+    expect(rawError(chunked)).toMatchObject({ code: 413, status: "INVALID_ARGUMENT" });
   });
 
   it("answers a request target that is no URL with 400 INVALID_ARGUMENT, and goes on serving", async () => {
