@@ -23,8 +23,15 @@ export type JobPredicate = (job: Filterable) => boolean;
 
 const TERM = /^\s*(labels\.(?:"[^"]+"|[^\s=!:]+)|state|display_name|displayName)\s*(!=|=|:)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*$/;
 
+/** A value or label key as written; a quoted one is read as a JSON string (its escapes too). */
 function unquote(value: string): string {
-  return value.startsWith('"') ? (JSON.parse(value) as string) : value;
+  if (!value.startsWith('"')) return value;
+  try {
+    return JSON.parse(value) as string;
+  } catch {
+    // TERM lets any backslash pair through (`"\q"`, `"\u12"`): a bad one is the client's mistake, not a 500.
+    throw new ApiError("INVALID_ARGUMENT", `the filter's quoted string ${value} is not a valid JSON string (escapes: \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)`);
+  }
 }
 
 /** `*` in a `:` match is a wildcard over any characters; everything else is literal. */

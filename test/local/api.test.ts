@@ -225,6 +225,8 @@ describe("jobs", () => {
     expect(notRunning.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0", "job-1", "job-2"]);
     const bad = await api.list(`?filter=${encodeURIComponent("create_time>2020")}`);
     expect(bad.status).toBe(400);
+    const badEscape = await api.list(`?filter=${encodeURIComponent('display_name="\\q"')}`);
+    expect(badEscape.body.error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
 
     const seen: string[] = [];
     let token = "";

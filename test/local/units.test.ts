@@ -112,6 +112,11 @@ describe("list filter", () => {
     expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
     expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
   });
+  it("refuses a quoted string that is no JSON string with 400 naming it, not a 500", () => {
+    for (const [filter, literal] of [['display_name="\\q"', '"\\q"'], ['display_name="\\u12"', '"\\u12"'], ['labels."\\q"=x', '"\\q"']]) {
+      expect(() => parseFilter(filter), filter).toThrow(expect.objectContaining({ status: "INVALID_ARGUMENT", message: expect.stringContaining(`quoted string ${literal} is not`) }));
+    }
+  });
 });
 
 describe("early-stopping rules", () => {
