@@ -47,7 +47,8 @@ function term(text: string): JobPredicate {
   let read: (job: Filterable) => string | undefined;
   if (field.startsWith("labels.")) {
     const key = unquote(field.slice("labels.".length));
-    read = (job) => job.labels?.[key];
+    // Own keys only: `labels.constructor` must not find Object.prototype's on every job.
+    read = (job) => (job.labels && Object.hasOwn(job.labels, key) ? job.labels[key] : undefined);
   } else if (field === "state") {
     if (op === ":") throw new ApiError("INVALID_ARGUMENT", "state supports only = and != in a filter");
     read = (job) => job.state ?? undefined;

@@ -112,6 +112,15 @@ describe("list filter", () => {
     expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
     expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
   });
+  it("reads a job's own labels only, not what every object inherits", () => {
+    for (const key of ["constructor", "__proto__", "toString"]) {
+      expect(parseFilter(`labels.${key}:*`)(job), key).toBe(false);
+      expect(parseFilter(`labels.${key}!=x`)(job), key).toBe(true);
+    }
+    // As a request's JSON makes them: real labels of these names match.
+    const own = { labels: JSON.parse('{"constructor": "c", "__proto__": "p"}') as Record<string, string> };
+    expect(parseFilter("labels.constructor:* AND labels.constructor=c AND labels.__proto__=p")(own)).toBe(true);
+  });
   it("refuses a quoted string that is no JSON string with 400 naming it, not a 500", () => {
     for (const [filter, literal] of [['display_name="\\q"', '"\\q"'], ['display_name="\\u12"', '"\\u12"'], ['labels."\\q"=x', '"\\q"']]) {
       expect(() => parseFilter(filter), filter).toThrow(expect.objectContaining({ status: "INVALID_ARGUMENT", message: expect.stringContaining(`quoted string ${literal} is not`) }));
