@@ -6,8 +6,9 @@
  *   state=JOB_STATE_X      state!=JOB_STATE_X
  *   display_name=<name>    display_name!=<name>    display_name:"prefix*"
  *
- * joined by `AND`. Values may be double-quoted. Anything else is refused (400) rather than
- * silently matching everything, so a client never mistakes an unsupported filter for "no jobs".
+ * joined by `AND`. Values and label keys may be double-quoted (JSON strings, in which `AND` is
+ * text, not a join). Anything else is refused (400) rather than silently matching everything,
+ * so a client never mistakes an unsupported filter for "no jobs".
  */
 import { ApiError } from "./errors";
 
@@ -64,9 +65,25 @@ function term(text: string): JobPredicate {
   };
 }
 
+/** A quoted string (taken whole, so an AND in it separates nothing) or the separator between terms. */
+const QUOTED_OR_AND = /"(?:[^"\\]|\\.)*"|\s+AND\s+/g;
+
+/** The terms of a filter: its text between the ANDs outside quoted strings (`display_name="a AND b"` is one term). */
+function splitTerms(filter: string): string[] {
+  const terms: string[] = [];
+  let start = 0;
+  for (const m of filter.matchAll(QUOTED_OR_AND)) {
+    if (m[0].startsWith('"')) continue;
+    terms.push(filter.slice(start, m.index));
+    start = m.index + m[0].length;
+  }
+  terms.push(filter.slice(start));
+  return terms;
+}
+
 /** Compiles a list filter; an empty or absent filter matches every job. Throws ApiError(400) on anything unsupported. */
 export function parseFilter(filter: string | undefined): JobPredicate {
   if (!filter || !filter.trim()) return () => true;
-  const terms = filter.split(/\s+AND\s+/).map(term);
+  const terms = splitTerms(filter).map(term);
   return (job) => terms.every((t) => t(job));
 }

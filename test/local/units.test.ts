@@ -112,6 +112,16 @@ describe("list filter", () => {
     expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
     expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
   });
+  it("splits on AND only outside quoted strings", () => {
+    const named = { state: "JOB_STATE_RUNNING", displayName: "a AND b", labels: { "x-and-y": "p AND q" } };
+    expect(parseFilter('display_name="a AND b"')(named)).toBe(true);
+    expect(parseFilter('display_name="a AND b" AND labels.x-and-y="p AND q" AND state=JOB_STATE_RUNNING')(named)).toBe(true);
+    expect(parseFilter('display_name:"a AND *" AND display_name!="a AND c"')(named)).toBe(true);
+    expect(parseFilter('display_name="a AND b" AND state=JOB_STATE_FAILED')(named)).toBe(false);
+    // An escaped quote does not end the string.
+    expect(parseFilter('display_name="say \\"a AND b\\""')(named)).toBe(false);
+    expect(() => parseFilter('display_name="a AND b')).toThrow(/unsupported filter term/);
+  });
   it("reads a job's own labels only, not what every object inherits", () => {
     for (const key of ["constructor", "__proto__", "toString"]) {
       expect(parseFilter(`labels.${key}:*`)(job), key).toBe(false);
