@@ -2,8 +2,8 @@
  * Trials as real processes of a small test trainer: success, crash, timeout, no metric, NaN,
  * a missing command, failure budget, parallelism, process groups, measurement selection.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
 import { trialCommand } from "../../local/command";
@@ -160,6 +160,21 @@ describe("failing trials", () => {
     expect(noCommand.trials![0].infeasibleReason).toContain("a local trial needs trialJobSpec.workerPoolSpecs[0].containerSpec.command");
   });
 
+  it("fails the trials of an output prefix with a .. segment, naming the field, and writes nothing outside <state>/gcs/", async () => {
+    // <state>/gcs/../../<name> is a folder beside the state folder.
+    const outside = join(dirname(server.stateDir), `${basename(server.stateDir)}-escaped`);
+    try {
+      const base = testJob(["--steps=1"]);
+      const job = await run({ ...base, maxTrialCount: 1, trialJobSpec: { ...base.trialJobSpec, baseOutputDirectory: { outputUriPrefix: `gs://../../${basename(outside)}/` } } });
+      expect(job.state).toBe("JOB_STATE_FAILED");
+      expect(job.trials![0].state).toBe("INFEASIBLE");
+      expect(job.trials![0].infeasibleReason).toContain(`trialJobSpec.baseOutputDirectory.outputUriPrefix "gs://../../${basename(outside)}/" has a "." or ".." segment`);
+      expect(existsSync(outside)).toBe(false);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it("tells a trial that cannot start because the repository's .venv is missing to run npm run setup, and no other", async () => {
     // A repository with no .venv/: what a clone with node_modules but no setup looks like.
     const own = await startServer({ stateDir: tempDir(), repoRoot: tempDir("no-venv-repo-"), pollMs: 50, graceMs: 300 });
@@ -234,6 +249,15 @@ describe("trial command", () => {
       argv: ["/repo/.venv/bin/python", "-m", "trainer.task", "--epochs=5", "--batch-size=64", "--opt=adam"],
       env: { AIP_MODEL_DIR: "/state/jobs/1/trials/4/model/", OMP_NUM_THREADS: "2", CLOUD_ML_TRIAL_ID: "4" },
     });
+  });
+
+  it("maps gs:// output under <state>/gcs/, and refuses a . or .. segment (Cloud Storage's text, a climb here)", () => {
+    const job = (outputUriPrefix: string): VertexJob => ({ trialJobSpec: { baseOutputDirectory: { outputUriPrefix }, workerPoolSpecs: [{ containerSpec: { imageUri: "x", command: ["train"] } }] } });
+    const ctx = { repoRoot: "/repo", stateDir: "/state", trialDir: "/state/jobs/1/trials/3", trialId: "3", cores: 1 };
+    expect(trialCommand(job("gs://b/runs..v2/"), [], ctx)).toMatchObject({ env: { AIP_MODEL_DIR: "/state/gcs/b/runs..v2/3/model/" } });
+    for (const prefix of ["gs://../x/", "gs://b/../../x/", "gs://b/./x/", "gs://b/x/.."]) {
+      expect(trialCommand(job(prefix), [], ctx), prefix).toEqual({ error: expect.stringContaining(`outputUriPrefix ${JSON.stringify(prefix)} has a "." or ".." segment`) });
+    }
   });
 
   it("writes DOUBLE and DISCRETE values in float form (256.0) as Vertex does, INTEGER as integers", () => {
