@@ -27,16 +27,20 @@ export interface TrialCommand {
   metricsFile: string;
 }
 
+/** `gs://bucket/path/` → `<state>/gcs/bucket/path/`: the local stand-in for Cloud Storage (a URI `unmappableGcsUri` passes). */
+export function localGcsPath(stateDir: string, uri: string): string {
+  return join(stateDir, "gcs", uri.replace(/^gs:\/\//, ""));
+}
+
 /**
- * `gs://bucket/path/` → `<state>/gcs/bucket/path/`: the local stand-in for Cloud Storage; undefined
- * for a URI with a `.` or `..` segment. Cloud Storage reads `..` in an object name as plain text
- * (and names no bucket so), but in a local path it climbs a folder: `gs://../../x/` would put a
- * trial's output outside `<state>/gcs/`. Such a URI is refused rather than mapped elsewhere.
+ * Why the local backend cannot map a gs:// URI under `<state>/gcs/`, or undefined when it can.
+ * Cloud Storage reads `.` and `..` in an object name as plain text, but in a local path they
+ * climb: `gs://../../x/` would put a trial's output outside `<state>/gcs/`. Such a URI is
+ * refused rather than mapped elsewhere.
  */
-export function localGcsPath(stateDir: string, uri: string): string | undefined {
-  const path = uri.replace(/^gs:\/\//, "");
-  if (path.split("/").some((segment) => segment === "." || segment === "..")) return undefined;
-  return join(stateDir, "gcs", path);
+export function unmappableGcsUri(uri: string): string | undefined {
+  const dotted = uri.replace(/^gs:\/\//, "").split("/").some((segment) => segment === "." || segment === "..");
+  return dotted ? `${JSON.stringify(uri)} has a "." or ".." segment: locally it would lead out of <state>/gcs/, so the local backend refuses it; name the folder without one` : undefined;
 }
 
 type ParameterSpec = NonNullable<NonNullable<VertexJob["studySpec"]>["parameters"]>[number];
@@ -91,16 +95,10 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
   argv.push(...parameters.map((p) => `--${p.parameterId}=${flagValue(p.value, specs.get(p.parameterId))}`));
 
   const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
-  let outputDir = ctx.trialDir;
-  if (base) {
-    const local = localGcsPath(ctx.stateDir, base);
-    if (local === undefined) {
-      return {
-        error: `trialJobSpec.baseOutputDirectory.outputUriPrefix ${JSON.stringify(base)} has a "." or ".." segment: locally it would lead the trials' output out of <state>/gcs/, so the local backend refuses it; name the folder without one`,
-      };
-    }
-    outputDir = join(local, ctx.trialId);
-  }
+  // Create refuses an unmappable prefix; a job a state folder kept from before that rule meets it here.
+  const unmappable = base ? unmappableGcsUri(base) : undefined;
+  if (unmappable) return { error: `trialJobSpec.baseOutputDirectory.outputUriPrefix ${unmappable}` };
+  const outputDir = base ? join(localGcsPath(ctx.stateDir, base), ctx.trialId) : ctx.trialDir;
   const parallel = Math.max(1, job.parallelTrialCount ?? 1);
   const threads = String(Math.max(1, Math.floor(ctx.cores / parallel)));
   const metricsFile = join(ctx.trialDir, "output.metrics");

@@ -5,6 +5,7 @@
  */
 import { validateJob, type VertexJob } from "../components/spec";
 import { OUTPUT_ONLY_FIELDS, readJob } from "../components/spec/jobShape";
+import { unmappableGcsUri } from "./command";
 import { ApiError } from "./errors";
 import { parseFilter } from "./filter";
 import type { JobScheduler } from "./scheduler";
@@ -144,6 +145,9 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (job.studySpec?.studyStoppingConfig != null) {
     issues.push({ path: "studySpec.studyStoppingConfig", message: "study stopping rules are not built in the local backend: remove the field (maxTrialCount bounds a local study), or run on Vertex AI" });
   }
+  const prefix = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
+  const unmappable = typeof prefix === "string" ? unmappableGcsUri(prefix) : undefined;
+  if (unmappable) issues.push({ path: "trialJobSpec.baseOutputDirectory.outputUriPrefix", message: unmappable });
   if (issues.length) {
     throw new ApiError("INVALID_ARGUMENT", `invalid HyperparameterTuningJob:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
   }

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { UNKNOWN, validateJob, type VertexJob } from "../../components/spec";
+import { UNKNOWN, validateJob } from "../../components/spec";
 import { MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJob } from "../../components/spec/jobShape";
 import { REPO_ROOT, testJob } from "../local/helpers";
 
