@@ -16,7 +16,7 @@ import { fitHyperparameters, GpPosterior, type GpInputs, type LogHyperparameters
 import { ScrambledHalton } from "./qmc";
 import { hashString, Rng } from "./rng";
 import { fromCube, searchAcquisition } from "./searchAcquisition";
-import { decode, encode, parseSpace, pointKey, repair, type Space } from "./space";
+import { assignmentKey, decode, encode, parseSpace, repair, trialKey, type Space } from "./space";
 import type { Assignment, SuggestRequest } from "./types";
 import { randomUnseen } from "./unseen";
 import { warpLabels } from "./warp";
@@ -97,7 +97,7 @@ export function suggestBayesian(request: SuggestRequest, options: BayesOptions =
     t.infeasible || t.value === undefined || !Number.isFinite(t.value) ? NaN : sign * t.value,
   );
   const pendingPoints = request.pending.map((a) => encode(space, a));
-  const seen = new Set([...observed, ...pendingPoints].map((x) => pointKey(x)));
+  const seen = new Set([...request.completed.map((t) => t.parameters), ...request.pending].map((a) => assignmentKey(space, a)));
   const warped = warpLabels(labels);
   const initialTrials = options.initialTrials(space.dims.length, request.budget);
   const model = warped ? new Model(space, observed, warped, rng, options) : null;
@@ -114,7 +114,7 @@ export function suggestBayesian(request: SuggestRequest, options: BayesOptions =
     }
     x ??= randomUnseen(space, seen, rng);
     if (!x) break;
-    seen.add(pointKey(x));
+    seen.add(trialKey(space, x));
     pendingPoints.push(x);
     out.push(decode(space, x));
   }
@@ -150,12 +150,12 @@ function initialDesignPoint(space: Space, ordinal: number, studySeed: number, se
     if (dim.type === "CATEGORICAL") centre[d] = 0;
   });
   repair(space, centre, rng);
-  if (ordinal === 0 && !seen.has(pointKey(centre))) return centre;
+  if (ordinal === 0 && !seen.has(trialKey(space, centre))) return centre;
   const halton = new ScrambledHalton(space.dims.length, hashString([studySeed, ...space.dims.map((d) => d.id)].join("\u0000")));
   for (let i = ordinal; i < ordinal + 32; i++) {
     const x = fromCube(space, halton.point(i));
     repair(space, x, rng);
-    if (!seen.has(pointKey(x))) return x;
+    if (!seen.has(trialKey(space, x))) return x;
   }
   return null;
 }
@@ -214,7 +214,7 @@ class Model {
     // ~60 ms of scoring at n = 100; never fewer than 1,000 evaluations.
     const evaluations = Math.max(1000, Math.min(5000, Math.floor(1.5e7 / perEvaluation)));
     const ranked = searchAcquisition(this.space, makeScore(ctx), this.anchors, rng, { evaluations, starts: 8 });
-    return ranked.find((s) => !seen.has(s.key))?.x ?? null;
+    return ranked.find((s) => !seen.has(trialKey(this.space, s.x)))?.x ?? null;
   }
 
   /** PE's threshold: the posterior mean at the completed point with the best UCB. */

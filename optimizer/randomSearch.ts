@@ -1,6 +1,6 @@
 /** RANDOM_SEARCH: independent uniform draws (log-uniform on log scales), never repeating a trial. */
 import { Rng } from "./rng";
-import { assignmentKey, decode, parseSpace, pointKey } from "./space";
+import { assignmentKey, decode, parseSpace, trialKey } from "./space";
 import type { Assignment, SuggestRequest } from "./types";
 import { randomUnseen } from "./unseen";
 
@@ -13,7 +13,7 @@ export function suggestRandom(request: SuggestRequest): Assignment[] {
   for (let j = 0; j < request.count; j++) {
     const x = randomUnseen(space, seen, rng);
     if (!x) break;
-    seen.add(pointKey(x));
+    seen.add(trialKey(space, x));
     out.push(decode(space, x));
   }
   return out;

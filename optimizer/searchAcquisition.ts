@@ -22,7 +22,6 @@ export interface SearchBudget {
 export interface Scored {
   x: Float64Array;
   value: number;
-  key: string;
 }
 
 /**
@@ -46,7 +45,7 @@ export function searchAcquisition(
     const known = byKey.get(key);
     if (known) return known;
     used++;
-    const s = { x, value: score(x), key };
+    const s = { x, value: score(x) };
     byKey.set(key, s);
     return s;
   };

@@ -144,6 +144,10 @@ export function toUnit(dim: Dimension, v: number): number {
 export function fromUnit(dim: Dimension, u: number): number {
   const { lo, hi } = dim;
   const t = Math.min(1, Math.max(0, u));
+  // The bounds exactly, as toUnit maps them: the formulas give 5.039999999999999 for a LOG
+  // maximum of 5.04, a value inside the range that no one asked for.
+  if (t === 0) return lo;
+  if (t === 1) return hi;
   let v: number;
   switch (dim.scale) {
     case "LINEAR":
@@ -255,15 +259,30 @@ export function decode(space: Space, x: Float64Array): Assignment {
   return out;
 }
 
-/** A canonical key of an assignment, equal for assignments that denote the same trial. */
+/**
+ * A canonical key of an assignment, equal for assignments that denote the same trial: its
+ * snapped point, with each active DOUBLE's value in place of its unit coordinate. A DOUBLE's
+ * value and coordinate do not round-trip in floating point (`toUnit(fromUnit(u))` may differ
+ * from `u` in the last bit), so a finished trial re-encoded from its values could miss the point
+ * that produced it, and that point be suggested again.
+ */
 export function assignmentKey(space: Space, assignment: Assignment): string {
-  return pointKey(encode(space, assignment));
+  const x = encode(space, assignment);
+  space.dims.forEach((dim, d) => {
+    if (dim.type === "DOUBLE" && isActive(space, x, d)) x[d] = Number(assignment[dim.id]);
+  });
+  return pointKey(x);
+}
+
+/** The key of the trial a repaired point stands for: the key of the assignment it decodes to. */
+export function trialKey(space: Space, x: Float64Array): string {
+  return assignmentKey(space, decode(space, x));
 }
 
 /**
- * The canonical key of a repaired point. Repaired coordinates are canonical (snapped values, fixed
- * placeholders for inactive parameters), so the coordinates themselves serve; this runs for every
- * acquisition evaluation, where decoding would dominate the cost.
+ * The key of a repaired point's coordinates, for telling points apart in the acquisition search,
+ * where it runs for every evaluation and decoding would dominate the cost. Whether a point is a
+ * trial already run is `trialKey`'s question: two coordinates of a DOUBLE can decode to one value.
  */
 export function pointKey(x: Float64Array): string {
   // The coordinates' bits as UTF-16 code units: several times cheaper than printing each number.

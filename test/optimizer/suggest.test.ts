@@ -149,6 +149,53 @@ describe("suggest", () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it("does not repeat a trial at the bound of a log scale, nor suggest a value just inside it", () => {
+    // A study's best was at the top of x's range; the acquisition goes there again.
+    const space: StudySpec = {
+      metrics: [{ metricId: "m", goal: "MAXIMIZE" }],
+      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 1.1, maxValue: 5.04 }, scaleType: "UNIT_LOG_SCALE" }],
+    };
+    const completed: CompletedTrial[] = [];
+    for (let t = 0; t < 25; t++) {
+      const [a] = suggest({ space, completed, pending: [], count: 1, seed: 1227534347 + t, studySeed: 1803989619, budget: 30 });
+      completed.push({ parameters: a!, value: Number(a!.x) / 5.04 });
+    }
+    const xs = completed.map((c) => Number(c.parameters.x));
+    expect(new Set(xs).size).toBe(xs.length);
+    expect(xs).toContain(5.04);
+    // The formula's value at the top, 5.039999999999999, is no value the study asked for.
+    expect(xs).not.toContain(5.039999999999999);
+  });
+
+  it("does not repeat a pending trial whose DOUBLE values do not encode back to the point that made them", () => {
+    // The initial design skips a point on a branch already tried, so the next call asks for the
+    // point the last one suggested: its momentum, 0.7938622912434745, re-encodes a bit off.
+    const space: StudySpec = {
+      metrics: [{ metricId: "m", goal: "MAXIMIZE" }],
+      parameters: [
+        {
+          parameterId: "opt",
+          categoricalValueSpec: { values: ["none", "sgd"] },
+          conditionalParameterSpecs: [
+            { parentCategoricalValues: { values: ["sgd"] }, parameterSpec: { parameterId: "lr", doubleValueSpec: { minValue: 0.0001, maxValue: 0.1 }, scaleType: "UNIT_LINEAR_SCALE" } },
+            { parentCategoricalValues: { values: ["sgd"] }, parameterSpec: { parameterId: "momentum", doubleValueSpec: { minValue: 0.5, maxValue: 0.99 }, scaleType: "UNIT_LINEAR_SCALE" } },
+          ],
+        },
+        { parameterId: "layers", integerValueSpec: { minValue: "1", maxValue: "2" } },
+      ],
+    };
+    const pending = [{ opt: "sgd", lr: 0.08095038639284548, momentum: 0.7938622912434745, layers: 1 }];
+    const completed: CompletedTrial[] = [
+      { parameters: { opt: "none", layers: 1 }, value: 1.1 },
+      { parameters: { opt: "sgd", lr: 0.025450386392845473, momentum: 0.6958622912434747, layers: 1 }, value: 1.25 },
+      { parameters: { opt: "none", layers: 2 }, value: 2.1 },
+    ];
+    for (let seed = 0; seed < 20; seed++) {
+      const [a] = suggest({ space, completed, pending, count: 1, seed, studySeed: 1609362278 });
+      expect(a, `seed ${seed}`).not.toEqual(pending[0]);
+    }
+  });
+
   it("finds the unseen points under a rare branch once every other value has been tried (random search)", () => {
     const values = Array.from({ length: 100 }, (_, i) => `v${i}`);
     const space: StudySpec = {
