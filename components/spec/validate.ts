@@ -139,6 +139,11 @@ function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algori
       c.fail(`${path}.doubleValueSpec.minValue`, `must be less than maxValue (${minValue} >= ${maxValue})`);
     }
     if (logScale && finite(minValue) && minValue <= 0) c.fail(`${path}.doubleValueSpec.minValue`, `must be > 0 for ${p.scaleType} (got ${minValue})`);
+    // The optimizer maps values through maxValue − minValue (and their sum on a reverse-log
+    // scale): a range wider than a double holds would put every suggestion at one bound.
+    else if (finite(minValue) && finite(maxValue) && !(Number.isFinite(maxValue - minValue) && Number.isFinite(maxValue + minValue))) {
+      c.fail(`${path}.doubleValueSpec`, `the range from minValue to maxValue is wider than a double can hold (${minValue} to ${maxValue})`);
+    }
     if (algorithm === "GRID_SEARCH") c.fail(`${path}.doubleValueSpec`, "GRID_SEARCH cannot search a DOUBLE parameter: use DISCRETE values or another algorithm");
   } else if (kind === "integerValueSpec") {
     const { minValue, maxValue } = p.integerValueSpec!;

@@ -146,6 +146,15 @@ describe("validation", () => {
     ]);
   });
 
+  it("refuses a DOUBLE range wider than a double holds, which the optimizer could not search", () => {
+    const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s" });
+    job.studySpec!.parameters![0].doubleValueSpec = { minValue: -1e308, maxValue: 1e308 };
+    job.studySpec!.parameters![0].scaleType = "UNIT_LINEAR_SCALE";
+    expect(validateJob(job)).toEqual([{ path: "studySpec.parameters[0].doubleValueSpec", message: "the range from minValue to maxValue is wider than a double can hold (-1e+308 to 1e+308)" }]);
+    job.studySpec!.parameters![0].doubleValueSpec = { minValue: -1e307, maxValue: 1e307 };
+    expect(validateJob(job)).toEqual([]);
+  });
+
   it("checks conditional parents, tuned flags fixed in args, labels and the CMEK key's region", () => {
     const job = toVertexJob(
       {
