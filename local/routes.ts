@@ -3,8 +3,8 @@
  * create, get, list, cancel, delete, and get of the delete operation. HTTP concerns (access,
  * bodies, faults) live in server.ts; this module maps a parsed request to an answer.
  */
-import { validateJob, type VertexJob } from "../components/spec";
-import { OUTPUT_ONLY_FIELDS, readJob } from "../components/spec/jobShape";
+import { checkJob, type VertexJob } from "../components/spec";
+import { OUTPUT_ONLY_FIELDS } from "../components/spec/jobShape";
 import { unmappableGcsUri } from "./command";
 import { ApiError } from "./errors";
 import { parseFilter } from "./filter";
@@ -131,12 +131,13 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ApiError("INVALID_ARGUMENT", "the request body must be a HyperparameterTuningJob object");
   }
-  // Output-only fields are ignored, as Google's APIs do (AIP-203): a job read back with `describe`
-  // can be sent again as a request.
-  const job = Object.fromEntries(Object.entries(body).filter(([field]) => !OUTPUT_ONLY_FIELDS.has(field))) as VertexJob;
   const location = parent.split("/")[3];
   // A request as sent: the resource's own labels are already on it.
-  const issues = validateJob(job, location, false);
+  const { job: read, issues } = checkJob(body, location, false);
+  // Output-only fields are ignored, as Google's APIs do (AIP-203): a job read back with `describe`
+  // can be sent again as a request. The job is kept in one form per field (JSON names, numbers,
+  // 64-bit integers as strings, no nulls), as Vertex answers it.
+  const job = Object.fromEntries(Object.entries(read).filter(([field]) => !OUTPUT_ONLY_FIELDS.has(field))) as VertexJob;
   if (job.studySpec?.convexAutomatedStoppingSpec) {
     issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
   }
@@ -155,8 +156,7 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   if (active >= ctx.maxActiveJobs) {
     throw new ApiError("RESOURCE_EXHAUSTED", `the local backend already runs ${active} jobs (the limit is ${ctx.maxActiveJobs}); wait for one to end or cancel one`);
   }
-  // Kept in one form per field (numbers, 64-bit integers as strings, no nulls), as Vertex answers it.
-  const record = ctx.store.createJob(parent, readJob(job).job);
+  const record = ctx.store.createJob(parent, job);
   // The job as created, before the scheduler starts it: Vertex answers a create with a job still
   // JOB_STATE_PENDING (no startTime), and a client must not expect it running yet.
   const created = jobView(record, false);

@@ -7,10 +7,12 @@
  * server's create). A misspelt field must not quietly give another study than the one on Vertex,
  * and a value of the wrong type must be named, not crash a later rule.
  *
- * It reads a request as proto3's JSON mapping does: `null` is the field's default (absent),
- * 32-bit integers and doubles may also be JSON strings (`"5"`, `"0.1"`), 64-bit integers numbers
- * or strings. The job it returns holds each in one form (absent; numbers; 64-bit integers as
- * strings, as Vertex answers them), so what reads the job afterwards sees one type per field.
+ * It reads a request as proto3's JSON mapping does: a field by its JSON or its proto name
+ * (`maxTrialCount`, `max_trial_count`), `null` as the field's default (absent), numbers also from
+ * decimal strings (`"5"`, `"0.1"`, `"1e2"`), 64-bit integers from numbers too. The job it returns
+ * holds each in one form (JSON names; absent; numbers; 64-bit integers as strings, as Vertex
+ * answers them), so what reads the job afterwards sees one name and one type per field. Enum
+ * numbers and the doubles "NaN" and "Infinity", which proto3 also takes, are refused.
  */
 import { isUnknown } from "./placeholder";
 import type { Issue } from "./validate";
@@ -121,17 +123,23 @@ function isMessage(type: string): boolean {
  * a deep enough request would overflow the stack of every check after this one.
  */
 const MAX_DEPTH = 100;
-const INTEGER = /^-?\d+$/;
+const TOO_DEEP = `messages nest more than ${MAX_DEPTH} deep here`;
+/** A decimal number as proto3's JSON takes it in a string (no hex, no spaces, no `_`). */
+const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
  * The job a request describes, in one form per field (see the module's comment), and every
  * unknown field name or value of the wrong JSON type, each with its JSON path, all at once.
- * Values still unknown at preview are kept as they are, never reported.
+ * A refused value is left out of the job (an item of a list is kept as `{}` for a message,
+ * `undefined` else, so the others keep their index). Values still unknown at preview are kept
+ * as they are, never reported.
  */
-export function readJob(body: unknown): { job: VertexJob; issues: Issue[] } {
+export function readJobShape(body: unknown): { job: VertexJob; issues: Issue[]; unreadable: boolean } {
   const issues: Issue[] = [];
   const job = readMessage(body, "HyperparameterTuningJob", "", 0, issues);
-  return { job: (job ?? {}) as VertexJob, issues };
+  // No job object, or one nested past the limit: nothing a rule could say about it would help.
+  const unreadable = job === undefined || issues.some((i) => i.message === TOO_DEEP);
+  return { job: (job ?? {}) as VertexJob, issues, unreadable };
 }
 
 function readMessage(value: unknown, message: string, path: string, depth: number, issues: Issue[]): unknown {
@@ -141,20 +149,29 @@ function readMessage(value: unknown, message: string, path: string, depth: numbe
     return undefined;
   }
   if (depth >= MAX_DEPTH) {
-    issues.push({ path, message: `messages nest more than ${MAX_DEPTH} deep here` });
+    issues.push({ path, message: TOO_DEEP });
     return undefined;
   }
   const out: Record<string, unknown> = {};
-  for (const [name, raw] of Object.entries(value)) {
-    const at = path ? `${path}.${name}` : name;
+  const spelled = new Map<string, string>();
+  for (const [given, raw] of Object.entries(value)) {
+    const at = path ? `${path}.${given}` : given;
+    // Vertex takes the proto name (max_trial_count) as well as the JSON one: kept under the latter.
+    const name = fieldOf(message, given) ? given : camel(given);
     const field = fieldOf(message, name);
-    if (field === undefined) issues.push(unknownName(name, at, message));
-    else if (raw === null) continue; // proto3 JSON: null is the field's default
-    else if (field.type === "output") out[name] = raw;
-    else {
-      const read = field.repeated ? readList(raw, field.type, at, depth, issues) : readValue(raw, field.type, at, depth, issues);
-      if (read !== undefined) out[name] = read;
+    if (field === undefined) {
+      issues.push({ path: at, message: `unknown field "${given}" (Vertex AI refuses it: "Cannot find field."); ${message} has ${Object.keys(MESSAGE_FIELDS[message]!).join(", ")}` });
+      continue;
     }
+    if (spelled.has(name)) {
+      issues.push({ path: at, message: `given twice, as "${spelled.get(name)}" and "${given}": keep one` });
+      continue;
+    }
+    spelled.set(name, given);
+    // proto3 JSON: null is the field's default; so is undefined here, as in TypeScript.
+    if (raw === null || raw === undefined) continue;
+    const read = field.type === "output" ? raw : field.repeated ? readList(raw, field.type, at, depth, issues) : readValue(raw, field.type, at, depth, issues);
+    if (read !== undefined) out[name] = read;
   }
   return out;
 }
@@ -165,7 +182,10 @@ function readList(value: unknown, type: string, path: string, depth: number, iss
     issues.push({ path, message: `must be a list (got ${shown(value)})` });
     return undefined;
   }
-  return value.map((item, i) => readValue(item, type, `${path}[${i}]`, depth, issues));
+  return value.map((item, i) => {
+    const read = readValue(item, type, `${path}[${i}]`, depth, issues);
+    return read === undefined && isMessage(type) ? {} : read;
+  });
 }
 
 /** One value of a field (an item of a list), in its one form, or undefined after an issue. */
@@ -176,6 +196,7 @@ function readValue(value: unknown, type: string, path: string, depth: number, is
     issues.push({ path, message: `must be ${what} (got ${shown(value)})` });
     return undefined;
   };
+  const number = typeof value === "number" ? value : typeof value === "string" && DECIMAL.test(value) ? Number(value) : NaN;
   switch (type) {
     case "map":
       if (!isObject(value) || !Object.values(value).every((v) => typeof v === "string" || isUnknown(v))) return refuse("an object of string values");
@@ -183,17 +204,14 @@ function readValue(value: unknown, type: string, path: string, depth: number, is
     case "bool":
       return typeof value === "boolean" ? value : refuse("true or false");
     case "int32":
-      if (typeof value === "number" && Number.isInteger(value)) return value;
-      return typeof value === "string" && INTEGER.test(value) ? Number(value) : refuse("an integer");
+      return Number.isInteger(number) ? number : refuse("an integer");
     case "int64":
       // One beyond 2^53 is kept a number, for the rules to say it is out of range.
-      if (typeof value === "number" && Number.isInteger(value)) return Number.isSafeInteger(value) ? String(value) : value;
-      return typeof value === "string" && INTEGER.test(value) ? value : refuse("an integer");
+      if (!Number.isInteger(number)) return refuse("an integer");
+      return typeof value === "string" && /^-?\d+$/.test(value) ? value : Number.isSafeInteger(number) ? String(number) : number;
     case "double":
-      if (typeof value === "number") return value;
-      // "NaN" and "Infinity" are doubles in proto3 JSON too: kept as strings, for the rules to name.
-      if (typeof value === "string" && value.trim() !== "") return Number.isFinite(Number(value)) ? Number(value) : value;
-      return refuse("a number");
+      // proto3 also takes "NaN" and "Infinity": no value of a study can be either.
+      return Number.isFinite(number) ? number : refuse("a finite number");
     case "enum":
       return typeof value === "string" ? value : refuse("the name of one of the field's values (enum numbers are not taken here)");
     default:
@@ -204,14 +222,6 @@ function readValue(value: unknown, type: string, path: string, depth: number, is
 /** `max_trial_count` → `maxTrialCount`. */
 function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-function unknownName(name: string, path: string, message: string): Issue {
-  // Vertex also takes the proto name (max_trial_count); every rule here reads JSON names only.
-  const jsonName = camel(name);
-  return jsonName !== name && fieldOf(message, jsonName)
-    ? { path, message: `"${name}" is the proto name of "${jsonName}", which Vertex AI takes too; this library reads only the JSON name "${jsonName}"` }
-    : { path, message: `unknown field "${name}" (Vertex AI refuses it: "Cannot find field."); ${message} has ${Object.keys(MESSAGE_FIELDS[message]!).join(", ")}` };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

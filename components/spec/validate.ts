@@ -8,7 +8,7 @@
  * never reported.
  */
 import { IDENTITY_LABEL, SPEC_LABEL } from "./hash";
-import { readJob } from "./jobShape";
+import { readJobShape } from "./jobShape";
 import { isUnknown } from "./placeholder";
 import type { VertexJob, VertexParameterSpec } from "./vertexJson";
 
@@ -364,11 +364,27 @@ const RESOURCE_LABELS = [IDENTITY_LABEL, SPEC_LABEL];
  * @param resourceLabels the job is the user's, to which the tuning-job resource will add its two
  *   labels: their keys are reserved and count toward the limit. False for a request as sent.
  */
-export function validateJob(request: VertexJob, location?: string, resourceLabels = true): Issue[] {
-  // Field names and JSON types first, as Google's front end reads them before any rule of the
-  // service: the rules below rely on them (and see each value in one form).
-  const { job, issues } = readJob(request);
-  if (issues.length) return issues;
+export function validateJob(request: unknown, location?: string, resourceLabels = true): Issue[] {
+  return checkJob(request, location, resourceLabels).issues;
+}
+
+/**
+ * `validateJob`'s issues, and the job read in one form per field (`readJobShape`), which the
+ * local backend keeps when there are none.
+ */
+export function checkJob(request: unknown, location?: string, resourceLabels = true): { job: VertexJob; issues: Issue[] } {
+  // Field names and JSON types first, as Google's front end reads them. The rules then run on
+  // the job without the values refused there; what they say at or under a refused value's path
+  // (that it is missing, say) is that value's issue again, and left out.
+  const { job, issues, unreadable } = readJobShape(request);
+  if (unreadable) return { job, issues };
+  const refused = issues.map((i) => i.path);
+  const under = (path: string): boolean => refused.some((r) => path === r || path.startsWith(`${r}.`) || path.startsWith(`${r}[`));
+  return { job, issues: [...issues, ...ruleIssues(job, location, resourceLabels).filter((i) => !under(i.path))] };
+}
+
+/** The rules of a job whose names and types are right. */
+function ruleIssues(job: VertexJob, location: string | undefined, resourceLabels: boolean): Issue[] {
   const c = new Checker();
   if (c.required(job.displayName, "displayName", "displayName") && [...job.displayName!].length > 128) {
     c.fail("displayName", `must be at most 128 characters (got ${[...job.displayName!].length})`);

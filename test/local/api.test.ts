@@ -143,15 +143,20 @@ describe("validation", () => {
     for (const line of ["displayName: must be a string (got 5)", "studySpec.parameters: must be a list (got 5)", 'containerSpec.command: must be a list (got "python3")', "labels: must be an object of string values"]) {
       expect(refused.body.error.message).toContain(line);
     }
-    const created = await api.create(testJob(["--steps=1"], { maxTrialCount: "1" as never, maxFailedTrialCount: null as never }, {
+    const sent = testJob(["--steps=1"], { maxTrialCount: "1" as never, maxFailedTrialCount: null as never }, {
       parameters: [{ parameterId: "x", doubleValueSpec: { minValue: "0.1" as never, maxValue: 0.9 } }],
-    }));
+    });
+    sent.trialJobSpec!.workerPoolSpecs![0]!.replicaCount = 1 as never;
+    const created = await api.create({ ...sent, parallel_trial_count: 1, parallelTrialCount: undefined } as never);
     expect(created.status).toBe(200);
     // As Vertex answers it: int32 and double fields numbers, int64 ones strings, nulls gone.
     expect(created.body.maxTrialCount).toBe(1);
     expect(created.body).not.toHaveProperty("maxFailedTrialCount");
     expect(created.body.studySpec.parameters[0].doubleValueSpec.minValue).toBe(0.1);
     expect(created.body.trialJobSpec.workerPoolSpecs[0].replicaCount).toBe("1");
+    // A proto name, as Vertex takes it, kept under the JSON name.
+    expect(created.body.parallelTrialCount).toBe(1);
+    expect(created.body).not.toHaveProperty("parallel_trial_count");
   });
 
   it("refuses an output prefix with a . or .. segment, which no folder under <state>/gcs/ can stand for", async () => {

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UNKNOWN, validateJob } from "../../components/spec";
-import { MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJob } from "../../components/spec/jobShape";
+import { MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJobShape } from "../../components/spec/jobShape";
 import { REPO_ROOT, testJob } from "../local/helpers";
 
 const PREFIX = "Schema$GoogleCloudAiplatformV1";
@@ -89,6 +89,22 @@ describe("the table of a job's fields", () => {
     const fromDeclarations = new Map([...expected].map(([message, fields]) => [message, new Map([...fields].sort())]));
     expect(table).toEqual(fromDeclarations);
     expect(expected.size).toBeGreaterThan(25);
+    // The declarations say number or string only: the numeric types from the protos, listed again.
+    const ofType = (type: string) => Object.entries(MESSAGE_FIELDS).flatMap(([m, fields]) => Object.entries(fields).filter(([, f]) => f.type === type).map(([name]) => `${m}.${name}`)).sort();
+    expect(ofType("int32")).toEqual([
+      "DiskSpec.bootDiskSizeGb", "HyperparameterTuningJob.maxFailedTrialCount", "HyperparameterTuningJob.maxTrialCount", "HyperparameterTuningJob.parallelTrialCount", "MachineSpec.acceleratorCount",
+      "StudySpecStudyStoppingConfig.maxNumTrials", "StudySpecStudyStoppingConfig.maxNumTrialsNoProgress", "StudySpecStudyStoppingConfig.minNumTrials",
+    ]);
+    expect(ofType("int64")).toEqual([
+      "StudySpecConvexAutomatedStoppingSpec.maxStepCount", "StudySpecConvexAutomatedStoppingSpec.minMeasurementCount", "StudySpecConvexAutomatedStoppingSpec.minStepCount",
+      "StudySpecParameterSpecConditionalParameterSpecIntValueCondition.values", "StudySpecParameterSpecIntegerValueSpec.defaultValue", "StudySpecParameterSpecIntegerValueSpec.maxValue",
+      "StudySpecParameterSpecIntegerValueSpec.minValue", "WorkerPoolSpec.replicaCount",
+    ]);
+    expect(ofType("double")).toEqual([
+      "StudySpecMetricSpecSafetyMetricConfig.desiredMinSafeTrialsFraction", "StudySpecMetricSpecSafetyMetricConfig.safetyThreshold",
+      "StudySpecParameterSpecConditionalParameterSpecDiscreteValueCondition.values", "StudySpecParameterSpecDiscreteValueSpec.defaultValue", "StudySpecParameterSpecDiscreteValueSpec.values",
+      "StudySpecParameterSpecDoubleValueSpec.defaultValue", "StudySpecParameterSpecDoubleValueSpec.maxValue", "StudySpecParameterSpecDoubleValueSpec.minValue",
+    ]);
   });
 
   it("derives the output-only fields of a job from the table", () => {
@@ -98,11 +114,11 @@ describe("the table of a job's fields", () => {
   });
 });
 
-describe("readJob: names", () => {
+describe("readJobShape: names", () => {
   it("finds nothing in a valid request, its labels' own keys, or output-only fields", () => {
-    expect(readJob(testJob(["--steps=1"])).issues).toEqual([]);
+    expect(readJobShape(testJob(["--steps=1"])).issues).toEqual([]);
     expect(
-      readJob({
+      readJobShape({
         ...testJob([]),
         labels: { anything: "goes", "tune-id": "x" },
         // A job read back from the local server: its trials carry an extension field.
@@ -128,7 +144,7 @@ describe("readJob: names", () => {
     Object.assign(pool.containerSpec!, { env: [{ name: "A", value: "1" }, { nmae: "B" }] });
     Object.assign(pool.machineSpec!, { reservationAffinity: { reservationAffinityType: "ANY_RESERVATION", keys: "k" } });
     const request = { ...job, maxFailedTrialCnt: 3, trialJobSpec: { ...job.trialJobSpec, scheduling: { timeout: "1s", restartOnFailure: true } } };
-    const { issues } = readJob(request);
+    const { issues } = readJobShape(request);
     expect(issues.map((i) => i.path)).toEqual([
       "studySpec.parameters[0].doubleValueSpec.maxVal",
       "studySpec.parameters[1].conditionalParameterSpecs[0].parameterSpec.scale",
@@ -143,20 +159,21 @@ describe("readJob: names", () => {
   });
 
   it("takes no inherited property for a field: constructor and __proto__ are unknown names", () => {
-    const { job, issues } = readJob(JSON.parse('{"constructor": 1, "__proto__": {"displayName": "x"}, "toString": "y"}'));
+    const { job, issues } = readJobShape(JSON.parse('{"constructor": 1, "__proto__": {"displayName": "x"}, "toString": "y"}'));
     expect(issues.map((i) => i.path)).toEqual(["constructor", "__proto__", "toString"]);
     expect(job).toEqual({});
   });
 
-  it("refuses a proto (snake_case) name, saying which JSON name this library reads", () => {
-    const { issues } = readJob({ ...testJob([]), max_trial_count: 3 });
-    expect(issues).toEqual([{ path: "max_trial_count", message: expect.stringContaining('this library reads only the JSON name "maxTrialCount"') }]);
-    // Vertex takes the proto name: the message must not say it refuses it.
-    expect(issues[0]!.message).not.toContain("refuses");
+  it("takes a field by its proto name, as Vertex does, keeps it under its JSON name, and refuses both spellings together", () => {
+    const { job, issues } = readJobShape({ ...testJob([]), max_failed_trial_count: 3, studySpec: { ...testJob([]).studySpec, measurement_selection_type: "BEST_MEASUREMENT" } });
+    expect(issues).toEqual([]);
+    expect(job).toMatchObject({ maxFailedTrialCount: 3, studySpec: { measurementSelectionType: "BEST_MEASUREMENT" } });
+    expect(job).not.toHaveProperty("max_failed_trial_count");
+    expect(readJobShape({ ...testJob([]), max_trial_count: 3 }).issues).toEqual([{ path: "max_trial_count", message: 'given twice, as "maxTrialCount" and "max_trial_count": keep one' }]);
   });
 });
 
-describe("readJob: values", () => {
+describe("readJobShape: values", () => {
   it("names every value of the wrong JSON type by its path, all at once, where the rules would have crashed", () => {
     const job = testJob([], { displayName: 5 as never, labels: { team: 5 } as never }, { metrics: 5 as never });
     const pool = job.trialJobSpec!.workerPoolSpecs![0]!;
@@ -164,7 +181,7 @@ describe("readJob: values", () => {
     job.trialJobSpec!.baseOutputDirectory = { outputUriPrefix: 5 } as never;
     job.studySpec!.parameters!.push({ parameterId: "n", integerValueSpec: { minValue: 1.5, maxValue: "ten" } } as never, null as never);
     job.studySpec!.medianAutomatedStoppingSpec = "yes" as never;
-    expect(readJob(job).issues).toEqual([
+    expect(readJobShape(job).issues).toEqual([
       { path: "displayName", message: "must be a string (got 5)" },
       { path: "studySpec.metrics", message: "must be a list (got 5)" },
       { path: "studySpec.parameters[1].integerValueSpec.minValue", message: "must be an integer (got 1.5)" },
@@ -176,9 +193,11 @@ describe("readJob: values", () => {
       { path: "trialJobSpec.baseOutputDirectory.outputUriPrefix", message: "must be a string (got 5)" },
       { path: "labels", message: "must be an object of string values (got an object)" },
     ]);
-    // validateJob reports them and stops there: its rules rely on the types.
-    expect(validateJob(job).map((i) => i.path)).toEqual(readJob(job).issues.map((i) => i.path));
-    expect(readJob([]).issues).toEqual([{ path: "(request)", message: "must be a HyperparameterTuningJob object (got a list)" }]);
+    // validateJob reports them, and what its rules find elsewhere, all at once; not what they say
+    // where a value was refused (that displayName is missing, say).
+    expect(validateJob(job).map((i) => i.path)).toEqual(readJobShape(job).issues.map((i) => i.path));
+    expect(validateJob({ ...job, maxFailedTrialCount: -1 }).map((i) => i.path)).toEqual([...readJobShape(job).issues.map((i) => i.path), "maxFailedTrialCount"]);
+    expect(readJobShape([]).issues).toEqual([{ path: "(request)", message: "must be a HyperparameterTuningJob object (got a list)" }]);
   });
 
   it("takes proto3 JSON's other forms of a value and keeps each field in one form: null as absent, numbers from strings, 64-bit integers as strings", () => {
@@ -189,7 +208,7 @@ describe("readJob: values", () => {
         { parameterId: "n", integerValueSpec: { minValue: 1 as never, maxValue: "8" } },
       ],
     });
-    const { job: read, issues } = readJob(job);
+    const { job: read, issues } = readJobShape(job);
     expect(issues).toEqual([]);
     expect(read).toMatchObject({ maxTrialCount: 4, parallelTrialCount: 2 });
     expect(read).not.toHaveProperty("maxFailedTrialCount");
@@ -199,12 +218,25 @@ describe("readJob: values", () => {
       { parameterId: "x", doubleValueSpec: { minValue: 0.1, maxValue: 0.9 } },
       { parameterId: "n", integerValueSpec: { minValue: "1", maxValue: "8" } },
     ]);
-    expect(read.trialJobSpec!.workerPoolSpecs![0]!.replicaCount).toBe("1");
+    expect(readJobShape({ ...job, trialJobSpec: { workerPoolSpecs: [{ ...job.trialJobSpec!.workerPoolSpecs![0], replicaCount: 1 as never }] } }).job.trialJobSpec!.workerPoolSpecs![0]!.replicaCount).toBe("1");
     expect(validateJob(job)).toEqual([]);
     // The rules see the numbers: a count given as a string is compared like any other.
     expect(validateJob(testJob([], { maxTrialCount: "2" as never, parallelTrialCount: "5" as never }))).toEqual([
       { path: "parallelTrialCount", message: "must not exceed maxTrialCount (5 > 2)" },
     ]);
+  });
+
+  it("reads numbers from decimal strings only, integers in exponent form too, and undefined as absent", () => {
+    const read = (maxTrialCount: unknown) => readJobShape({ ...testJob([]), maxTrialCount });
+    expect(read("1e2")).toMatchObject({ job: { maxTrialCount: 100 }, issues: [] });
+    for (const bad of ["0x10", " 1 ", "1_0", "", "1.5", 1.5]) {
+      expect(read(bad).issues, JSON.stringify(bad)).toEqual([{ path: "maxTrialCount", message: `must be an integer (got ${JSON.stringify(bad)})` }]);
+    }
+    expect(read(undefined)).toMatchObject({ issues: [] });
+    expect(read(undefined).job).not.toHaveProperty("maxTrialCount");
+    const bounds = (minValue: unknown) => readJobShape(testJob([], {}, { parameters: [{ parameterId: "x", doubleValueSpec: { minValue: minValue as number, maxValue: 1 } }] })).issues;
+    expect(bounds("-.5e-1")).toEqual([]);
+    expect(bounds("NaN")).toEqual([{ path: "studySpec.parameters[0].doubleValueSpec.minValue", message: 'must be a finite number (got "NaN")' }]);
   });
 
   it("refuses nesting deeper than protobuf's recursion limit with an issue, not a stack overflow", () => {
@@ -220,7 +252,7 @@ describe("readJob: values", () => {
   it("keeps preview's unknown values wherever they stand, and reports none", () => {
     const job = testJob([], { maxTrialCount: UNKNOWN as never, labels: UNKNOWN as never }, { metrics: UNKNOWN as never });
     job.trialJobSpec!.workerPoolSpecs![0]!.containerSpec = UNKNOWN as never;
-    const { job: read, issues } = readJob(job);
+    const { job: read, issues } = readJobShape(job);
     expect(issues).toEqual([]);
     expect(read).toMatchObject({ maxTrialCount: UNKNOWN, labels: UNKNOWN, studySpec: { metrics: UNKNOWN } });
   });
