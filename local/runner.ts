@@ -247,8 +247,10 @@ export class TrialProcess {
     this.note(`followed by a new server (process group ${pgid ?? "none: it has ended"})`);
     // A stop the last server began: carried on while the trial runs, or only its reason kept.
     if (stopReason) {
-      if (pgid === undefined) this.stopReason = stopReason;
-      else this.stop(stopReason);
+      // The reason first: the last server sent this stop, so it stands even if the command ends
+      // just now (stop leaves alone only a command that ended before any stop).
+      this.stopReason = stopReason;
+      if (pgid !== undefined) this.stop(stopReason);
     }
     this.follow((deadline) => {
       const status = readExitStatus(this.dir);

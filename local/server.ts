@@ -125,15 +125,18 @@ function readBody(req: IncomingMessage, res: ServerResponse, max: number): Promi
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > max) {
-        // Not req.destroy(): that closes the connection before the 413 is written.
+        // Not req.destroy(): that closes the connection before the 413 is written. Unhooked, so
+        // no later chunk can touch the answer once it is under way.
+        req.off("data", onData);
         req.pause();
         res.setHeader("Connection", "close");
         reject(new ApiError("INVALID_ARGUMENT", `the request body is larger than ${max} bytes`, 413));
       } else chunks.push(chunk);
-    });
+    };
+    req.on("data", onData);
     req.on("end", () => resolvePromise(Buffer.concat(chunks)));
     req.on("error", reject);
   });

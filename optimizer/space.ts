@@ -268,8 +268,10 @@ export function decode(space: Space, x: Float64Array): Assignment {
  */
 export function assignmentKey(space: Space, assignment: Assignment): string {
   const x = encode(space, assignment);
+  // Which dimensions are active is read from the snapped point before any coordinate is replaced.
+  const active = space.dims.map((_, d) => isActive(space, x, d));
   space.dims.forEach((dim, d) => {
-    if (dim.type === "DOUBLE" && isActive(space, x, d)) x[d] = Number(assignment[dim.id]);
+    if (dim.type === "DOUBLE" && active[d]) x[d] = Number(assignment[dim.id]);
   });
   return pointKey(x);
 }
