@@ -49,14 +49,18 @@ const venvPython = join(here, ".venv-peers", "bin", "python");
 
 /**
  * A version string for the cache: for ours, a hash of optimizer/ and of this file (which derives
- * the seeds each study's requests carry); for peers, the pinned package.
+ * the seeds each study's requests carry); for peers, the pinned package and a hash of the adapter
+ * (peers.py) and of every pin: either can change what a peer suggests, and the peers' traces are
+ * committed, so a stale one would otherwise stand.
  */
 export function optimizerVersion(name: string): string {
   if (isPythonPeer(name)) {
     const pins = readFileSync(join(here, "peers-requirements.txt"), "utf8");
     const pkg = name === "vizier" ? "google-vizier" : "optuna";
     const pin = new RegExp(`^${pkg}(\\[[^\\]]*\\])?==(\\S+)`, "m").exec(pins);
-    return `${pkg}-${pin?.[2] ?? "unknown"}`;
+    if (!pin) throw new Error(`peers-requirements.txt pins no version of ${pkg}`);
+    const adapter = createHash("sha256").update(readFileSync(join(here, "peers.py"))).update(pins).digest("hex").slice(0, 10);
+    return `${pkg}-${pin[2]}-${adapter}`;
   }
   const dir = join(here, "..", "..", "optimizer");
   const hash = createHash("sha256");
