@@ -192,7 +192,8 @@ function isTierPlan(plan: Plan): boolean {
 
 async function main(): Promise<void> {
   const { plan, shard, summaryOnly } = parseArgs(process.argv.slice(2));
-  if (!peersAvailable()) {
+  // A summary reads the peers' committed traces, with or without the venv that runs them.
+  if (!summaryOnly && !peersAvailable()) {
     const missing = plan.optimizers.filter(isPythonPeer);
     if (missing.length > 0) {
       console.error(`peer venv missing (run bench/optimizer/setup-peers.sh); skipping ${missing.join(", ")}`);

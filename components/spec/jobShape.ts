@@ -14,7 +14,7 @@
  * answers them), so what reads the job afterwards sees one name and one type per field. Enum
  * numbers and the doubles "NaN" and "Infinity", which proto3 also takes, are refused.
  */
-import { isUnknown } from "./placeholder";
+import { isUnknown, UNKNOWN } from "./placeholder";
 import type { Issue } from "./validate";
 import type { VertexJob } from "./vertexJson";
 
@@ -124,15 +124,21 @@ function isMessage(type: string): boolean {
  */
 const MAX_DEPTH = 100;
 const TOO_DEEP = `messages nest more than ${MAX_DEPTH} deep here`;
-/** A decimal number as proto3's JSON takes it in a string (no hex, no spaces, no `_`). */
-const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/**
+ * A decimal number as proto3's JSON takes it in a string (no hex, no spaces, no `_`), and an
+ * integer: digits, or an integer mantissa with a non-negative exponent (`1e2`). Each digit run can
+ * be matched one way only, so a long string that fails does so in linear time.
+ */
+const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const INTEGER = /^-?\d+(?:[eE]\+?\d+)?$/;
+const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * The job a request describes, in one form per field (see the module's comment), and every
  * unknown field name or value of the wrong JSON type, each with its JSON path, all at once.
- * A refused value is left out of the job (an item of a list is kept as `{}` for a message,
- * `undefined` else, so the others keep their index). Values still unknown at preview are kept
- * as they are, never reported.
+ * A refused value is held by Pulumi's placeholder (`UNKNOWN`) in the job, which every rule
+ * skips as a value not known yet, so the rest of the job is still checked. Values still unknown
+ * at preview are kept as they are, never reported.
  */
 export function readJobShape(body: unknown): { job: VertexJob; issues: Issue[]; unreadable: boolean } {
   const issues: Issue[] = [];
@@ -146,7 +152,7 @@ function readMessage(value: unknown, message: string, path: string, depth: numbe
   if (isUnknown(value)) return value;
   if (!isObject(value)) {
     issues.push({ path: path || "(request)", message: `must be a ${message} object (got ${shown(value)})` });
-    return undefined;
+    return path ? UNKNOWN : undefined;
   }
   if (depth >= MAX_DEPTH) {
     issues.push({ path, message: TOO_DEEP });
@@ -157,8 +163,10 @@ function readMessage(value: unknown, message: string, path: string, depth: numbe
   for (const [given, raw] of Object.entries(value)) {
     const at = path ? `${path}.${given}` : given;
     // Vertex takes the proto name (max_trial_count) as well as the JSON one: kept under the latter.
-    const name = fieldOf(message, given) ? given : camel(given);
+    const name = fieldOf(message, given) || snake(camel(given)) !== given ? given : camel(given);
     const field = fieldOf(message, name);
+    // proto3 JSON: null is the field's default; so is undefined here, as in TypeScript.
+    if (field !== undefined && (raw === null || raw === undefined)) continue;
     if (field === undefined) {
       issues.push({ path: at, message: `unknown field "${given}" (Vertex AI refuses it: "Cannot find field."); ${message} has ${Object.keys(MESSAGE_FIELDS[message]!).join(", ")}` });
       continue;
@@ -168,8 +176,6 @@ function readMessage(value: unknown, message: string, path: string, depth: numbe
       continue;
     }
     spelled.set(name, given);
-    // proto3 JSON: null is the field's default; so is undefined here, as in TypeScript.
-    if (raw === null || raw === undefined) continue;
     const read = field.type === "output" ? raw : field.repeated ? readList(raw, field.type, at, depth, issues) : readValue(raw, field.type, at, depth, issues);
     if (read !== undefined) out[name] = read;
   }
@@ -180,38 +186,40 @@ function readList(value: unknown, type: string, path: string, depth: number, iss
   if (isUnknown(value)) return value;
   if (!Array.isArray(value)) {
     issues.push({ path, message: `must be a list (got ${shown(value)})` });
-    return undefined;
+    return UNKNOWN;
   }
-  return value.map((item, i) => {
-    const read = readValue(item, type, `${path}[${i}]`, depth, issues);
-    return read === undefined && isMessage(type) ? {} : read;
-  });
+  return value.map((item, i) => readValue(item, type, `${path}[${i}]`, depth, issues));
 }
 
-/** One value of a field (an item of a list), in its one form, or undefined after an issue. */
+/** One value of a field (an item of a list), in its one form, or the placeholder after an issue. */
 function readValue(value: unknown, type: string, path: string, depth: number, issues: Issue[]): unknown {
   if (isUnknown(value)) return value;
   if (isMessage(type)) return readMessage(value, type, path, depth + 1, issues);
-  const refuse = (what: string): undefined => {
+  const refuse = (what: string): string => {
     issues.push({ path, message: `must be ${what} (got ${shown(value)})` });
-    return undefined;
+    return UNKNOWN;
   };
-  const number = typeof value === "number" ? value : typeof value === "string" && DECIMAL.test(value) ? Number(value) : NaN;
+  const decimal = typeof value === "number" ? value : typeof value === "string" && DECIMAL.test(value) ? Number(value) : NaN;
+  const integer = typeof value === "number" ? value : typeof value === "string" && INTEGER.test(value) ? Number(value) : NaN;
   switch (type) {
     case "map":
-      if (!isObject(value) || !Object.values(value).every((v) => typeof v === "string" || isUnknown(v))) return refuse("an object of string values");
-      return value;
+      // Each value its own issue: one bad label must not hide the others' rules.
+      if (!isObject(value)) return refuse("an object of string values");
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === "string" || isUnknown(v) ? v : readValue(v, "string", `${path}.${k}`, depth, issues)]));
     case "bool":
       return typeof value === "boolean" ? value : refuse("true or false");
     case "int32":
-      return Number.isInteger(number) ? number : refuse("an integer");
+      if (!Number.isInteger(integer)) return refuse("an integer");
+      return Math.abs(integer) <= INT32_MAX ? integer : refuse("a 32-bit integer");
     case "int64":
+      if (!Number.isInteger(integer)) return refuse("an integer");
+      // Digits stay exact beyond 2^53, in one spelling ("007" and "-0" are "7" and "0").
+      if (typeof value === "string" && /^-?\d+$/.test(value)) return String(BigInt(value));
       // One beyond 2^53 is kept a number, for the rules to say it is out of range.
-      if (!Number.isInteger(number)) return refuse("an integer");
-      return typeof value === "string" && /^-?\d+$/.test(value) ? value : Number.isSafeInteger(number) ? String(number) : number;
+      return Number.isSafeInteger(integer) ? String(integer) : integer;
     case "double":
       // proto3 also takes "NaN" and "Infinity": no value of a study can be either.
-      return Number.isFinite(number) ? number : refuse("a finite number");
+      return Number.isFinite(decimal) ? decimal : refuse("a finite number");
     case "enum":
       return typeof value === "string" ? value : refuse("the name of one of the field's values (enum numbers are not taken here)");
     default:
@@ -224,6 +232,11 @@ function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** `maxTrialCount` → `max_trial_count`: a field's proto name, the only other spelling taken. */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
@@ -232,6 +245,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function shown(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (isObject(value)) return "an object";
-  const text = JSON.stringify(value) ?? String(value);
+  const text = typeof value === "number" && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

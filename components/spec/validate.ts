@@ -82,6 +82,10 @@ class Checker {
   /** An integer within [min, max], or absent when optional. */
   integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER, optional = false): void {
     if (isUnknown(value) || (optional && value === undefined)) return;
+    if (value === undefined) {
+      this.fail(path, `${path.split(".").pop()} is required`);
+      return;
+    }
     const n = typeof value === "string" && INT64.test(value) ? Number(value) : value;
     if (typeof n !== "number" || !Number.isInteger(n)) this.fail(path, `must be an integer (got ${JSON.stringify(value)})`);
     else if (n < min || n > max) this.fail(path, `must be between ${min} and ${max} (got ${n})`);
@@ -99,22 +103,41 @@ function finite(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value);
 }
 
-/** The numeric values a parent can take, for checking its children's conditions. */
-function parentDomain(spec: VertexParameterSpec): { kind: "int" | "discrete" | "categorical" | "double"; has: (v: unknown) => boolean } | undefined {
+/**
+ * A list's items; none while it is absent or unknown. At preview any value may be Pulumi's
+ * placeholder, a list or a message too; so is a value `readJobShape` refused, so that the rules
+ * below say nothing about it (its type issue says it) and treat it as there.
+ */
+function listOf<T>(value: T[] | null | undefined): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A message to check, or undefined while it is absent or unknown (see `listOf`). */
+function messageOf<T extends object>(value: T | null | undefined): T | undefined {
+  return typeof value === "object" && value !== null ? value : undefined;
+}
+
+/**
+ * The parent's type and, when its values are known, the test of a child's condition value
+ * against them (none while a bound or the list is unknown).
+ */
+function parentDomain(spec: VertexParameterSpec): { kind: "int" | "discrete" | "categorical" | "double"; has?: (v: unknown) => boolean } | undefined {
   if (spec.integerValueSpec) {
-    const lo = Number(spec.integerValueSpec.minValue);
-    const hi = Number(spec.integerValueSpec.maxValue);
-    return { kind: "int", has: (v) => INT64.test(String(v)) && Number(v) >= lo && Number(v) <= hi };
+    const bounds = messageOf(spec.integerValueSpec);
+    const lo = Number(bounds?.minValue);
+    const hi = Number(bounds?.maxValue);
+    const known = Number.isInteger(lo) && Number.isInteger(hi);
+    return { kind: "int", has: known ? (v) => INT64.test(String(v)) && Number(v) >= lo && Number(v) <= hi : undefined };
   }
   if (spec.discreteValueSpec) {
-    const values = spec.discreteValueSpec.values ?? [];
-    return { kind: "discrete", has: (v) => values.includes(v as number) };
+    const values = messageOf(spec.discreteValueSpec)?.values;
+    return { kind: "discrete", has: Array.isArray(values) && !values.some(isUnknown) ? (v) => values.includes(v as number) : undefined };
   }
   if (spec.categoricalValueSpec) {
-    const values = spec.categoricalValueSpec.values ?? [];
-    return { kind: "categorical", has: (v) => values.includes(v as string) };
+    const values = messageOf(spec.categoricalValueSpec)?.values;
+    return { kind: "categorical", has: Array.isArray(values) && !values.some(isUnknown) ? (v) => values.includes(v as string) : undefined };
   }
-  if (spec.doubleValueSpec) return { kind: "double", has: () => false };
+  if (spec.doubleValueSpec) return { kind: "double" };
   return undefined;
 }
 
@@ -125,9 +148,10 @@ function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algori
     return;
   }
   const kind = present[0];
-  const spec = p[kind] as { defaultValue?: unknown };
-  if (spec.defaultValue !== undefined) c.fail(`${path}.${kind}.defaultValue`, "defaultValue is not supported by hyperparameter tuning jobs (Vizier only)");
   c.oneOf(p.scaleType, SCALES, `${path}.scaleType`);
+  const spec = messageOf(p[kind] as { defaultValue?: unknown });
+  if (!spec) return;
+  if (spec.defaultValue !== undefined) c.fail(`${path}.${kind}.defaultValue`, "defaultValue is not supported by hyperparameter tuning jobs (Vizier only)");
   const logScale = p.scaleType === "UNIT_LOG_SCALE" || p.scaleType === "UNIT_REVERSE_LOG_SCALE";
 
   if (kind === "doubleValueSpec") {
@@ -162,10 +186,13 @@ function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algori
     if (!Array.isArray(values) || values.length === 0) c.fail(vpath, "must list at least one value");
     else if (values.length > MAX_DISCRETE_VALUES) c.fail(vpath, `must list at most ${MAX_DISCRETE_VALUES} values (got ${values.length})`);
     else {
+      let previous: number | undefined;
       values.forEach((v, i) => {
-        if (!isUnknown(v) && !finite(v)) c.fail(`${vpath}[${i}]`, `must be a finite number (got ${JSON.stringify(v)})`);
-        else if (i > 0 && finite(values[i - 1]) && finite(v) && v - values[i - 1] < 1e-10) {
-          c.fail(`${vpath}[${i}]`, `values must increase, at least 1e-10 apart (${values[i - 1]} then ${v})`);
+        if (isUnknown(v)) return;
+        if (!finite(v)) c.fail(`${vpath}[${i}]`, `must be a finite number (got ${JSON.stringify(v)})`);
+        else {
+          if (previous !== undefined && v - previous < 1e-10) c.fail(`${vpath}[${i}]`, `values must increase, at least 1e-10 apart (${previous} then ${v})`);
+          previous = v;
         }
       });
       if (logScale && values.some((v) => finite(v) && v <= 0)) c.fail(vpath, `every value must be > 0 for ${p.scaleType}`);
@@ -197,10 +224,12 @@ function checkParameter(c: Checker, p: VertexParameterSpec, path: string, ids: S
     else ids.add(id);
   }
   checkValueSpec(c, p, path, algorithm);
-  const children = p.conditionalParameterSpecs ?? [];
+  const children = listOf(p.conditionalParameterSpecs);
   if (children.length === 0) return;
   const domain = parentDomain(p);
-  children.forEach((child, j) => {
+  children.forEach((item, j) => {
+    const child = messageOf(item);
+    if (!child) return;
     const cpath = `${path}.conditionalParameterSpecs[${j}]`;
     if (domain?.kind === "double") {
       c.fail(cpath, "a DOUBLE parameter cannot have conditional children: use INTEGER, DISCRETE or CATEGORICAL");
@@ -211,31 +240,34 @@ function checkParameter(c: Checker, p: VertexParameterSpec, path: string, ids: S
     if (conditions.length !== 1 || conditions[0] !== expected) {
       c.fail(cpath, `must set exactly ${expected}, matching the parent's type`);
     } else {
-      const values = child[expected]!.values;
-      if (!isUnknown(values)) {
+      const condition = messageOf(child[expected]);
+      const values = condition?.values;
+      if (condition && !isUnknown(values)) {
         if (!Array.isArray(values) || values.length === 0) c.fail(`${cpath}.${expected}.values`, "must list at least one parent value");
         else values.forEach((v, k) => {
-          if (!isUnknown(v) && domain && !domain.has(v)) c.fail(`${cpath}.${expected}.values[${k}]`, `${JSON.stringify(v)} is not a value of the parent parameter`);
+          if (!isUnknown(v) && domain?.has && !domain.has(v)) c.fail(`${cpath}.${expected}.values[${k}]`, `${JSON.stringify(v)} is not a value of the parent parameter`);
         });
       }
     }
-    if (c.required(child.parameterSpec, `${cpath}.parameterSpec`, "parameterSpec")) {
-      checkParameter(c, child.parameterSpec!, `${cpath}.parameterSpec`, ids, algorithm);
+    const spec = messageOf(child.parameterSpec);
+    if (c.required(child.parameterSpec, `${cpath}.parameterSpec`, "parameterSpec") && spec) {
+      checkParameter(c, spec, `${cpath}.parameterSpec`, ids, algorithm);
     }
   });
 }
 
 function checkStudySpec(c: Checker, job: VertexJob): void {
-  const spec = job.studySpec;
-  if (!c.required(spec, "studySpec", "studySpec")) return;
-  const s = spec!;
+  const s = messageOf(job.studySpec);
+  if (!c.required(job.studySpec, "studySpec", "studySpec") || !s) return;
   c.oneOf(s.algorithm, ALGORITHMS, "studySpec.algorithm");
   c.oneOf(s.measurementSelectionType, MEASUREMENT_SELECTIONS, "studySpec.measurementSelectionType");
   if (s.observationNoise !== undefined) c.fail("studySpec.observationNoise", "observationNoise is not supported by hyperparameter tuning jobs (Vizier only)");
 
-  const metrics = s.metrics ?? [];
-  if (metrics.length !== 1) c.fail("studySpec.metrics", `exactly one metric is required (got ${metrics.length})`);
-  metrics.forEach((m, i) => {
+  const metrics = listOf(s.metrics);
+  if (!isUnknown(s.metrics) && metrics.length !== 1) c.fail("studySpec.metrics", `exactly one metric is required (got ${metrics.length})`);
+  metrics.forEach((item, i) => {
+    const m = messageOf(item);
+    if (!m) return;
     if (c.required(m.metricId, `studySpec.metrics[${i}].metricId`, "metricId") && /\s/.test(m.metricId!)) {
       c.fail(`studySpec.metrics[${i}].metricId`, "must not contain whitespace");
     }
@@ -247,13 +279,15 @@ function checkStudySpec(c: Checker, job: VertexJob): void {
     if (!Array.isArray(parameters) || parameters.length === 0) c.fail("studySpec.parameters", "at least one parameter is required");
     else {
       const ids = new Set<string>();
-      parameters.forEach((p, i) => checkParameter(c, p, `studySpec.parameters[${i}]`, ids, s.algorithm));
+      parameters.forEach((p, i) => {
+        if (messageOf(p)) checkParameter(c, p, `studySpec.parameters[${i}]`, ids, s.algorithm);
+      });
     }
   }
 
   const stopping = STOPPING_SPECS.filter((k) => s[k] !== undefined && s[k] !== null);
   if (stopping.length > 1) c.fail("studySpec", `at most one early-stopping spec may be set (found ${stopping.join(", ")})`);
-  const convex = s.convexAutomatedStoppingSpec;
+  const convex = messageOf(s.convexAutomatedStoppingSpec);
   if (convex) {
     for (const k of ["maxStepCount", "minStepCount", "minMeasurementCount"] as const) {
       c.integer(convex[k], `studySpec.convexAutomatedStoppingSpec.${k}`, 0, Number.MAX_SAFE_INTEGER, true);
@@ -262,14 +296,16 @@ function checkStudySpec(c: Checker, job: VertexJob): void {
 }
 
 function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void {
-  const spec = job.trialJobSpec;
-  if (!c.required(spec, "trialJobSpec", "trialJobSpec")) return;
-  const pools = spec!.workerPoolSpecs ?? [];
-  if (pools.length === 0) c.fail("trialJobSpec.workerPoolSpecs", "at least one worker pool is required");
-  pools.forEach((pool, i) => {
+  const spec = messageOf(job.trialJobSpec);
+  if (!c.required(job.trialJobSpec, "trialJobSpec", "trialJobSpec") || !spec) return;
+  const pools = listOf(spec.workerPoolSpecs);
+  if (!isUnknown(spec.workerPoolSpecs) && pools.length === 0) c.fail("trialJobSpec.workerPoolSpecs", "at least one worker pool is required");
+  pools.forEach((item, i) => {
+    const pool = messageOf(item);
+    if (!pool) return;
     const path = `trialJobSpec.workerPoolSpecs[${i}]`;
-    const m = pool.machineSpec ?? {};
-    c.required(m.machineType, `${path}.machineSpec.machineType`, "machineType");
+    const m = isUnknown(pool.machineSpec) ? {} : (pool.machineSpec ?? {});
+    if (!isUnknown(pool.machineSpec)) c.required(m.machineType, `${path}.machineSpec.machineType`, "machineType");
     const hasType = m.acceleratorType !== undefined && m.acceleratorType !== "" && m.acceleratorType !== "ACCELERATOR_TYPE_UNSPECIFIED";
     const hasCount = m.acceleratorCount !== undefined && m.acceleratorCount !== 0;
     if (hasType && !hasCount) c.fail(`${path}.machineSpec.acceleratorCount`, "acceleratorType and acceleratorCount must be set together: give acceleratorCount");
@@ -280,22 +316,26 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
       c.fail(`${path}.machineSpec.acceleratorType`, `must be Vertex's accelerator name, such as NVIDIA_TESLA_T4 (got ${JSON.stringify(m.acceleratorType)}; ${enumName}?)`);
     }
     c.integer(pool.replicaCount, `${path}.replicaCount`, i === 0 ? 1 : 0, i === 0 ? 1 : 1000, i !== 0);
-    if (pool.diskSpec) {
-      c.oneOf(pool.diskSpec.bootDiskType, DISK_TYPES, `${path}.diskSpec.bootDiskType`);
-      c.integer(pool.diskSpec.bootDiskSizeGb, `${path}.diskSpec.bootDiskSizeGb`, 10, 65_536, true);
+    const disk = messageOf(pool.diskSpec);
+    if (disk) {
+      c.oneOf(disk.bootDiskType, DISK_TYPES, `${path}.diskSpec.bootDiskType`);
+      c.integer(disk.bootDiskSizeGb, `${path}.diskSpec.bootDiskSizeGb`, 10, 65_536, true);
     }
     const tasks = [pool.containerSpec && "containerSpec", pool.pythonPackageSpec && "pythonPackageSpec"].filter(Boolean);
     if (tasks.length !== 1) {
       c.fail(path, `exactly one of containerSpec, pythonPackageSpec must be set (found ${tasks.length ? tasks.join(", ") : "none"})`);
       return;
     }
-    const task = pool.containerSpec ?? pool.pythonPackageSpec!;
+    const container = messageOf(pool.containerSpec);
+    const pythonPackage = messageOf(pool.pythonPackageSpec);
+    const task = container ?? pythonPackage;
+    if (!task) return;
     const tpath = `${path}.${tasks[0]}`;
-    if (pool.containerSpec) c.required(pool.containerSpec.imageUri, `${tpath}.imageUri`, "imageUri");
-    if (pool.pythonPackageSpec) {
-      c.required(pool.pythonPackageSpec.executorImageUri, `${tpath}.executorImageUri`, "executorImageUri");
-      c.required(pool.pythonPackageSpec.pythonModule, `${tpath}.pythonModule`, "pythonModule");
-      const uris = pool.pythonPackageSpec.packageUris;
+    if (container) c.required(container.imageUri, `${tpath}.imageUri`, "imageUri");
+    if (pythonPackage) {
+      c.required(pythonPackage.executorImageUri, `${tpath}.executorImageUri`, "executorImageUri");
+      c.required(pythonPackage.pythonModule, `${tpath}.pythonModule`, "pythonModule");
+      const uris = pythonPackage.packageUris;
       if (!isUnknown(uris)) {
         if (!Array.isArray(uris) || uris.length === 0) c.fail(`${tpath}.packageUris`, "at least one package URI is required");
         else uris.forEach((u, k) => {
@@ -303,20 +343,22 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
         });
       }
     }
-    (task.args ?? []).forEach((arg, k) => {
+    listOf(task.args).forEach((arg, k) => {
       const flag = typeof arg === "string" ? arg.replace(/^--/, "").split("=")[0] : "";
       if (typeof arg === "string" && arg.startsWith("--") && tunedIds.includes(flag)) {
         c.fail(`${tpath}.args[${k}]`, `--${flag} is a tuned parameter: Vertex appends it to every trial, so it must not be fixed in args`);
       }
     });
-    const env = task.env ?? [];
+    const env = listOf(task.env);
     if (env.length > 100) c.fail(`${tpath}.env`, `at most 100 variables (got ${env.length})`);
-    env.forEach((e, k) => {
-      if (!isUnknown(e.name) && !ENV_NAME.test(e.name ?? "")) c.fail(`${tpath}.env[${k}].name`, `must be a valid variable name (got ${JSON.stringify(e.name)})`);
+    env.forEach((item, k) => {
+      const e = messageOf(item);
+      if (!e || isUnknown(e.name)) return;
+      if (c.required(e.name, `${tpath}.env[${k}].name`, "name") && !ENV_NAME.test(e.name!)) c.fail(`${tpath}.env[${k}].name`, `must be a valid variable name (got ${JSON.stringify(e.name)})`);
     });
   });
 
-  const scheduling = spec!.scheduling;
+  const scheduling = messageOf(spec.scheduling);
   if (scheduling) {
     c.oneOf(scheduling.strategy, STRATEGIES, "trialJobSpec.scheduling.strategy");
     const timeout = scheduling.timeout ?? undefined;
@@ -326,11 +368,11 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
       c.fail("trialJobSpec.scheduling.timeout", "must be positive");
     }
   }
-  const network = spec!.network ?? undefined;
+  const network = spec.network ?? undefined;
   if (network !== undefined && !isUnknown(network) && !NETWORK.test(network)) {
     c.fail("trialJobSpec.network", `must be projects/<project number>/global/networks/<name> (got ${JSON.stringify(network)})`);
   }
-  const prefix = spec!.baseOutputDirectory?.outputUriPrefix ?? undefined;
+  const prefix = messageOf(spec.baseOutputDirectory)?.outputUriPrefix ?? undefined;
   if (prefix !== undefined && !isUnknown(prefix) && !prefix.startsWith("gs://")) {
     c.fail("trialJobSpec.baseOutputDirectory.outputUriPrefix", `must be a gs:// URI (got ${JSON.stringify(prefix)})`);
   }
@@ -345,9 +387,11 @@ export function allParameterIds(parameters: VertexParameterSpec[] | undefined): 
 export function allParameterSpecs(parameters: VertexParameterSpec[] | undefined): VertexParameterSpec[] {
   const specs: VertexParameterSpec[] = [];
   const walk = (ps: VertexParameterSpec[] | undefined) =>
-    (ps ?? []).forEach((p) => {
+    listOf(ps).forEach((item) => {
+      const p = messageOf(item);
+      if (!p) return;
       specs.push(p);
-      walk((p.conditionalParameterSpecs ?? []).map((c) => c.parameterSpec ?? {}));
+      walk(listOf(p.conditionalParameterSpecs).map((c) => messageOf(c)?.parameterSpec ?? {}));
     });
   walk(parameters);
   return specs;
@@ -373,14 +417,12 @@ export function validateJob(request: unknown, location?: string, resourceLabels 
  * local backend keeps when there are none.
  */
 export function checkJob(request: unknown, location?: string, resourceLabels = true): { job: VertexJob; issues: Issue[] } {
-  // Field names and JSON types first, as Google's front end reads them. The rules then run on
-  // the job without the values refused there; what they say at or under a refused value's path
-  // (that it is missing, say) is that value's issue again, and left out.
+  // Field names and JSON types first, as Google's front end reads them. The rules then run on the
+  // job with each refused value held by Pulumi's placeholder, which they skip as a value not known
+  // yet: its type issue is all there is to say about it, and the rest of the job is still checked.
   const { job, issues, unreadable } = readJobShape(request);
   if (unreadable) return { job, issues };
-  const refused = issues.map((i) => i.path);
-  const under = (path: string): boolean => refused.some((r) => path === r || path.startsWith(`${r}.`) || path.startsWith(`${r}[`));
-  return { job, issues: [...issues, ...ruleIssues(job, location, resourceLabels).filter((i) => !under(i.path))] };
+  return { job, issues: [...issues, ...ruleIssues(job, location, resourceLabels)] };
 }
 
 /** The rules of a job whose names and types are right. */
@@ -413,7 +455,7 @@ function ruleIssues(job: VertexJob, location: string | undefined, resourceLabels
       else if (!LABEL_VALUE.test(v)) c.fail(`labels.${k}`, `label values: at most 63 lowercase letters, digits, '_' or '-' (got ${JSON.stringify(v)})`);
     }
   }
-  const key = job.encryptionSpec?.kmsKeyName ?? undefined;
+  const key = messageOf(job.encryptionSpec)?.kmsKeyName ?? undefined;
   if (key !== undefined && !isUnknown(key)) {
     const m = KMS_KEY.exec(key);
     if (!m) c.fail("encryptionSpec.kmsKeyName", "must be projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>");

@@ -140,7 +140,7 @@ describe("validation", () => {
     const refused = await api.create(job);
     expect(refused.status).toBe(400);
     expect(refused.body.error.status).toBe("INVALID_ARGUMENT");
-    for (const line of ["displayName: must be a string (got 5)", "studySpec.parameters: must be a list (got 5)", 'containerSpec.command: must be a list (got "python3")', "labels: must be an object of string values"]) {
+    for (const line of ["displayName: must be a string (got 5)", "studySpec.parameters: must be a list (got 5)", 'containerSpec.command: must be a list (got "python3")', "labels.team: must be a string (got 5)"]) {
       expect(refused.body.error.message).toContain(line);
     }
     const sent = testJob(["--steps=1"], { maxTrialCount: "1" as never, maxFailedTrialCount: null as never }, {

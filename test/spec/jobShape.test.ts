@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { UNKNOWN, validateJob } from "../../components/spec";
+import { UNKNOWN, validateJob, type VertexJob } from "../../components/spec";
 import { MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJobShape } from "../../components/spec/jobShape";
 import { REPO_ROOT, testJob } from "../local/helpers";
 
@@ -170,6 +170,10 @@ describe("readJobShape: names", () => {
     expect(job).toMatchObject({ maxFailedTrialCount: 3, studySpec: { measurementSelectionType: "BEST_MEASUREMENT" } });
     expect(job).not.toHaveProperty("max_failed_trial_count");
     expect(readJobShape({ ...testJob([]), max_trial_count: 3 }).issues).toEqual([{ path: "max_trial_count", message: 'given twice, as "maxTrialCount" and "max_trial_count": keep one' }]);
+    // Only the proto name itself: Google's parser takes no other spelling.
+    expect(readJobShape({ ...testJob([]), maxFailedTrial_count: 3 }).issues.map((i) => i.path)).toEqual(["maxFailedTrial_count"]);
+    // An absent spelling is no second one.
+    expect(readJobShape({ ...testJob([]), max_trial_count: undefined, parallel_trial_count: null }).issues).toEqual([]);
   });
 });
 
@@ -191,12 +195,14 @@ describe("readJobShape: values", () => {
       { path: "trialJobSpec.workerPoolSpecs[0].containerSpec.command", message: 'must be a list (got "python3")' },
       { path: "trialJobSpec.workerPoolSpecs[0].containerSpec.env[0]", message: "must be a EnvVar object (got null)" },
       { path: "trialJobSpec.baseOutputDirectory.outputUriPrefix", message: "must be a string (got 5)" },
-      { path: "labels", message: "must be an object of string values (got an object)" },
+      { path: "labels.team", message: "must be a string (got 5)" },
     ]);
-    // validateJob reports them, and what its rules find elsewhere, all at once; not what they say
-    // where a value was refused (that displayName is missing, say).
+    // validateJob reports them, and what its rules find elsewhere, all at once; nothing about a
+    // refused value (that displayName is missing, say) or at its parent (a value spec missing).
     expect(validateJob(job).map((i) => i.path)).toEqual(readJobShape(job).issues.map((i) => i.path));
     expect(validateJob({ ...job, maxFailedTrialCount: -1 }).map((i) => i.path)).toEqual([...readJobShape(job).issues.map((i) => i.path), "maxFailedTrialCount"]);
+    const refusedSpec = testJob([], {}, { parameters: [{ parameterId: "x", doubleValueSpec: "wide" as never }] });
+    expect(validateJob(refusedSpec)).toEqual([{ path: "studySpec.parameters[0].doubleValueSpec", message: 'must be a StudySpecParameterSpecDoubleValueSpec object (got "wide")' }]);
     expect(readJobShape([]).issues).toEqual([{ path: "(request)", message: "must be a HyperparameterTuningJob object (got a list)" }]);
   });
 
@@ -229,10 +235,15 @@ describe("readJobShape: values", () => {
   it("reads numbers from decimal strings only, integers in exponent form too, and undefined as absent", () => {
     const read = (maxTrialCount: unknown) => readJobShape({ ...testJob([]), maxTrialCount });
     expect(read("1e2")).toMatchObject({ job: { maxTrialCount: 100 }, issues: [] });
-    for (const bad of ["0x10", " 1 ", "1_0", "", "1.5", 1.5]) {
+    for (const bad of ["0x10", " 1 ", "1_0", "", "1.5", 1.5, "1e-400", "1.0000000000000001"]) {
       expect(read(bad).issues, JSON.stringify(bad)).toEqual([{ path: "maxTrialCount", message: `must be an integer (got ${JSON.stringify(bad)})` }]);
     }
+    expect(read(2 ** 31).issues).toEqual([{ path: "maxTrialCount", message: "must be a 32-bit integer (got 2147483648)" }]);
+    // A failing string of 100,000 digits is refused at once (a backtracking pattern took minutes).
+    expect(read(`${"1".repeat(100_000)}x`).issues).toHaveLength(1);
     expect(read(undefined)).toMatchObject({ issues: [] });
+    const replicas = (replicaCount: unknown) => readJobShape(testJob([], { trialJobSpec: { workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], replicaCount: replicaCount as string }] } })).job.trialJobSpec!.workerPoolSpecs![0]!.replicaCount;
+    expect([replicas("007"), replicas("-0"), replicas("9007199254740993")]).toEqual(["7", "0", "9007199254740993"]);
     expect(read(undefined).job).not.toHaveProperty("maxTrialCount");
     const bounds = (minValue: unknown) => readJobShape(testJob([], {}, { parameters: [{ parameterId: "x", doubleValueSpec: { minValue: minValue as number, maxValue: 1 } }] })).issues;
     expect(bounds("-.5e-1")).toEqual([]);
@@ -249,11 +260,34 @@ describe("readJobShape: values", () => {
     expect(new Set(issues.map((i) => i.message))).toEqual(new Set(["messages nest more than 100 deep here"]));
   });
 
-  it("keeps preview's unknown values wherever they stand, and reports none", () => {
+  it("keeps preview's unknown values wherever they stand, and neither it nor the rules report them", () => {
     const job = testJob([], { maxTrialCount: UNKNOWN as never, labels: UNKNOWN as never }, { metrics: UNKNOWN as never });
     job.trialJobSpec!.workerPoolSpecs![0]!.containerSpec = UNKNOWN as never;
     const { job: read, issues } = readJobShape(job);
     expect(issues).toEqual([]);
     expect(read).toMatchObject({ maxTrialCount: UNKNOWN, labels: UNKNOWN, studySpec: { metrics: UNKNOWN } });
+    // A list or a message of any depth may be an Output at preview: every rule skips it.
+    const parent = { parameterId: "opt", categoricalValueSpec: { values: ["sgd"] }, conditionalParameterSpecs: [{ parentCategoricalValues: { values: ["sgd"] }, parameterSpec: { parameterId: "lr", doubleValueSpec: { minValue: 0.1, maxValue: 1 } } }] };
+    const variants: [string, (j: VertexJob) => void][] = [
+      ["studySpec.metrics", (j) => (j.studySpec!.metrics = UNKNOWN as never)],
+      ["studySpec.metrics[0]", (j) => (j.studySpec!.metrics = [UNKNOWN as never])],
+      ["studySpec.parameters", (j) => (j.studySpec!.parameters = UNKNOWN as never)],
+      ["studySpec.parameters[0]", (j) => (j.studySpec!.parameters = [UNKNOWN as never])],
+      ["a value spec", (j) => (j.studySpec!.parameters = [{ parameterId: "x", doubleValueSpec: UNKNOWN as never }])],
+      ["conditionalParameterSpecs", (j) => (j.studySpec!.parameters = [{ ...parent, conditionalParameterSpecs: UNKNOWN as never }])],
+      ["a parent's values", (j) => (j.studySpec!.parameters = [{ ...parent, categoricalValueSpec: { values: UNKNOWN as never } }])],
+      ["a parent's value", (j) => (j.studySpec!.parameters = [{ ...parent, categoricalValueSpec: { values: [UNKNOWN] } }])],
+      ["trialJobSpec.workerPoolSpecs", (j) => (j.trialJobSpec!.workerPoolSpecs = UNKNOWN as never)],
+      ["workerPoolSpecs[0]", (j) => (j.trialJobSpec!.workerPoolSpecs = [UNKNOWN as never])],
+      ["machineSpec", (j) => (j.trialJobSpec!.workerPoolSpecs![0]!.machineSpec = UNKNOWN as never)],
+      ["args", (j) => (j.trialJobSpec!.workerPoolSpecs![0]!.containerSpec!.args = UNKNOWN as never)],
+      ["env", (j) => (j.trialJobSpec!.workerPoolSpecs![0]!.containerSpec!.env = UNKNOWN as never)],
+      ["env[0]", (j) => (j.trialJobSpec!.workerPoolSpecs![0]!.containerSpec!.env = [UNKNOWN as never])],
+    ];
+    for (const [where, set] of variants) {
+      const variant = testJob(["--steps=1"]);
+      set(variant);
+      expect(validateJob(variant), where).toEqual([]);
+    }
   });
 });
