@@ -170,6 +170,28 @@ function isPrompt(value: unknown): boolean {
   return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }
 
+/**
+ * Issues of the settings beside the study, when given as plain values: a flag of the wrong type
+ * would otherwise be read by its truthiness (`forceDestroy: "false"` let the bucket, with its
+ * models, go at `destroy`; `enableApis: "false"` enabled them), and a misspelt backend would be
+ * neither backend.
+ */
+function settingIssues(args: HyperparameterTuningStudyArgs): Issue[] {
+  const issues: Issue[] = [];
+  if (args.backend !== undefined && args.backend !== "vertex" && args.backend !== "local") {
+    issues.push({ path: "backend", message: `must be "vertex" or "local" (got ${JSON.stringify(args.backend)})` });
+  }
+  const flags: [string, unknown][] = [["bucket.forceDestroy", args.bucket?.forceDestroy], ["enableApis", args.enableApis], ["wait", args.wait]];
+  for (const [path, value] of flags) {
+    if (value !== undefined && isPrompt(value) && typeof value !== "boolean") issues.push({ path, message: `must be true or false (got ${JSON.stringify(value)})` });
+  }
+  const minutes = args.waitTimeoutMinutes;
+  if (minutes !== undefined && isPrompt(minutes) && !(typeof minutes === "number" && minutes > 0)) {
+    issues.push({ path: "waitTimeoutMinutes", message: `must be a positive number of minutes (got ${JSON.stringify(minutes)})` });
+  }
+  return issues;
+}
+
 /** A service account's display name cut to IAM's 100 bytes (a long study name would exceed them). */
 function accountDisplayName(text: string): string {
   let out = text;
@@ -321,7 +343,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const trainer = knownTrainer(trainerArgs);
     const resolvedTrainer = pulumi.output(trainerArgs) as pulumi.Output<TrainerDefinition>;
     const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : {};
-    this.validateNow(name, args, backend, trainer, trainerSource.issues ?? []);
+    this.validateNow(name, args, backend, trainer, [...settingIssues(args), ...(trainerSource.issues ?? [])]);
     const { project, region } = this.placement(args, backend);
 
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });

@@ -41,6 +41,23 @@ function errorOf(fn: () => unknown): Error {
 }
 
 describe("HyperparameterTuningStudy validation", () => {
+  it("refuses flags of the wrong type, read by their truthiness before (forceDestroy \"false\" let the bucket go), and a misspelt backend", async () => {
+    const good = { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition;
+    const error = errorOf(() => new HyperparameterTuningStudy("flags", {
+      study: good, project: "p", region: "us-central1", trainer: { imageUri: "gcr.io/p/i" },
+      bucket: { forceDestroy: "false" as never }, enableApis: "false" as never, wait: 0 as never, waitTimeoutMinutes: "60" as never,
+    }));
+    expect(error.message.split("\n").slice(1).map((l) => l.trim())).toEqual([
+      'bucket.forceDestroy: must be true or false (got "false")',
+      'enableApis: must be true or false (got "false")',
+      "wait: must be true or false (got 0)",
+      'waitTimeoutMinutes: must be a positive number of minutes (got "60")',
+    ]);
+    expect(errorOf(() => new HyperparameterTuningStudy("cased", { study: good, backend: "Local" as never })).message).toContain('backend: must be "vertex" or "local" (got "Local")');
+    await settle();
+    expect(recorded.filter((r) => r.name.startsWith("flags-") || r.name.startsWith("cased-"))).toEqual([]);
+  });
+
   it("throws one error naming every problem with its argument path, and creates no child", async () => {
     const error = errorOf(() => new HyperparameterTuningStudy("bad", { study: bad, project: "p", region: "us-central1" }));
     const lines = error.message.split("\n").slice(1).map((l) => l.trim());
