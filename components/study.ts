@@ -20,6 +20,7 @@ import {
   UNKNOWN,
   VERTEX_INFRA_PLACEHOLDERS,
   buildJob,
+  definitionShapeIssues,
   canonicalJson,
   formatIssues,
   shortHash,
@@ -337,6 +338,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
 
   constructor(name: string, args: HyperparameterTuningStudyArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STUDY_TYPE, name, {}, opts);
+    // The definitions' shape first: what follows reads them as typed, and a JavaScript caller's
+    // mistake (parameters: {}, a child without its parameter) would be a TypeError there.
+    const shape = definitionShapeIssues(args.study, args.trainer ?? { source: DEFAULTS.trainerSource }, "", (v) => !isPrompt(v));
+    if (shape.length) throw this.invalid(name, [...shape, ...settingIssues(args)]);
     const backend = args.backend ?? "vertex";
     const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
     // As known now (Outputs as the unknown placeholder), for what is decided at construction.

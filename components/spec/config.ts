@@ -128,8 +128,12 @@ function unknownKey(path: string, key: string, known: readonly string[], prefix:
   return { path, message: near ? `unknown key: did you mean ${prefix}${near.k}?` : `unknown key (known: ${known.join(", ")})` };
 }
 
-/** Checks `value` against `shape`, pushing an issue for each mismatch and each unknown key. */
-function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[]): void {
+/**
+ * Checks `value` against `shape`, pushing an issue for each mismatch and each unknown key.
+ * @param pending true for a value not known yet (an Output given to the component), never checked
+ */
+function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[], pending: (v: unknown) => boolean = () => false): void {
+  if (pending(value)) return;
   const fail = (expected: string) => issues.push({ path, message: `must be ${expected} (got ${describe(value)})` });
   if (shape === "string") { if (typeof value !== "string") fail("a string"); return; }
   if (shape === "number") { if (typeof value !== "number" || !Number.isFinite(value)) fail("a number"); return; }
@@ -137,24 +141,26 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[])
   if (shape === "strings" || shape === "numbers" || shape === "values") {
     const ok = (v: unknown) => (shape === "strings" ? typeof v === "string" : shape === "numbers" ? typeof v === "number" : typeof v === "string" || typeof v === "number");
     if (!Array.isArray(value)) fail(`a list of ${shape === "values" ? "numbers or strings" : shape}`);
-    else value.forEach((v, i) => { if (!ok(v)) issues.push({ path: `${path}[${i}]`, message: `must be a ${shape === "strings" ? "string" : shape === "numbers" ? "number" : "number or string"} (got ${describe(v)})` }); });
+    else value.forEach((v, i) => { if (!pending(v) && !ok(v)) issues.push({ path: `${path}[${i}]`, message: `must be a ${shape === "strings" ? "string" : shape === "numbers" ? "number" : "number or string"} (got ${describe(v)})` }); });
     return;
   }
   if (shape === "stringMap") {
     if (value === null || typeof value !== "object" || Array.isArray(value)) fail("a map of strings");
-    else for (const [k, v] of Object.entries(value)) if (typeof v !== "string") issues.push({ path: `${path}.${k}`, message: `must be a string (got ${describe(v)})` });
+    else for (const [k, v] of Object.entries(value)) if (!pending(v) && typeof v !== "string") issues.push({ path: `${path}.${k}`, message: `must be a string (got ${describe(v)})` });
     return;
   }
   if ("list" in shape) {
     if (!Array.isArray(value)) fail("a list");
-    else value.forEach((v, i) => checkShape(v, shape.list, `${path}[${i}]`, issues));
+    else value.forEach((v, i) => checkShape(v, shape.list, `${path}[${i}]`, issues, pending));
     return;
   }
   const fields = "parameter" in shape ? PARAMETER_FIELDS : shape.object;
   if (value === null || typeof value !== "object" || Array.isArray(value)) { fail("an object"); return; }
   for (const [k, v] of Object.entries(value)) {
-    if (!(k in fields)) issues.push(unknownKey(`${path}.${k}`, k, Object.keys(fields), `${path}.`));
-    else if (v !== undefined && v !== null) checkShape(v, fields[k], `${path}.${k}`, issues);
+    if (!Object.hasOwn(fields, k)) issues.push(unknownKey(`${path}.${k}`, k, Object.keys(fields), `${path}.`));
+    // A key with nothing after it in YAML: no value, not a default (`median:` is no rule at all).
+    else if (v === null) issues.push({ path: `${path}.${k}`, message: "has no value: give one (`{}` for a rule without settings), or remove the key" });
+    else if (v !== undefined) checkShape(v, fields[k], `${path}.${k}`, issues, pending);
   }
   if ("parameter" in shape) {
     const p = value as Record<string, unknown>;
@@ -164,7 +170,34 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[])
     }
     const needs = p.type === "DOUBLE" || p.type === "INTEGER" ? ["min", "max"] : p.type === "DISCRETE" || p.type === "CATEGORICAL" ? ["values"] : [];
     for (const k of needs) if (p[k] === undefined) issues.push({ path: `${path}.${k}`, message: `${k} is required for a ${p.type} parameter` });
+    if (Array.isArray(p.children)) {
+      p.children.forEach((child, j) => {
+        const given = child !== null && typeof child === "object" && !Array.isArray(child);
+        if (given && (child as Record<string, unknown>).parameter === undefined) issues.push({ path: `${path}.children[${j}].parameter`, message: "parameter is required" });
+      });
+    }
   }
+}
+
+/**
+ * The shape problems of a study and a trainer (known keys, value types, required fields), each at
+ * `prefix` + its path: the config reader's check, which the component runs on the definitions it
+ * is given in code too, so a JavaScript caller's mistake is named rather than met as a TypeError.
+ * @param pending true for a value not known yet (an Output), never checked
+ */
+export function definitionShapeIssues(study: unknown, trainer: unknown, prefix: string, pending: (v: unknown) => boolean = () => false): Issue[] {
+  const issues: Issue[] = [];
+  if (study === undefined || study === null) issues.push({ path: `${prefix}study`, message: "the study is required: metric, parameters and maxTrials at least" });
+  else {
+    checkShape(study, STUDY, `${prefix}study`, issues, pending);
+    if (typeof study === "object" && !pending(study)) {
+      for (const k of REQUIRED_STUDY_FIELDS) {
+        if ((study as Record<string, unknown>)[k] === undefined) issues.push({ path: `${prefix}study.${k}`, message: `${k} is required` });
+      }
+    }
+  }
+  checkShape(trainer, TRAINER, `${prefix}trainer`, issues, pending);
+  return issues;
 }
 
 /**
@@ -232,17 +265,8 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
   const backend = get("backend") ?? "vertex";
   if (backend !== "vertex" && backend !== "local") issues.push({ path: at("backend"), message: `must be vertex or local (got ${describe(backend)})` });
   const study = get("study");
-  if (study === undefined) issues.push({ path: at("study"), message: "the study is required: metric, parameters and maxTrials at least" });
-  else {
-    checkShape(study, STUDY, at("study"), issues);
-    if (study !== null && typeof study === "object") {
-      for (const k of REQUIRED_STUDY_FIELDS) {
-        if ((study as Record<string, unknown>)[k] === undefined) issues.push({ path: `${at("study")}.${k}`, message: `${k} is required` });
-      }
-    }
-  }
   const trainer = get("trainer") ?? { source: "trainer" };
-  checkShape(trainer, TRAINER, at("trainer"), issues);
+  issues.push(...definitionShapeIssues(study, trainer, at("")));
   const optional: [string, Shape][] = [
     ["labels", "stringMap"], ["kmsKeyName", "string"], ["wait", "boolean"], ["waitTimeoutMinutes", "number"],
     ["bucket", BUCKET], ["enableApis", "boolean"], ["buildServiceAccountEmail", "string"],

@@ -41,6 +41,26 @@ function errorOf(fn: () => unknown): Error {
 }
 
 describe("HyperparameterTuningStudy validation", () => {
+  it("names a JavaScript caller's malformed definitions at their paths, where they were TypeErrors", async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      ["parameters-object", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: {}, maxTrials: 2 } }, "study.parameters: must be a list (got an object)"],
+      ["parameter-null", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [null], maxTrials: 2 } }, "study.parameters[0]: must be an object (got null)"],
+      ["orphan-child", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "c", type: "CATEGORICAL", values: ["a"], children: [{ parentValues: ["a"] }] }], maxTrials: 2 } }, "study.parameters[0].children[0].parameter: parameter is required"],
+      ["name-number", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2, displayName: 5 } }, "study.displayName: must be a string (got 5)"],
+      ["package-null", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 }, trainer: { pythonPackage: null } }, "trainer.pythonPackage: has no value"],
+      ["source-number", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 }, trainer: { source: 5 } }, "trainer.source: must be a string (got 5)"],
+      ["no-study", {}, "study: the study is required"],
+    ];
+    for (const [name, args, line] of cases) {
+      const error = errorOf(() => new HyperparameterTuningStudy(name, { project: "p", region: "us-central1", ...args } as never));
+      expect(error.message, name).toContain(`HyperparameterTuningStudy ${name} is invalid:\n  ${line}`);
+    }
+    // An Output where a value goes is not known yet, not a wrong type.
+    expect(() => new HyperparameterTuningStudy("output-image", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition, trainer: { imageUri: pulumi.output("gcr.io/p/i") }, project: "p", region: "us-central1" })).not.toThrow();
+    await settle();
+    expect(recorded.filter((r) => cases.some(([name]) => r.name.startsWith(`${name}-`)))).toEqual([]);
+  });
+
   it("refuses flags of the wrong type, read by their truthiness before (forceDestroy \"false\" let the bucket go), and a misspelt backend", async () => {
     const good = { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition;
     const error = errorOf(() => new HyperparameterTuningStudy("flags", {

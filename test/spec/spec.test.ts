@@ -250,6 +250,24 @@ describe("config", () => {
     ]);
   });
 
+  it("reports a key with no value (YAML's `median:`) and a child without its parameter, where both were taken before", () => {
+    const values: Record<string, unknown> = {
+      study: {
+        metric: { id: "a", goal: "MAXIMIZE" },
+        parameters: [{ id: "units", type: "DISCRETE", values: [64, 128], children: [{ parentValues: [64] }] }],
+        maxTrials: 3,
+        earlyStopping: { median: null },
+      },
+    };
+    const result = readStudyConfig((k) => values[k], "proj");
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      "proj:study.parameters[0].children[0].parameter: parameter is required",
+      "proj:study.earlyStopping.median: has no value: give one (`{}` for a rule without settings), or remove the key",
+    ]);
+  });
+
   it("reports a key of the namespace it does not know, with the closest known key, together with the other problems", () => {
     const values: Record<string, unknown> = {
       study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3 },
