@@ -226,6 +226,13 @@ describe("validation", () => {
 });
 
 describe("config", () => {
+  /** Each issue of a config that must not read, as `path: message`. */
+  function configIssues(values: Record<string, unknown>, present: string[] = []): string[] {
+    const result = readStudyConfig((k) => values[k], "proj", present);
+    expect(result.ok).toBe(false);
+    return result.ok ? [] : result.issues.map((i) => `${i.path}: ${i.message}`);
+  }
+
   it("reads both stacks through the one parser", () => {
     expect(stackStudy("dev")).toMatchObject({ backend: "vertex", trainer: { source: "trainer" }, labels: { team: "ml-platform" } });
     const local = stackStudy("local");
@@ -238,10 +245,7 @@ describe("config", () => {
       backend: "cloud",
       study: { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: "0.1" }], maxTrial: 3 },
     };
-    const result = readStudyConfig((k) => values[k], "proj");
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.issues.map((i) => i.path)).toEqual([
+    expect(configIssues(values).map((i) => i.split(": ")[0])).toEqual([
       "proj:backend",
       "proj:study.parameters[0].min",
       "proj:study.parameters[0].max",
@@ -259,10 +263,7 @@ describe("config", () => {
         earlyStopping: { median: null },
       },
     };
-    const result = readStudyConfig((k) => values[k], "proj");
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+    expect(configIssues(values)).toEqual([
       "proj:study.parameters[0].children[0].parameter: parameter is required",
       "proj:study.earlyStopping.median: has no value: give one (`{}` for a rule without settings), or remove the key",
     ]);
@@ -273,10 +274,7 @@ describe("config", () => {
       study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3 },
     };
     const present = ["proj:study", "proj:lables", "proj:waitTimeoutMinute", "proj:zzz", "gcp:project", "other:lables"];
-    const result = readStudyConfig((k) => values[k], "proj", present);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+    expect(configIssues(values, present)).toEqual([
       "proj:lables: unknown key: did you mean proj:labels?",
       "proj:waitTimeoutMinute: unknown key: did you mean proj:waitTimeoutMinutes?",
       `proj:zzz: unknown key (known: ${CONFIG_KEYS.join(", ")})`,
@@ -292,10 +290,7 @@ describe("config", () => {
       study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3, parallelTrials: "2" },
       labels: { Team: "x" },
     };
-    const result = readStudyConfig((k) => values[k], "proj");
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    expect(result.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+    expect(configIssues(values)).toEqual([
       'proj:study.parallelTrials: must be a number (got "2")',
       "proj:study.parameters[0].min: must be > 0 for UNIT_LOG_SCALE (got 0)",
       "proj:labels.Team: label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter",
