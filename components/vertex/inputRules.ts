@@ -33,6 +33,19 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
   if (news.backend !== undefined && !isUnknown(news.backend) && news.backend !== "vertex" && news.backend !== "local") {
     failures.push({ property: "backend", reason: `must be "vertex" or "local" (got ${JSON.stringify(news.backend)})` });
   }
+  // A flag of another type would be read by its truthiness: wait "false" waited.
+  if (news.wait !== undefined && !isUnknown(news.wait) && typeof news.wait !== "boolean") {
+    failures.push({ property: "wait", reason: `must be true or false (got ${JSON.stringify(news.wait)})` });
+  }
+  for (const key of ["apiEndpoint", "localStateDir", "localRepoRoot"] as const) {
+    const value: unknown = news[key];
+    if (value !== undefined && !isUnknown(value) && (typeof value !== "string" || value === "")) {
+      failures.push({ property: key, reason: `must be a non-empty string (got ${JSON.stringify(value)})` });
+    }
+  }
+  if (typeof news.apiEndpoint === "string" && !isUnknown(news.apiEndpoint) && !/^https?:\/\/[^/\s]+/.test(news.apiEndpoint)) {
+    failures.push({ property: "apiEndpoint", reason: `must be an http(s) URL such as http://127.0.0.1:8080/ (got ${JSON.stringify(news.apiEndpoint)})` });
+  }
   const minutes: unknown = news.waitTimeoutMinutes;
   if (minutes !== undefined && !isUnknown(minutes) && !(typeof minutes === "number" && minutes > 0)) {
     failures.push({ property: "waitTimeoutMinutes", reason: `must be a positive number of minutes (got ${JSON.stringify(minutes)})` });
@@ -42,7 +55,7 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
   } else if (!isUnknown(news.job)) {
     const location = isUnknown(news.location) ? undefined : news.location;
     for (const issue of validateJob(news.job as VertexJob, location)) {
-      failures.push({ property: `job.${issue.path}`, reason: issue.message });
+      failures.push({ property: issue.path === "(request)" ? "job" : `job.${issue.path}`, reason: issue.message });
     }
   }
   return { inputs: news, failures };

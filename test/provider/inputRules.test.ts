@@ -28,6 +28,18 @@ describe("check", () => {
     for (const failure of failures!) expect(failure.reason).toBeTruthy();
   });
 
+  it("refuses a flag or a setting of the wrong type, which was read by its truthiness (wait \"false\" waited), and names a job that is no object as job", async () => {
+    const news = inputs({ wait: "false" as never, apiEndpoint: "not a url", localStateDir: 5 as never });
+    expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures).toEqual([
+      { property: "wait", reason: 'must be true or false (got "false")' },
+      { property: "localStateDir", reason: "must be a non-empty string (got 5)" },
+      { property: "apiEndpoint", reason: 'must be an http(s) URL such as http://127.0.0.1:8080/ (got "not a url")' },
+    ]);
+    expect((await tuningJobProvider.check({} as TuningJobInputs, inputs({ job: "" as never }))).failures).toEqual([
+      { property: "job", reason: 'must be a HyperparameterTuningJob object (got "")' },
+    ]);
+  });
+
   it("tolerates unknown values anywhere (preview)", async () => {
     const news = inputs({ project: UNKNOWN, location: UNKNOWN, waitTimeoutMinutes: UNKNOWN as never });
     news.job.displayName = UNKNOWN;
