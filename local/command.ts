@@ -4,6 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { allParameterSpecs, type VertexJob } from "../components/spec";
+import { unmappableGcsUri } from "../components/spec/localRules";
 import type { TrialParameter } from "./store";
 
 /** Where a trial runs and what share of the machine it gets. */
@@ -30,17 +31,6 @@ export interface TrialCommand {
 /** `gs://bucket/path/` → `<state>/gcs/bucket/path/`: the local stand-in for Cloud Storage (a URI `unmappableGcsUri` passes). */
 export function localGcsPath(stateDir: string, uri: string): string {
   return join(stateDir, "gcs", uri.replace(/^gs:\/\//, ""));
-}
-
-/**
- * Why the local backend cannot map a gs:// URI under `<state>/gcs/`, or undefined when it can.
- * Cloud Storage reads `.` and `..` in an object name as plain text, but in a local path they
- * climb: `gs://../../x/` would put a trial's output outside `<state>/gcs/`. Such a URI is
- * refused rather than mapped elsewhere.
- */
-export function unmappableGcsUri(uri: string): string | undefined {
-  const dotted = uri.replace(/^gs:\/\//, "").split("/").some((segment) => segment === "." || segment === "..");
-  return dotted ? `${JSON.stringify(uri)} has a "." or ".." segment: locally it would lead out of <state>/gcs/, so the local backend refuses it; name the folder without one` : undefined;
 }
 
 type ParameterSpec = NonNullable<NonNullable<VertexJob["studySpec"]>["parameters"]>[number];

@@ -5,7 +5,7 @@
  */
 import { checkJob, type VertexJob } from "../components/spec";
 import { OUTPUT_ONLY_FIELDS } from "../components/spec/jobShape";
-import { unmappableGcsUri } from "./command";
+import { localBackendIssues } from "../components/spec/localRules";
 import { ApiError } from "./errors";
 import { parseFilter } from "./filter";
 import type { JobScheduler } from "./scheduler";
@@ -138,17 +138,7 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
   // can be sent again as a request. The job is kept in one form per field (JSON names, numbers,
   // 64-bit integers as strings, no nulls), as Vertex answers it.
   const job = Object.fromEntries(Object.entries(read).filter(([field]) => !OUTPUT_ONLY_FIELDS.has(field))) as VertexJob;
-  if (job.studySpec?.convexAutomatedStoppingSpec) {
-    issues.push({ path: "studySpec.convexAutomatedStoppingSpec", message: "the convex early-stopping rule is not built in the local backend: use medianAutomatedStoppingSpec or decayCurveStoppingSpec, or run on Vertex AI" });
-  }
-  // The study's stopping rules would change which trials run (and when the job ends): refused
-  // like the convex rule rather than silently ignored.
-  if (job.studySpec?.studyStoppingConfig != null) {
-    issues.push({ path: "studySpec.studyStoppingConfig", message: "study stopping rules are not built in the local backend: remove the field (maxTrialCount bounds a local study), or run on Vertex AI" });
-  }
-  const prefix = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
-  const unmappable = typeof prefix === "string" ? unmappableGcsUri(prefix) : undefined;
-  if (unmappable) issues.push({ path: "trialJobSpec.baseOutputDirectory.outputUriPrefix", message: unmappable });
+  issues.push(...localBackendIssues(job));
   if (issues.length) {
     throw new ApiError("INVALID_ARGUMENT", `invalid HyperparameterTuningJob:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`);
   }

@@ -8,8 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 // index would carry every spec module along (spec/hash's node:crypto cannot be serialized).
 import { canonicalJson } from "../spec/hash";
 import { isUnknown } from "../spec/placeholder";
-import { validateJob } from "../spec/validate";
-import type { VertexJob } from "../spec/vertexJson";
+import { localBackendIssues } from "../spec/localRules";
+import { checkJob } from "../spec/validate";
 import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { isLocal } from "./connect";
 
@@ -54,7 +54,10 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
     failures.push({ property: "job", reason: "job is required" });
   } else if (!isUnknown(news.job)) {
     const location = isUnknown(news.location) ? undefined : news.location;
-    for (const issue of validateJob(news.job as VertexJob, location)) {
+    const { job, issues } = checkJob(news.job, location);
+    // What the local backend's create would refuse at up, named now.
+    if (isLocal(news)) issues.push(...localBackendIssues(job));
+    for (const issue of issues) {
       failures.push({ property: issue.path === "(request)" ? "job" : `job.${issue.path}`, reason: issue.message });
     }
   }

@@ -40,6 +40,17 @@ describe("check", () => {
     ]);
   });
 
+  it("names at preview what the local backend's create would refuse at up, on the local backend only", async () => {
+    const news = inputs({ backend: "local" });
+    news.job.studySpec!.convexAutomatedStoppingSpec = { maxStepCount: "10" };
+    news.job.trialJobSpec!.baseOutputDirectory = { outputUriPrefix: "gs://../x/" };
+    expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures!.map((f) => f.property)).toEqual([
+      "job.studySpec.convexAutomatedStoppingSpec",
+      "job.trialJobSpec.baseOutputDirectory.outputUriPrefix",
+    ]);
+    expect((await tuningJobProvider.check({} as TuningJobInputs, { ...news, backend: "vertex" })).failures).toEqual([]);
+  });
+
   it("tolerates unknown values anywhere (preview)", async () => {
     const news = inputs({ project: UNKNOWN, location: UNKNOWN, waitTimeoutMinutes: UNKNOWN as never });
     news.job.displayName = UNKNOWN;
