@@ -18,6 +18,11 @@ export function validateTrainer(trainer: TrainerDefinition): Issue[] {
   const given = (["source", "imageUri", "pythonPackage"] as const).filter((k) => trainer[k] !== undefined);
   const issues: Issue[] = [];
   if (given.length > 1) issues.push({ path: "trainer", message: `give exactly one of source, imageUri, pythonPackage (got ${given.join(", ")})` });
+  // An empty one counts as given, but reads as absent where the trainer's kind is decided (an
+  // empty imageUri built trainer/ instead).
+  for (const key of ["source", "imageUri"] as const) {
+    if (trainer[key] === "") issues.push({ path: `trainer.${key}`, message: `must not be empty: give the ${key === "source" ? "folder" : "image"}, or leave ${key} out` });
+  }
   if (trainer.command !== undefined && trainer.imageUri === undefined) {
     issues.push({ path: "trainer.command", message: "command overrides an image's entrypoint: it needs imageUri" });
   }

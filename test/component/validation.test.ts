@@ -50,6 +50,7 @@ describe("HyperparameterTuningStudy validation", () => {
       ["package-null", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 }, trainer: { pythonPackage: null } }, "trainer.pythonPackage: has no value"],
       ["source-number", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 }, trainer: { source: 5 } }, "trainer.source: must be a string (got 5)"],
       ["no-study", {}, "study: the study is required"],
+      ["empty-image", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 }, trainer: { imageUri: "" } }, "trainer.imageUri: must not be empty"],
     ];
     for (const [name, args, line] of cases) {
       const error = errorOf(() => new HyperparameterTuningStudy(name, { project: "p", region: "us-central1", ...args } as never));
