@@ -28,12 +28,15 @@ const PREFIXES: [RegExp, string][] = [
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.(containerSpec|pythonPackageSpec)\.args/, "study.trial.args"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.(containerSpec|pythonPackageSpec)\.env/, "study.trial.env"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.containerSpec\.imageUri/, "trainer.imageUri"],
+  [/^trialJobSpec\.workerPoolSpecs\[0\]\.containerSpec\.command/, "trainer.command"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.pythonPackageSpec\.pythonModule/, "trainer.pythonPackage.module"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.pythonPackageSpec/, "trainer.pythonPackage"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]$/, "trainer"],
   [/^trialJobSpec\.scheduling\.timeout/, "study.trial.timeoutSeconds"],
   [/^trialJobSpec\.scheduling\.strategy/, "study.trial.scheduling"],
+  [/^trialJobSpec\.scheduling\.restartJobOnWorkerRestart/, "study.trial.restartOnWorkerRestart"],
   [/^trialJobSpec\.network/, "study.trial.network"],
+  [/^trialJobSpec\.enableWebAccess/, "study.trial.enableWebAccess"],
   [/^encryptionSpec\.kmsKeyName/, "kmsKeyName"],
 ];
 

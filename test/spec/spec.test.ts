@@ -222,6 +222,10 @@ describe("validation", () => {
       .toBe("study.parameters[2].children[0].parentValues[1]");
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri")).toBe("trainer.imageUri");
     expect(toArgPath("trialJobSpec.scheduling.timeout")).toBe("study.trial.timeoutSeconds");
+    // Where a wrong type is named: at the argument, not in Vertex's terms.
+    expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.command")).toBe("trainer.command");
+    expect(toArgPath("trialJobSpec.enableWebAccess")).toBe("study.trial.enableWebAccess");
+    expect(toArgPath("trialJobSpec.scheduling.restartJobOnWorkerRestart")).toBe("study.trial.restartOnWorkerRestart");
   });
 });
 
