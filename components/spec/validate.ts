@@ -196,6 +196,16 @@ function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algori
         }
       });
       if (logScale && values.some((v) => finite(v) && v <= 0)) c.fail(vpath, `every value must be > 0 for ${p.scaleType}`);
+      else if (logScale && values.every(finite)) {
+        // The optimizer places values by their logarithm (of lo + hi − v on the reverse scale):
+        // two that share one are one point to it, and the second is never suggested.
+        const lo = values[0]!;
+        const hi = values[values.length - 1]!;
+        const place = (v: number) => Math.log(p.scaleType === "UNIT_LOG_SCALE" ? v : lo + hi - v);
+        values.forEach((v, i) => {
+          if (i > 0 && place(v) === place(values[i - 1]!)) c.fail(`${vpath}[${i}]`, `${values[i - 1]} and ${v} are one point on ${p.scaleType}: space them further apart`);
+        });
+      }
     }
   } else {
     const values = p.categoricalValueSpec!.values;

@@ -146,6 +146,14 @@ describe("validation", () => {
     ]);
   });
 
+  it("refuses DISCRETE values a log scale maps to one point, of which the optimizer could suggest only the first", () => {
+    const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s" });
+    job.studySpec!.parameters![0] = { parameterId: "d", discreteValueSpec: { values: [1000000, 1000000.0000000001, 10000000] }, scaleType: "UNIT_LOG_SCALE" };
+    expect(validateJob(job)).toEqual([{ path: "studySpec.parameters[0].discreteValueSpec.values[1]", message: "1000000 and 1000000.0000000001 are one point on UNIT_LOG_SCALE: space them further apart" }]);
+    job.studySpec!.parameters![0].scaleType = "UNIT_LINEAR_SCALE";
+    expect(validateJob(job)).toEqual([]);
+  });
+
   it("refuses a DOUBLE range wider than a double holds, which the optimizer could not search", () => {
     const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s" });
     job.studySpec!.parameters![0].doubleValueSpec = { minValue: -1e308, maxValue: 1e308 };
