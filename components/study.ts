@@ -17,6 +17,7 @@ import * as storage from "@pulumi/gcp/storage";
 import type * as command from "@pulumi/command";
 import {
   DEFAULTS,
+  SETTING_RULES,
   UNKNOWN,
   VERTEX_INFRA_PLACEHOLDERS,
   buildJob,
@@ -178,19 +179,17 @@ function isPrompt(value: unknown): boolean {
  * neither backend.
  */
 function settingIssues(args: HyperparameterTuningStudyArgs): Issue[] {
-  const issues: Issue[] = [];
-  if (args.backend !== undefined && args.backend !== "vertex" && args.backend !== "local") {
-    issues.push({ path: "backend", message: `must be "vertex" or "local" (got ${JSON.stringify(args.backend)})` });
-  }
-  const flags: [string, unknown][] = [["bucket.forceDestroy", args.bucket?.forceDestroy], ["enableApis", args.enableApis], ["wait", args.wait]];
-  for (const [path, value] of flags) {
-    if (value !== undefined && isPrompt(value) && typeof value !== "boolean") issues.push({ path, message: `must be true or false (got ${JSON.stringify(value)})` });
-  }
-  const minutes = args.waitTimeoutMinutes;
-  if (minutes !== undefined && isPrompt(minutes) && !(typeof minutes === "number" && minutes > 0)) {
-    issues.push({ path: "waitTimeoutMinutes", message: `must be a positive number of minutes (got ${JSON.stringify(minutes)})` });
-  }
-  return issues;
+  const settings: [string, unknown, (value: unknown) => string | undefined][] = [
+    ["backend", args.backend, SETTING_RULES.backend],
+    ["bucket.forceDestroy", args.bucket?.forceDestroy, SETTING_RULES.flag],
+    ["enableApis", args.enableApis, SETTING_RULES.flag],
+    ["wait", args.wait, SETTING_RULES.flag],
+    ["waitTimeoutMinutes", args.waitTimeoutMinutes, SETTING_RULES.minutes],
+  ];
+  return settings.flatMap(([path, value, rule]) => {
+    const message = value !== undefined && isPrompt(value) ? rule(value) : undefined;
+    return message ? [{ path, message }] : [];
+  });
 }
 
 /** A service account's display name cut to IAM's 100 bytes (a long study name would exceed them). */

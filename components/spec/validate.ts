@@ -476,6 +476,17 @@ function ruleIssues(job: VertexJob, location: string | undefined, resourceLabels
   return c.issues;
 }
 
+/**
+ * The rules of the settings beside a job, shared by the component (its arguments) and the
+ * provider (its inputs): each says why a given, known value breaks it, or undefined. A flag of
+ * another type would be read by its truthiness (`wait: "false"` waited).
+ */
+export const SETTING_RULES = {
+  backend: (value: unknown): string | undefined => (value === "vertex" || value === "local" ? undefined : `must be "vertex" or "local" (got ${JSON.stringify(value)})`),
+  flag: (value: unknown): string | undefined => (typeof value === "boolean" ? undefined : `must be true or false (got ${JSON.stringify(value)})`),
+  minutes: (value: unknown): string | undefined => (typeof value === "number" && value > 0 ? undefined : `must be a positive number of minutes (got ${JSON.stringify(value)})`),
+};
+
 /** One message listing every issue, one per line. */
 export function formatIssues(issues: Issue[], translate: (path: string) => string = (p) => p): string {
   return issues.map((i) => `  ${translate(i.path)}: ${i.message}`).join("\n");

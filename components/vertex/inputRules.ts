@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../spec/hash";
 import { isUnknown } from "../spec/placeholder";
 import { localBackendIssues } from "../spec/localRules";
-import { checkJob } from "../spec/validate";
+import { checkJob, SETTING_RULES } from "../spec/validate";
 import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { isLocal } from "./connect";
 
@@ -30,12 +30,15 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
       failures.push({ property: key, reason: `${key} is required` });
     }
   }
-  if (news.backend !== undefined && !isUnknown(news.backend) && news.backend !== "vertex" && news.backend !== "local") {
-    failures.push({ property: "backend", reason: `must be "vertex" or "local" (got ${JSON.stringify(news.backend)})` });
-  }
-  // A flag of another type would be read by its truthiness: wait "false" waited.
-  if (news.wait !== undefined && !isUnknown(news.wait) && typeof news.wait !== "boolean") {
-    failures.push({ property: "wait", reason: `must be true or false (got ${JSON.stringify(news.wait)})` });
+  const settings: ["backend" | "wait" | "waitTimeoutMinutes", (value: unknown) => string | undefined][] = [
+    ["backend", SETTING_RULES.backend],
+    ["wait", SETTING_RULES.flag],
+    ["waitTimeoutMinutes", SETTING_RULES.minutes],
+  ];
+  for (const [key, rule] of settings) {
+    const value: unknown = news[key];
+    const reason = value !== undefined && !isUnknown(value) ? rule(value) : undefined;
+    if (reason) failures.push({ property: key, reason });
   }
   for (const key of ["apiEndpoint", "localStateDir", "localRepoRoot"] as const) {
     const value: unknown = news[key];
@@ -45,10 +48,6 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
   }
   if (typeof news.apiEndpoint === "string" && !isUnknown(news.apiEndpoint) && !/^https?:\/\/[^/\s]+/.test(news.apiEndpoint)) {
     failures.push({ property: "apiEndpoint", reason: `must be an http(s) URL such as http://127.0.0.1:8080/ (got ${JSON.stringify(news.apiEndpoint)})` });
-  }
-  const minutes: unknown = news.waitTimeoutMinutes;
-  if (minutes !== undefined && !isUnknown(minutes) && !(typeof minutes === "number" && minutes > 0)) {
-    failures.push({ property: "waitTimeoutMinutes", reason: `must be a positive number of minutes (got ${JSON.stringify(minutes)})` });
   }
   if (news.job === undefined || news.job === null) {
     failures.push({ property: "job", reason: "job is required" });
