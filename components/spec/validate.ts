@@ -485,7 +485,22 @@ export const SETTING_RULES = {
   backend: (value: unknown): string | undefined => (value === "vertex" || value === "local" ? undefined : `must be "vertex" or "local" (got ${JSON.stringify(value)})`),
   flag: (value: unknown): string | undefined => (typeof value === "boolean" ? undefined : `must be true or false (got ${JSON.stringify(value)})`),
   minutes: (value: unknown): string | undefined => (typeof value === "number" && value > 0 ? undefined : `must be a positive number of minutes (got ${JSON.stringify(value)})`),
+  /**
+   * A Google Cloud project on Vertex AI: its id (6–30 lowercase letters, digits and hyphens, from a
+   * letter, not ending in a hyphen; legacy ids are scoped by a domain, `example.com:id`) or its
+   * number. A typo otherwise fails only at `up`, after the bucket and accounts were asked for.
+   */
+  project: (value: unknown): string | undefined =>
+    typeof value === "string" && (PROJECT_ID.test(value) || /^[0-9]+$/.test(value))
+      ? undefined
+      : `must be a Google Cloud project id (6 to 30 lowercase letters, digits and hyphens, starting with a letter, such as my-project-123) or number (got ${JSON.stringify(value)})`,
+  /** A Google Cloud region on Vertex AI (`us-central1`, `europe-west4`): "us-central-1" or "US-CENTRAL1" fail only at `up`. */
+  region: (value: unknown): string | undefined =>
+    typeof value === "string" && /^[a-z]+(-[a-z]+)+[0-9]+$/.test(value) ? undefined : `must be a Google Cloud region such as us-central1 or europe-west4 (got ${JSON.stringify(value)})`,
 };
+
+/** A project id, optionally scoped by a domain (`example.com:my-project`). */
+const PROJECT_ID = /^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 /** One message listing every issue, one per line. */
 export function formatIssues(issues: Issue[], translate: (path: string) => string = (p) => p): string {

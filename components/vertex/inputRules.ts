@@ -24,11 +24,12 @@ const UPDATING_KEYS = ["wait", "waitTimeoutMinutes"] as const;
  */
 export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulumi.dynamic.CheckResult<TuningJobInputs> {
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  for (const key of ["project", "location"] as const) {
+  for (const [key, rule] of [["project", SETTING_RULES.project], ["location", SETTING_RULES.region]] as const) {
     const value: unknown = news[key];
-    if (!isUnknown(value) && (typeof value !== "string" || value === "")) {
-      failures.push({ property: key, reason: `${key} is required` });
-    }
+    if (isUnknown(value)) continue;
+    // The local backend takes any name (the component's default is "local").
+    const reason = typeof value !== "string" || value === "" ? `${key} is required` : isLocal(news) ? undefined : rule(value);
+    if (reason) failures.push({ property: key, reason });
   }
   const settings: ["backend" | "wait" | "waitTimeoutMinutes", (value: unknown) => string | undefined][] = [
     ["backend", SETTING_RULES.backend],

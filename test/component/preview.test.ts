@@ -28,13 +28,13 @@ beforeAll(async () => {
 describe("HyperparameterTuningStudy at preview", () => {
   it("fails a bad study with its problems before anything is known", () => {
     const study = { ...stackStudy("dev").study, maxTrials: 2, parallelTrials: 3 } as StudyDefinition;
-    expect(() => new HyperparameterTuningStudy("pbad", { study, project: "p", region: "us-central1", trainer: { source: makeTrainer() } })).toThrow(
+    expect(() => new HyperparameterTuningStudy("pbad", { study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() } })).toThrow(
       /study\.parallelTrials: must not exceed maxTrialCount/,
     );
   });
 
   it("registers every child of a good study, the job included", async () => {
-    const study = new HyperparameterTuningStudy("pgood", { study: stackStudy("dev").study, project: "p", region: "us-central1", trainer: { source: makeTrainer() } });
+    const study = new HyperparameterTuningStudy("pgood", { study: stackStudy("dev").study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() } });
     // URNs are known at preview: the job's resolves once it is registered, after all it depends on.
     await new Promise((resolve) => study.job.urn.apply(resolve));
     const mine = recorded.filter((r) => r.name.startsWith("pgood-"));

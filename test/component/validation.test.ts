@@ -53,11 +53,11 @@ describe("HyperparameterTuningStudy validation", () => {
       ["empty-image", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 }, trainer: { imageUri: "" } }, "trainer.imageUri: must not be empty"],
     ];
     for (const [name, args, line] of cases) {
-      const error = errorOf(() => new HyperparameterTuningStudy(name, { project: "p", region: "us-central1", ...args } as never));
+      const error = errorOf(() => new HyperparameterTuningStudy(name, { project: "my-project", region: "us-central1", ...args } as never));
       expect(error.message, name).toContain(`HyperparameterTuningStudy ${name} is invalid:\n  ${line}`);
     }
     // An Output where a value goes is not known yet, not a wrong type.
-    expect(() => new HyperparameterTuningStudy("output-image", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition, trainer: { imageUri: pulumi.output("gcr.io/p/i") }, project: "p", region: "us-central1" })).not.toThrow();
+    expect(() => new HyperparameterTuningStudy("output-image", { study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition, trainer: { imageUri: pulumi.output("gcr.io/p/i") }, project: "my-project", region: "us-central1" })).not.toThrow();
     await settle();
     expect(recorded.filter((r) => cases.some(([name]) => r.name.startsWith(`${name}-`)))).toEqual([]);
   });
@@ -65,7 +65,7 @@ describe("HyperparameterTuningStudy validation", () => {
   it("refuses flags of the wrong type, read by their truthiness before (forceDestroy \"false\" let the bucket go), and a misspelt backend", async () => {
     const good = { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition;
     const error = errorOf(() => new HyperparameterTuningStudy("flags", {
-      study: good, project: "p", region: "us-central1", trainer: { imageUri: "gcr.io/p/i" },
+      study: good, project: "my-project", region: "us-central1", trainer: { imageUri: "gcr.io/p/i" },
       bucket: { forceDestroy: "false" as never }, enableApis: "false" as never, wait: 0 as never, waitTimeoutMinutes: "60" as never,
     }));
     expect(error.message.split("\n").slice(1).map((l) => l.trim())).toEqual([
@@ -80,7 +80,7 @@ describe("HyperparameterTuningStudy validation", () => {
   });
 
   it("throws one error naming every problem with its argument path, and creates no child", async () => {
-    const error = errorOf(() => new HyperparameterTuningStudy("bad", { study: bad, project: "p", region: "us-central1" }));
+    const error = errorOf(() => new HyperparameterTuningStudy("bad", { study: bad, project: "my-project", region: "us-central1" }));
     const lines = error.message.split("\n").slice(1).map((l) => l.trim());
     const at = (path: string, rule: RegExp) => expect(lines.some((l) => l.startsWith(`${path}:`) && rule.test(l)), `${path} ${rule}\n${error.message}`).toBe(true);
     expect(error.message.split("\n")[0]).toBe("HyperparameterTuningStudy bad is invalid:");
@@ -104,13 +104,23 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(error.message).toMatch(/^\s+region: set the gcp:region config/m);
   });
 
+  it("refuses a project or region Google Cloud would refuse only at up, after the bucket and accounts", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const error = errorOf(() => new HyperparameterTuningStudy("badplace", { study, project: "My Project", region: "us-central-1", trainer: { imageUri: "i" } }));
+    expect(error.message).toMatch(/^\s+project: must be a Google Cloud project id .* \(got "My Project"\)$/m);
+    expect(error.message).toMatch(/^\s+region: must be a Google Cloud region such as us-central1 or europe-west4 \(got "us-central-1"\)$/m);
+    for (const [project, region] of [["example.com:my-project", "northamerica-northeast1"], ["123456789012", "europe-west4"]]) {
+      expect(() => new HyperparameterTuningStudy(`place-${region}`, { study, project, region, trainer: { imageUri: "i" } })).not.toThrow();
+    }
+  });
+
   it("names a key outside the bucket's location at bucket.location", () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
     const error = errorOf(
       () =>
         new HyperparameterTuningStudy("badkey", {
           study,
-          project: "p",
+          project: "my-project",
           region: "us-central1",
           bucket: { location: "US" },
           kmsKeyName: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k",
@@ -126,7 +136,7 @@ describe("HyperparameterTuningStudy validation", () => {
       region: pulumi.output("us-central1"),
     };
     for (const [key, value] of Object.entries(outputs)) {
-      const error = errorOf(() => new HyperparameterTuningStudy(`late-${key}`, { study: bad, project: "p", region: "us-central1", trainer: { imageUri: "i" }, [key]: value }));
+      const error = errorOf(() => new HyperparameterTuningStudy(`late-${key}`, { study: bad, project: "my-project", region: "us-central1", trainer: { imageUri: "i" }, [key]: value }));
       expect(error.message, key).toMatch(/^\s+study\.parameters\[0\]\.min: /m);
     }
     await settle();
@@ -135,9 +145,9 @@ describe("HyperparameterTuningStudy validation", () => {
 
   it("refuses a displayName under the bucket's build staging folders, which the bucket empties after a week", () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
-    const byName = errorOf(() => new HyperparameterTuningStudy("source", { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } }));
+    const byName = errorOf(() => new HyperparameterTuningStudy("source", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
     expect(byName.message).toMatch(/^\s+study\.displayName: the trials write under gs:\/\/<bucket>\/source\/.*\(it defaults to the component's name\)$/m);
-    const byDisplayName = errorOf(() => new HyperparameterTuningStudy("logs", { study: { ...study, displayName: "build-logs/v2" }, project: "p", region: "us-central1", trainer: { imageUri: "i" } }));
+    const byDisplayName = errorOf(() => new HyperparameterTuningStudy("logs", { study: { ...study, displayName: "build-logs/v2" }, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
     expect(byDisplayName.message).toMatch(/^\s+study\.displayName: .*everything under build-logs\/ /m);
     // On the local backend there is no bucket to empty.
     expect(() => new HyperparameterTuningStudy("source-local", { study: { ...study, displayName: "source" }, backend: "local" })).not.toThrow();
@@ -154,7 +164,7 @@ describe("HyperparameterTuningStudy validation", () => {
       () =>
         new HyperparameterTuningStudy("cloudrules", {
           study,
-          project: "p",
+          project: "my-project",
           region: "us-central1",
           buildServiceAccountEmail: "builder",
           bucket: { stagingObjectAgeDays: -3 },
@@ -165,21 +175,21 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(error.message).toMatch(/^\s+buildServiceAccountEmail: must be a service account's email/m);
     expect(error.message).toMatch(/^\s+bucket\.stagingObjectAgeDays: must be a whole number of days, at least 1 \(got -3\)$/m);
     const fine = { ...study, trial: { acceleratorType: "TPU_V5_LITEPOD", acceleratorCount: 1, network: "projects/123/global/networks/vpc" } };
-    expect(() => new HyperparameterTuningStudy("cloudrules-ok", { study: fine, project: "p", region: "us-central1", buildServiceAccountEmail: "b@p.iam.gserviceaccount.com", bucket: { stagingObjectAgeDays: 1 } })).not.toThrow();
+    expect(() => new HyperparameterTuningStudy("cloudrules-ok", { study: fine, project: "my-project", region: "us-central1", buildServiceAccountEmail: "b@p.iam.gserviceaccount.com", bucket: { stagingObjectAgeDays: 1 } })).not.toThrow();
   });
 
   it("refuses a second study whose Google Cloud ids would be the first one's, though Pulumi allows both", () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
-    const args = { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } };
+    const args = { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } };
     const teamA = new pulumi.ComponentResource("acme:platform:TeamA", "a");
     const teamB = new pulumi.ComponentResource("acme:platform:TeamB", "b");
     new HyperparameterTuningStudy("twin", args, { parent: teamA });
     const sameName = errorOf(() => new HyperparameterTuningStudy("twin", args, { parent: teamB }));
-    expect(sameName.message).toMatch(/^\s+name: the study "twin" in this stack already has this name's Google Cloud ids in project p \(repository vertex-tuning-twin-dev, and its service accounts\)/m);
+    expect(sameName.message).toMatch(/^\s+name: the study "twin" in this stack already has this name's Google Cloud ids in project my-project \(repository vertex-tuning-twin-dev, and its service accounts\)/m);
     const sameId = errorOf(() => new HyperparameterTuningStudy("Twin", args));
     expect(sameId.message).toMatch(/^HyperparameterTuningStudy Twin is invalid:\n\s+name: the study "twin"/);
     // Ids are unique per Google Cloud project: in another one the same name is fine.
-    expect(() => new HyperparameterTuningStudy("twin", { ...args, project: "q" }, { parent: teamB })).not.toThrow();
+    expect(() => new HyperparameterTuningStudy("twin", { ...args, project: "other-project" }, { parent: teamB })).not.toThrow();
     // The local backend makes no Google Cloud ids.
     expect(() => new HyperparameterTuningStudy("twin", { study, backend: "local" }, { parent: teamB })).not.toThrow();
   });
@@ -189,7 +199,7 @@ describe("HyperparameterTuningStudy validation", () => {
     const outcomes: string[] = [];
     const program = async () => {
       try {
-        new HyperparameterTuningStudy("rerun", { study, project: "p", region: "us-central1", trainer: { imageUri: "i" } });
+        new HyperparameterTuningStudy("rerun", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } });
         outcomes.push("created");
       } catch (error) {
         outcomes.push((error as Error).message);
@@ -208,14 +218,14 @@ describe("HyperparameterTuningStudy validation", () => {
 
   it("names a trainer folder that cannot be built at trainer.source, before creating any child", async () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
-    const error = errorOf(() => new HyperparameterTuningStudy("nofolder", { study, project: "p", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
+    const error = errorOf(() => new HyperparameterTuningStudy("nofolder", { study, project: "my-project", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
     expect(error.message).toMatch(/^HyperparameterTuningStudy nofolder is invalid:\n {2}trainer\.source: \/nonexistent\/trainer has no Dockerfile/);
     await settle();
     expect(recorded.filter((r) => r.name.startsWith("nofolder-"))).toEqual([]);
   });
 
   it("names the trainer folder's problem together with the study's, in the one error", () => {
-    const error = errorOf(() => new HyperparameterTuningStudy("both", { study: bad, project: "p", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
+    const error = errorOf(() => new HyperparameterTuningStudy("both", { study: bad, project: "my-project", region: "us-central1", trainer: { source: "/nonexistent/trainer" } }));
     expect(error.message).toMatch(/^\s+trainer\.source: \/nonexistent\/trainer has no Dockerfile/m);
     expect(error.message).toMatch(/^\s+study\.parameters\[0\]\.min: /m);
     expect(error.message).toMatch(/^\s+study\.parallelTrials: /m);

@@ -42,7 +42,7 @@ pulumi.runtime.setMocks({
   const study = new lib.HyperparameterTuningStudy("pkg", {
     study: { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "learning-rate", type: "DOUBLE", min: 0.0001, max: 0.01, scale: "LOG" }], maxTrials: 4 },
     trainer: { source: path.join(path.dirname(require.resolve("vertex-tuning/package.json")), "trainer") },
-    project: "p",
+    project: "my-project",
     region: "us-central1",
   });
   pulumi.all([study.imageUri, study.bestModelDir, study.bestParameters, study.jobName]).apply(([imageUri, bestModelDir, bestParameters]) => {
@@ -87,7 +87,7 @@ describe("the npm package", () => {
     const out = JSON.parse(execFileSync(process.execPath, ["main.js"], { cwd: consumer, encoding: "utf8" }));
 
     expect(out.exports).toEqual(expect.arrayContaining(["HyperparameterTuningStudy", "HyperparameterTuningJob", "readStudyConfig", "bestTrial", "trialModelDir"]));
-    expect(out.imageUri).toMatch(/^us-central1-docker\.pkg\.dev\/p\/vertex-tuning-pkg-dev\/trainer:[0-9a-f]{16}$/);
+    expect(out.imageUri).toMatch(/^us-central1-docker\.pkg\.dev\/my-project\/vertex-tuning-pkg-dev\/trainer:[0-9a-f]{16}$/);
     expect(out.bestModelDir).toMatch(/^gs:\/\/staging-bucket\/pkg\/[0-9a-f]{12}\/3\/model\/$/);
     expect(out.bestParameters).toEqual({ "learning-rate": 0.001 });
     expect(out.types).toEqual(

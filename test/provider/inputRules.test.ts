@@ -7,7 +7,7 @@ import { testJob } from "./helpers";
 
 function inputs(extra: Partial<TuningJobInputs> = {}): TuningJobInputs {
   const job = testJob();
-  return { project: "p", location: "us-central1", job, identity: "i", specHash: specHash(job), ...extra };
+  return { project: "my-project", location: "us-central1", job, identity: "i", specHash: specHash(job), ...extra };
 }
 
 describe("check", () => {
@@ -38,6 +38,12 @@ describe("check", () => {
     expect((await tuningJobProvider.check({} as TuningJobInputs, inputs({ job: "" as never }))).failures).toEqual([
       { property: "job", reason: 'must be a HyperparameterTuningJob object (got "")' },
     ]);
+  });
+
+  it("refuses a project or location Vertex AI would refuse at up, on Vertex only: the local backend takes any name", async () => {
+    const news = inputs({ project: "p", location: "US-CENTRAL1" });
+    expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures!.map((f) => f.property)).toEqual(["project", "location"]);
+    expect((await tuningJobProvider.check({} as TuningJobInputs, { ...news, backend: "local" })).failures).toEqual([]);
   });
 
   it("names at preview what the local backend's create would refuse at up, on the local backend only", async () => {
@@ -81,7 +87,7 @@ describe("diff", () => {
     changedJob.job.maxTrialCount = 4;
     for (const [news, key] of [
       [changedJob, "job"],
-      [inputs({ project: "q" }), "project"],
+      [inputs({ project: "other-project" }), "project"],
       [inputs({ location: "europe-west4" }), "location"],
       [inputs({ backend: "local" }), "backend"],
       [inputs({ apiEndpoint: "http://127.0.0.1:1/" }), "apiEndpoint"],
