@@ -26,7 +26,8 @@ const PREFIXES: [RegExp, string][] = [
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.diskSpec\.bootDiskType/, "study.trial.bootDisk.type"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.diskSpec\.bootDiskSizeGb/, "study.trial.bootDisk.sizeGb"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.(containerSpec|pythonPackageSpec)\.args/, "study.trial.args"],
-  [/^trialJobSpec\.workerPoolSpecs\[0\]\.(containerSpec|pythonPackageSpec)\.env/, "study.trial.env"],
+  // The user wrote a map: its entries have no index there, and the message names the variable.
+  [/^trialJobSpec\.workerPoolSpecs\[0\]\.(containerSpec|pythonPackageSpec)\.env(\[\d+\].*)?$/, "study.trial.env"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.containerSpec\.imageUri/, "trainer.imageUri"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.containerSpec\.command/, "trainer.command"],
   [/^trialJobSpec\.workerPoolSpecs\[0\]\.pythonPackageSpec\.pythonModule/, "trainer.pythonPackage.module"],

@@ -104,6 +104,12 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(error.message).toMatch(/^\s+region: set the gcp:region config/m);
   });
 
+  it("names a bad variable at study.trial.env, the map the user wrote, not at a Vertex index", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2, trial: { env: { GOOD: "1", "1BAD": "x" } } };
+    const error = errorOf(() => new HyperparameterTuningStudy("badenv", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
+    expect(error.message).toMatch(/^\s+study\.trial\.env: must be a valid variable name \(got "1BAD"\)$/m);
+  });
+
   it("refuses a project or region Google Cloud would refuse only at up, after the bucket and accounts", () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
     const error = errorOf(() => new HyperparameterTuningStudy("badplace", { study, project: "My Project", region: "us-central-1", trainer: { imageUri: "i" } }));

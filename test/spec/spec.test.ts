@@ -234,6 +234,9 @@ describe("validation", () => {
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.command")).toBe("trainer.command");
     expect(toArgPath("trialJobSpec.enableWebAccess")).toBe("study.trial.enableWebAccess");
     expect(toArgPath("trialJobSpec.scheduling.restartJobOnWorkerRestart")).toBe("study.trial.restartOnWorkerRestart");
+    // env is a map in the study: its Vertex index means nothing there.
+    expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.env[3].name")).toBe("study.trial.env");
+    expect(toArgPath("trialJobSpec.workerPoolSpecs[0].pythonPackageSpec.env")).toBe("study.trial.env");
   });
 });
 
