@@ -216,6 +216,8 @@ function checkValueSpec(c: Checker, p: VertexParameterSpec, path: string, algori
     else {
       const seen = new Set<string>();
       values.forEach((v, i) => {
+        // A refused value stands as the placeholder: it is neither a value nor a duplicate.
+        if (isUnknown(v)) return;
         if (typeof v !== "string" || v === "") c.fail(`${vpath}[${i}]`, "must be a non-empty string");
         else if (seen.has(v)) c.fail(`${vpath}[${i}]`, `duplicate value ${JSON.stringify(v)}`);
         else seen.add(v);

@@ -104,6 +104,15 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(error.message).toMatch(/^\s+region: set the gcp:region config/m);
   });
 
+  it("names each refused CATEGORICAL value once, never its placeholder as a duplicate", () => {
+    const study = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "CATEGORICAL", values: [1, 2] }], maxTrials: 2 } as unknown as StudyDefinition;
+    const error = errorOf(() => new HyperparameterTuningStudy("numbers", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
+    expect(error.message.split("\n").slice(1)).toEqual([
+      "  study.parameters[0].values[0]: must be a string (got 1)",
+      "  study.parameters[0].values[1]: must be a string (got 2)",
+    ]);
+  });
+
   it("names a bad variable at study.trial.env, the map the user wrote, not at a Vertex index", () => {
     const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2, trial: { env: { GOOD: "1", "1BAD": "x" } } };
     const error = errorOf(() => new HyperparameterTuningStudy("badenv", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
