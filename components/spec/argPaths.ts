@@ -1,7 +1,8 @@
 /**
  * Translates a Vertex JSON path (what validation reports) back to the component argument the
  * user wrote, so an error points at `study.parameters[1].min`, not at
- * `studySpec.parameters[1].doubleValueSpec.minValue`.
+ * `studySpec.parameters[1].doubleValueSpec.minValue`; and the Vertex names inside a message to
+ * the study's words.
  */
 
 /** Ordered rewrites; the first that matches the start of the path wins, then the rest is rewritten piecewise. */
@@ -65,4 +66,24 @@ export function toArgPath(vertexPath: string): string {
     return path;
   }
   return vertexPath;
+}
+
+/** Vertex names a message may use, and the study's word for each (whole words only). */
+const TERMS: [RegExp, string][] = [
+  [/\bUNIT_LINEAR_SCALE\b/g, "LINEAR"],
+  [/\bUNIT_LOG_SCALE\b/g, "LOG"],
+  [/\bUNIT_REVERSE_LOG_SCALE\b/g, "REVERSE_LOG"],
+  [/\bminValue\b/g, "min"],
+  [/\bmaxValue\b/g, "max"],
+  [/\bmaxTrialCount\b/g, "maxTrials"],
+  [/\bparallelTrialCount\b/g, "parallelTrials"],
+  [/\bparameterId\b/g, "id"],
+  [/\bmedianAutomatedStoppingSpec\b/g, "median"],
+  [/\bdecayCurveStoppingSpec\b/g, "decayCurve"],
+  [/\bconvexAutomatedStoppingSpec\b/g, "convex"],
+];
+
+/** A validation message in the study's words: `must be > 0 for LOG`, not `for UNIT_LOG_SCALE`. */
+export function toArgMessage(message: string): string {
+  return TERMS.reduce((text, [term, word]) => text.replace(term, word), message);
 }

@@ -3,7 +3,7 @@
  * issue at the path the user wrote. The component, the stack config reader and `tune` share it.
  */
 import type { StudyDefinition, TrainerDefinition } from "./model";
-import { toArgPath } from "./argPaths";
+import { toArgMessage, toArgPath } from "./argPaths";
 import { definitionNameIssues, toVertexJob, type JobContext, type VertexJob } from "./vertexJson";
 import { UNKNOWN, validateJob, type Issue } from "./validate";
 
@@ -43,7 +43,7 @@ export function buildJob(
   const issues = [
     ...definitionNameIssues(study),
     ...validateTrainer(trainer),
-    ...validateJob(job, location).map((i) => ({ path: toArgPath(i.path), message: i.message })),
+    ...validateJob(job, location).map((i) => ({ path: toArgPath(i.path), message: toArgMessage(i.message) })),
   ];
   return { job, issues };
 }

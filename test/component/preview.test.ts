@@ -29,7 +29,7 @@ describe("HyperparameterTuningStudy at preview", () => {
   it("fails a bad study with its problems before anything is known", () => {
     const study = { ...stackStudy("dev").study, maxTrials: 2, parallelTrials: 3 } as StudyDefinition;
     expect(() => new HyperparameterTuningStudy("pbad", { study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() } })).toThrow(
-      /study\.parallelTrials: must not exceed maxTrialCount/,
+      /study\.parallelTrials: must not exceed maxTrials/,
     );
   });
 

@@ -85,12 +85,12 @@ describe("HyperparameterTuningStudy validation", () => {
     const at = (path: string, rule: RegExp) => expect(lines.some((l) => l.startsWith(`${path}:`) && rule.test(l)), `${path} ${rule}\n${error.message}`).toBe(true);
     expect(error.message.split("\n")[0]).toBe("HyperparameterTuningStudy bad is invalid:");
     at("study.parameters[0].min", /less than/); // min above max
-    at("study.parameters[1].min", /> 0 for UNIT_LOG_SCALE/); // LOG scale with a non-positive bound
+    at("study.parameters[1].min", /> 0 for LOG \(got 0\)$/); // LOG scale with a non-positive bound
     at("study.parameters[2].id", /duplicate/); // duplicate ids
     at("study.parameters[3].values", /at least one value/); // empty values
     at("study.parameters[0].type", /GRID_SEARCH cannot search a DOUBLE/); // GRID with a DOUBLE
     at("study.parallelTrials", /must not exceed/); // parallel above max
-    at("study.earlyStopping", /at most one/); // two early-stopping rules
+    at("study.earlyStopping", /at most one early-stopping spec may be set \(found median, decayCurve\)$/); // two early-stopping rules
     at("study.trial.acceleratorCount", /set together/); // accelerator type without count
     await settle();
     expect(recorded.some((r) => r.name === "bad")).toBe(true); // the component itself did register by now

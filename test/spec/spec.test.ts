@@ -8,6 +8,7 @@ import {
   canonicalJson,
   readStudyConfig,
   specHash,
+  toArgMessage,
   toArgPath,
   toVertexJob,
   validateJob,
@@ -126,12 +127,12 @@ describe("validation", () => {
       "study.parameters[2].values",
       "study.trial.acceleratorCount",
     ]);
-    expect(byPath["study.parameters[0].min"]).toMatch(/less than maxValue/);
+    expect(byPath["study.parameters[0].min"]).toMatch(/less than max \(/);
     expect(byPath["study.parameters[0].type"]).toMatch(/GRID_SEARCH cannot search a DOUBLE/);
-    expect(byPath["study.parameters[1].min"]).toMatch(/> 0 for UNIT_LOG_SCALE/);
-    expect(byPath["study.parameters[2].id"]).toMatch(/duplicate parameterId "lr"/);
+    expect(byPath["study.parameters[1].min"]).toMatch(/> 0 for LOG \(/);
+    expect(byPath["study.parameters[2].id"]).toMatch(/duplicate id "lr"/);
     expect(byPath["study.parameters[2].values"]).toMatch(/at least one value/);
-    expect(byPath["study.parallelTrials"]).toMatch(/must not exceed maxTrialCount \(5 > 2\)/);
+    expect(byPath["study.parallelTrials"]).toMatch(/must not exceed maxTrials \(5 > 2\)/);
     expect(byPath["study.earlyStopping"]).toMatch(/at most one early-stopping spec/);
     expect(byPath["study.trial.acceleratorCount"]).toMatch(/set together/);
   });
@@ -234,6 +235,8 @@ describe("validation", () => {
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.command")).toBe("trainer.command");
     expect(toArgPath("trialJobSpec.enableWebAccess")).toBe("study.trial.enableWebAccess");
     expect(toArgPath("trialJobSpec.scheduling.restartJobOnWorkerRestart")).toBe("study.trial.restartOnWorkerRestart");
+    // Messages speak the study's words, whole words only.
+    expect(toArgMessage("must be > 0 for UNIT_REVERSE_LOG_SCALE (found medianAutomatedStoppingSpec, maxValueX)")).toBe("must be > 0 for REVERSE_LOG (found median, maxValueX)");
     // env is a map in the study: its Vertex index means nothing there.
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.env[3].name")).toBe("study.trial.env");
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].pythonPackageSpec.env")).toBe("study.trial.env");
@@ -293,7 +296,7 @@ describe("config", () => {
       "proj:lables: unknown key: did you mean proj:labels?",
       "proj:waitTimeoutMinute: unknown key: did you mean proj:waitTimeoutMinutes?",
       `proj:zzz: unknown key (known: ${CONFIG_KEYS.join(", ")})`,
-      "proj:study.parameters[0].min: must be > 0 for UNIT_LOG_SCALE (got 0)",
+      "proj:study.parameters[0].min: must be > 0 for LOG (got 0)",
     ]);
     // Only the given namespace's keys count, and a config of known keys alone reads as before.
     const fine = readStudyConfig((k) => ({ ...values, study: { ...(values.study as object), parameters: [{ id: "lr", type: "DOUBLE", min: 0.1, max: 1 }] } })[k], "proj", ["proj:study", "gcp:project"]);
@@ -307,7 +310,7 @@ describe("config", () => {
     };
     expect(configIssues(values)).toEqual([
       'proj:study.parallelTrials: must be a number (got "2")',
-      "proj:study.parameters[0].min: must be > 0 for UNIT_LOG_SCALE (got 0)",
+      "proj:study.parameters[0].min: must be > 0 for LOG (got 0)",
       "proj:labels.Team: label keys: 1-63 lowercase letters, digits, '_' or '-', starting with a letter",
     ]);
   });
