@@ -128,7 +128,8 @@ export class JobScheduler {
    * it, if it did (its folder keeps it); one the last server stopped to shut down is interrupted
    * and runs again, as after a graceful restart; one that ran past scheduling.timeout is timed
    * out, as a live server would have stopped it (an early stop is not judged after the fact). One
-   * still running is followed to its end, and a stop the last server began is carried on.
+   * still running is followed to its end, and a stop the last server began is carried on (a
+   * job's cancel or failure too, whether or not the trial's folder shows its stop yet).
    */
   recoverTrials(): void {
     // The failure state a trial's reason depends on ("stopped because the job failed").
@@ -148,8 +149,12 @@ export class JobScheduler {
       this.running.set(record.trial.id, trialProcess);
       trialProcess.attach(status ? undefined : record.pid, stopReason);
     }
-    // A job that had failed already: what still runs is stopped, as the last server would have.
-    if (this.failure) for (const trial of this.running.values()) trial.stop("cancel");
+    // A job that had failed already, or whose cancel the last server had begun: what still runs
+    // is stopped, as the last server would have. A server killed between journaling CANCELLING
+    // and stopping the trials left them running with no stop reason in their folders, and a
+    // second cancel does nothing to a job already CANCELLING: without this, the job would wait
+    // for them to end on their own (a destroy's cancel timing out meanwhile).
+    if (this.failure || this.record.job.state === "JOB_STATE_CANCELLING") for (const trial of this.running.values()) trial.stop("cancel");
   }
 
   private get metricId(): string {

@@ -6,7 +6,7 @@
  * server runs as a child process (`tune serve`), exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
@@ -170,5 +170,35 @@ describe("restart after kill -9", () => {
     expect(readFileSync(join(stateDir, "jobs", id, "job.log"), "utf8")).toMatch(/trial 1 ended while no server ran \(exit code 0\)/);
     second.child.kill("SIGTERM");
     await new Promise((r) => second.child.once("exit", r));
+  });
+
+  it("carries on a cancel the last server journaled but died before it stopped the trials", async () => {
+    const stateDir = tempDir();
+    const first = await serve(stateDir);
+    const created = await client(first).create(testJob(["--mode=hang"], { maxTrialCount: 1 }));
+    const id = created.body.name.split("/").pop();
+    const seen = join(stateDir, "jobs", id, "trials", "1", "seen.json");
+    expect(await eventually(() => existsSync(seen), 20_000)).toBe(true);
+    const pid = JSON.parse(readFileSync(seen, "utf8")).pid as number;
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    // What the folder holds when the kill comes right after the cancel's CANCELLING is journaled,
+    // before the trial's stop (its stop.reason, its SIGTERM): the job CANCELLING, the trial running.
+    const cancelling = { e: "state", jobId: id, state: "JOB_STATE_CANCELLING", time: new Date().toISOString() };
+    appendFileSync(join(stateDir, "journal.jsonl"), `${JSON.stringify(cancelling)}\n`);
+    expect(alive(pid)).toBe(true);
+
+    const second = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+    try {
+      // A hung trial left to end on its own would keep the job CANCELLING (and a second cancel
+      // is a no-op on a CANCELLING job): the new server must stop it.
+      const after = await client(second).waitFor(id, undefined, 20_000);
+      expect(after.state).toBe("JOB_STATE_CANCELLED");
+      expect(after.trials).toHaveLength(1);
+      expect(after.trials![0]).toMatchObject({ id: "1", state: "INFEASIBLE", infeasibleReason: "cancelled with the job" });
+      expect(await eventually(() => !alive(pid), 5000)).toBe(true);
+    } finally {
+      await second.close();
+    }
   });
 });
