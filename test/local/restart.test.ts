@@ -6,7 +6,7 @@
  * server runs as a child process (`tune serve`), exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, symlinkSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
@@ -133,6 +133,9 @@ describe("restart after kill -9", () => {
     const created = await client(first).create(testJob(["--mode=hang"], { maxTrialCount: 1, maxFailedTrialCount: 1 }));
     const id = created.body.name.split("/").pop();
     await client(first).waitFor(id, (j) => (j.trials ?? []).length === 1);
+    // The trainer runs, so its shell has set its trap: a stop before that ends the shell too,
+    // with no exit status to show ("a stop for a shutdown that ended the trial's shell too"), which made this one fail under load.
+    expect(await eventually(() => existsSync(join(stateDir, "jobs", id, "trials", "1", "seen.json")), 20_000)).toBe(true);
     await first.close();
     // The trial ended by the stop's SIGTERM, and its folder says why.
     expect(readFileSync(join(stateDir, "jobs", id, "trials", "1", "exit.status"), "utf8")).toBe("143\n");
@@ -197,6 +200,37 @@ describe("restart after kill -9", () => {
       expect(after.trials).toHaveLength(1);
       expect(after.trials![0]).toMatchObject({ id: "1", state: "INFEASIBLE", infeasibleReason: "cancelled with the job" });
       expect(await eventually(() => !alive(pid), 5000)).toBe(true);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe("a stop for a shutdown that ended the trial's shell too", () => {
+  it("records the trial interrupted and runs it again, though its folder has no exit status", async () => {
+    const stateDir = tempDir();
+    const first = await serve(stateDir);
+    const created = await client(first).create(testJob(["--mode=hang"], { maxTrialCount: 1 }));
+    const id = created.body.name.split("/").pop();
+    const trialDir = join(stateDir, "jobs", id, "trials", "1");
+    expect(await eventually(() => existsSync(join(trialDir, "seen.json")), 20_000)).toBe(true);
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    // A shutdown's stop that came before the trial's shell had set its trap (a stop right after the
+    // start) ends the shell with the trainer: no exit status, the reason in the folder. Made here
+    // by hand: the reason, then the whole group killed.
+    writeFileSync(join(trialDir, "stop.reason"), "shutdown\n");
+    const pid = JSON.parse(readFileSync(join(trialDir, "seen.json"), "utf8")).pid as number;
+    process.kill(-processGroup(pid), "SIGKILL");
+    expect(await eventually(() => !alive(pid), 5000)).toBe(true);
+
+    const second = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+    try {
+      const job = await client(second).waitFor(id, (j) => (j.trials ?? []).length === 2, 20_000);
+      expect(job.trials![0]).toMatchObject({ id: "1", state: "INFEASIBLE", infeasibleReason: "interrupted by a restart of the local backend" });
+      expect(job.trials![1]).toMatchObject({ id: "2", state: "ACTIVE" });
+      await client(second).cancel(id);
+      await client(second).waitFor(id, undefined, 20_000);
     } finally {
       await second.close();
     }
