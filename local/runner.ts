@@ -307,6 +307,19 @@ export class TrialProcess {
     this.kill ??= setTimeout(() => killGroup(pgid, "SIGKILL"), this.options.graceMs);
   }
 
+  /**
+   * Stops following the trial and leaves it running, its end unrecorded: the next server attaches
+   * to it again (see JobScheduler.hold). A stop begun meanwhile stays in its folder, for that
+   * server to carry on.
+   */
+  release(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.poll);
+    clearTimeout(this.kill);
+    this.note("left running for the next server");
+  }
+
   /** Reads the metrics file and hands on what is new. */
   private look(final = false): void {
     const update = this.reader.read(final);

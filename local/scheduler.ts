@@ -98,6 +98,8 @@ export class JobScheduler {
   private exhausted = false;
   private pumping = false;
   private closing = false;
+  /** Held (hold): follows its trials, starts none, and leaves them running at shutdown. */
+  private held = false;
   /** Why the job fails, once it must: ends it FAILED with this code once no trial runs. */
   private failure?: string;
   /** google.rpc code of the failure: 9 (FAILED_PRECONDITION) for the failure budget, 13 (INTERNAL) for a backend error. */
@@ -170,9 +172,23 @@ export class JobScheduler {
     return this.running.size;
   }
 
+  /**
+   * Holds a recovered job that this server did not resume (`tune cancel` starts one to end another
+   * job): its running trials are followed, none is started, and at shutdown they are left running
+   * for the next server to attach to. Stopping them would cost their work (they would run again
+   * from the start), and a trial started here would only be stopped at exit.
+   */
+  hold(): void {
+    // A job whose end recovery has begun (a cancel or a failure the last server journaled) is
+    // ended here: its trials are being stopped, and nothing else would record its end.
+    if (this.failure === undefined && this.record.job.state !== "JOB_STATE_CANCELLING") this.held = true;
+  }
+
   /** Cancels the job: CANCELLING now, CANCELLED once every trial process has ended. */
   cancel(): void {
     if (TERMINAL_STATES.has(this.record.job.state) || this.record.job.state === "JOB_STATE_CANCELLING") return;
+    // Its trials are this server's to stop now, and the job's end to record.
+    this.held = false;
     this.store.setState(this.record.id, "JOB_STATE_CANCELLING");
     this.log("cancel requested");
     for (const trial of this.running.values()) trial.stop("cancel");
@@ -182,6 +198,10 @@ export class JobScheduler {
   /** Server shutdown: ends the trial processes without recording their end (the next start reruns them). */
   shutdown(): Promise<void> {
     this.closing = true;
+    if (this.held) {
+      for (const trial of this.running.values()) trial.release();
+      this.running.clear();
+    }
     const pending = [...this.running.values()];
     for (const trial of pending) trial.stop("shutdown");
     return new Promise((resolve) => {
@@ -192,7 +212,7 @@ export class JobScheduler {
 
   /** Re-derives what to do from the job's trials: end the job, or start trials into free slots. */
   pump(): void {
-    if (this.pumping || this.closing) return;
+    if (this.pumping || this.closing || this.held) return;
     this.pumping = true;
     try {
       this.step();

@@ -236,3 +236,39 @@ describe("a stop for a shutdown that ended the trial's shell too", () => {
     }
   });
 });
+
+describe("a server started only to cancel a job (tune cancel)", () => {
+  it("leaves the other jobs' running trials running for the next server, which follows them", async () => {
+    const stateDir = tempDir();
+    const first = await serve(stateDir);
+    const api = client(first);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await api.create(testJob(["--mode=hang"], { maxTrialCount: 1 }))).body.name.split("/").pop());
+    const [kept, cancelled] = ids as [string, string];
+    const seen = (id: string) => join(stateDir, "jobs", id, "trials", "1", "seen.json");
+    expect(await eventually(() => ids.every((id) => existsSync(seen(id))), 20_000)).toBe(true);
+    const pid = JSON.parse(readFileSync(seen(kept), "utf8")).pid as number;
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+
+    const canceller = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500, resumeJobs: false });
+    await client(canceller).cancel(cancelled);
+    expect((await client(canceller).waitFor(cancelled, undefined, 20_000)).state).toBe("JOB_STATE_CANCELLED");
+    await canceller.close();
+    // The kept job's trial runs on (it was stopped as a shutdown, to run again from the start), unended.
+    expect(alive(pid)).toBe(true);
+    expect(existsSync(join(stateDir, "jobs", kept, "trials", "1", "stop.reason"))).toBe(false);
+
+    const next = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+    try {
+      // Trial 1 is followed, not ended as interrupted and run again as trial 2.
+      const job = await client(next).waitFor(kept, (j) => j.trials?.[0]?.state === "ACTIVE", 20_000);
+      expect(job.trials!.map((t) => [t.id, t.state])).toEqual([["1", "ACTIVE"]]);
+      expect(alive(pid)).toBe(true);
+      await client(next).cancel(kept);
+      await client(next).waitFor(kept, undefined, 20_000);
+    } finally {
+      await next.close();
+    }
+  });
+});
