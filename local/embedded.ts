@@ -50,8 +50,9 @@ async function startingServer(stateDir: string): Promise<(LocalBackend & { repoR
     const owner = lockOwner(stateDir);
     if (owner === undefined || owner === process.pid) return undefined;
     // Only a lock taken moments ago is a server starting. An older one without server.json is a
-    // dead server's whose pid another process now has (a container restarted): startServer then
-    // names that pid at once instead of after a wait.
+    // server's stuck before it listens, or a dead server's whose pid another process now has (a
+    // container restarted; on Linux lockOwner already knows that process for a later one):
+    // startServer then names that pid at once instead of after a wait.
     if (Date.now() - lockTakenAt(stateDir) > STARTING_SERVER_WAIT_MS) return undefined;
     await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
   }

@@ -3,7 +3,8 @@
  * would interleave events and both spawn the same trials, so a second server refuses to start. A
  * lock whose pid is dead (the owner was killed) is taken over, and so is one holding this
  * process's own pid that this process never took (a container restarted after a kill gives the
- * new server the old one's pid).
+ * new server the old one's pid), and, on Linux, one whose pid another process took since: it
+ * started well after the lock was written, so it cannot be the owner.
  *
  * Two races are closed here, both seen with several servers started at once on a folder whose
  * owner had died (two of them took the lock in most rounds of six):
@@ -47,9 +48,40 @@ function readPid(path: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 ? pid : 0;
 }
 
-/** Whether the process `pid` holds `path`: a live other process, or this one when it took it. */
+/**
+ * How much later than a lock's write a process may seem to have started and still own it: the
+ * lock's time is the file system's clock (a network file system's may run behind this machine's).
+ */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/**
+ * When process `pid` started, in epoch ms, on Linux (`/proc/<pid>/stat`'s start in clock ticks
+ * since boot, at the kernel's fixed USER_HZ of 100, plus `/proc/stat`'s boot time); undefined
+ * elsewhere or when unreadable.
+ */
+function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces: the fields are counted after its ")". Field 22 is the start.
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process `pid` holds `path`: this one when it took it; another while it lives,
+ * unless it started well after `path` was written (a pid reused after the owner's kill, as a
+ * container's restart does: that lock used to refuse every server, naming an unrelated process).
+ */
 function holds(path: string, pid: number): boolean {
-  return pid === process.pid ? held.has(path) : isAlive(pid);
+  if (pid === process.pid) return held.has(path);
+  if (!isAlive(pid)) return false;
+  const started = processStart(pid);
+  const written = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+  return started === undefined || written === undefined || started <= written + CLOCK_SKEW_MS;
 }
 
 /** Creates `path` holding this process's pid, whole or not at all; false when it already exists. */

@@ -68,17 +68,34 @@ describe("ensureLocalBackend", () => {
     }
   });
 
-  it("does not wait on an old lock without server.json (a dead server's pid reused): it names the holder at once", async () => {
+  it("does not wait on a lock older than a start without server.json: it names the holder at once", async () => {
     const stateDir = tempDir();
     const holder = await holdLock(stateDir, 20_000);
     try {
-      const hourAgo = new Date(Date.now() - 3_600_000);
-      utimesSync(join(stateDir, "lock"), hourAgo, hourAgo);
+      // Written 40 s ago: past a server's start, and not before its holder could have started.
+      const before = new Date(Date.now() - 40_000);
+      utimesSync(join(stateDir, "lock"), before, before);
       const started = Date.now();
       await expect(ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(`is in use by another local backend (pid ${holder.pid})`);
       expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       holder.kill();
+    }
+  });
+
+  it("takes over at once a lock whose pid a process started since has (a dead server's pid reused, as a container's restart does)", async () => {
+    const stateDir = tempDir();
+    const stranger = await holdLock(stateDir, 20_000);
+    try {
+      // Written an hour before the process with its pid started: that process is not its owner.
+      const hourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(join(stateDir, "lock"), hourAgo, hourAgo);
+      const started = Date.now();
+      const backend = await ensureLocalBackend({ stateDir, repoRoot: REPO_ROOT });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect((await client({ url: backend.rootUrl, token: backend.token }).list()).status).toBe(200);
+    } finally {
+      stranger.kill();
     }
   });
 

@@ -4,7 +4,7 @@
  * processes racing on the real file system).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquireLock, lockOwner } from "../../local/lock";
@@ -76,6 +76,27 @@ describe("state folder lock", () => {
     writeFileSync(join(dir, "lock"), String(process.ppid));
     expect(() => acquireLock(dir)).toThrow(new RegExp(`in use by another local backend \\(pid ${process.ppid}\\)`));
     expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.ppid));
+  });
+
+  it("takes over a lock whose pid a process started since has taken (a pid reused after the owner's kill)", () => {
+    const dir = tempDir();
+    const stranger = spawn("sleep", ["30"]);
+    try {
+      const path = join(dir, "lock");
+      writeFileSync(path, String(stranger.pid));
+      // Written an hour before the process with that pid started: not its lock.
+      const anHourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(path, anHourAgo, anHourAgo);
+      expect(lockOwner(dir)).toBeUndefined();
+      const release = acquireLock(dir);
+      expect(lockOwner(dir)).toBe(process.pid);
+      release();
+      // Written after it started, the same pid's lock stands.
+      writeFileSync(path, String(stranger.pid));
+      expect(() => acquireLock(dir)).toThrow(new RegExp(`in use by another local backend \\(pid ${stranger.pid}\\)`));
+    } finally {
+      stranger.kill("SIGKILL");
+    }
   });
 
   it("treats a lock without a pid in it as stale", () => {
