@@ -13,7 +13,7 @@ import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { formatMetric } from "./progress";
 import { startServer } from "../local/server";
-import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, type RunResult } from "./run";
+import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
 /** The stack `run` reads without --stack. */
 const DEFAULT_STACK = "local";
@@ -154,10 +154,10 @@ async function serve(values: Record<string, string | boolean | undefined>, repoR
   process.once("SIGTERM", stop);
 }
 
-/** 0 when the job succeeded, 130 (as for SIGINT) when a Ctrl-C cancelled it, else 1. */
+/** 0 when the job succeeded, 130 (as for SIGINT) when a Ctrl-C cancelled it (143 for SIGTERM), else 1. */
 function exitStatus(result: RunResult): number {
   if (result.job.state === "JOB_STATE_SUCCEEDED") return 0;
-  return result.interrupted ? 130 : 1;
+  return result.interrupted ? signalStatus(result.interrupted) : 1;
 }
 
 async function main(argv: string[]): Promise<number> {

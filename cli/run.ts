@@ -1,12 +1,13 @@
 /**
  * `tune run`: a stack's study on the local backend, end to end. The job is created through the
  * same Vertex client the tuning-job resource uses (components/vertex), against an embedded (or
- * already running) local server; progress is shown while it runs; Ctrl-C cancels the job and
- * waits for it to end; the result and the report are written at the end. A run killed outright
+ * already running) local server; progress is shown while it runs; Ctrl-C (or SIGTERM) cancels the
+ * job and waits for it to end; the result and the report are written at the end. A run killed outright
  * (kill -9, a closed terminal) leaves its job to the next server on the state folder, which
  * resumes it: the next `tune run` of the same study follows that job instead of starting a second.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../components/spec";
 import { shortHash, specHash } from "../components/spec/hash";
@@ -37,8 +38,8 @@ export interface RunResult {
   best?: BestTrial;
   resultPath: string;
   reportPath: string;
-  /** Whether a Ctrl-C cancelled the job. */
-  interrupted: boolean;
+  /** The signal that cancelled the job (Ctrl-C's SIGINT, or SIGTERM), if one did. */
+  interrupted?: CancelSignal;
 }
 
 /**
@@ -48,6 +49,16 @@ export interface RunResult {
  */
 export const LOCAL_PROJECT = "local";
 export const LOCAL_LOCATION = "us-central1";
+
+/**
+ * The signals that cancel the job: Ctrl-C's SIGINT, and SIGTERM, the polite stop that `kill`,
+ * `timeout`, a cancelled CI job or a container's stop sends. Left to Node's default, SIGTERM
+ * ended the process at once, its embedded server with it, while the trials (each in a process
+ * group of its own) ran on with no server to follow, time out or stop them.
+ */
+export const CANCEL_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+/** One of CANCEL_SIGNALS. */
+export type CancelSignal = (typeof CANCEL_SIGNALS)[number];
 
 /** How often `tune` polls its local job: the server is on loopback, so a poll costs nothing. */
 const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
@@ -66,6 +77,11 @@ export function runAdoption(stateDir: string): AdoptionPolicy {
   return { adoptSucceeded: false, cancelOtherSpecs: false, howToCancel: (name) => `npm run tune -- cancel ${name} --state ${shellWord(stateDir)}` };
 }
 
+/** The exit status of a command a signal ended, as a shell gives it: 128 + its number (130 for SIGINT, 143 for SIGTERM). */
+export function signalStatus(signal: CancelSignal): number {
+  return 128 + osConstants.signals[signal];
+}
+
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */
 export async function runStudy(options: RunOptions): Promise<RunResult> {
   const request = loadStackJob(options.repoRoot, options.stack, options);
@@ -79,18 +95,20 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
 
   // From the start: a Ctrl-C while the server starts or the job is created must still cancel it.
   let name: string | undefined;
-  let interrupts = 0;
+  let interrupted: CancelSignal | undefined;
   const cancel = (jobName: string) => client.cancel(jobName).catch((error: Error) => options.output.write(`cancel failed: ${error.message}\n`));
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts === 1) {
+  const onInterrupt = (signal: CancelSignal) => {
+    if (interrupted === undefined) {
+      interrupted = signal;
       options.output.write(`\ncancelling the job${name ? "" : " once it exists"} (Ctrl-C again to stop waiting; its trial processes end either way)...\n`);
       if (name) void cancel(name);
     } else {
-      void closeEmbeddedServers().finally(() => process.exit(130));
+      void closeEmbeddedServers().finally(() => process.exit(signalStatus(interrupted!)));
     }
   };
-  process.on("SIGINT", onInterrupt);
+  // One handler per signal, which knows its own: a handler is not always given the signal's name.
+  const handlers = CANCEL_SIGNALS.map((signal) => [signal, () => onInterrupt(signal)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
   const progress = createProgress(options.output);
   try {
     const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
@@ -99,7 +117,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, runAdoption(stateDir));
     name = started.name!;
     if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
-    if (interrupts > 0) void cancel(name);
+    if (interrupted) void cancel(name);
     const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, (j) => progress.update(j), POLL);
     progress.finish();
     const best = bestTrial(job);
@@ -107,9 +125,9 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     const reportPath = join(outDir, "report.html");
     writeFileSync(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
     writeFileSync(reportPath, renderReport(job));
-    return { job, best, resultPath, reportPath, interrupted: interrupts > 0 };
+    return { job, best, resultPath, reportPath, interrupted };
   } finally {
-    process.off("SIGINT", onInterrupt);
+    for (const [signal, handler] of handlers) process.off(signal, handler);
     await closeEmbeddedServers();
   }
 }

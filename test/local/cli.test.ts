@@ -267,6 +267,19 @@ describe("tune run", () => {
     expect(saved.job.state).toBe("JOB_STATE_CANCELLED");
     expect(saved.job.trials.every((t: { state: string }) => t.state === "INFEASIBLE")).toBe(true);
   });
+
+  it("SIGTERM (kill, timeout, a cancelled CI job) cancels the job as Ctrl-C does: no trial runs on without a server", async () => {
+    const { root, run, pids } = await startHangingRun();
+    const { child, output, exited } = run;
+    child.kill("SIGTERM");
+    const code = await exited;
+    expect(output()).toContain("ended JOB_STATE_CANCELLED");
+    // As a command ended by SIGTERM.
+    expect(code).toBe(143);
+    expect(pids.some(alive)).toBe(false);
+    const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
+    expect(saved.job.state).toBe("JOB_STATE_CANCELLED");
+  });
 });
 
 describe("tune run beside another run on the same state folder", () => {
