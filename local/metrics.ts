@@ -26,6 +26,29 @@ export interface MetricsUpdate {
   malformed: string[];
 }
 
+/**
+ * A metric value's text as a float parser reads it (Python's `float`, which is what a trainer
+ * writes through cloudml-hypertune's `str(value)`): a decimal number, or nan, inf, infinity.
+ * JavaScript's Number is looser in one way (hex, binary) and stricter in another (no "inf").
+ */
+const FLOAT_TEXT = /^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(?:inity)?)\s*$/i;
+
+/**
+ * A reported metric value as a number (NaN and infinities included: the caller fails the trial
+ * on them), or undefined when it is no number at all: null, "", true, or the text of an object
+ * such as a TensorFlow tensor's, "tf.Tensor(0.91, shape=(), dtype=float32)", which is what
+ * `str()` gives for a tensor passed to cloudml-hypertune. Read as NaN, such a value failed the
+ * trial as one that "reported NaN" and sent its user looking for a diverged loss.
+ */
+export function metricNumber(raw: unknown): number | undefined {
+  if (typeof raw === "number") return raw;
+  if (typeof raw !== "string" || !FLOAT_TEXT.test(raw)) return undefined;
+  const text = raw.trim().toLowerCase().replace(/^\+/, "");
+  if (/^-?nan$/.test(text)) return Number.NaN;
+  if (/^-?inf(inity)?$/.test(text)) return text.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  return Number(text);
+}
+
 /** The keys of a cloudml-hypertune report that are not metrics. */
 const REPORT_FIELDS = new Set(["global_step", "timestamp", "trial", "checkpoint_path"]);
 
@@ -38,6 +61,8 @@ export class MetricsReader {
   private readonly seenMalformed = new Set<string>();
   /** Every metric tag met in the file: the reason text of "never reported the metric" lists them. */
   readonly tags = new Set<string>();
+  /** The first value of the study's metric that is no number (see metricNumber), as JSON: the trial's reason quotes it. */
+  unreadable?: string;
 
   constructor(readonly path: string, readonly metricId: string, readonly startedAt: number) {}
 
@@ -74,15 +99,17 @@ export class MetricsReader {
       for (const tag of Object.keys(report)) if (!REPORT_FIELDS.has(tag)) this.tags.add(tag);
       if (!(this.metricId in report)) return;
       // A number, or a number's text as cloudml-hypertune writes it; null, "" or true are not 0 or 1.
-      const raw = report[this.metricId];
-      if (typeof raw !== "number" && (typeof raw !== "string" || raw.trim() === "")) return malformed(line);
+      const value = metricNumber(report[this.metricId]);
+      if (value === undefined) {
+        this.unreadable ??= JSON.stringify(report[this.metricId]);
+        return malformed(line);
+      }
       const step = String(report.global_step ?? "0");
       // cloudml-hypertune stamps every report; a file written another way, without stamps, is
       // appended to, so a line's place in it tells its reports apart.
       const key = report.timestamp !== undefined ? `${step}\u0000${String(report.timestamp)}` : `${index}\u0000${line}`;
       if (this.seen.has(key)) return;
       this.seen.add(key);
-      const value = Number(raw);
       if (!Number.isFinite(value)) {
         update.nonFinite.push(step);
         return;

@@ -33,6 +33,8 @@ export interface TrialExit {
   nonFiniteStep?: string;
   /** The metric tags the trial reported (to say which it did report when the study's is missing). */
   tags: string[];
+  /** The first value of the study's metric that was no number, as JSON (MetricsReader.unreadable). */
+  unreadable?: string;
   /** The last lines of stderr, for a crash's reason. */
   stderrTail: string;
 }
@@ -344,6 +346,7 @@ export class TrialProcess {
       spawnError,
       nonFiniteStep: this.nonFiniteStep,
       tags: [...this.reader.tags],
+      unreadable: this.reader.unreadable,
       stderrTail: tailOf(join(this.dir, "stderr.log")),
     });
   }

@@ -419,6 +419,8 @@ export class JobScheduler {
       this.end(record, "failed", `the trial process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}${tail}`);
     } else if (exit.nonFiniteStep !== undefined) {
       this.end(record, "failed", `the trial reported NaN for the metric "${metricId}" at step ${exit.nonFiniteStep}`);
+    } else if (!final && exit.unreadable !== undefined) {
+      this.end(record, "failed", `the trial never reported the metric "${metricId}" as a number: it wrote ${exit.unreadable.slice(0, 200)}; report a float with cloudml-hypertune (a tensor's value, e.g. float(tensor), not the tensor)`);
     } else if (!final) {
       const others = exit.tags.length ? `it reported only ${exit.tags.map((t) => JSON.stringify(t)).join(", ")}` : "its metrics file was empty or missing";
       this.end(record, "failed", `the trial never reported the metric "${metricId}" (${others}); report it with cloudml-hypertune under the study's metricId`);

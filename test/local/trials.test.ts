@@ -150,6 +150,11 @@ describe("failing trials", () => {
     expect(nan.trials![0].infeasibleReason).toContain("NaN");
     expect(nan.trials![0].infeasibleReason).toContain("step 2");
 
+    // A tensor given to cloudml-hypertune is written as its str(): no number, and no NaN either.
+    const tensor = await run(testJob(["--mode=tensor"], { maxTrialCount: 1 }));
+    expect(tensor.trials![0].infeasibleReason).toContain('never reported the metric "accuracy" as a number: it wrote "tf.Tensor(');
+    expect(tensor.trials![0].infeasibleReason).not.toContain("NaN");
+
     const malformed = await run(testJob(["--mode=malformed"], { maxTrialCount: 1 }));
     expect(malformed.state).toBe("JOB_STATE_SUCCEEDED");
     expect(malformed.trials![0].measurements).toHaveLength(3);

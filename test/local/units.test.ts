@@ -67,6 +67,16 @@ describe("metrics reader", () => {
     expect(appended.parse(`${plain.join("\n")}\n`).measurements).toEqual([]);
   });
 
+  it("reads a value's text as a float parser does: a tensor's text is malformed, not NaN; nan and inf are non-finite", () => {
+    const reader = new MetricsReader("/nonexistent", "accuracy", 0);
+    const tensor = line(1, "tf.Tensor(0.91, shape=(), dtype=float32)", 1);
+    const update = reader.parse(`${tensor}\n${line(2, "0x10", 2)}\n${line(3, "inf", 3)}\n${line(4, "-nan", 4)}\n${line(5, " 1e-3 ", 5)}\n`);
+    expect(update.malformed).toEqual([tensor, line(2, "0x10", 2)]);
+    expect(update.nonFinite).toEqual(["3", "4"]);
+    expect(update.measurements.map((m) => m.metrics[0].value)).toEqual([0.001]);
+    expect(reader.unreadable).toBe('"tf.Tensor(0.91, shape=(), dtype=float32)"');
+  });
+
   it("tells the reports a new server reads again from those the last one recorded, equal ones counted", () => {
     const m = (value: number) => ({ stepCount: "0", elapsedDuration: "1s", metrics: [{ metricId: "accuracy", value }] });
     // cloudml-hypertune's default step is 0, and a plateau repeats a value: recorded 0.9 and 0.95, then 0.9 again unread.

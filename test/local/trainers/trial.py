@@ -1,8 +1,9 @@
 """A stand-in trainer for the local backend's tests: no TensorFlow, the hypertune file by hand.
 
 Flags (all ``--name=value``; tuned parameters arrive the same way):
-  --mode=ok|crash|hang|nometric|nan|malformed   what the trial does (default ok;
-                       nometric reports under the tag "other" instead of the study's)
+  --mode=ok|crash|hang|nometric|nan|malformed|tensor   what the trial does (default ok;
+                       nometric reports under the tag "other" instead of the study's; tensor
+                       reports str() of a TensorFlow tensor, as a trainer passing one would)
   --steps=N            measurements to report (default 3)
   --sleep=S            seconds between measurements (default 0.05)
   --x=Q                the curve's plateau: value at step s is Q * (1 - exp(-s / tau))
@@ -91,7 +92,7 @@ def main():
         if mode == "nan" and step == 2:
             value = float("nan")
         entry = {"global_step": str(step), "timestamp": time.time(), "trial": trial}
-        entry["other" if mode == "nometric" else tag] = str(value)
+        entry["other" if mode == "nometric" else tag] = f"tf.Tensor({value}, shape=(), dtype=float32)" if mode == "tensor" else str(value)
         lines.append(json.dumps(entry, sort_keys=True))
         if mode == "malformed" and step == 1:
             lines.append("this is not json")
