@@ -70,35 +70,51 @@ export function medianRule(current: Point[], completed: Point[][], sign: number)
   return { stop: sign * best < sign * m, why: `best ${best} vs median ${m} of ${averages.length} completed trials' running averages at ${x}` };
 }
 
+/** A fitted saturating curve, y = a - b·exp(-c·(x - x0)). */
+export interface SaturatingFit {
+  a: number;
+  b: number;
+  c: number;
+  /** Where the fitted points start: the exponent is taken from there. */
+  x0: number;
+  rms: number;
+}
+
 /**
- * Least-squares fit of y = a - b·exp(-c·x) (b > 0 rises to a, b < 0 falls to a): for each c on
- * a log grid the fit is linear in (a, b); the c with the smallest residual wins.
+ * Least-squares fit of y = a - b·exp(-c·(x - x0)) (b > 0 rises to a, b < 0 falls to a), x0 the
+ * first point's x: for each c on a log grid the fit is linear in (a, b); the c with the smallest
+ * residual wins. The same curves as a - b'·exp(-c·x), but measured from x0: taken from 0, the
+ * exponentials of points far from 0 against their span (steps that start at 10,000, as a
+ * fine-tune's optimizer counts them on) were too small for the linear solve, which either
+ * skipped the right c or found no fit at all, and the decay-curve rule then never stopped.
  */
-export function fitSaturating(points: Point[]): { a: number; b: number; c: number; rms: number } | undefined {
+export function fitSaturating(points: Point[]): SaturatingFit | undefined {
   const n = points.length;
   if (n < 3) return undefined;
-  const span = Math.max(points[n - 1].x - points[0].x, 1e-9);
-  let best: { a: number; b: number; c: number; rms: number } | undefined;
+  const x0 = points[0].x;
+  const span = Math.max(points[n - 1].x - x0, 1e-9);
+  let best: SaturatingFit | undefined;
   for (let k = 0; k <= 60; k++) {
     const c = (0.05 * Math.pow(10, (k / 60) * 3.3)) / span; // 0.05/span … 100/span
     let s1 = 0, su = 0, suu = 0, sy = 0, suy = 0;
     for (const p of points) {
-      const u = -Math.exp(-c * p.x);
+      const u = -Math.exp(-c * (p.x - x0));
       s1 += 1; su += u; suu += u * u; sy += p.y; suy += u * p.y;
     }
     const det = s1 * suu - su * su;
     if (Math.abs(det) < 1e-15) continue;
     const a = (sy * suu - su * suy) / det;
     const b = (s1 * suy - su * sy) / det;
-    const rms = Math.sqrt(points.reduce((s, p) => s + (a - b * Math.exp(-c * p.x) - p.y) ** 2, 0) / n);
-    if (!best || rms < best.rms) best = { a, b, c, rms };
+    const fit = { a, b, c, x0, rms: 0 };
+    fit.rms = Math.sqrt(points.reduce((s, p) => s + (predict(fit, p.x) - p.y) ** 2, 0) / n);
+    if (!best || fit.rms < best.rms) best = fit;
   }
   return best;
 }
 
 /** The fitted curve's value at x. */
-function predict(fit: { a: number; b: number; c: number }, x: number): number {
-  return fit.a - fit.b * Math.exp(-fit.c * x);
+function predict(fit: Omit<SaturatingFit, "rms">, x: number): number {
+  return fit.a - fit.b * Math.exp(-fit.c * (x - fit.x0));
 }
 
 /**

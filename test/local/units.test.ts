@@ -173,6 +173,15 @@ describe("early-stopping rules", () => {
     expect(decayCurveRule(rising(0.2, 3), completed, finals, 1)).toBeUndefined();
   });
 
+  it("decay curve: fits a curve whose steps start far from 0 (a fine-tune's optimizer steps), as the same curve from 0", () => {
+    const late = (points: { x: number; y: number }[]) => points.map((p) => ({ x: p.x * 100 + 1_000_000, y: p.y }));
+    expect(fitSaturating(late(rising(0.6, 5)))!.a).toBeCloseTo(0.6, 1);
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map(late);
+    const finals = completed.map((c) => c[c.length - 1].y);
+    expect(decayCurveRule(late(rising(0.2, 4)), completed, finals, 1)!.stop).toBe(true);
+    expect(decayCurveRule(late(rising(0.95, 4)), completed, finals, 1)!.stop).toBe(false);
+  });
+
   // Learning curves that keep rising slowly (a power law), which a saturating fit levels off too soon.
   const slow = (q: number, n: number) => Array.from({ length: n }, (_, i) => ({ x: i + 1, y: q - 0.5 / Math.sqrt(i + 1) }));
 
