@@ -85,6 +85,15 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
   return n;
 }
 
+/**
+ * Output whose reader has gone (`tune run | head`, a pager quit early) is dropped, not fatal: the
+ * EPIPE of a write was thrown from the progress callback, and the process ended with its
+ * embedded server while the trials, each in a process group of its own, ran on with no server
+ * to follow them. The run now goes on to its end (Ctrl-C still cancels it) and writes its result
+ * and report files, which are what it produces; its lines are a view of them.
+ */
+process.stdout.on("error", () => {});
+
 const out = {
   write: (text: string) => void process.stdout.write(text),
   tty: Boolean(process.stdout.isTTY),

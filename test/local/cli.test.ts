@@ -268,6 +268,17 @@ describe("tune run", () => {
     expect(saved.job.trials.every((t: { state: string }) => t.state === "INFEASIBLE")).toBe(true);
   });
 
+  it("runs to its end and writes its result when the reader of its output goes away (tune run | head -1)", async () => {
+    const root = scratchRepo(["--steps=2", "--sleep=0.1"], 4);
+    const { child, exited } = startTune(root, ["run", "--stack", "t", "--state", join(root, "state")]);
+    // Closed after the first line: the trial lines that follow are written to a pipe nobody reads.
+    child.stdout!.once("data", () => child.stdout!.destroy());
+    expect(await exited).toBe(0);
+    const saved = JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8"));
+    expect(saved.job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(saved.job.trials).toHaveLength(4);
+  });
+
   it("SIGTERM (kill, timeout, a cancelled CI job) cancels the job as Ctrl-C does: no trial runs on without a server", async () => {
     const { root, run, pids } = await startHangingRun();
     const { child, output, exited } = run;
