@@ -144,8 +144,13 @@ const CMEK_APIS = ["cloudkms"];
 /**
  * Roles of the trial service account: nothing else (DESIGN.md, "Google Cloud resources").
  * Object user, not object admin: admin also sets IAM policies on objects and managed folders.
+ * Bucket reader (`storage.buckets.get`, which object user lacks): TensorFlow's
+ * `tf.io.gfile.makedirs` on `gs://` (the trainer's checkpoint and model folders) walks up the
+ * path while nothing exists there, and in a new job's folder reaches the bucket itself, whose
+ * metadata it reads (tsl `FileSystem::RecursivelyCreateDir`, `GcsFileSystem::BucketExists`):
+ * without it a new study's every trial fails with 403 at its first makedirs.
  */
-const TRIAL_BUCKET_ROLE = "roles/storage.objectUser";
+const TRIAL_BUCKET_ROLES = { staging: "roles/storage.objectUser", "staging-read": "roles/storage.legacyBucketReader" };
 const TRIAL_PROJECT_ROLES = { logs: "roles/logging.logWriter", metrics: "roles/monitoring.metricWriter" };
 /**
  * Roles of the build account, each on the narrowest scope: push to the repository; read the
@@ -665,7 +670,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     );
   }
 
-  /** The trials' account: objects of the staging bucket, log and metric writer on the project. Nothing else. */
+  /** The trials' account: objects and metadata of the staging bucket, log and metric writer on the project. Nothing else. */
   private createTrialAccount(name: string, project: pulumi.Output<string>, bucket: storage.Bucket): { serviceAccount: serviceaccount.Account; grants: pulumi.Resource[] } {
     const serviceAccount = new serviceaccount.Account(
       `${name}-trials`,
@@ -678,7 +683,9 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     );
     const member = pulumi.interpolate`serviceAccount:${serviceAccount.email}`;
     const grants: pulumi.Resource[] = [
-      new storage.BucketIAMMember(`${name}-trials-staging`, { bucket: bucket.name, role: TRIAL_BUCKET_ROLE, member }, this.gcpOpts()),
+      ...Object.entries(TRIAL_BUCKET_ROLES).map(
+        ([purpose, role]) => new storage.BucketIAMMember(`${name}-trials-${purpose}`, { bucket: bucket.name, role, member }, this.gcpOpts()),
+      ),
       ...Object.entries(TRIAL_PROJECT_ROLES).map(
         ([purpose, role]) => new projects.IAMMember(`${name}-trials-${purpose}`, { project, role, member }, this.gcpOpts()),
       ),

@@ -39,7 +39,7 @@ describe("HyperparameterTuningStudy at preview", () => {
     await new Promise((resolve) => study.job.urn.apply(resolve));
     const mine = recorded.filter((r) => r.name.startsWith("pgood-"));
     expect(mine.map((r) => r.type)).toEqual(expect.arrayContaining(["gcp:storage/bucket:Bucket", "command:local:Command", JOB_TYPE]));
-    // 6 APIs, bucket, 2 accounts, 3 trial grants, 4 build grants, repository, build, job.
-    expect(mine.length).toBe(19);
+    // 6 APIs, bucket, 2 accounts, 4 trial grants, 4 build grants, repository, build, job.
+    expect(mine.length).toBe(20);
   });
 });

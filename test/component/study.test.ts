@@ -94,6 +94,7 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
         "gcp:storage/bucket:Bucket::s1-staging",
         "gcp:serviceaccount/account:Account::s1-trials",
         "gcp:storage/bucketIAMMember:BucketIAMMember::s1-trials-staging",
+        "gcp:storage/bucketIAMMember:BucketIAMMember::s1-trials-staging-read",
         "gcp:projects/iAMMember:IAMMember::s1-trials-logs",
         "gcp:projects/iAMMember:IAMMember::s1-trials-metrics",
         "gcp:artifactregistry/repository:Repository::s1-repository",
@@ -149,7 +150,7 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     expect(opts("staging").retainOnDelete).toBe(false);
   });
 
-  it("gives the trial account object user on the staging bucket and log and metric writer on the project, nothing else", async () => {
+  it("gives the trial account object user and bucket reader on the staging bucket and log and metric writer on the project, nothing else", async () => {
     const { mine, get, study } = await construct("s4", seedArgs());
     const account = get("gcp:serviceaccount/account:Account", "trials").inputs;
     expect(account).toMatchObject({ project: GCP_PROJECT, accountId: gcpIdOf("s4", "trials") });
@@ -160,6 +161,8 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
     const grants = mine.filter((r) => r.inputs.member === member);
     expect(grants.map((g) => ({ type: g.type, role: g.inputs.role, scope: g.inputs.bucket ?? g.inputs.project }))).toEqual([
       { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.objectUser", scope: bucketName },
+      // storage.buckets.get: tf.io.gfile.makedirs in a new job's folder reads the bucket's metadata.
+      { type: "gcp:storage/bucketIAMMember:BucketIAMMember", role: "roles/storage.legacyBucketReader", scope: bucketName },
       { type: "gcp:projects/iAMMember:IAMMember", role: "roles/logging.logWriter", scope: GCP_PROJECT },
       { type: "gcp:projects/iAMMember:IAMMember", role: "roles/monitoring.metricWriter", scope: GCP_PROJECT },
     ]);
@@ -288,7 +291,7 @@ describe("HyperparameterTuningStudy on Vertex AI", () => {
 
   it("starts the job only after the APIs, the grants and the image build", async () => {
     const { dependsOn } = await construct("s8", seedArgs());
-    expect(dependsOn("job")).toEqual([...apis("s8", ...BUILD_APIS), "s8-image", "s8-trials-logs", "s8-trials-metrics", "s8-trials-staging"].sort());
+    expect(dependsOn("job")).toEqual([...apis("s8", ...BUILD_APIS), "s8-image", "s8-trials-logs", "s8-trials-metrics", "s8-trials-staging", "s8-trials-staging-read"].sort());
   });
 
   it("exposes the job's outcome: name, state, console URL, counts, best trial, its parameters, value and model dir", async () => {
