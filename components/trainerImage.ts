@@ -39,9 +39,16 @@ export function digestSource(dir: string): SourceDigest {
   if (!fs.existsSync(path.join(dir, "Dockerfile"))) {
     throw new Error(`${dir} has no Dockerfile: a source trainer is built with \`gcloud builds submit --tag\`, which needs one`);
   }
+  const uploaded = new UploadFilter(dir).files();
+  // gcloud looks for the Dockerfile on disk, then uploads the folder through its ignore file: one
+  // left out (a .gcloudignore kept in step with a .dockerignore that lists it) fails the remote
+  // build, at `up`, after the bucket, accounts and repository exist.
+  if (!uploaded.includes("Dockerfile")) {
+    throw new Error(`the .gcloudignore of ${dir} leaves its Dockerfile out of the upload: Cloud Build needs it in what \`gcloud builds submit\` uploads`);
+  }
   const counted = new UploadFilter(dir, ALWAYS_IGNORED).files();
   const countedSet = new Set(counted);
-  const uncounted = new UploadFilter(dir).files().filter((f) => !countedSet.has(f));
+  const uncounted = uploaded.filter((f) => !countedSet.has(f));
   const hash = createHash("sha256");
   for (const file of counted) {
     const full = path.join(dir, file);

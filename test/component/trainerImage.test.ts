@@ -92,6 +92,13 @@ describe("digestSource", () => {
     rmSync(join(dir, "Dockerfile"));
     expect(() => digestSource(dir)).toThrow(/no Dockerfile/);
   });
+
+  it("refuses a folder whose .gcloudignore leaves the Dockerfile out of the upload, as a .dockerignore may", () => {
+    const dir = makeTrainer();
+    // gcloud finds the Dockerfile on disk and uploads without it: the remote build fails at up.
+    write(dir, ".gcloudignore", ".gcloudignore\ntests/\nDockerfile\n");
+    expect(() => digestSource(dir)).toThrow(/leaves its Dockerfile out of the upload/);
+  });
 });
 
 describe("UploadFilter (gcloud's .gcloudignore rules)", () => {
