@@ -168,7 +168,7 @@ export interface TrainerImageArgs {
 export interface TrainerImage {
   /** The `gcloud builds submit` command resource; what depends on the image depends on it. */
   command: command.local.Command;
-  /** The image the command pushes, tagged with the content hash. */
+  /** The image the command pushes, tagged with the content hash; what takes it as an input waits for the push. */
   imageUri: pulumi.Output<string>;
 }
 
@@ -190,5 +190,9 @@ export function buildTrainerImage(name: string, args: TrainerImageArgs, opts: pu
     );
   const triggers = [digest.hash, imageUri, args.repositoryCreateTime];
   const build = new command.local.Command(name, { create, triggers }, opts);
-  return { command: build, imageUri };
+  // The URI as those who run the image see it: with the build among its resources, so a resource
+  // given it (another study's job, a serving container) waits for the push rather than only for
+  // the repository. Through the build's URN, known at preview: the value stays known then.
+  const pushed = pulumi.all([imageUri, build.urn]).apply(([uri]) => uri);
+  return { command: build, imageUri: pushed };
 }
