@@ -24,6 +24,8 @@ from trainer.saving import join_path, write_json
 _OWNER = "owner.json"
 _BACKUP = "backup"
 _BEST = "best"
+# The file in which Keras' BackupAndRestore records the epoch its backup is of.
+_BACKUP_RECORD = "training_metadata.json"
 
 
 class CheckpointFolder:
@@ -104,8 +106,31 @@ class _ReadableBackup(tf.keras.callbacks.BackupAndRestore):
     """
 
     def on_train_begin(self, logs=None):
+        # Keras writes its record of the epoch in place, after the weights, and falls back to the
+        # previous copy only for weights it cannot read: a record cut short by a kill (an empty
+        # file on a local disk) raised a JSON error from fit() on every restart. It is checked
+        # before Keras loads anything, so that training really starts over from the first epoch.
+        try:
+            _check_json(join_path(self.backup_dir, _BACKUP_RECORD))
+        except ValueError as error:
+            self._drop(error)
         try:
             super().on_train_begin(logs)
         except OSError as error:
-            print(f"the checkpoint in {self.backup_dir} cannot be read ({error}); training from the first epoch", flush=True)
-            tf.io.gfile.rmtree(self.backup_dir)
+            self._drop(error)
+
+    def _drop(self, error):
+        print(f"the checkpoint in {self.backup_dir} cannot be read ({error}); training from the first epoch", flush=True)
+        tf.io.gfile.rmtree(self.backup_dir)
+
+
+def _check_json(path):
+    """Raise ValueError, naming ``path``, when the file there exists but is not JSON."""
+    if not tf.io.gfile.exists(path):
+        return
+    with tf.io.gfile.GFile(path) as f:
+        text = f.read()
+    try:
+        json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

@@ -317,3 +317,30 @@ def test_an_unreadable_backup_is_dropped_and_training_starts_over(tmp_path, caps
     history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0, callbacks=[callback])
     assert history.epoch == [0, 1]
     assert "cannot be read" in capsys.readouterr().out
+
+
+def test_a_backup_whose_epoch_record_was_cut_short_is_dropped_before_its_weights_load(tmp_path, capsys):
+    """A kill while Keras rewrote training_metadata.json (after the weights) leaves it empty: the
+    restart must start over from the first epoch and from its own initial weights."""
+    import tensorflow as tf
+
+    from trainer.checkpoints import CheckpointFolder
+
+    def model():
+        # Learning rate 0: fit() leaves the weights as they are, so the test sees which ones it had.
+        built = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1, kernel_initializer="zeros")])
+        built.compile(tf.keras.optimizers.SGD(learning_rate=0.0), "mse")
+        return built
+
+    x, y = np.zeros((4, 2)), np.zeros(4)
+    killed = model()
+    killed.set_weights([np.full((2, 1), 0.5), np.full(1, 0.5)])
+    killed.fit(x, y, epochs=1, verbose=0, callbacks=[CheckpointFolder(str(tmp_path), {}).backup_callback()])
+    (tmp_path / "backup" / "training_metadata.json").write_text("")
+
+    restarted = model()
+    callback = CheckpointFolder(str(tmp_path), {}).backup_callback()
+    history = restarted.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+    assert history.epoch == [0, 1]
+    assert not restarted.get_weights()[0].any(), "the backup's weights must not be loaded"
+    assert "training_metadata.json" in capsys.readouterr().out
