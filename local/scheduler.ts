@@ -402,12 +402,16 @@ export class JobScheduler {
     const measurements = record.trial.measurements;
     const final = selectFinal(measurements, spec.measurementSelectionType, metricId, spec.metrics?.[0]?.goal);
     const tail = exit.stderrTail ? `; last lines of stderr:\n${exit.stderrTail}` : "";
+    const reportedNaN = exit.nonFiniteStep === undefined ? undefined : `the trial reported NaN for the metric "${metricId}" at step ${exit.nonFiniteStep}`;
     if (exit.stopReason === "cancel") {
       this.end(record, "cancelled", this.failure ? "stopped because the job failed" : "cancelled with the job");
     } else if (exit.stopReason === "timeout") {
       this.end(record, "failed", `timed out after ${parseFloat(timeout ?? "0")}s (trialJobSpec.scheduling.timeout)`);
     } else if (exit.stopReason === "early-stop") {
-      if (final) this.end(record, "stopped", undefined, final);
+      // As at its end: a trial that reported NaN fails, whether or not a rule cut it first (it
+      // succeeded, with its finite measurements, when the stop came first).
+      if (reportedNaN) this.end(record, "failed", reportedNaN);
+      else if (final) this.end(record, "stopped", undefined, final);
       else this.end(record, "failed", "stopped early before it reported the metric");
     } else if (exit.spawnError) {
       // The repository's .venv missing: a clone whose setup never ran (or was interrupted).
@@ -417,8 +421,8 @@ export class JobScheduler {
       this.end(record, "failed", `could not start the trial command: ${exit.spawnError}${setup}`);
     } else if (exit.code !== 0) {
       this.end(record, "failed", `the trial process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}${tail}`);
-    } else if (exit.nonFiniteStep !== undefined) {
-      this.end(record, "failed", `the trial reported NaN for the metric "${metricId}" at step ${exit.nonFiniteStep}`);
+    } else if (reportedNaN) {
+      this.end(record, "failed", reportedNaN);
     } else if (!final && exit.unreadable !== undefined) {
       this.end(record, "failed", `the trial never reported the metric "${metricId}" as a number: it wrote ${exit.unreadable.slice(0, 200)}; report a float with cloudml-hypertune (a tensor's value, e.g. float(tensor), not the tensor)`);
     } else if (!final) {

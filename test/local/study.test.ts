@@ -67,6 +67,21 @@ describe("early stopping", () => {
     }
   });
 
+  it("fails a trial that reported NaN though a rule stopped it first, as it fails at its end", async () => {
+    // The two poor curves (0.1, 0.2) report NaN at step 2, then on: the median rule stops them.
+    const job = await run(testJob(["--steps=8", "--sleep=0.1", "--tau=2", "--nan-below=0.5"], { maxTrialCount: 5, parallelTrialCount: 1 }, {
+      algorithm: "GRID_SEARCH",
+      parameters: [{ parameterId: "x", categoricalValueSpec: { values: ["0.9", "0.85", "0.8", "0.1", "0.2"] } }],
+      medianAutomatedStoppingSpec: { useElapsedDuration: false },
+    }));
+    const trials = job.trials as Trial[];
+    expect(trials.slice(0, 3).every((t) => t.state === "SUCCEEDED")).toBe(true);
+    for (const t of trials.slice(3)) {
+      expect(t.measurements!.length).toBeLessThan(7); // stopped early: 7 finite reports make a full run
+      expect(t).toMatchObject({ state: "INFEASIBLE", infeasibleReason: 'the trial reported NaN for the metric "accuracy" at step 2' });
+    }
+  });
+
   it("leaves every trial alone without a stopping spec", async () => {
     const job = await run(curvesJob({}, join(tempDir(), "overlap.log")));
     expect((job.trials as Trial[]).every((t) => !t.earlyStopped && t.measurements!.length === 8)).toBe(true);

@@ -8,6 +8,7 @@ Flags (all ``--name=value``; tuned parameters arrive the same way):
   --sleep=S            seconds between measurements (default 0.05)
   --x=Q                the curve's plateau: value at step s is Q * (1 - exp(-s / tau))
   --tau=T              how slowly the curve rises (default 1)
+  --nan-below=Q        a trial whose plateau is below Q reports NaN at step 2 (a diverged run)
   --metric=NAME        metric tag (default accuracy)
   --log=PATH           append "start|end <trial> <epoch seconds>" lines (parallelism checks)
   --child=1            start a child process that would outlive a careless kill
@@ -89,7 +90,7 @@ def main():
     for step in range(1, steps + 1):
         time.sleep(pause)
         value = plateau * (1 - math.exp(-step / tau))
-        if mode == "nan" and step == 2:
+        if step == 2 and (mode == "nan" or plateau < float(f.get("nan-below", "-inf"))):
             value = float("nan")
         entry = {"global_step": str(step), "timestamp": time.time(), "trial": trial}
         entry["other" if mode == "nometric" else tag] = f"tf.Tensor({value}, shape=(), dtype=float32)" if mode == "tensor" else str(value)
