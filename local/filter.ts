@@ -12,6 +12,16 @@
  */
 import { ApiError } from "./errors";
 
+/**
+ * The names of aiplatform v1's JobState enum (research/vertex-api.md §1.6). A `state` term is
+ * compared with a job's state by name, so a name outside the enum (`SUCCEEDED`, a typo) could
+ * only match no job (`=`) or every job (`!=`): it is refused instead, naming the states.
+ */
+const JOB_STATES = [
+  "JOB_STATE_UNSPECIFIED", "JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED",
+  "JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED", "JOB_STATE_PAUSED", "JOB_STATE_EXPIRED", "JOB_STATE_UPDATING", "JOB_STATE_PARTIALLY_SUCCEEDED",
+];
+
 /** The fields of a job a filter can test. */
 export interface Filterable {
   state?: string | null;
@@ -52,6 +62,7 @@ function term(text: string): JobPredicate {
     read = (job) => (job.labels && Object.hasOwn(job.labels, key) ? job.labels[key] : undefined);
   } else if (field === "state") {
     if (op === ":") throw new ApiError("INVALID_ARGUMENT", "state supports only = and != in a filter");
+    if (!JOB_STATES.includes(value)) throw new ApiError("INVALID_ARGUMENT", `the filter's state ${JSON.stringify(value)} is no JobState: use one of ${JOB_STATES.join(", ")}`);
     read = (job) => job.state ?? undefined;
   } else {
     read = (job) => job.displayName ?? undefined;

@@ -203,6 +203,15 @@ describe("validation", () => {
     expect(trimmed.body.name).toBe(created.body.name);
   });
 
+  it("refuses a list filter on a state that is no JobState with 400 naming it, never an empty or a whole list", async () => {
+    for (const filter of ["state=SUCCEEDED", "state!=JOB_STATE_SUCEEDED AND labels.team:*"]) {
+      const refused = await api.list(`?filter=${encodeURIComponent(filter)}`);
+      expect(refused.status, filter).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+      expect(refused.body.error.message).toMatch(/"(SUCCEEDED|JOB_STATE_SUCEEDED)" is no JobState/);
+    }
+  });
+
   it("answers 404 NOT_FOUND for an unknown job, operation or route", async () => {
     expect((await api.get("999")).status).toBe(404);
     expect((await call(server.url, "GET", `v1/${PARENT}/operations/77`, { token: server.token })).status).toBe(404);

@@ -122,6 +122,12 @@ describe("list filter", () => {
     expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
     expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
   });
+  it("refuses a state that is no JobState name instead of matching no job (=) or every job (!=)", () => {
+    for (const filter of ["state=SUCCEEDED", 'state!="JOB_STATE_SUCEEDED"', "state=job_state_running"]) {
+      expect(() => parseFilter(filter), filter).toThrow(/is no JobState: use one of .*JOB_STATE_SUCCEEDED/);
+    }
+    expect(parseFilter('state="JOB_STATE_PARTIALLY_SUCCEEDED"')({ state: "JOB_STATE_RUNNING" })).toBe(false);
+  });
   it("splits on AND only outside quoted strings", () => {
     const named = { state: "JOB_STATE_RUNNING", displayName: "a AND b", labels: { "x-and-y": "p AND q" } };
     expect(parseFilter('display_name="a AND b"')(named)).toBe(true);
