@@ -163,8 +163,13 @@ function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknow
   const token = queryValue(query, "pageToken", "page_token");
   let after = 0;
   if (token) {
-    after = Number(Buffer.from(token, "base64url").toString("utf8"));
-    if (!Number.isInteger(after) || after < 0) throw new ApiError("INVALID_ARGUMENT", "invalid pageToken");
+    // Only a token this list wrote: the base64url of a job id's digits. Buffer skips characters
+    // that are not base64url, and Number reads "" as 0 and "1e3" or "0x10" as numbers, so a
+    // mangled token was read as "from the start" (a client got the first page again) or as
+    // another place in the list.
+    const text = Buffer.from(token, "base64url").toString("utf8");
+    if (!/^\d+$/.test(text) || Buffer.from(text).toString("base64url") !== token) throw new ApiError("INVALID_ARGUMENT", "invalid pageToken");
+    after = Number(text);
   }
   // Pages continue after the last id seen, so jobs created between pages never shift a page.
   const all = ctx.store

@@ -212,6 +212,14 @@ describe("validation", () => {
     }
   });
 
+  it("refuses a pageToken it did not write with 400, rather than listing from the start or elsewhere", async () => {
+    for (const token of ["!!!!", "MWUz", "MHgxMA", "abc"]) {
+      const refused = await api.list(`?pageToken=${token}`);
+      expect(refused.status, token).toBe(400);
+      expect(refused.body.error).toMatchObject({ status: "INVALID_ARGUMENT", message: "invalid pageToken" });
+    }
+  });
+
   it("answers 404 NOT_FOUND for an unknown job, operation or route", async () => {
     expect((await api.get("999")).status).toBe(404);
     expect((await call(server.url, "GET", `v1/${PARENT}/operations/77`, { token: server.token })).status).toBe(404);
