@@ -353,6 +353,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const resolvedTrainer = pulumi.output(trainerArgs) as pulumi.Output<TrainerDefinition>;
     const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : {};
     this.validateNow(name, args, backend, trainer, [...settingIssues(args), ...(trainerSource.issues ?? [])]);
+    const study = this.validatedWhenKnown(name, args, backend, trainer);
     const { project, region } = this.placement(args, backend);
 
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });
@@ -363,7 +364,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       infra = this.createVertexInfra(name, args, trainer, trainerSource.source, project, region);
       dependencies = infra.dependencies;
       ctx = pulumi
-        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, args.study, args.labels, args.kmsKeyName, resolvedTrainer])
+        .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, study, args.labels, args.kmsKeyName, resolvedTrainer])
         .apply(([bucket, serviceAccount, builtImageUri, study, labels, kmsKeyName, trainerNow]) => ({
           backend,
           defaultDisplayName: name,
@@ -379,7 +380,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     }
 
     const job = pulumi
-      .all([args.study, ctx, args.labels, args.kmsKeyName, project, region, resolvedTrainer])
+      .all([study, ctx, args.labels, args.kmsKeyName, project, region, resolvedTrainer])
       .apply(([study, context, labels, kmsKeyName, projectId, location, trainerNow]) =>
         this.checkedJob(name, study, trainerNow, { ...context, labels, kmsKeyName }, args, { project: projectId, location }),
       );
@@ -462,7 +463,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * the children will know (bucket, image, account) stand in as Pulumi's unknown placeholder,
    * which validation skips; so do a project, region, key or labels given as Outputs (a key made
    * in the same stack), whose own checks wait for `checkedJob`. Output-valued studies are
-   * validated in `checkedJob` once known.
+   * validated here too, as soon as known (`validatedWhenKnown`).
    */
   private validateNow(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition, sourceIssues: Issue[]): void {
     if (!isPrompt(args.study)) {
@@ -481,6 +482,22 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       kmsKeyName: known(args.kmsKeyName),
     };
     this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, args, placement, sourceIssues);
+  }
+
+  /**
+   * The study, checked as `validateNow` checks a plain one as soon as its value is known: an
+   * Output-valued study (another stack's output) was validated only with the children's values,
+   * which a preview of a new stack never knows, so its problems showed first at `up`, after the
+   * bucket and accounts. A failed check rejects the job's input, which fails its registration.
+   */
+  private validatedWhenKnown(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition): pulumi.Input<StudyDefinition> {
+    if (isPrompt(args.study)) return args.study;
+    return pulumi.output(args.study).apply((known) => {
+      const shape = definitionShapeIssues(known, args.trainer ?? { source: DEFAULTS.trainerSource }, "", (v) => !isPrompt(v));
+      if (shape.length) throw this.invalid(name, shape);
+      this.validateNow(name, { ...args, study: known }, backend, trainer, []);
+      return known;
+    });
   }
 
   /** The job's Vertex JSON, or ONE error listing every issue at its argument path (`extraIssues` among them). */

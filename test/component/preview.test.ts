@@ -2,11 +2,13 @@
  * At preview (mocks with `preview = true`) the children's outputs are unknown: the study still
  * validates at construction, and a good study registers every child without waiting on them.
  */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
 import { JOB_TYPE, PROJECT, STACK, type Recorded } from "./mocks";
-import { makeTrainer, stackStudy } from "./fixtures";
+import { makeTrainer, ROOT, stackStudy } from "./fixtures";
 
 const recorded: Recorded[] = [];
 beforeAll(async () => {
@@ -31,6 +33,13 @@ describe("HyperparameterTuningStudy at preview", () => {
     expect(() => new HyperparameterTuningStudy("pbad", { study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() } })).toThrow(
       /study\.parallelTrials: must not exceed maxTrials/,
     );
+  });
+
+  it("fails the preview of a study given as an Output once it is known, not at up after the children", () => {
+    // Its own process: the failure is the program's, as the Pulumi runtime reports it.
+    const preview = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "outputStudyPreview.ts")], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    expect(preview.status).not.toBe(0);
+    expect(preview.stderr).toMatch(/HyperparameterTuningStudy pout is invalid:\n\s+study\.parallelTrials: must not exceed maxTrials \(3 > 2\)/);
   });
 
   it("registers every child of a good study, the job included", async () => {
