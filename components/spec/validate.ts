@@ -47,6 +47,15 @@ export function toLabelValue(text: string): string {
 const DURATION = /^\d+(\.\d{1,9})?s$/;
 /** Vertex's AcceleratorType enum names (NVIDIA_TESLA_T4, TPU_V5_LITEPOD, ...); the list itself grows, so only the form is checked. */
 const ACCELERATOR_NAME = /^[A-Z][A-Z0-9_]*$/;
+/**
+ * Cloud Storage URIs: a bucket name (3 to 222 lowercase letters, digits, '-', '_' and '.', from
+ * and to a letter or digit), then an object or a folder. `gs:///x/` or `gs://My Bucket/` fail
+ * only when a trial writes (or, locally, were mapped to a folder of no bucket).
+ */
+const GCS_BUCKET = "gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]";
+const GCS_OBJECT = new RegExp(`^${GCS_BUCKET}/[^\\r\\n]+$`);
+const GCS_PREFIX = new RegExp(`^${GCS_BUCKET}(/[^\\r\\n]*)?$`);
+const BUCKET_RULE = "the bucket's name of lowercase letters, digits, '-', '_' and '.'";
 /** A VPC network as Vertex takes it, by project number. */
 const NETWORK = /^projects\/[^/]+\/global\/networks\/[^/]+$/;
 const INT64 = /^-?\d+$/;
@@ -351,7 +360,7 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
       if (!isUnknown(uris)) {
         if (!Array.isArray(uris) || uris.length === 0) c.fail(`${tpath}.packageUris`, "at least one package URI is required");
         else uris.forEach((u, k) => {
-          if (!isUnknown(u) && !String(u).startsWith("gs://")) c.fail(`${tpath}.packageUris[${k}]`, `must be a gs:// URI (got ${JSON.stringify(u)})`);
+          if (!isUnknown(u) && !GCS_OBJECT.test(String(u))) c.fail(`${tpath}.packageUris[${k}]`, `must be gs://<bucket>/<object>, ${BUCKET_RULE} (got ${JSON.stringify(u)})`);
         });
       }
     }
@@ -385,8 +394,8 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
     c.fail("trialJobSpec.network", `must be projects/<project number>/global/networks/<name> (got ${JSON.stringify(network)})`);
   }
   const prefix = messageOf(spec.baseOutputDirectory)?.outputUriPrefix ?? undefined;
-  if (prefix !== undefined && !isUnknown(prefix) && !prefix.startsWith("gs://")) {
-    c.fail("trialJobSpec.baseOutputDirectory.outputUriPrefix", `must be a gs:// URI (got ${JSON.stringify(prefix)})`);
+  if (prefix !== undefined && !isUnknown(prefix) && !GCS_PREFIX.test(prefix)) {
+    c.fail("trialJobSpec.baseOutputDirectory.outputUriPrefix", `must be gs://<bucket>/ or gs://<bucket>/<folder>/, ${BUCKET_RULE} (got ${JSON.stringify(prefix)})`);
   }
 }
 

@@ -420,9 +420,9 @@ describe("HyperparameterTuningStudy options", () => {
     const folder = (j: { trialJobSpec: { baseOutputDirectory: { outputUriPrefix: string } } }) => j.trialJobSpec.baseOutputDirectory.outputUriPrefix.split("/").slice(-2)[0];
     expect(folder(job)).toBe(folder(plain.get(JOB_TYPE, "job").inputs.job));
 
-    const pythonPackage = { executorImageUri: pulumi.output("us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest"), packageUris: [pulumi.output("gs://b/trainer-0.1.tar.gz")], module: "trainer.task" };
+    const pythonPackage = { executorImageUri: pulumi.output("us-docker.pkg.dev/vertex-ai/training/tf-cpu.2-17.py310:latest"), packageUris: [pulumi.output("gs://bkt/trainer-0.1.tar.gz")], module: "trainer.task" };
     const packaged = await construct("o2pkg", seedArgs({ trainer: { pythonPackage } }));
-    expect(packaged.get(JOB_TYPE, "job").inputs.job.trialJobSpec.workerPoolSpecs[0].pythonPackageSpec).toMatchObject({ packageUris: ["gs://b/trainer-0.1.tar.gz"], pythonModule: "trainer.task" });
+    expect(packaged.get(JOB_TYPE, "job").inputs.job.trialJobSpec.workerPoolSpecs[0].pythonPackageSpec).toMatchObject({ packageUris: ["gs://bkt/trainer-0.1.tar.gz"], pythonModule: "trainer.task" });
     // A bad study is still refused at construction, and a bad URI once it is known.
     const invalid = () => new HyperparameterTuningStudy("o2bad", seedArgs({ study: { ...(seedArgs().study as object), maxTrials: 0 } as never, trainer: { imageUri: pulumi.output(imageUri) } }));
     expect(invalid).toThrow(/study\.maxTrials: must be between 1/);

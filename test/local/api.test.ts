@@ -161,9 +161,9 @@ describe("validation", () => {
 
   it("refuses an output prefix with a . or .. segment, which no folder under <state>/gcs/ can stand for", async () => {
     const base = testJob(["--steps=1"], { maxTrialCount: 1 });
-    const answer = await api.create({ ...base, trialJobSpec: { ...base.trialJobSpec, baseOutputDirectory: { outputUriPrefix: "gs://../../escaped/" } } });
+    const answer = await api.create({ ...base, trialJobSpec: { ...base.trialJobSpec, baseOutputDirectory: { outputUriPrefix: "gs://bkt/../../escaped/" } } });
     expect(answer.status).toBe(400);
-    expect(answer.body.error.message).toContain('trialJobSpec.baseOutputDirectory.outputUriPrefix: "gs://../../escaped/" has a "." or ".." segment');
+    expect(answer.body.error.message).toContain('trialJobSpec.baseOutputDirectory.outputUriPrefix: "gs://bkt/../../escaped/" has a "." or ".." segment');
   });
 
   it("ignores a request's output-only fields, as Google's APIs do: a job read back can be sent again", async () => {

@@ -180,7 +180,7 @@ describe("failing trials", () => {
       const source = await runOwn({ containerSpec: { imageUri: "local/trainer", command: localTrainerCommand("trainer") } });
       expect(source).toContain("could not start the trial command: spawn .venv/bin/python ENOENT");
       expect(source).toContain("npm run setup");
-      const pkg = await runOwn({ containerSpec: undefined, pythonPackageSpec: { executorImageUri: "img", packageUris: ["gs://b/p.tgz"], pythonModule: "trainer.task" } });
+      const pkg = await runOwn({ containerSpec: undefined, pythonPackageSpec: { executorImageUri: "img", packageUris: ["gs://bkt/p.tgz"], pythonModule: "trainer.task" } });
       expect(pkg).toContain("npm run setup");
       // Any other missing program: no such hint.
       const other = await runOwn({ containerSpec: { imageUri: "x", command: ["no-such-program-here"] } });
@@ -230,7 +230,7 @@ describe("trial command", () => {
   it("runs a pythonPackageSpec as .venv/bin/python -m <module> with the tuned flags last", () => {
     const job: VertexJob = {
       parallelTrialCount: 3,
-      trialJobSpec: { workerPoolSpecs: [{ pythonPackageSpec: { executorImageUri: "img", packageUris: ["gs://b/p.tgz"], pythonModule: "trainer.task", args: ["--epochs=5"] } }] },
+      trialJobSpec: { workerPoolSpecs: [{ pythonPackageSpec: { executorImageUri: "img", packageUris: ["gs://bkt/p.tgz"], pythonModule: "trainer.task", args: ["--epochs=5"] } }] },
     };
     const command = trialCommand(job, [{ parameterId: "batch-size", value: 64 }, { parameterId: "opt", value: "adam" }], {
       repoRoot: "/repo", stateDir: "/state", trialDir: "/state/jobs/1/trials/4", trialId: "4", cores: 8,

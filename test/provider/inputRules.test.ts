@@ -49,7 +49,7 @@ describe("check", () => {
   it("names at preview what the local backend's create would refuse at up, on the local backend only", async () => {
     const news = inputs({ backend: "local" });
     news.job.studySpec!.convexAutomatedStoppingSpec = { maxStepCount: "10" };
-    news.job.trialJobSpec!.baseOutputDirectory = { outputUriPrefix: "gs://../x/" };
+    news.job.trialJobSpec!.baseOutputDirectory = { outputUriPrefix: "gs://bkt/../x/" };
     expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures!.map((f) => f.property)).toEqual([
       "job.studySpec.convexAutomatedStoppingSpec",
       "job.trialJobSpec.baseOutputDirectory.outputUriPrefix",

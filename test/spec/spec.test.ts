@@ -86,11 +86,11 @@ describe("toVertexJob", () => {
 
   it("maps the seed's python-package trainer form", () => {
     const job = toVertexJob(minimal, {
-      pythonPackage: { executorImageUri: "us-docker.pkg.dev/vertex-ai/training/tf-gpu.2-17.py310:latest", packageUris: ["gs://b/t.tar.gz"], module: "trainer.task" },
+      pythonPackage: { executorImageUri: "us-docker.pkg.dev/vertex-ai/training/tf-gpu.2-17.py310:latest", packageUris: ["gs://bkt/t.tar.gz"], module: "trainer.task" },
     }, { defaultDisplayName: "s" });
     expect(job.trialJobSpec!.workerPoolSpecs![0].pythonPackageSpec).toEqual({
       executorImageUri: "us-docker.pkg.dev/vertex-ai/training/tf-gpu.2-17.py310:latest",
-      packageUris: ["gs://b/t.tar.gz"], pythonModule: "trainer.task", args: [], env: [],
+      packageUris: ["gs://bkt/t.tar.gz"], pythonModule: "trainer.task", args: [], env: [],
     });
     expect(validateJob(job)).toEqual([]);
   });
@@ -153,6 +153,20 @@ describe("validation", () => {
     expect(validateJob(job)).toEqual([{ path: "studySpec.parameters[0].discreteValueSpec.values[1]", message: "1000000 and 1000000.0000000001 are one point on UNIT_LOG_SCALE: space them further apart" }]);
     job.studySpec!.parameters![0].scaleType = "UNIT_LINEAR_SCALE";
     expect(validateJob(job)).toEqual([]);
+  });
+
+  it("refuses Cloud Storage URIs without a bucket's name, which fail only when a trial writes", () => {
+    const job = toVertexJob(minimal, { pythonPackage: { executorImageUri: "img", packageUris: ["gs://bkt/"], module: "m" } }, { defaultDisplayName: "s" });
+    const prefixes = ["gs:///x/", "gs://My Bucket/", "gs://b/", "s3://bkt/"];
+    const paths = (prefix: string) => {
+      job.trialJobSpec!.baseOutputDirectory = { outputUriPrefix: prefix };
+      return validateJob(job).map((i) => i.path);
+    };
+    for (const prefix of prefixes) {
+      expect(paths(prefix)).toEqual(["trialJobSpec.workerPoolSpecs[0].pythonPackageSpec.packageUris[0]", "trialJobSpec.baseOutputDirectory.outputUriPrefix"]);
+    }
+    job.trialJobSpec!.workerPoolSpecs![0].pythonPackageSpec!.packageUris = ["gs://my_bucket.example.com/dist/trainer 0.1.tar.gz"];
+    for (const prefix of ["gs://bkt", "gs://bkt/", "gs://my-bucket/runs/v 2/"]) expect(paths(prefix)).toEqual([]);
   });
 
   it("refuses a DOUBLE range wider than a double holds, which the optimizer could not search", () => {
