@@ -52,7 +52,7 @@ function wildcard(pattern: string): RegExp {
 
 function term(text: string): JobPredicate {
   const m = TERM.exec(text);
-  if (!m) throw new ApiError("INVALID_ARGUMENT", `unsupported filter term ${JSON.stringify(text.trim())}: the local backend supports labels.<k>=<v>, labels.<k>:*, state=, state!=, display_name= and display_name:, joined by AND`);
+  if (!m) throw new ApiError("INVALID_ARGUMENT", `unsupported filter term ${JSON.stringify(text.trim())}: the local backend supports labels.<k>=<v>, labels.<k>!=<v>, labels.<k>:*, state=, state!=, display_name=, display_name!= and display_name:, joined by AND`);
   const [, field, op, raw] = m;
   const value = unquote(raw);
   let read: (job: Filterable) => string | undefined;

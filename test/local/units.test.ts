@@ -121,6 +121,10 @@ describe("list filter", () => {
     expect(() => parseFilter("create_time>2020-01-01")).toThrow(/unsupported filter/);
     expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
     expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
+    // The refusal lists every form it takes, the negations included.
+    expect(() => parseFilter("create_time>2020-01-01")).toThrow(
+      "supports labels.<k>=<v>, labels.<k>!=<v>, labels.<k>:*, state=, state!=, display_name=, display_name!= and display_name:, joined by AND",
+    );
   });
   it("refuses a state that is no JobState name instead of matching no job (=) or every job (!=)", () => {
     for (const filter of ["state=SUCCEEDED", 'state!="JOB_STATE_SUCEEDED"', "state=job_state_running"]) {
