@@ -6,13 +6,14 @@
  *   npm run tune -- cancel JOB [--state DIR]
  *   npm run demo
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { formatMetric } from "./progress";
-import { startServer } from "../local/server";
+import { LOOPBACK, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
 /** The stack `run` reads without --stack. */
@@ -62,13 +63,22 @@ const COMMAND_ARITY: Record<string, number> = { run: 1, demo: 1, serve: 1, cance
 /** A mistake in the command line: exit status 2 with the usage, as for an unknown command. */
 class UsageError extends Error {}
 
-function checkCommandLine(command: string, values: Record<string, unknown>, positionals: string[]): void {
+function checkCommandLine(command: string, values: Record<string, unknown>, positionals: string[], repoRoot: string): void {
   const allowed = COMMAND_OPTIONS[command]!;
   const stray = Object.keys(values).filter((key) => key !== "help" && !allowed.includes(key));
   if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(", ")} ${stray.length > 1 ? "do" : "does"} not apply to ${command}`);
   if (command === "cancel" && positionals.length !== 2) throw new UsageError("cancel takes one job (its id or full name)");
   if (positionals.length > COMMAND_ARITY[command]!) throw new UsageError(`${command} takes no argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
   for (const flag of ["max-trials", "parallel"]) positiveInt(values[flag] as string | undefined, flag);
+  const host = values.host as string | undefined;
+  if (host !== undefined && !LOOPBACK.has(host) && !values["allow-remote"]) {
+    throw new UsageError(`--host ${host} exposes the backend beyond this machine: add --allow-remote to do it anyway`);
+  }
+  // A stack the project does not have (`--stack lcoal`); outside a Pulumi project, run says so itself.
+  if (command === "run" && existsSync(join(repoRoot, "Pulumi.yaml"))) {
+    const file = join(repoRoot, `Pulumi.${(values.stack as string | undefined) ?? DEFAULT_STACK}.yaml`);
+    if (!existsSync(file)) throw new UsageError(`no stack file ${file}: pass --stack <name> for an existing Pulumi.<name>.yaml`);
+  }
   if (command === "cancel") {
     try {
       localJobName(positionals[1]!);
@@ -184,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   if (!(command in COMMAND_OPTIONS)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  checkCommandLine(command, values, positionals);
+  checkCommandLine(command, values, positionals, repoRoot);
   switch (command) {
     case "run": {
       const result = await run(values, repoRoot);

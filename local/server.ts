@@ -101,7 +101,8 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+/** The addresses a server binds to without `allowRemote`. */
+export const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 /** `Bearer <token>`: the scheme in any case, as RFC 7235 (2.1) makes auth schemes case-insensitive. */
 function tokenMatches(header: string | undefined, token: string): boolean {

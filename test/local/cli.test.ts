@@ -115,8 +115,11 @@ describe("npm run tune", () => {
       [["serve", "--port="], 'tune: --port must be 0-65535 (got "")'],
       [["cancel", "latest"], "tune: the job must be a numeric id or a full name"],
       [["demo", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
+      [["serve", "--host", "0.0.0.0"], "tune: --host 0.0.0.0 exposes the backend beyond this machine: add --allow-remote to do it anyway"],
+      [["run", "--stack", "lcoal"], "tune: no stack file "],
     ];
     const folder = tempDir("tune-usage-");
+    writeFileSync(join(folder, "Pulumi.yaml"), "name: vertex-tuning\nruntime: nodejs\n");
     for (const [args, message] of cases) {
       const { output, exited } = startTune(folder, args);
       expect(await exited, args.join(" ")).toBe(2);
