@@ -12,11 +12,31 @@ import { localBackendIssues } from "../spec/localRules";
 import { checkJob, SETTING_RULES } from "../spec/validate";
 import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { isLocal } from "./connect";
+import { apiRoot } from "./endpoint";
 
 /** Inputs that define the job: a change replaces it. */
 const REPLACING_KEYS = ["job", "project", "location", "backend", "apiEndpoint"] as const;
 /** Inputs that only say how long `pulumi up` waits: a change is an update that resumes waiting. */
 const UPDATING_KEYS = ["wait", "waitTimeoutMinutes"] as const;
+
+/** The wait deadline when `waitTimeoutMinutes` is not given: a day. */
+export const DEFAULT_WAIT_MINUTES = 24 * 60;
+
+/**
+ * What a compared input means once its default is filled in, so that leaving a setting out and
+ * writing its default are no change: `backend: "vertex"` added to a job that had none would
+ * otherwise replace it (a study of hours run again for nothing), and `wait: true` or
+ * `waitTimeoutMinutes: 1440` would show an update at every preview until an `up`. The API root
+ * is compared as the client would resolve it with the new backend and location (the regional
+ * host when none is given on Vertex AI, a trailing slash added; on the local backend no endpoint
+ * means the embedded server), so that a new backend or location is reported as itself only.
+ */
+const EFFECTIVE: Partial<Record<(typeof REPLACING_KEYS)[number] | (typeof UPDATING_KEYS)[number], (inputs: TuningJobInputs, news: TuningJobInputs) => unknown>> = {
+  backend: (inputs) => inputs.backend ?? "vertex",
+  apiEndpoint: (inputs, news) => (isLocal(news) && inputs.apiEndpoint === undefined ? undefined : apiRoot(news.location, inputs.apiEndpoint)),
+  wait: (inputs) => waitsForEnd(inputs),
+  waitTimeoutMinutes: (inputs) => inputs.waitTimeoutMinutes ?? DEFAULT_WAIT_MINUTES,
+};
 
 /**
  * Every validation failure of the inputs, each at its property path (`job.studySpec…`).
@@ -73,8 +93,8 @@ export function waitsForEnd(inputs: TuningJobInputs): boolean {
  * No change for an identical spec, whatever the provider code (`__provider`) or the values only
  * the class computes (`identity`, `specHash`, `localBackendModule`, `vertexApiModule`: they follow
  * the resource's name, the hash function and the program's location; the job itself is compared
- * whole). A value
- * still unknown is reported as a replacement: it may change the job.
+ * whole), and for a setting left out or written as its default (`EFFECTIVE`). A value still
+ * unknown is reported as a replacement: it may change the job.
  *
  * A job last seen running or ended without success (a failure reason recorded: FAILED,
  * CANCELLED, EXPIRED, or SUCCEEDED without a best trial), while `pulumi up` waits for jobs, is an
@@ -85,8 +105,14 @@ export function waitsForEnd(inputs: TuningJobInputs): boolean {
  * next `up` would pass with the study unfinished.
  */
 export function diffInputs(olds: TuningJobOutputs, news: TuningJobInputs): pulumi.dynamic.DiffResult {
-  const replaces = REPLACING_KEYS.filter((key) => changed(olds[key], news[key]));
-  const updates = UPDATING_KEYS.filter((key) => changed(olds[key], news[key]));
+  const differs = (key: keyof typeof EFFECTIVE | (typeof REPLACING_KEYS)[number]): boolean => {
+    // An unknown value may change anything; the defaults are filled in only for known values.
+    if (containsUnknown(news[key])) return true;
+    const effective = EFFECTIVE[key as keyof typeof EFFECTIVE];
+    return effective ? changed(effective(olds, news), effective(news, news)) : changed(olds[key], news[key]);
+  };
+  const replaces = REPLACING_KEYS.filter(differs);
+  const updates = UPDATING_KEYS.filter(differs);
   const succeeded = (olds.state === "JOB_STATE_SUCCEEDED" || olds.state === "JOB_STATE_PARTIALLY_SUCCEEDED") && olds.error === undefined;
   const unsettled = olds.state !== undefined && !succeeded;
   const waitOwed = waitsForEnd(news) && unsettled;

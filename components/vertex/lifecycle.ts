@@ -14,7 +14,7 @@ import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
 import { connect } from "./connect";
 import { isNotFound } from "./errors";
-import { waitsForEnd } from "./inputRules";
+import { DEFAULT_WAIT_MINUTES, waitsForEnd } from "./inputRules";
 import { toOutputs } from "./outputs";
 import { progressReporter, waitForJob } from "./wait";
 
@@ -25,8 +25,6 @@ export interface LifecycleContext {
   log: (line: string) => void;
 }
 
-/** The wait deadline when `waitTimeoutMinutes` is not given: a day. */
-const DEFAULT_WAIT_MINUTES = 24 * 60;
 /** How long destroy waits for a cancelled job to end. */
 const CANCEL_TIMEOUT_MS = 30 * 60_000;
 /** The inputs' keys, to give `read` the inputs back apart from the outputs. */

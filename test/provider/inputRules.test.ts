@@ -101,6 +101,25 @@ describe("diff", () => {
     expect(await diff(inputs({ waitTimeoutMinutes: 60 }), inputs({ waitTimeoutMinutes: 120 }))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: true });
   });
 
+  it("sees no change where an input left out is written as its default: backend vertex, the regional endpoint, wait true, a day's deadline", async () => {
+    const none = { changes: false, replaces: [], deleteBeforeReplace: true };
+    for (const [olds, news] of [
+      [inputs(), inputs({ backend: "vertex" })],
+      [inputs({ backend: "vertex" }), inputs()],
+      [inputs(), inputs({ apiEndpoint: "https://us-central1-aiplatform.googleapis.com/" })],
+      [inputs({ apiEndpoint: "http://127.0.0.1:8080" }), inputs({ apiEndpoint: "http://127.0.0.1:8080/" })],
+      [inputs(), inputs({ wait: true })],
+      [inputs(), inputs({ waitTimeoutMinutes: 24 * 60 })],
+      // The local backend always waits, so its wait setting changes nothing.
+      [inputs({ backend: "local" }), inputs({ backend: "local", wait: false })],
+    ] as const) {
+      expect(await diff(olds, news)).toEqual(none);
+    }
+    // Not a default: the embedded server and one given by its URL are two backends.
+    expect((await diff(inputs({ backend: "local" }), inputs({ backend: "local", apiEndpoint: "http://127.0.0.1:8080/" }))).replaces).toEqual(["apiEndpoint"]);
+    expect((await diff(inputs(), inputs({ waitTimeoutMinutes: 60 }))).changes).toBe(true);
+  });
+
   it("updates a job last seen unfinished or failed while up waits for jobs: a refresh must not make up pass with the study unfinished", async () => {
     const recorded = (state: string, extra: Partial<TuningJobInputs> = {}) => ({ ...inputs(extra), name: "projects/p/locations/us-central1/hyperparameterTuningJobs/1", state });
     const update = { changes: true, replaces: [], deleteBeforeReplace: true };
