@@ -13,7 +13,7 @@ import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { formatMetric } from "./progress";
-import { LOOPBACK, startServer } from "../local/server";
+import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
 /** The stack `run` reads without --stack. */
@@ -70,10 +70,8 @@ function checkCommandLine(command: string, values: Record<string, unknown>, posi
   if (command === "cancel" && positionals.length !== 2) throw new UsageError("cancel takes one job (its id or full name)");
   if (positionals.length > COMMAND_ARITY[command]!) throw new UsageError(`${command} takes no argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
   for (const flag of ["max-trials", "parallel"]) positiveInt(values[flag] as string | undefined, flag);
-  const host = values.host as string | undefined;
-  if (host !== undefined && !LOOPBACK.has(host) && !values["allow-remote"]) {
-    throw new UsageError(`--host ${host} exposes the backend beyond this machine: add --allow-remote to do it anyway`);
-  }
+  const refusal = values.host === undefined ? undefined : bindingRefusal(values.host as string, values["allow-remote"] as boolean | undefined);
+  if (refusal) throw new UsageError(refusal);
   // A stack the project does not have (`--stack lcoal`); outside a Pulumi project, run says so itself.
   if (command === "run" && existsSync(join(repoRoot, "Pulumi.yaml"))) {
     const file = join(repoRoot, `Pulumi.${(values.stack as string | undefined) ?? DEFAULT_STACK}.yaml`);

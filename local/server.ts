@@ -102,7 +102,12 @@ export interface LocalServer {
 }
 
 /** The addresses a server binds to without `allowRemote`. */
-export const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+
+/** Why the server may not listen on `host`, or undefined: beyond loopback only when allowed (`tune serve` checks it first). */
+export function bindingRefusal(host: string, allowRemote: boolean | undefined): string | undefined {
+  return LOOPBACK.has(host) || allowRemote ? undefined : `binding to ${host} exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway`;
+}
 
 /** `Bearer <token>`: the scheme in any case, as RFC 7235 (2.1) makes auth schemes case-insensitive. */
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -186,9 +191,8 @@ function claimForRepository(stateDir: string, repoRoot: string): void {
 /** Starts a local backend over `options.stateDir`; refuses if another live server holds that folder. */
 export async function startServer(options: ServerOptions): Promise<LocalServer> {
   const host = options.host ?? "127.0.0.1";
-  if (!LOOPBACK.has(host) && !options.allowRemote) {
-    throw new Error(`binding to ${host} exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway`);
-  }
+  const refusal = bindingRefusal(host, options.allowRemote);
+  if (refusal) throw new Error(refusal);
   mkdirSync(resolve(options.stateDir), { recursive: true, mode: 0o700 });
   // The folder's one spelling, symlinks resolved: trials carry paths inside it in their
   // environment, and recovery finds a dead server's trials by those paths, whichever way the

@@ -115,7 +115,7 @@ describe("npm run tune", () => {
       [["serve", "--port="], 'tune: --port must be 0-65535 (got "")'],
       [["cancel", "latest"], "tune: the job must be a numeric id or a full name"],
       [["demo", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
-      [["serve", "--host", "0.0.0.0"], "tune: --host 0.0.0.0 exposes the backend beyond this machine: add --allow-remote to do it anyway"],
+      [["serve", "--host", "0.0.0.0"], "tune: binding to 0.0.0.0 exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway"],
       [["run", "--stack", "lcoal"], "tune: no stack file "],
     ];
     const folder = tempDir("tune-usage-");
