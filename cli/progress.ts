@@ -69,12 +69,15 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       if (!out.tty) return;
       const total = job.maxTrialCount ?? trials.length;
       const counted = finished.filter((t) => t.infeasibleReason !== INTERRUPTED_REASON).length;
-      const width = Math.max(10, Math.min(30, (out.columns ?? 80) - 60));
+      const columns = out.columns ?? 80;
+      const width = Math.max(10, Math.min(30, columns - 60));
       const filled = Math.round((width * Math.min(counted, total)) / Math.max(total, 1));
       const best = bestTrial(job);
       const running = trials.filter((t) => t.state === "ACTIVE").length;
-      const text = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +
-        (best ? ` · best ${metricId} ${formatMetric(best.metricValue)} (trial ${best.id})` : "");
+      // Cut to the terminal's width: a bar that wraps is cleared only on its last row by "\r\x1b[K",
+      // so each redraw (every poll) would leave a row behind (a narrow pane, a long metric id).
+      const text = (`[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +
+        (best ? ` · best ${metricId} ${formatMetric(best.metricValue)} (trial ${best.id})` : "")).slice(0, Math.max(1, columns - 1));
       out.write(`\r\x1b[K${text}`);
       bar = text;
     },

@@ -434,4 +434,13 @@ describe("progress", () => {
     progress.finish();
     expect(screen.endsWith("\r\x1b[K")).toBe(true);
   });
+
+  it("keeps the bar within a narrow terminal, where a wrapped bar would leave a row behind at each redraw", () => {
+    let screen = "";
+    const progress = createProgress({ write: (t) => void (screen += t), tty: true, columns: 60 });
+    progress.update(job(["SUCCEEDED", "SUCCEEDED", "ACTIVE"]));
+    const bar = screen.split("\r\x1b[K").pop()!;
+    expect(bar).toMatch(/^\[#+-*\] 2\/4 trials/);
+    expect(bar.length).toBeLessThan(60);
+  });
 });
