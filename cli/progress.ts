@@ -14,9 +14,14 @@ export interface ProgressOutput {
   columns?: number;
 }
 
+/**
+ * A trial's parameters as `id=value`, numbers as formatMetric writes them less trailing zeros:
+ * rounding every number to four significant digits showed an integer of 10,000 or more as one
+ * the study never tried (12345 and 12346 both as 12350).
+ */
 function parameters(trial: VertexTrial): string {
   return (trial.parameters ?? [])
-    .map((p) => `${p.parameterId}=${typeof p.value === "number" ? Number(p.value.toPrecision(4)) : p.value}`)
+    .map((p) => `${p.parameterId}=${typeof p.value === "number" ? Number(formatMetric(p.value)) : p.value}`)
     .join(" ");
 }
 

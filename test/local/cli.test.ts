@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
-import { createProgress, formatMetric } from "../../cli/progress";
+import { createProgress, formatMetric, trialLine } from "../../cli/progress";
 import { runStudy } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
 import { startServer } from "../../local/server";
@@ -424,6 +424,11 @@ describe("progress", () => {
 
   it("shows metric values to four significant digits, so a small loss is not 0.0000", () => {
     expect([0.000123456, 0.96223, 1234.5678, 0.99996, 0.5, 12345.6, -99999].map(formatMetric)).toEqual(["0.0001235", "0.9622", "1235", "1.000", "0.5000", "12346", "-99999"]);
+  });
+
+  it("shows a parameter's value to four significant digits, and an integer of 10,000 or more whole, not as one never tried", () => {
+    const trial = { id: "1", state: "SUCCEEDED", parameters: [{ parameterId: "steps", value: 12345 }, { parameterId: "units", value: 256 }, { parameterId: "lr", value: 0.000123456 }, { parameterId: "opt", value: "adam" }] };
+    expect(trialLine(trial, "loss")).toBe("trial 1 SUCCEEDED loss=?  steps=12345 units=256 lr=0.0001235 opt=adam");
   });
 
   it("redraws a bar with trials done/total and the best so far on a TTY", () => {
