@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
-import { formatMetric } from "./progress";
+import { formatMetric, plainText } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
@@ -125,7 +125,7 @@ async function run(values: Record<string, string | boolean | undefined>, repoRoo
 function summary(result: RunResult): string {
   const job = result.job;
   const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
-  const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${job.error.message}` : ""}`];
+  const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${plainText(job.error.message)}` : ""}`];
   if (result.best) {
     const params = Object.entries(result.best.parameters).map(([k, v]) => `${k}=${v}`).join(" ");
     lines.push(`best trial ${result.best.id}: ${metricId} ${formatMetric(result.best.metricValue)}  ${params}`);

@@ -26,12 +26,25 @@ function parameters(trial: VertexTrial): string {
 }
 
 /**
+ * Text from a trainer's output (its stderr in a failed trial's reason) as a terminal showed it:
+ * colour codes gone, of each line only what follows its last carriage return (a progress bar's
+ * redraws), any other control character a space. Passed on as they were, they reached CI logs
+ * and report.html as noise, and a terminal's `\r` wrote the rest of a trial line over its start.
+ */
+export function plainText(text: string): string {
+  return text
+    .split("\n")
+    .map((line) => line.trimEnd().split("\r").pop()!.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/[\x00-\x1f\x7f-\x9f]/g, " "))
+    .join("\n");
+}
+
+/**
  * A trial's reason on one line. The local backend's reason for a failed process is a lead-in
  * ("…; last lines of stderr:") followed by those lines, so the lead-in alone says nothing: the
  * last non-empty line (the exception, usually) goes after it.
  */
 export function reasonLine(reason: string | null | undefined): string {
-  const lines = (reason ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = plainText(reason ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
   if (lines.length <= 1) return lines[0] ?? "";
   return `${lines[0]} ${lines[lines.length - 1]}`;
 }

@@ -4,7 +4,7 @@
  * SVG, and the table of trials.
  */
 import { bestTrial, finalValue, type VertexJob, type VertexParameterSpec, type VertexTrial } from "../components/spec";
-import { reasonLine } from "./progress";
+import { plainText, reasonLine } from "./progress";
 
 interface Point {
   x: number | string;
@@ -167,7 +167,7 @@ table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;paddi
 <h1>${escape(job.displayName ?? "study")}</h1>
 <p>${escape(job.name ?? "")} · ${escape(job.state ?? "")} · ${trials.length} trials · goal ${escape(goal)} ${escape(metricId)}${
     best ? ` · best trial ${escape(best.id)}: ${escape(metricId)} ${best.metricValue}` : ""
-  }</p>${job.error?.message ? `\n<pre class="error">${escape(job.error.message)}</pre>` : ""}
+  }</p>${job.error?.message ? `\n<pre class="error">${escape(plainText(job.error.message))}</pre>` : ""}
 <p>Filled dots: trials that ran to the end; hollow dots: trials stopped early; red line: best so far.</p>
 <div>${plots.join("\n")}</div>
 <h2>Trials</h2>

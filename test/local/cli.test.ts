@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
 import { createProgress, formatMetric, trialLine } from "../../cli/progress";
+import { renderReport } from "../../cli/report";
 import { runStudy } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
 import { startServer } from "../../local/server";
@@ -429,6 +430,17 @@ describe("progress", () => {
   it("shows a parameter's value to four significant digits, and an integer of 10,000 or more whole, not as one never tried", () => {
     const trial = { id: "1", state: "SUCCEEDED", parameters: [{ parameterId: "steps", value: 12345 }, { parameterId: "units", value: 256 }, { parameterId: "lr", value: 0.000123456 }, { parameterId: "opt", value: "adam" }] };
     expect(trialLine(trial, "loss")).toBe("trial 1 SUCCEEDED loss=?  steps=12345 units=256 lr=0.0001235 opt=adam");
+  });
+
+  it("drops the control characters of a trainer's stderr (colours, a progress bar's \\r) from the trial line and the report", () => {
+    const reason = "the trial process exited with code 1; last lines of stderr:\n 10%|#  |\r 20%|## |\r\n\x1b[31mValueError\x1b[0m: bad\tinput\r\n";
+    const trial = { id: "1", state: "INFEASIBLE", infeasibleReason: reason, parameters: [] };
+    const line = "the trial process exited with code 1; last lines of stderr: ValueError: bad input";
+    expect(trialLine(trial, "loss")).toBe(`trial 1 INFEASIBLE (${line})  `);
+    const html = renderReport({ state: "JOB_STATE_FAILED", error: { message: `1 trials failed: trial 1: ${reason}` }, studySpec: { metrics: [{ metricId: "loss", goal: "MINIMIZE" }] }, trials: [trial] });
+    expect(html).toContain(`<td>${line}</td>`);
+    expect(html).toMatch(/\n 20%\|## \|\nValueError: bad input\s*<\/pre>/);
+    expect(html).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
   });
 
   it("redraws a bar with trials done/total and the best so far on a TTY", () => {
