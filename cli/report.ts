@@ -33,8 +33,22 @@ function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function fmt(v: number): string {
-  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : String(Number(v.toPrecision(3)));
+function fmt(v: number, digits = 3): string {
+  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(digits - 1) : String(Number(v.toPrecision(digits)));
+}
+
+/**
+ * An axis's tick labels: three significant digits, more where two different ticks would read
+ * alike. Values that differ only in the fourth digit (the accuracies of a study that has
+ * converged, 0.975 and 0.9778) labelled two grid lines 0.976, and a parameter from 10000 to
+ * 10003 all five 1.00e+4: the axis no longer said where a point was.
+ */
+function tickLabels(values: number[]): string[] {
+  const distinct = new Set(values).size;
+  for (let digits = 3; ; digits++) {
+    const labels = values.map((v) => fmt(v, digits));
+    if (new Set(labels).size === distinct || digits >= 12) return labels;
+  }
 }
 
 function ticks(lo: number, hi: number, n = 5): number[] {
@@ -70,17 +84,21 @@ function svg(plot: Plot): string {
     const hi = xHi + xPad;
     sx = (x) => M.left + (plotW * (f(Number(x)) - lo)) / (hi - lo);
     const at = (t: number) => M.left + (plotW * (t - lo)) / (hi - lo);
+    const values = ticks(xLo, xHi);
+    const labels = tickLabels(values.map((t) => (log ? 10 ** t : t)));
     xTicks = plot.xAxis.integerTicks
-      ? [...new Set(ticks(xLo, xHi).map(Math.round))].map((t) => ({ at: at(t), label: String(t) }))
-      : ticks(xLo, xHi).map((t) => ({ at: at(t), label: fmt(log ? 10 ** t : t) }));
+      ? [...new Set(values.map(Math.round))].map((t) => ({ at: at(t), label: String(t) }))
+      : values.map((t, i) => ({ at: at(t), label: labels[i]! }));
   }
   const parts: string[] = [];
   parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" class="title">${escape(plot.title)}</text>`);
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" class="frame"/>`);
-  for (const t of ticks(yLo, yHi)) {
-    parts.push(`<line x1="${M.left - 4}" x2="${M.left + plotW}" y1="${sy(t)}" y2="${sy(t)}" class="grid"/>`);
-    parts.push(`<text x="${M.left - 6}" y="${sy(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
-  }
+  const yTicks = ticks(yLo, yHi);
+  tickLabels(yTicks).forEach((label, i) => {
+    const y = sy(yTicks[i]!);
+    parts.push(`<line x1="${M.left - 4}" x2="${M.left + plotW}" y1="${y}" y2="${y}" class="grid"/>`);
+    parts.push(`<text x="${M.left - 6}" y="${y + 4}" text-anchor="end">${label}</text>`);
+  });
   for (const t of xTicks) parts.push(`<text x="${t.at}" y="${M.top + plotH + 16}" text-anchor="middle">${escape(t.label)}</text>`);
   parts.push(`<text x="${M.left + plotW / 2}" y="${H - 8}" text-anchor="middle" class="axis">${escape(plot.xLabel)}</text>`);
   parts.push(`<text x="14" y="${M.top + plotH / 2}" text-anchor="middle" class="axis" transform="rotate(-90 14 ${M.top + plotH / 2})">${escape(plot.yLabel)}</text>`);

@@ -461,3 +461,24 @@ describe("progress", () => {
     expect(bar.length).toBeLessThan(60);
   });
 });
+
+describe("report", () => {
+  it("labels an axis's ticks apart when the values differ only in the fourth digit (a converged study's accuracies)", () => {
+    const html = renderReport({
+      studySpec: { metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" }], parameters: [{ parameterId: "steps", doubleValueSpec: { minValue: 10000, maxValue: 10010 } }] },
+      trials: [0.975, 0.9778, 0.975].map((value, i) => ({
+        id: String(i + 1),
+        state: "SUCCEEDED",
+        parameters: [{ parameterId: "steps", value: 10000 + i }],
+        finalMeasurement: { metrics: [{ metricId: "accuracy", value }] },
+      })),
+    });
+    const [history, steps] = html.match(/<svg.*?<\/svg>/gs)!;
+    const yLabels = [...history!.matchAll(/text-anchor="end">([^<]*)</g)].map((m) => m[1]);
+    expect(yLabels).toHaveLength(5);
+    expect(new Set(yLabels).size).toBe(5);
+    const xLabels = [...steps!.matchAll(/text-anchor="middle">([^<]*)</g)].map((m) => m[1]);
+    expect(xLabels).toHaveLength(5);
+    expect(new Set(xLabels).size).toBe(5);
+  });
+});
