@@ -39,6 +39,25 @@ function serve(stateDir: string): Promise<{ child: ChildProcess; url: string; to
 
 type Trial = NonNullable<VertexJob["trials"]>[number];
 
+/**
+ * Starts `tune serve` on a fresh state folder, creates `jobs` one-trial jobs whose trainer hangs,
+ * waits until every trainer runs, and kills the server with -9: the trials run on without it.
+ * Returns the folder, the job ids and the trainers' pids, in creation order.
+ */
+async function hangingTrialsOfKilledServer(jobs = 1): Promise<{ stateDir: string; ids: string[]; pids: number[] }> {
+  const stateDir = tempDir();
+  const server = await serve(stateDir);
+  const ids: string[] = [];
+  for (let i = 0; i < jobs; i++) ids.push((await client(server).create(testJob(["--mode=hang"], { maxTrialCount: 1 }))).body.name.split("/").pop());
+  const seen = (id: string) => join(stateDir, "jobs", id, "trials", "1", "seen.json");
+  expect(await eventually(() => ids.every((id) => existsSync(seen(id))), 20_000)).toBe(true);
+  const pids = ids.map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+  server.child.kill("SIGKILL");
+  await new Promise((r) => server.child.once("exit", r));
+  return { stateDir, ids, pids };
+}
+
+
 /** The process group of a process (Linux: the fifth field of /proc/<pid>/stat). */
 function processGroup(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -176,15 +195,7 @@ describe("restart after kill -9", () => {
   });
 
   it("carries on a cancel the last server journaled but died before it stopped the trials", async () => {
-    const stateDir = tempDir();
-    const first = await serve(stateDir);
-    const created = await client(first).create(testJob(["--mode=hang"], { maxTrialCount: 1 }));
-    const id = created.body.name.split("/").pop();
-    const seen = join(stateDir, "jobs", id, "trials", "1", "seen.json");
-    expect(await eventually(() => existsSync(seen), 20_000)).toBe(true);
-    const pid = JSON.parse(readFileSync(seen, "utf8")).pid as number;
-    first.child.kill("SIGKILL");
-    await new Promise((r) => first.child.once("exit", r));
+    const { stateDir, ids: [id], pids: [pid] } = await hangingTrialsOfKilledServer();
     // What the folder holds when the kill comes right after the cancel's CANCELLING is journaled,
     // before the trial's stop (its stop.reason, its SIGTERM): the job CANCELLING, the trial running.
     const cancelling = { e: "state", jobId: id, state: "JOB_STATE_CANCELLING", time: new Date().toISOString() };
@@ -208,20 +219,13 @@ describe("restart after kill -9", () => {
 
 describe("a stop for a shutdown that ended the trial's shell too", () => {
   it("records the trial interrupted and runs it again, though its folder has no exit status", async () => {
-    const stateDir = tempDir();
-    const first = await serve(stateDir);
-    const created = await client(first).create(testJob(["--mode=hang"], { maxTrialCount: 1 }));
-    const id = created.body.name.split("/").pop();
-    const trialDir = join(stateDir, "jobs", id, "trials", "1");
-    expect(await eventually(() => existsSync(join(trialDir, "seen.json")), 20_000)).toBe(true);
-    first.child.kill("SIGKILL");
-    await new Promise((r) => first.child.once("exit", r));
+    const { stateDir, ids: [id], pids: [pid] } = await hangingTrialsOfKilledServer();
+    const trialDir = join(stateDir, "jobs", id!, "trials", "1");
     // A shutdown's stop that came before the trial's shell had set its trap (a stop right after the
     // start) ends the shell with the trainer: no exit status, the reason in the folder. Made here
     // by hand: the reason, then the whole group killed.
     writeFileSync(join(trialDir, "stop.reason"), "shutdown\n");
-    const pid = JSON.parse(readFileSync(join(trialDir, "seen.json"), "utf8")).pid as number;
-    process.kill(-processGroup(pid), "SIGKILL");
+    process.kill(-processGroup(pid!), "SIGKILL");
     expect(await eventually(() => !alive(pid), 5000)).toBe(true);
 
     const second = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
@@ -239,17 +243,7 @@ describe("a stop for a shutdown that ended the trial's shell too", () => {
 
 describe("a server started only to cancel a job (tune cancel)", () => {
   it("leaves the other jobs' running trials running for the next server, which follows them", async () => {
-    const stateDir = tempDir();
-    const first = await serve(stateDir);
-    const api = client(first);
-    const ids: string[] = [];
-    for (let i = 0; i < 2; i++) ids.push((await api.create(testJob(["--mode=hang"], { maxTrialCount: 1 }))).body.name.split("/").pop());
-    const [kept, cancelled] = ids as [string, string];
-    const seen = (id: string) => join(stateDir, "jobs", id, "trials", "1", "seen.json");
-    expect(await eventually(() => ids.every((id) => existsSync(seen(id))), 20_000)).toBe(true);
-    const pid = JSON.parse(readFileSync(seen(kept), "utf8")).pid as number;
-    first.child.kill("SIGKILL");
-    await new Promise((r) => first.child.once("exit", r));
+    const { stateDir, ids: [kept, cancelled], pids: [pid] } = await hangingTrialsOfKilledServer(2);
 
     const canceller = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500, resumeJobs: false });
     await client(canceller).cancel(cancelled);
