@@ -344,16 +344,16 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     super(STUDY_TYPE, name, {}, opts);
     // The definitions' shape first: what follows reads them as typed, and a JavaScript caller's
     // mistake (parameters: {}, a child without its parameter) would be a TypeError there.
-    const shape = definitionShapeIssues(args.study, args.trainer ?? { source: DEFAULTS.trainerSource }, "", (v) => !isPrompt(v));
+    const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
+    const shape = definitionShapeIssues(args.study, trainerArgs, "", (v) => !isPrompt(v));
     if (shape.length) throw this.invalid(name, [...shape, ...settingIssues(args)]);
     const backend = args.backend ?? "vertex";
-    const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
     // As known now (Outputs as the unknown placeholder), for what is decided at construction.
     const trainer = knownTrainer(trainerArgs);
     const resolvedTrainer = pulumi.output(trainerArgs) as pulumi.Output<TrainerDefinition>;
     const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : {};
     this.validateNow(name, args, backend, trainer, [...settingIssues(args), ...(trainerSource.issues ?? [])]);
-    const study = this.validatedWhenKnown(name, args, backend, trainer);
+    const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
     const { project, region } = this.placement(args, backend);
 
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });
@@ -490,10 +490,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * which a preview of a new stack never knows, so its problems showed first at `up`, after the
    * bucket and accounts. A failed check rejects the job's input, which fails its registration.
    */
-  private validatedWhenKnown(name: string, args: HyperparameterTuningStudyArgs, backend: Backend, trainer: TrainerDefinition): pulumi.Input<StudyDefinition> {
+  private validatedWhenKnown(name: string, args: HyperparameterTuningStudyArgs, trainerArgs: TrainerArgs, backend: Backend, trainer: TrainerDefinition): pulumi.Input<StudyDefinition> {
     if (isPrompt(args.study)) return args.study;
     return pulumi.output(args.study).apply((known) => {
-      const shape = definitionShapeIssues(known, args.trainer ?? { source: DEFAULTS.trainerSource }, "", (v) => !isPrompt(v));
+      const shape = definitionShapeIssues(known, trainerArgs, "", (v) => !isPrompt(v));
       if (shape.length) throw this.invalid(name, shape);
       this.validateNow(name, { ...args, study: known }, backend, trainer, []);
       return known;
