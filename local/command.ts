@@ -24,6 +24,8 @@ export interface CommandContext {
 export interface TrialCommand {
   argv: string[];
   env: Record<string, string>;
+  /** Names of the server's variables not passed to the trial: credentials (`isCredentialVariable`). */
+  withheld: string[];
   /** Path of the metrics file the trial reports to. */
   metricsFile: string;
 }
@@ -48,6 +50,22 @@ export function flagValue(value: number | string, spec: ParameterSpec | undefine
   // Exponent forms (1e+21) have no ".0" to add.
   if (float && typeof value === "number" && Number.isInteger(value) && /^-?\d+$/.test(text)) return `${text}.0`;
   return text;
+}
+
+/**
+ * Whether a variable of the server's environment carries credentials, by its name: the
+ * deployer's Google credentials (`GOOGLE_OAUTH_ACCESS_TOKEN`, `GOOGLE_CREDENTIALS`,
+ * `GOOGLE_APPLICATION_CREDENTIALS`, a `..._KEYFILE_JSON`, `CLOUDSDK_AUTH_...`), Pulumi's
+ * (`PULUMI_ACCESS_TOKEN`, `PULUMI_CONFIG_PASSPHRASE`, and `PULUMI_CONFIG`, the program's
+ * config with its secrets decrypted), and any name with a `TOKEN`, `SECRET`, `PASSWORD`,
+ * `PASSPHRASE`, `CREDENTIAL(S)`, `KEYFILE`, `API_KEY` or `PRIVATE_KEY` segment. A trial does not
+ * inherit them: a trial's container on Vertex AI has only its image's variables and the job's
+ * own, never the deployer's credentials, so a trainer that prints its environment leaks nothing
+ * here either, and one that needs a credential fails here as it would there, until the study's
+ * `trial.env` gives it. Segments, not substrings: `TOKENIZERS_PARALLELISM` is passed.
+ */
+export function isCredentialVariable(name: string): boolean {
+  return /^PULUMI_CONFIG(_|$)|^CLOUDSDK_AUTH_|(^|_)(TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?|KEYFILE|API_KEY|PRIVATE_KEY)(_|$)/i.test(name);
 }
 
 /**
@@ -92,7 +110,13 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
   const parallel = Math.max(1, job.parallelTrialCount ?? 1);
   const threads = String(Math.max(1, Math.floor(ctx.cores / parallel)));
   const metricsFile = join(ctx.trialDir, "output.metrics");
-  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  const env: Record<string, string> = {};
+  const withheld: string[] = [];
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (isCredentialVariable(name)) withheld.push(name);
+    else env[name] = value;
+  }
   // The machine's share first, so that a study's own env can still override it.
   Object.assign(env, { OMP_NUM_THREADS: threads, TF_NUM_INTRAOP_THREADS: threads, TF_NUM_INTEROP_THREADS: threads });
   for (const e of userEnv) if (e.name) env[e.name] = e.value ?? "";
@@ -110,5 +134,5 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
     // Python trainers: print lines as they happen, so stdout.log follows the trial live.
     PYTHONUNBUFFERED: "1",
   });
-  return { argv, env, metricsFile };
+  return { argv, env, withheld: withheld.sort(), metricsFile };
 }

@@ -210,6 +210,10 @@ export class TrialProcess {
     mkdirSync(this.dir, { recursive: true });
     mkdirSync(this.command.env.AIP_MODEL_DIR, { recursive: true });
     this.note(`command: ${JSON.stringify(this.command.argv)} (cwd ${cwd})`);
+    // Names only, so that a trainer missing one of them can be told why; never the values.
+    if (this.command.withheld.length) {
+      this.note(`not passed from the server's environment (credentials; give a trainer what it needs in the study's trial.env): ${this.command.withheld.join(", ")}`);
+    }
     const missing = unstartable(this.command.argv[0]!, cwd, this.command.env);
     if (missing) {
       // After start returns, as a spawn's own error event comes: the owner records the process first.

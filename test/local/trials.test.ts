@@ -4,9 +4,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
-import { trialCommand } from "../../local/command";
+import { isCredentialVariable, trialCommand } from "../../local/command";
 import { EXIT_STATUS_FILE, STOP_REASON_FILE, TrialProcess, type TrialExit } from "../../local/runner";
 import { failureBudget, studySeed } from "../../local/scheduler";
 import { suggest, type Suggest, type SuggestRequest } from "../../optimizer";
@@ -86,6 +86,31 @@ describe("a successful study", () => {
     const jobLog = readFileSync(join(server.stateDir, "jobs", job.id, "job.log"), "utf8");
     expect(jobLog).toContain("accepted, not used locally: machineType n1-standard-4");
     expect(jobLog).toContain("scheduling strategy SPOT");
+  });
+
+  it("passes a trial the server's environment without its credentials, naming (not showing) those it withheld; the study's own env is passed", async () => {
+    vi.stubEnv("TEST_SECRET_TOKEN", "hunter2");
+    vi.stubEnv("TEST_PLAIN", "visible");
+    try {
+      const args = ["--steps=1"];
+      const base = testJob(args, { maxTrialCount: 1 });
+      const pool = base.trialJobSpec!.workerPoolSpecs![0];
+      const job = await run({
+        ...base,
+        trialJobSpec: { ...base.trialJobSpec, workerPoolSpecs: [{ ...pool, containerSpec: { ...pool.containerSpec, env: [{ name: "TEST_API_KEY", value: "given" }] } }] },
+      });
+      expect(job.state).toBe("JOB_STATE_SUCCEEDED");
+      const dir = trialDir(job.id, "1");
+      const seen = JSON.parse(readFileSync(join(dir, "seen.json"), "utf8"));
+      expect(seen.env.TEST_PLAIN).toBe("visible");
+      expect(seen.env.TEST_API_KEY).toBe("given");
+      expect(seen.env).not.toHaveProperty("TEST_SECRET_TOKEN");
+      const trialLog = readFileSync(join(dir, "trial.log"), "utf8");
+      expect(trialLog).toMatch(/not passed from the server's environment \(credentials; .*\): .*TEST_SECRET_TOKEN/);
+      expect(trialLog).not.toContain("hunter2");
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it("takes the best measurement with BEST_MEASUREMENT and the last one otherwise", async () => {
@@ -205,7 +230,7 @@ describe("failing trials", () => {
 
   it("leaves a trial that ended on its own as it ended when a stop comes before its exit is handled", async () => {
     const dir = tempDir();
-    const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, metricsFile: join(dir, "metrics.jsonl") };
+    const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
     let exited!: (exit: TrialExit) => void;
     const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
     const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurement: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
@@ -239,6 +264,17 @@ describe("trial command", () => {
       argv: ["/repo/.venv/bin/python", "-m", "trainer.task", "--epochs=5", "--batch-size=64", "--opt=adam"],
       env: { AIP_MODEL_DIR: "/state/jobs/1/trials/4/model/", OMP_NUM_THREADS: "2", CLOUD_ML_TRIAL_ID: "4" },
     });
+  });
+
+  it("knows credentials by a segment of their names: Google's, Pulumi's (its config too) and any token, secret or key", () => {
+    const withheld = [
+      "GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+      "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+      "GITHUB_TOKEN", "WANDB_API_KEY", "DB_PASSWORD", "ssh_private_key", "token",
+    ];
+    const passed = ["PATH", "HOME", "TOKENIZERS_PARALLELISM", "KEYBOARD", "PULUMI_HOME", "CLOUDSDK_CORE_PROJECT", "CUDA_VISIBLE_DEVICES", "KERAS_HOME", "MONKEY_SECRETARY"];
+    expect(withheld.filter((name) => !isCredentialVariable(name))).toEqual([]);
+    expect(passed.filter(isCredentialVariable)).toEqual([]);
   });
 
   it("maps gs:// output under <state>/gcs/, and refuses a . or .. segment (Cloud Storage's text, a climb here)", () => {
