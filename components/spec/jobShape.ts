@@ -11,8 +11,9 @@
  * (`maxTrialCount`, `max_trial_count`), `null` as the field's default (absent), numbers also from
  * decimal strings (`"5"`, `"0.1"`, `"1e2"`), 64-bit integers from numbers too. The job it returns
  * holds each in one form (JSON names; absent; numbers; 64-bit integers as strings, as Vertex
- * answers them), so what reads the job afterwards sees one name and one type per field. Enum
- * numbers and the doubles "NaN" and "Infinity", which proto3 also takes, are refused.
+ * answers them), so what reads the job afterwards sees one name and one type per field. An enum
+ * is taken by its number too (Google's Python client sends every enum so) and kept by its name.
+ * The doubles "NaN" and "Infinity", which proto3 also takes, are refused.
  */
 import { isUnknown, UNKNOWN } from "./placeholder";
 import type { Issue } from "./validate";
@@ -77,6 +78,28 @@ const MESSAGES: Record<string, string> = {
   GcsDestination: "outputUriPrefix",
   PscInterfaceConfig: "networkAttachment dnsPeeringConfigs:DnsPeeringConfig[]",
   DnsPeeringConfig: "domain targetProject targetNetwork",
+};
+
+/**
+ * The values of each enum field of the table by number, from aiplatform v1's protos (`study.proto`,
+ * `accelerator_type.proto`, `reservation_affinity.proto`, `custom_job.proto`). proto3's JSON takes
+ * an enum by its number as well as its name, and Google's Python client (the GAPIC REST transport,
+ * which `aiplatform` uses with `api_transport="rest"`) sends every enum by number: refusing numbers
+ * refused each of its creates.
+ */
+export const ENUM_VALUES: Record<string, readonly (string | undefined)[]> = {
+  "StudySpec.algorithm": ["ALGORITHM_UNSPECIFIED", undefined, "GRID_SEARCH", "RANDOM_SEARCH"],
+  "StudySpec.observationNoise": ["OBSERVATION_NOISE_UNSPECIFIED", "LOW", "HIGH"],
+  "StudySpec.measurementSelectionType": ["MEASUREMENT_SELECTION_TYPE_UNSPECIFIED", "LAST_MEASUREMENT", "BEST_MEASUREMENT"],
+  "StudySpecMetricSpec.goal": ["GOAL_TYPE_UNSPECIFIED", "MAXIMIZE", "MINIMIZE"],
+  "StudySpecParameterSpec.scaleType": ["SCALE_TYPE_UNSPECIFIED", "UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE"],
+  "MachineSpec.acceleratorType": [
+    "ACCELERATOR_TYPE_UNSPECIFIED", "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100", "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4", "TPU_V2", "TPU_V3",
+    "NVIDIA_TESLA_A100", "NVIDIA_A100_80GB", "TPU_V4_POD", "NVIDIA_L4", "TPU_V5_LITEPOD", "NVIDIA_H100_80GB", "NVIDIA_H100_MEGA_80GB", "NVIDIA_H200_141GB",
+    "NVIDIA_B200", "NVIDIA_GB200", "NVIDIA_RTX_PRO_6000",
+  ],
+  "ReservationAffinity.reservationAffinityType": ["TYPE_UNSPECIFIED", "NO_RESERVATION", "ANY_RESERVATION", "SPECIFIC_RESERVATION"],
+  "Scheduling.strategy": ["STRATEGY_UNSPECIFIED", "ON_DEMAND", "LOW_COST", "STANDARD", "SPOT", undefined, "FLEX_START"],
 };
 
 /** A field: its type (a scalar's, a message's name, `map` or `output`) and whether it is a list. */
@@ -176,7 +199,11 @@ function readMessage(value: unknown, message: string, path: string, depth: numbe
       continue;
     }
     spelled.set(name, given);
-    const read = field.type === "output" ? raw : field.repeated ? readList(raw, field.type, at, depth, issues) : readValue(raw, field.type, at, depth, issues);
+    const read =
+      field.type === "output" ? raw
+      : field.type === "enum" ? readEnum(raw, ENUM_VALUES[`${message}.${name}`]!, at, issues)
+      : field.repeated ? readList(raw, field.type, at, depth, issues)
+      : readValue(raw, field.type, at, depth, issues);
     if (read !== undefined) out[name] = read;
   }
   return out;
@@ -220,11 +247,19 @@ function readValue(value: unknown, type: string, path: string, depth: number, is
     case "double":
       // proto3 also takes "NaN" and "Infinity": no value of a study can be either.
       return Number.isFinite(decimal) ? decimal : refuse("a finite number");
-    case "enum":
-      return typeof value === "string" ? value : refuse("the name of one of the field's values (enum numbers are not taken here)");
     default:
       return typeof value === "string" ? value : refuse("a string");
   }
+}
+
+/** An enum field's value by its name, or by its number (kept as the name); no enum field is a list. */
+function readEnum(value: unknown, names: readonly (string | undefined)[], path: string, issues: Issue[]): unknown {
+  if (isUnknown(value) || typeof value === "string") return value;
+  const name = typeof value === "number" && Number.isInteger(value) ? names[value] : undefined;
+  if (name !== undefined) return name;
+  const known = names.flatMap((n, i) => (n === undefined ? [] : [`${i} (${n})`]));
+  issues.push({ path, message: `must be one of the field's values, by name or number: ${known.join(", ")} (got ${shown(value)})` });
+  return UNKNOWN;
 }
 
 /** `max_trial_count` → `maxTrialCount`. */

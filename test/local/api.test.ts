@@ -159,6 +159,28 @@ describe("validation", () => {
     expect(created.body).not.toHaveProperty("parallel_trial_count");
   });
 
+  it("takes enums by number, as Google's Python client sends every one, and answers them by name", async () => {
+    // What google-cloud-aiplatform's REST transport sends: enums as numbers, `$alt=json;enum-encoding=int`.
+    const job = testJob(["--steps=1"], { maxTrialCount: 1 }, {
+      metrics: [{ metricId: "accuracy", goal: 1 as never }],
+      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0.1, maxValue: 0.9 }, scaleType: 2 as never }],
+      algorithm: 3 as never,
+      measurementSelectionType: 2 as never,
+    });
+    const pool = job.trialJobSpec!.workerPoolSpecs![0]!;
+    pool.machineSpec = { machineType: "g2-standard-4", acceleratorType: 11 as never, acceleratorCount: 1 };
+    job.trialJobSpec!.scheduling = { strategy: 4 as never };
+    const created = await call(server.url, "POST", `${jobsPath}?%24alt=json%3Benum-encoding%3Dint`, { token: server.token, body: job });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.studySpec).toMatchObject({ metrics: [{ goal: "MAXIMIZE" }], parameters: [{ scaleType: "UNIT_LOG_SCALE" }], algorithm: "RANDOM_SEARCH", measurementSelectionType: "BEST_MEASUREMENT" });
+    expect(created.body.trialJobSpec.workerPoolSpecs[0].machineSpec.acceleratorType).toBe("NVIDIA_L4");
+    expect(created.body.trialJobSpec.scheduling.strategy).toBe("SPOT");
+    // A number that is no value of the enum is named, with the values it could be.
+    const refused = await api.create(testJob(["--steps=1"], { maxTrialCount: 1 }, { algorithm: 1 as never }));
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toContain("studySpec.algorithm: must be one of the field's values, by name or number: 0 (ALGORITHM_UNSPECIFIED), 2 (GRID_SEARCH), 3 (RANDOM_SEARCH) (got 1)");
+  });
+
   it("refuses an output prefix with a . or .. segment, which no folder under <state>/gcs/ can stand for", async () => {
     const base = testJob(["--steps=1"], { maxTrialCount: 1 });
     const answer = await api.create({ ...base, trialJobSpec: { ...base.trialJobSpec, baseOutputDirectory: { outputUriPrefix: "gs://bkt/../../escaped/" } } });

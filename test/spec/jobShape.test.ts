@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UNKNOWN, validateJob, type VertexJob } from "../../components/spec";
-import { MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJobShape } from "../../components/spec/jobShape";
+import { ENUM_VALUES, MESSAGE_FIELDS, OUTPUT_ONLY_FIELDS, readJobShape } from "../../components/spec/jobShape";
 import { REPO_ROOT, testJob } from "../local/helpers";
 
 const PREFIX = "Schema$GoogleCloudAiplatformV1";
@@ -105,6 +105,13 @@ describe("the table of a job's fields", () => {
       "StudySpecParameterSpecConditionalParameterSpecDiscreteValueCondition.values", "StudySpecParameterSpecDiscreteValueSpec.defaultValue", "StudySpecParameterSpecDiscreteValueSpec.values",
       "StudySpecParameterSpecDoubleValueSpec.defaultValue", "StudySpecParameterSpecDoubleValueSpec.maxValue", "StudySpecParameterSpecDoubleValueSpec.minValue",
     ]);
+  });
+
+  it("has the values by number of every enum field, and of no other", () => {
+    const enums = Object.entries(MESSAGE_FIELDS).flatMap(([m, fields]) => Object.entries(fields).filter(([, f]) => f.type === "enum").map(([name]) => `${m}.${name}`));
+    expect(Object.keys(ENUM_VALUES).sort()).toEqual(enums.sort());
+    // Value 0 of every enum is its unspecified one.
+    for (const [field, names] of Object.entries(ENUM_VALUES)) expect(names[0], field).toMatch(/UNSPECIFIED$/);
   });
 
   it("derives the output-only fields of a job from the table", () => {
