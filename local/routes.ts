@@ -34,7 +34,12 @@ export interface RouteContext {
 
 const COLLECTION = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+)\/hyperparameterTuningJobs$/;
 const JOB = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+)\/hyperparameterTuningJobs\/([^/:]+)(:cancel)?$/;
-const OPERATION = /^\/v1\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/]+)$/;
+/**
+ * An operation, under `/v1/` or `/ui/`: aiplatform's service binds `GetOperation` to
+ * `/ui/<operation name>` first and to `/v1/<operation name>` after, and Google's Python client
+ * (the REST transport's `get_operation`, the LRO poller) calls the first binding.
+ */
+const OPERATION = /^\/(?:v1|ui)\/(projects\/[^/]+\/locations\/[^/]+\/operations\/[^/]+)$/;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 

@@ -323,6 +323,9 @@ describe("jobs", () => {
     expect(deleted.body.done).toBe(true);
     const op = await call(server.url, "GET", `v1/${deleted.body.name}`, { token: server.token });
     expect(op.body).toMatchObject({ name: deleted.body.name, done: true });
+    // Where Google's Python client asks for it (the first binding of GetOperation).
+    const asked = await call(server.url, "GET", `ui/${deleted.body.name}`, { token: server.token });
+    expect(asked).toMatchObject({ status: 200, body: op.body });
     expect((await api.get(id)).status).toBe(404);
   });
 });
