@@ -137,8 +137,8 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
     throw new ApiError("INVALID_ARGUMENT", "the request body must be a HyperparameterTuningJob object");
   }
   const location = parent.split("/")[3];
-  // A request as sent: the resource's own labels are already on it.
-  const { job: read, issues } = checkJob(body, location, false);
+  // A request as sent: the resource's own labels are already on it, and a bound of 0 may be left out.
+  const { job: read, issues } = checkJob(body, location, false, true);
   // Output-only fields are ignored, as Google's APIs do (AIP-203): a job read back with `describe`
   // can be sent again as a request. The job is kept in one form per field (JSON names, numbers,
   // 64-bit integers as strings, no nulls), as Vertex answers it.

@@ -436,13 +436,26 @@ export function validateJob(request: unknown, location?: string, resourceLabels 
 /**
  * `validateJob`'s issues, and the job read in one form per field (`readJobShape`), which the
  * local backend keeps when there are none.
+ * @param sent the request as a client sent it (the local server's create), read as Vertex reads
+ *   it: a value spec's bound left out is proto3's 0. proto3 has no presence for these scalars, so
+ *   a client that builds its request as a proto (Google's Python client, `DoubleParameterSpec(min=0)`)
+ *   leaves a bound of 0 out. False for what a user wrote (the component, the provider), where a
+ *   missing bound is a mistake to name.
  */
-export function checkJob(request: unknown, location?: string, resourceLabels = true): { job: VertexJob; issues: Issue[] } {
+export function checkJob(request: unknown, location?: string, resourceLabels = true, sent = false): { job: VertexJob; issues: Issue[] } {
   // Field names and JSON types first, as Google's front end reads them. The rules then run on the
   // job with each refused value held by Pulumi's placeholder, which they skip as a value not known
   // yet: its type issue is all there is to say about it, and the rest of the job is still checked.
   const { job, issues, unreadable } = readJobShape(request);
   if (unreadable) return { job, issues };
+  if (sent) {
+    for (const p of allParameterSpecs(job.studySpec?.parameters)) {
+      const double = messageOf(p.doubleValueSpec);
+      const integer = messageOf(p.integerValueSpec);
+      if (double) Object.assign(double, { minValue: double.minValue ?? 0, maxValue: double.maxValue ?? 0 });
+      if (integer) Object.assign(integer, { minValue: integer.minValue ?? "0", maxValue: integer.maxValue ?? "0" });
+    }
+  }
   return { job, issues: [...issues, ...ruleIssues(job, location, resourceLabels)] };
 }
 

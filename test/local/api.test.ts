@@ -181,6 +181,27 @@ describe("validation", () => {
     expect(refused.body.error.message).toContain("studySpec.algorithm: must be one of the field's values, by name or number: 0 (ALGORITHM_UNSPECIFIED), 2 (GRID_SEARCH), 3 (RANDOM_SEARCH) (got 1)");
   });
 
+  it("reads a value spec's bound left out as 0, as Vertex does: a client that builds a proto (Google's Python client) leaves a bound of 0 out", async () => {
+    // What google-cloud-aiplatform sends for DoubleParameterSpec(min=0.0, max=0.9) and IntegerParameterSpec(min=0, max=3).
+    const job = testJob(["--steps=1", "--sleep=0"], { maxTrialCount: 2 }, {
+      parameters: [
+        { parameterId: "x", doubleValueSpec: { maxValue: 0.9 } },
+        { parameterId: "n", integerValueSpec: { maxValue: "3" } },
+      ],
+    });
+    const created = await api.create(job);
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    expect(created.body.studySpec.parameters).toMatchObject([{ doubleValueSpec: { minValue: 0, maxValue: 0.9 } }, { integerValueSpec: { minValue: "0", maxValue: "3" } }]);
+    const done = await api.waitFor(created.body.name.split("/").pop());
+    expect(done.state).toBe("JOB_STATE_SUCCEEDED");
+    for (const trial of done.trials!) {
+      const [x, n] = trial.parameters!.map((p) => p.value as number);
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThanOrEqual(0.9);
+      expect([0, 1, 2, 3]).toContain(n);
+    }
+  });
+
   it("refuses an output prefix with a . or .. segment, which no folder under <state>/gcs/ can stand for", async () => {
     const base = testJob(["--steps=1"], { maxTrialCount: 1 });
     const answer = await api.create({ ...base, trialJobSpec: { ...base.trialJobSpec, baseOutputDirectory: { outputUriPrefix: "gs://bkt/../../escaped/" } } });
