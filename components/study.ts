@@ -548,7 +548,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     // With a provider of its own the component reads no gcp config (ambientGcpConfig).
     const where = (key: "project" | "region") => (this.getProvider("gcp:index:Provider") ? `the ${key} argument or the provider's ${key}` : `the gcp:${key} config, the ${key} argument or a provider's ${key}`);
     for (const [path, value, rule] of [["project", placement.project, SETTING_RULES.project], ["region", placement.location, SETTING_RULES.region]] as const) {
-      const message = value === "" ? `set ${where(path)}` : value !== undefined ? rule(value) : undefined;
+      // An Output argument is the unknown placeholder at construction: checked once known.
+      const message = value === "" ? `set ${where(path)}` : value !== undefined && value !== UNKNOWN ? rule(value) : undefined;
       if (message) issues.push({ path, message });
     }
     const bucketLocation = args.bucket?.location;

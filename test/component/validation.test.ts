@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
-import { installMocks, type Recorded } from "./mocks";
+import { installMocks, promiseOf, type Recorded } from "./mocks";
 
 let recorded: Recorded[];
 beforeAll(async () => {
@@ -156,6 +156,13 @@ describe("HyperparameterTuningStudy validation", () => {
     }
     await settle();
     expect(recorded.filter((r) => r.name.startsWith("late-") && r.name.includes("-", 5))).toEqual([]);
+  });
+
+  it("takes a project and region given as Outputs (a project made in the same stack): checked once known, not refused as the placeholder", async () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const late = new HyperparameterTuningStudy("late-place", { study, project: pulumi.output("my-project"), region: pulumi.output("europe-west4"), trainer: { imageUri: "i" } });
+    expect(await promiseOf(late.job.project)).toBe("my-project");
+    expect(await promiseOf(late.job.location)).toBe("europe-west4");
   });
 
   it("refuses a displayName under the bucket's build staging folders, which the bucket empties after a week", () => {
