@@ -580,21 +580,27 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * Without this the second account or repository fails at `up`, after the first one's children.
    */
   private claimGcpIds(name: string, args: HyperparameterTuningStudyArgs): void {
-    // Ids are unique per Google Cloud project: with a project not known yet (a provider's), no claim.
+    // Ids are unique per Google Cloud project. A provider's project is not known yet, but studies
+    // under one gcp.Provider share it (a platform stack with a study per team, one provider): the
+    // provider stands for it. A project given as an Output may be any: no claim.
     const project = known(args.project) ?? this.ambientGcpConfig().project;
-    if (project === undefined || project === UNKNOWN) return;
+    const scope = project !== undefined && project !== UNKNOWN ? project : args.project === undefined ? this.getProvider("gcp:index:Provider") : undefined;
+    if (scope === undefined) return;
     // One record per program run: an Automation API program runs again in the same process, with
     // a stack resource of its own each time (and without one, as under test mocks, one record).
-    const runs = ((globalThis as Record<symbol, WeakMap<object, Map<string, string>> | undefined>)[CLAIMED_IDS] ??= new WeakMap());
+    const runs = ((globalThis as Record<symbol, WeakMap<object, Map<unknown, Map<string, string>>> | undefined>)[CLAIMED_IDS] ??= new WeakMap());
     const run = pulumi.runtime.getStackResource() ?? runs;
-    const claimed = runs.get(run) ?? new Map<string, string>();
+    const claimed = runs.get(run) ?? new Map<unknown, Map<string, string>>();
     runs.set(run, claimed);
+    const inScope = claimed.get(scope) ?? new Map<string, string>();
+    claimed.set(scope, inScope);
     const id = HyperparameterTuningStudy.gcpId(name, undefined, 63);
-    const other = claimed.get(`${project}\u0000${id}`);
+    const other = inScope.get(id);
     if (other !== undefined) {
-      throw this.invalid(name, [{ path: "name", message: `the study "${other}" in this stack already has this name's Google Cloud ids in project ${project} (repository ${id}, and its service accounts): give one of the two another name` }]);
+      const where = typeof scope === "string" ? `project ${scope}` : "the project of their gcp.Provider";
+      throw this.invalid(name, [{ path: "name", message: `the study "${other}" in this stack already has this name's Google Cloud ids in ${where} (repository ${id}, and its service accounts): give one of the two another name` }]);
     }
-    claimed.set(`${project}\u0000${id}`, name);
+    inScope.set(id, name);
   }
 
   private createVertexInfra(

@@ -3,6 +3,7 @@
  * problem at the argument path the user wrote, before any child exists.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp/provider";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
 import { installMocks, promiseOf, type Recorded } from "./mocks";
@@ -214,6 +215,21 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(() => new HyperparameterTuningStudy("twin", { ...args, project: "other-project" }, { parent: teamB })).not.toThrow();
     // The local backend makes no Google Cloud ids.
     expect(() => new HyperparameterTuningStudy("twin", { study, backend: "local" }, { parent: teamB })).not.toThrow();
+  });
+
+  it("refuses the same name under two parents sharing a gcp.Provider, whose project is not known yet", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const args = { study, trainer: { imageUri: "i" } };
+    const provider = new gcp.Provider("team-gcp", { project: "team-project", region: "europe-west4" });
+    const teamA = new pulumi.ComponentResource("acme:platform:TeamA", "pa", {}, { providers: [provider] });
+    const teamB = new pulumi.ComponentResource("acme:platform:TeamB", "pb", {}, { providers: [provider] });
+    new HyperparameterTuningStudy("shared", args, { parent: teamA });
+    const sameName = errorOf(() => new HyperparameterTuningStudy("shared", args, { parent: teamB }));
+    expect(sameName.message).toMatch(/^\s+name: the study "shared" in this stack already has this name's Google Cloud ids in the project of their gcp\.Provider \(repository vertex-tuning-shared-dev/m);
+    // Another provider may be another project; a project given as an Output may be any.
+    const other = new gcp.Provider("other-gcp", { project: "other-project", region: "europe-west4" });
+    expect(() => new HyperparameterTuningStudy("shared", args, { parent: teamB, providers: [other] })).not.toThrow();
+    expect(() => new HyperparameterTuningStudy("shared", { ...args, project: pulumi.output("third-project") }, { parent: teamB })).not.toThrow();
   });
 
   it("keeps one record of ids per program run: an Automation API program that runs again keeps its study", async () => {
