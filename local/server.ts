@@ -33,8 +33,11 @@ export interface FaultRule {
   times?: number;
   /** Answer this HTTP status in Google's error shape instead of handling the request. */
   status?: number;
-  /** Destroy the connection without answering: before handling, or after handling and committing. */
-  dropConnection?: "before" | "after";
+  /**
+   * Destroy the connection without answering: before handling, or after handling and committing;
+   * or, with `midBody`, after committing and sending the head and part of a chunked body.
+   */
+  dropConnection?: "before" | "after" | "midBody";
   /** Answer this much later (the request is handled after the delay). */
   delayMs?: number;
 }
@@ -299,6 +302,13 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     const apiRequest: ApiRequest = { method, path, query: url.searchParams, body };
     const result = route(ctx, apiRequest);
     if (fault?.dropConnection === "after") return drop(req, method, path);
+    if (fault?.dropConnection === "midBody") {
+      const body = JSON.stringify(result);
+      res.writeHead(200, { "Content-Type": "application/json; charset=UTF-8" });
+      res.write(body.slice(0, Math.floor(body.length / 2)));
+      // Once the first chunk is on its way: a client sees a 200 whose body stops short.
+      return void setTimeout(() => drop(req, method, path), 20);
+    }
     answer(res, method, path, 200, JSON.stringify(result));
   };
 

@@ -33,8 +33,12 @@ export function isVertexApiError(error: unknown): error is VertexApiError {
   return error instanceof Error && error.name === "VertexApiError";
 }
 
-/** Socket-level failures: the request may or may not have reached the server. */
-const DROPPED = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ECONNABORTED|EAI_AGAIN|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|socket hang up|other side closed|fetch failed|TimeoutError|AbortError|aborted/i;
+/**
+ * Socket-level failures: the request may or may not have reached the server. A body cut off
+ * after a 200 head (node-fetch's `ERR_STREAM_PREMATURE_CLOSE`, "Premature close") is one too:
+ * the server did carry the request out.
+ */
+const DROPPED = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ECONNABORTED|EAI_AGAIN|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|socket hang up|other side closed|premature close|fetch failed|TimeoutError|AbortError|aborted/i;
 
 interface GoogleErrorBody {
   error?: { code?: number; message?: string; status?: string; details?: Array<Record<string, unknown>> };

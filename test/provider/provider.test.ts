@@ -157,6 +157,21 @@ describe("ambiguous creates: never two jobs", () => {
     expect((await client.list()).map((j) => j.name)).toEqual([id]);
   });
 
+  it("adopts the job of a create whose answer was cut off mid-body, and retries a get cut off the same way", async () => {
+    // A 200 head and half a chunked body, then the connection closes: node-fetch calls it a
+    // "Premature close" (ERR_STREAM_PREMATURE_CLOSE), which is a dropped connection like any other.
+    const { server, provider, lines, client } = await setup([
+      { method: "POST", path: PATHS.collection, dropConnection: "midBody" },
+      { method: "GET", path: PATHS.job, dropConnection: "midBody" },
+    ]);
+    const { id, outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 2 })));
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(lines.join("\n")).toContain(`adopting ${id}: the create did go through`);
+    expect(requests(server, "GET", PATHS.job).map((r) => r.status).slice(0, 2)).toEqual([0, 200]);
+    expect((await client.list()).map((j) => j.name)).toEqual([id]);
+  });
+
   it("does not retry a create refused for quota (429: nothing was created), and says what to do", async () => {
     const { server, provider, client } = await setup([{ method: "POST", path: PATHS.collection, status: 429 }]);
     const error = await thrown(provider.create(testInputs(server, testJob())));
