@@ -87,6 +87,11 @@ function hint(status: number, reason: string, message: string, body: GoogleError
   if (status === 429 || reason === "RESOURCE_EXHAUSTED") {
     const quotas = quotaNames(message, body);
     const which = quotas.length > 0 ? `the quota ${quotas.join(", ")}` : "a quota of the project in this region";
+    // A rate quota (Vertex's "Resource management (CRUD) requests per minute per region") refuses
+    // the request, not the job: a smaller job would be refused the same, a minute later none is.
+    if (isRateLimit(message, body)) {
+      return `. Too many requests to the API for now (${which}): nothing was carried out; run again in a minute, or request a higher rate (console: IAM & Admin > Quotas).`;
+    }
     return `. The job does not fit ${which}: lower parallelTrialCount or the trial machine, or request more quota (console: IAM & Admin > Quotas).`;
   }
   if (status === 403) {
@@ -99,6 +104,11 @@ function hint(status: number, reason: string, message: string, body: GoogleError
     return `. The credentials from ${authSource} were refused: ${renew}`;
   }
   return "";
+}
+
+/** True for a per-minute rate quota: ErrorInfo's RATE_LIMIT_EXCEEDED, or a limit "per minute" in the message. */
+function isRateLimit(message: string, body: GoogleErrorBody): boolean {
+  return (body.error?.details ?? []).some((detail) => detail.reason === "RATE_LIMIT_EXCEEDED") || /\bper (minute|second)\b|RATE_LIMIT_EXCEEDED/i.test(message);
 }
 
 /** Quota metric names in the message (`aiplatform.googleapis.com/custom_model_training_cpus`) or in QuotaFailure details. */

@@ -39,6 +39,22 @@ describe("errors", () => {
     expect(fromDetails.message).toContain("the quota aiplatform.googleapis.com/custom_model_training_cpus");
   });
 
+  it("tells a rate limit (requests per minute) from a job that does not fit: run again, not a smaller job", () => {
+    // What Vertex AI answers when the region's CRUD requests per minute are used up.
+    const message =
+      "Quota exceeded for quota metric 'Resource management (CRUD) requests' and limit 'Resource management (CRUD) requests per minute per region' of service 'aiplatform.googleapis.com' for consumer 'project_number:123'.";
+    const details = [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "RATE_LIMIT_EXCEEDED", domain: "googleapis.com", metadata: { quota_metric: "aiplatform.googleapis.com/resource_management_requests" } }];
+    for (const body of [{ code: 429, status: "RESOURCE_EXHAUSTED", message, details }, { code: 429, status: "RESOURCE_EXHAUSTED", message }]) {
+      const error = toVertexError(httpError(429, body), "create hyperparameter tuning job in projects/p/locations/us-central1", "ADC");
+      expect(error.message).not.toContain("lower parallelTrialCount");
+      expect(error.message).toContain("Too many requests to the API for now");
+      expect(error.message).toContain("run again in a minute");
+    }
+    expect(toVertexError(httpError(429, { code: 429, status: "RESOURCE_EXHAUSTED", message, details }), "create", "ADC").message).toContain(
+      "the quota aiplatform.googleapis.com/resource_management_requests",
+    );
+  });
+
   it("names the permission of a 403, and where the credentials came from", () => {
     const error = toVertexError(
       httpError(403, { code: 403, status: "PERMISSION_DENIED", message: "Permission 'aiplatform.hyperparameterTuningJobs.create' denied on resource '//aiplatform.googleapis.com/projects/p/locations/us-central1' (or it may not exist)." }),
