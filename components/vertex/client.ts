@@ -11,7 +11,7 @@ import type { VertexJob } from "../spec";
 import { resolveAuth } from "./auth";
 import { realClock, type Clock } from "./clock";
 import { apiRoot } from "./endpoint";
-import { toVertexError, vertexApiError } from "./errors";
+import { notApiAnswer, toVertexError, vertexApiError } from "./errors";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry";
 
 /** A long-running operation, as the delete call returns it. */
@@ -85,13 +85,24 @@ export function createVertexClient(options: VertexClientOptions): VertexClient {
   const jobs = api.projects.locations.hyperparameterTuningJobs;
   const parent = `projects/${options.project}/locations/${options.location}`;
 
-  /** One attempt of a call, its failure turned into a VertexApiError. */
+  /**
+   * One attempt of a call, its failure turned into a VertexApiError. Every answer of these calls
+   * is a JSON object; a success with anything else (a proxy's sign-in page, answered 200) did not
+   * come from the API, which may or may not have had the request: transient and ambiguous, as a
+   * dropped connection. Taken as the answer, it made a create "succeed" with no job name.
+   */
   async function once<T>(what: string, call: () => Promise<{ data: T }>): Promise<T> {
+    let data: T;
     try {
-      return (await call()).data;
+      data = (await call()).data;
     } catch (error) {
       throw toVertexError(error, what, credentials.source);
     }
+    if (data === null || typeof data !== "object" || Array.isArray(data)) {
+      const answer = typeof data === "string" ? notApiAnswer(data) : JSON.stringify(data);
+      throw vertexApiError(`${what} failed: the answer is not the API's (a proxy's page?): ${answer}; the request may or may not have been carried out`, 200, "NOT_API_ANSWER", true, true);
+    }
+    return data;
   }
   const retried = <T>(what: string, call: () => Promise<{ data: T }>): Promise<T> => withRetries(() => once(what, call), clock, policy);
 

@@ -61,7 +61,9 @@ export function toVertexError(error: unknown, what: string, authSource: string):
   if (typeof status === "number") {
     const body = (e.response?.data ?? {}) as GoogleErrorBody;
     const reason = body.error?.status ?? `HTTP_${status}`;
-    const apiMessage = body.error?.message ?? e.message ?? "";
+    // A body that is not Google's JSON (a proxy's or load balancer's HTML page) is quoted in part:
+    // the message ends up in the stack's state and the console.
+    const apiMessage = body.error?.message ?? (typeof e.response?.data === "string" ? notApiAnswer(e.response.data) : e.message ?? "");
     const message = `${what} failed: ${status} ${reason}: ${apiMessage}${hint(status, reason, apiMessage, body, authSource)}`;
     return vertexApiError(message, status, reason, status === 429 || status >= 500, status >= 500);
   }
@@ -70,6 +72,15 @@ export function toVertexError(error: unknown, what: string, authSource: string):
     return vertexApiError(`${what} failed: no answer (${code}); the request may or may not have been carried out`, undefined, code, true, true);
   }
   return vertexApiError(`${what} failed: ${e.message ?? String(error)}`, undefined, "UNKNOWN", false, false);
+}
+
+/** How much of an answer that is not the API's JSON a message quotes. */
+const NOT_API_EXCERPT_CHARS = 200;
+
+/** An answer that is not the API's JSON, as a message quotes it: one line, its start only. */
+export function notApiAnswer(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > NOT_API_EXCERPT_CHARS ? `${line.slice(0, NOT_API_EXCERPT_CHARS)}… (${text.length} characters, not the API's JSON)` : line;
 }
 
 /** The socket-level failure in an error's cause chain, if any: a code (`ECONNRESET`) before a name or message. */

@@ -1,5 +1,8 @@
 /** The client's pure parts: errors a person can act on, the retry policy, the endpoint, the credentials' order. */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { createVertexClient } from "../../components/vertex/client";
 import { resolveAuth } from "../../components/vertex/auth";
 import { apiRoot } from "../../components/vertex/endpoint";
 import { isNotFound, toVertexError } from "../../components/vertex/errors";
@@ -77,6 +80,32 @@ describe("errors", () => {
     expect(toVertexError(httpError(503, { status: "UNAVAILABLE", message: "x" }), "get", "ADC")).toMatchObject({ transient: true, ambiguous: true });
     expect(toVertexError(httpError(400, { status: "INVALID_ARGUMENT", message: "x" }), "get", "ADC")).toMatchObject({ transient: false, ambiguous: false });
     expect(isNotFound(toVertexError(httpError(404, { status: "NOT_FOUND", message: "x" }), "get", "ADC"))).toBe(true);
+  });
+
+  it("quotes only the start of an error answer that is not the API's JSON (a proxy's 502 page), on one line", () => {
+    const page = `<html>\n<head><title>502 Bad Gateway</title></head>\n<body>${"x".repeat(1500)}</body></html>`;
+    const error = Object.assign(new Error(page), { status: 502, response: { status: 502, data: page } });
+    const message = toVertexError(error, "get j", "ADC").message;
+    expect(message).toMatch(/^get j failed: 502 HTTP_502: <html> <head><title>502 Bad Gateway<\/title><\/head> <body>x+… \(1571 characters, not the API's JSON\)$/);
+    expect(message.length).toBeLessThan(300);
+  });
+
+  it("takes a success that is not the API's JSON (a proxy's sign-in page, 200) as no answer: transient and ambiguous, never a job", async () => {
+    const proxy = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>Sign in to continue</html>"));
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = createVertexClient({ project: "p", location: "us-central1", apiEndpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`, token: "t", retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+      for (const call of [() => client.create({ displayName: "d" }), () => client.get("projects/p/locations/us-central1/hyperparameterTuningJobs/1")]) {
+        await expect(call()).rejects.toMatchObject({
+          name: "VertexApiError",
+          transient: true,
+          ambiguous: true,
+          message: expect.stringContaining("failed: the answer is not the API's (a proxy's page?): <html>Sign in to continue</html>; the request may or may not have been carried out"),
+        });
+      }
+    } finally {
+      proxy.close();
+    }
   });
 
   it("never carries a token: messages come from the answer, not the request", () => {
