@@ -132,7 +132,9 @@ export function toUnit(dim: Dimension, v: number): number {
   if (v === hi) return 1;
   switch (dim.scale) {
     case "LINEAR":
-      return (v - lo) / (hi - lo);
+      // Halved first when the span overflows (DISCRETE values near ±1.8e308; the validator
+      // refuses such a DOUBLE range): (v − lo) / Infinity put every value but hi at 0.
+      return Number.isFinite(hi - lo) ? (v - lo) / (hi - lo) : (v / 2 - lo / 2) / (hi / 2 - lo / 2);
     case "LOG":
       return (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
     case "REVERSE_LOG":

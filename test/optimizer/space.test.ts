@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { suggest } from "../../optimizer";
 import { Rng } from "../../optimizer/rng";
 import { decode, encode, fromUnit, INACTIVE_UNIT, isActive, parseSpace, repair, samplePoint, spaceSize, toUnit } from "../../optimizer/space";
 import type { StudySpec } from "../../optimizer/types";
@@ -79,6 +80,17 @@ describe("search space mapping", () => {
   it("accepts discrete values written as floats and snaps integers", () => {
     const a = decode(space, encode(space, { lin: 0, unspecified: 1, log: 0.01, rlog: 0.5, int: 4.0, intlog: 10, disc: 64.0, cat: "sgd" }));
     expect(a).toMatchObject({ int: 4, intlog: 10, disc: 64, cat: "sgd" });
+  });
+
+  it("keeps DISCRETE values apart when their span is wider than a double holds", () => {
+    // (0 − lo)/(hi − lo) was 0/Infinity: 0 shared −1e308's point, so it was never suggested and
+    // a grid took a trial at −1e308 for one at 0.
+    const wide: StudySpec = { parameters: [{ parameterId: "x", discreteValueSpec: { values: [-1e308, 0, 1e308] } }] };
+    const completed = [{ parameters: { x: -1e308 }, value: 1 }, { parameters: { x: 1e308 }, value: 2 }];
+    for (const algorithm of ["ALGORITHM_UNSPECIFIED", "RANDOM_SEARCH", "GRID_SEARCH"]) {
+      expect(suggest({ space: { ...wide, algorithm }, completed, pending: [], count: 2, seed: 3 })).toEqual([{ x: 0 }]);
+    }
+    expect(suggest({ space: { ...wide, algorithm: "GRID_SEARCH" }, completed: [], pending: [], count: 3, seed: 3 })).toEqual([{ x: -1e308 }, { x: 0 }, { x: 1e308 }]);
   });
 
   it("rejects what it cannot interpret", () => {
