@@ -16,9 +16,11 @@ export function suggestGrid(request: SuggestRequest): Assignment[] {
   const out: Assignment[] = [];
   if (request.count <= 0) return out;
   for (const assignment of enumerateAssignments(space)) {
+    // Checked before taking a point, as the other algorithms' loops do: a count of 2.5 gives 3
+    // and NaN none, where an exact-equality stop after the push listed the whole grid.
+    if (!(out.length < request.count)) break;
     if (seen.has(assignmentKey(space, assignment))) continue;
     out.push(assignment);
-    if (out.length === request.count) break;
   }
   return out;
 }

@@ -68,6 +68,17 @@ describe("grid search", () => {
     expect(suggest({ space, completed, pending: [{ n: 1 }], count: 2, seed: 0 })).toEqual([{ n: 2 }, { n: 3 }]);
   });
 
+  it("takes a count that is not a whole number as the other algorithms do, not as the whole grid", () => {
+    // The grid stopped only when the count was reached exactly: 2.5 or NaN listed every point
+    // left (a ten-billion-value range never returned), where random and Bayesian give 3 and none.
+    const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "n", integerValueSpec: { minValue: "0", maxValue: "99" } }] };
+    for (const count of [2.5, NaN]) {
+      const expected = suggest({ space: { ...space, algorithm: "RANDOM_SEARCH" }, completed: [], pending: [], count, seed: 0 }).length;
+      expect(suggest({ space, completed: [], pending: [], count, seed: 0 })).toHaveLength(expected);
+    }
+    expect(suggest({ space, completed: [], pending: [], count: 2.5, seed: 0 })).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+  });
+
   it("refuses DOUBLE parameters", () => {
     const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] };
     expect(() => suggest({ space, completed: [], pending: [], count: 1, seed: 0 })).toThrow(/DOUBLE/);
