@@ -6,6 +6,7 @@
  *   --problems a,b --optimizers a,b --seeds N --budget N --modes seq,batch3   override the tier
  *   --shard i/k    run only every k-th study starting at i (results are cached, so shards resume)
  *   --summary-only print the table and plots from the cache without running anything
+ *   --help         print these options and exit
  *
  * Each study's trace is cached in <root>/<optimizer>@<version>/<mode>-b<budget>/<problem>@<problems.ts
  * version>/<seed>.json. The root is bench/optimizer/peer-traces/ for the Python peers, which is
@@ -42,14 +43,35 @@ const TIERS: Record<string, Omit<Plan, "tier">> = {
 const CHECKPOINTS = [10, 20, 30, 50, 100];
 const here = __dirname;
 
+const USAGE = `npx tsx bench/optimizer/run.ts [options]
+  --tier quick|full   the plan to run (default quick)
+  --problems a,b  --optimizers a,b  --seeds N  --budget N  --modes seq,batch3   override the tier
+  --shard i/k         run only every k-th study starting at i
+  --summary-only      print the table and plots from the cache without running anything
+  --help              print this and exit`;
+const OPTIONS = ["tier", "problems", "optimizers", "seeds", "budget", "modes", "shard", "summary-only", "help"];
+const MODES: Mode[] = ["seq", "batch3"];
+
+// Every option is checked before anything runs: an option ignored or misread (a typo, --help) ran
+// the tier's whole plan instead, Vizier's hours included, and wrote over the tier's recorded results.
 function parseArgs(argv: string[]): { plan: Plan; shard: [number, number]; summaryOnly: boolean } {
   const args = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i]!;
     if (!key.startsWith("--")) throw new Error(`unexpected argument ${key}`);
+    if (!OPTIONS.includes(key.slice(2))) throw new Error(`unknown option ${key}\n${USAGE}`);
     const value = argv[i + 1] && !argv[i + 1]!.startsWith("--") ? argv[++i]! : "true";
     args.set(key.slice(2), value);
   }
+  if (args.has("help")) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const count = (name: string, fallback: number): number => {
+    const value = Number(args.get(name) ?? fallback);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${args.get(name)}`);
+    return value;
+  };
   const tier = args.get("tier") ?? "quick";
   const base = TIERS[tier];
   if (!base) throw new Error(`unknown tier ${tier}`);
@@ -58,14 +80,17 @@ function parseArgs(argv: string[]): { plan: Plan; shard: [number, number]; summa
     tier,
     problems: list("problems", base.problems),
     optimizers: list("optimizers", base.optimizers),
-    seeds: Number(args.get("seeds") ?? base.seeds),
-    budget: Number(args.get("budget") ?? base.budget),
+    seeds: count("seeds", base.seeds),
+    budget: count("budget", base.budget),
     modes: list("modes", base.modes) as Mode[],
     batchProblems: base.batchProblems,
   };
   for (const p of plan.problems) if (!PROBLEMS.includes(p)) throw new Error(`unknown problem ${p}`);
   for (const o of plan.optimizers) if (!OPTIMIZERS.includes(o)) throw new Error(`unknown optimizer ${o}`);
-  const [i, k] = (args.get("shard") ?? "0/1").split("/").map(Number);
+  for (const m of plan.modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}`);
+  const shard = args.get("shard") ?? "0/1";
+  const [i, k] = shard.split("/").map(Number);
+  if (!/^\d+\/\d+$/.test(shard) || !(i! < k!)) throw new Error(`--shard must be i/k with 0 <= i < k, not ${shard}`);
   return { plan, shard: [i!, k!], summaryOnly: args.get("summary-only") === "true" };
 }
 
