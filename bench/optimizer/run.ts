@@ -1,12 +1,6 @@
 /**
- * The optimizer benchmark. `npx tsx bench/optimizer/run.ts --tier quick|full [options]`
- *
- *   --tier quick   ours vs random on a subset, 5 seeds, 50 trials (minutes)
- *   --tier full    all problems, ours vs random and the Python peers, 20 seeds, 100 trials, + batch-of-3 runs
- *   --problems a,b --optimizers a,b --seeds N --budget N --modes seq,batch3   override the tier
- *   --shard i/k    run only every k-th study starting at i (results are cached, so shards resume)
- *   --summary-only print the table and plots from the cache without running anything
- *   --help         print these options and exit
+ * The optimizer benchmark. `npx tsx bench/optimizer/run.ts --tier quick|full [options]`; the
+ * options are `USAGE` below (`--help` prints them).
  *
  * Each study's trace is cached in <root>/<optimizer>@<version>/<mode>-b<budget>/<problem>@<problems.ts
  * version>/<seed>.json. The root is bench/optimizer/peer-traces/ for the Python peers, which is
@@ -44,13 +38,15 @@ const CHECKPOINTS = [10, 20, 30, 50, 100];
 const here = __dirname;
 
 const USAGE = `npx tsx bench/optimizer/run.ts [options]
-  --tier quick|full   the plan to run (default quick)
+  --tier quick        ours vs random on a subset, 5 seeds, 50 trials (minutes; the default)
+  --tier full         all problems, ours vs random and the Python peers, 20 seeds, 100 trials, + batch-of-3 runs
   --problems a,b  --optimizers a,b  --seeds N  --budget N  --modes seq,batch3   override the tier
-  --shard i/k         run only every k-th study starting at i
+  --shard i/k         run only every k-th study starting at i (results are cached, so shards resume)
   --summary-only      print the table and plots from the cache without running anything
   --help              print this and exit`;
+// drivers.ts's Mode type, listed here rather than there: drivers.ts is part of ours' cache version.
+const MODES: readonly Mode[] = ["seq", "batch3"];
 const OPTIONS = ["tier", "problems", "optimizers", "seeds", "budget", "modes", "shard", "summary-only", "help"];
-const MODES: Mode[] = ["seq", "batch3"];
 
 // Every option is checked before anything runs: an option ignored or misread (a typo, --help) ran
 // the tier's whole plan instead, Vizier's hours included, and wrote over the tier's recorded results.

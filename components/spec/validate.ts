@@ -8,7 +8,7 @@
  * never reported.
  */
 import { IDENTITY_LABEL, SPEC_LABEL } from "./hash";
-import { readJobShape } from "./jobShape";
+import { ENUM_VALUES, readJobShape } from "./jobShape";
 import { isUnknown } from "./placeholder";
 import type { VertexJob, VertexParameterSpec } from "./vertexJson";
 
@@ -22,10 +22,15 @@ export interface Issue {
   message: string;
 }
 
-const ALGORITHMS = ["ALGORITHM_UNSPECIFIED", "GRID_SEARCH", "RANDOM_SEARCH"];
+/** Every name of an enum field of the job's field table (jobShape.ts), which lists them by number. */
+function enumNames(field: keyof typeof ENUM_VALUES): string[] {
+  return ENUM_VALUES[field].filter((name): name is string => name !== undefined);
+}
+const ALGORITHMS = enumNames("StudySpec.algorithm");
+const SCALES = enumNames("StudySpecParameterSpec.scaleType");
+const MEASUREMENT_SELECTIONS = enumNames("StudySpec.measurementSelectionType");
+// Fewer than the enum has: a metric needs a goal, and ON_DEMAND and LOW_COST are deprecated.
 const GOALS = ["MAXIMIZE", "MINIMIZE"];
-const SCALES = ["SCALE_TYPE_UNSPECIFIED", "UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE"];
-const MEASUREMENT_SELECTIONS = ["MEASUREMENT_SELECTION_TYPE_UNSPECIFIED", "LAST_MEASUREMENT", "BEST_MEASUREMENT"];
 const STRATEGIES = ["STRATEGY_UNSPECIFIED", "STANDARD", "SPOT", "FLEX_START"];
 const DISK_TYPES = ["pd-ssd", "pd-standard", "hyperdisk-balanced"];
 const VALUE_SPECS = ["doubleValueSpec", "integerValueSpec", "discreteValueSpec", "categoricalValueSpec"] as const;
