@@ -33,26 +33,52 @@ function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function fmt(v: number, digits = 3): string {
-  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(digits - 1) : String(Number(v.toPrecision(digits)));
+/**
+ * Tick values at round numbers inside [lo, hi]: multiples of a step of 1, 2 or 5 times a power of
+ * ten, about `n` of them, and steps of at least `minStep`. Five evenly spaced ticks from the data's
+ * own ends labelled the axes 0.9412, 0.9450, 0.9488...: a reader could not place a point by eye.
+ */
+function niceTicks(lo: number, hi: number, n = 5, minStep = 0): { values: number[]; step: number } {
+  if (!(hi > lo)) return { values: [lo], step: Math.max(Math.abs(lo), 1) };
+  const power = 10 ** Math.floor(Math.log10((hi - lo) / (n - 1)));
+  const count = (step: number) => Math.floor(hi / step) - Math.ceil(lo / step) + 1;
+  const step = [1, 2, 5, 10, 20]
+    .map((m) => Math.max(m * power, minStep))
+    .reduce((best, s) => (Math.abs(count(s) - n) < Math.abs(count(best) - n) ? s : best));
+  const values: number[] = [];
+  // k × step to 15 digits, so that 3 × 0.1 is 0.3, not 0.30000000000000004.
+  for (let k = Math.ceil(lo / step); k <= Math.floor(hi / step); k++) values.push(Number((k * step).toPrecision(15)));
+  return { values, step };
 }
 
 /**
- * An axis's tick labels: three significant digits, more where two different ticks would read
- * alike. Values that differ only in the fourth digit (the accuracies of a study that has
- * converged, 0.975 and 0.9778) labelled two grid lines 0.976, and a parameter from 10000 to
- * 10003 all five 1.00e+4: the axis no longer said where a point was.
+ * A tick's label: the fewest significant digits that give its value back to within a millionth of
+ * the step, in exponent form for very large or very small numbers (which would not fit the margin).
  */
-function tickLabels(values: number[]): string[] {
-  const distinct = new Set(values).size;
-  for (let digits = 3; ; digits++) {
-    const labels = values.map((v) => fmt(v, digits));
-    if (new Set(labels).size === distinct || digits >= 12) return labels;
-  }
+function tickLabel(value: number, step: number): string {
+  if (value === 0) return "0";
+  let digits = 1;
+  while (digits < 15 && Math.abs(Number(value.toPrecision(digits)) - value) > step * 1e-6) digits++;
+  const magnitude = Math.abs(value);
+  return magnitude >= 1e6 || magnitude < 1e-3 ? value.toExponential(digits - 1) : String(Number(value.toPrecision(digits)));
 }
 
-function ticks(lo: number, hi: number, n = 5): number[] {
-  return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+/**
+ * Ticks of a log axis, placed in log10 units: whole decades where the axis spans three or more, 1,
+ * 2 and 5 times a power of ten where it spans at least half of one, else round values as on a linear axis.
+ */
+function logTicks(lo: number, hi: number): { at: number; label: string }[] {
+  const tick = (value: number, step: number) => ({ at: Math.log10(value), label: tickLabel(value, step) });
+  if (hi - lo >= 3) return niceTicks(lo, hi, 5, 1).values.map((e) => tick(10 ** e, 10 ** e));
+  if (hi - lo >= 0.5) {
+    const marks: { at: number; label: string }[] = [];
+    for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+      for (const m of [1, 2, 5]) if (e + Math.log10(m) >= lo && e + Math.log10(m) <= hi) marks.push(tick(m * 10 ** e, m * 10 ** e));
+    }
+    return marks;
+  }
+  const { values, step } = niceTicks(10 ** lo, 10 ** hi);
+  return values.map((v) => tick(v, step));
 }
 
 /** One scatter plot as an SVG element. */
@@ -84,21 +110,20 @@ function svg(plot: Plot): string {
     const hi = xHi + xPad;
     sx = (x) => M.left + (plotW * (f(Number(x)) - lo)) / (hi - lo);
     const at = (t: number) => M.left + (plotW * (t - lo)) / (hi - lo);
-    const values = ticks(xLo, xHi);
-    const labels = tickLabels(values.map((t) => (log ? 10 ** t : t)));
-    xTicks = plot.xAxis.integerTicks
-      ? [...new Set(values.map(Math.round))].map((t) => ({ at: at(t), label: String(t) }))
-      : values.map((t, i) => ({ at: at(t), label: labels[i]! }));
+    const marks = log
+      ? logTicks(lo, hi)
+      : (({ values, step }) => values.map((t) => ({ at: t, label: tickLabel(t, step) })))(niceTicks(lo, hi, 5, plot.xAxis.integerTicks ? 1 : 0));
+    xTicks = marks.map((t) => ({ at: at(t.at), label: t.label }));
   }
   const parts: string[] = [];
   parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" class="title">${escape(plot.title)}</text>`);
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" class="frame"/>`);
-  const yTicks = ticks(yLo, yHi);
-  tickLabels(yTicks).forEach((label, i) => {
-    const y = sy(yTicks[i]!);
+  const yTicks = niceTicks(yLo, yHi);
+  for (const t of yTicks.values) {
+    const y = sy(t);
     parts.push(`<line x1="${M.left - 4}" x2="${M.left + plotW}" y1="${y}" y2="${y}" class="grid"/>`);
-    parts.push(`<text x="${M.left - 6}" y="${y + 4}" text-anchor="end">${label}</text>`);
-  });
+    parts.push(`<text x="${M.left - 6}" y="${y + 4}" text-anchor="end">${tickLabel(t, yTicks.step)}</text>`);
+  }
   for (const t of xTicks) parts.push(`<text x="${t.at}" y="${M.top + plotH + 16}" text-anchor="middle">${escape(t.label)}</text>`);
   parts.push(`<text x="${M.left + plotW / 2}" y="${H - 8}" text-anchor="middle" class="axis">${escape(plot.xLabel)}</text>`);
   parts.push(`<text x="14" y="${M.top + plotH / 2}" text-anchor="middle" class="axis" transform="rotate(-90 14 ${M.top + plotH / 2})">${escape(plot.yLabel)}</text>`);
