@@ -4,11 +4,11 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../local/earlyStopping";
 import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
-import { MetricsReader, selectFinal } from "../../local/metrics";
+import { LOOK_BYTES, MetricsReader, selectFinal } from "../../local/metrics";
 import { studySeed, suggestionSeed, unrecorded } from "../../local/scheduler";
 import { Store } from "../../local/store";
 import { tempDir } from "./helpers";
@@ -90,6 +90,74 @@ describe("metrics reader", () => {
     expect(reader.read().measurements).toEqual([]);
     writeFileSync(path, `${line(1, "0.5", 1)}\n`);
     expect(reader.read().measurements).toHaveLength(1);
+  });
+
+  it("reads on from where the last look ended while the file grows (lines split across looks included), and whole again once it is rewritten", () => {
+    const path = join(tempDir(), "output.metrics");
+    const reader = new MetricsReader(path, "accuracy", 0);
+    const steps = (update: { measurements: { stepCount: string }[] }) => update.measurements.map((m) => m.stepCount);
+    const lines = Array.from({ length: 8 }, (_, i) => `${line(i + 1, String(i / 10), i + 1)}\n`);
+    writeFileSync(path, `${lines[0]}${lines[1].slice(0, 10)}`);
+    expect(steps(reader.read())).toEqual(["1"]);
+    appendFileSync(path, `${lines[1].slice(10)}${lines[2].slice(0, 5)}`);
+    expect(steps(reader.read())).toEqual(["2"]);
+    // A line cut inside a UTF-8 character is read whole once its rest comes.
+    const accented = Buffer.from(`${JSON.stringify({ accuracy: "0.9", global_step: "4", timestamp: 4, note: "é" })}\n`);
+    const cut = accented.indexOf(Buffer.from("é")) + 1;
+    appendFileSync(path, Buffer.concat([Buffer.from(lines[2].slice(5)), accented.subarray(0, cut)]));
+    expect(steps(reader.read())).toEqual(["3"]);
+    appendFileSync(path, accented.subarray(cut));
+    const fourth = reader.read();
+    expect([steps(fourth), fourth.malformed]).toEqual([["4"], []]);
+    // Only what was appended is parsed again: a file a trainer appends to a line a step reaches
+    // millions of lines, and parsing it whole at every look blocked the server for seconds each.
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      appendFileSync(path, lines[4]);
+      expect(steps(reader.read())).toEqual(["5"]);
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+    // Rewritten as cloudml-hypertune does past 100 reports (the first line gone): only the new line is new.
+    writeFileSync(path, `${lines[1]}${lines[2]}${lines[4]}${lines[5]}`);
+    expect(steps(reader.read())).toEqual(["6"]);
+    // Truncated, then written again.
+    writeFileSync(path, "");
+    expect(steps(reader.read())).toEqual([]);
+    writeFileSync(path, `${lines[6]}${lines[7].trimEnd()}`);
+    expect(steps(reader.read())).toEqual(["7"]);
+    // Once the process has ended, a last line without its newline is complete.
+    expect(steps(reader.read(true))).toEqual(["8"]);
+  });
+
+  it("reads a big file a piece a look while the trial runs, and to its end at the last look", () => {
+    const path = join(tempDir(), "output.metrics");
+    const all = Array.from({ length: Math.ceil((2.5 * LOOK_BYTES) / line(1, "0.5", 1).length) }, (_, i) => `${line(i + 1, "0.5", i + 1)}\n`);
+    writeFileSync(path, all.join(""));
+    const reader = new MetricsReader(path, "accuracy", 0);
+    const first = reader.read().measurements.map((m) => Number(m.stepCount));
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(all.length / 2);
+    const rest = reader.read(true).measurements.map((m) => Number(m.stepCount));
+    expect([...first, ...rest]).toEqual(all.map((_, i) => i + 1));
+    // A line longer than a piece is skipped as malformed, a piece at a time, and the lines after it are read.
+    const long = join(tempDir(), "output.metrics");
+    writeFileSync(long, `${"x".repeat(LOOK_BYTES + 10)}\n${all[0]}`);
+    const after = new MetricsReader(long, "accuracy", 0);
+    const updates = [after.read(), after.read(), after.read()];
+    expect(updates.flatMap((u) => u.measurements.map((m) => m.stepCount))).toEqual(["1"]);
+    expect(updates.flatMap((u) => u.malformed).join("")).toBe("x".repeat(LOOK_BYTES + 10));
+  });
+
+  it("tells unstamped appended reports apart by their place when read a look at a time", () => {
+    const path = join(tempDir(), "output.metrics");
+    const reader = new MetricsReader(path, "accuracy", 0);
+    writeFileSync(path, '{"accuracy": 0.5}\n{"accuracy": 0.5}\n');
+    expect(reader.read().measurements).toHaveLength(2);
+    appendFileSync(path, '{"accuracy": 0.5}\n');
+    expect(reader.read().measurements).toHaveLength(1);
+    expect(reader.read().measurements).toHaveLength(0);
   });
 
   it("selects the final measurement: last by default, best by the goal with BEST_MEASUREMENT", () => {
