@@ -1,10 +1,12 @@
 /**
  * The `filter` of `hyperparameterTuningJobs.list`, in the subset of Google's list-filter
- * grammar that clients of this backend use (the resource's idempotency lookup, gcloud):
+ * grammar that clients of this backend use (the resource's idempotency lookup, gcloud, the
+ * Python SDK's `HyperparameterTuningJob.list(filter=...)`):
  *
  *   labels.<key>=<value>   labels.<key>!=<value>   labels.<key>:*
  *   state=JOB_STATE_X      state!=JOB_STATE_X
  *   display_name=<name>    display_name!=<name>    display_name:"prefix*"
+ *   create_time>"2026-01-01T00:00:00Z"   (also =, !=, <, <=, >=; an RFC 3339 time, as Vertex documents)
  *
  * joined by `AND`. Values and label keys may be double-quoted (JSON strings, in which `AND` is
  * text, not a join). Anything else is refused (400) rather than silently matching everything,
@@ -25,6 +27,7 @@ const JOB_STATES = [
 /** The fields of a job a filter can test. */
 export interface Filterable {
   state?: string | null;
+  createTime?: string | null;
   displayName?: string | null;
   labels?: Record<string, string> | null;
 }
@@ -32,7 +35,26 @@ export interface Filterable {
 /** A compiled filter: true when the job matches. */
 export type JobPredicate = (job: Filterable) => boolean;
 
-const TERM = /^\s*(labels\.(?:"[^"]+"|[^\s=!:]+)|state|display_name|displayName)\s*(!=|=|:)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*$/;
+const TERM = /^\s*(labels\.(?:"[^"]+"|[^\s=!:<>]+)|state|display_name|displayName|create_time|createTime)\s*(!=|<=|>=|=|<|>|:)\s*("(?:[^"\\]|\\.)*"|[^\s"]+)\s*$/;
+
+/** An RFC 3339 time: date, `T`, time with up to nine digits of fraction, `Z` or an offset. */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 time as nanoseconds since the epoch, or undefined when it is none (or names no
+ * real date, `2026-02-30`). Nanoseconds, as Vertex's timestamps have, so that a bound between
+ * two milliseconds compares as it would there; a job's own times are in milliseconds.
+ */
+function instant(text: string): bigint | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [, date, time, fraction = "", sign, offsetHours, offsetMinutes] = m;
+  const ms = Date.parse(`${date}T${time}Z`);
+  // Date.parse rolls 02-30 over to 03-02 (and takes hour 24): only a time it writes back the same is one.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== `${date}T${time}`) return undefined;
+  const offset = sign ? (sign === "-" ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000 : 0;
+  return BigInt(ms - offset) * 1_000_000n + BigInt(fraction.padEnd(9, "0"));
+}
 
 /** A value or label key as written; a quoted one is read as a JSON string (its escapes too). */
 function unquote(value: string): string {
@@ -52,9 +74,11 @@ function wildcard(pattern: string): RegExp {
 
 function term(text: string): JobPredicate {
   const m = TERM.exec(text);
-  if (!m) throw new ApiError("INVALID_ARGUMENT", `unsupported filter term ${JSON.stringify(text.trim())}: the local backend supports labels.<k>=<v>, labels.<k>!=<v>, labels.<k>:*, state=, state!=, display_name=, display_name!= and display_name:, joined by AND`);
+  if (!m) throw new ApiError("INVALID_ARGUMENT", `unsupported filter term ${JSON.stringify(text.trim())}: the local backend supports labels.<k>=<v>, labels.<k>!=<v>, labels.<k>:*, state=, state!=, display_name=, display_name!=, display_name: and create_time with =, !=, <, <=, >, >=, joined by AND`);
   const [, field, op, raw] = m;
   const value = unquote(raw);
+  if (field === "create_time" || field === "createTime") return timeTerm(op, value);
+  if (op.startsWith("<") || op.startsWith(">")) throw new ApiError("INVALID_ARGUMENT", `only create_time supports <, <=, > and >= in a filter (got ${JSON.stringify(text.trim())})`);
   let read: (job: Filterable) => string | undefined;
   if (field.startsWith("labels.")) {
     const key = unquote(field.slice("labels.".length));
@@ -73,6 +97,25 @@ function term(text: string): JobPredicate {
   return (job) => {
     const actual = read(job);
     return actual !== undefined && pattern.test(actual);
+  };
+}
+
+/** A `create_time` comparison: the job's creation and the term's time compared as instants. */
+function timeTerm(op: string, value: string): JobPredicate {
+  if (op === ":") throw new ApiError("INVALID_ARGUMENT", "create_time supports only =, !=, <, <=, > and >= in a filter");
+  const bound = instant(value);
+  if (bound === undefined) throw new ApiError("INVALID_ARGUMENT", `the filter's create_time ${JSON.stringify(value)} is no RFC 3339 time: write it as "2026-01-01T00:00:00Z"`);
+  const compare: Record<string, (a: bigint) => boolean> = {
+    "=": (a) => a === bound,
+    "!=": (a) => a !== bound,
+    "<": (a) => a < bound,
+    "<=": (a) => a <= bound,
+    ">": (a) => a > bound,
+    ">=": (a) => a >= bound,
+  };
+  return (job) => {
+    const created = job.createTime ? instant(job.createTime) : undefined;
+    return created !== undefined && compare[op](created);
   };
 }
 

@@ -295,6 +295,13 @@ describe("jobs", () => {
     expect(notSucceeded.body.hyperparameterTuningJobs).toBeUndefined();
     const notRunning = await api.list(`?filter=${encodeURIComponent("state!=JOB_STATE_RUNNING AND labels.team:*")}`);
     expect(notRunning.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0", "job-1", "job-2"]);
+    // As google-cloud-aiplatform's HyperparameterTuningJob.list(filter=...) sends it, and Vertex documents it.
+    const since = await api.list(`?filter=${encodeURIComponent('create_time>"2020-01-01T00:00:00Z" AND labels.team=a')}`);
+    expect(since.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0", "job-2"]);
+    const first = byLabel.body.hyperparameterTuningJobs[0].createTime;
+    const fromFirst = await api.list(`?filter=${encodeURIComponent(`create_time>="${first}" AND labels.team:*`)}`);
+    expect(fromFirst.body.hyperparameterTuningJobs.map((j: { displayName: string }) => j.displayName)).toEqual(["job-0", "job-1", "job-2"]);
+    expect((await api.list(`?filter=${encodeURIComponent(`create_time<"${first}" AND labels.team:*`)}`)).body.hyperparameterTuningJobs).toBeUndefined();
     const bad = await api.list(`?filter=${encodeURIComponent("create_time>2020")}`);
     expect(bad.status).toBe(400);
     const badEscape = await api.list(`?filter=${encodeURIComponent('display_name="\\q"')}`);

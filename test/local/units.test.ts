@@ -186,13 +186,31 @@ describe("list filter", () => {
     expect(parseFilter("")(job)).toBe(true);
   });
   it("refuses what it does not support instead of matching everything", () => {
-    expect(() => parseFilter("create_time>2020-01-01")).toThrow(/unsupported filter/);
+    expect(() => parseFilter('end_time>"2020-01-01T00:00:00Z"')).toThrow(/unsupported filter/);
     expect(() => parseFilter("state:JOB*")).toThrow(/only = and !=/);
     expect(() => parseFilter("labels.a=b OR labels.c=d")).toThrow(/unsupported filter/);
     // The refusal lists every form it takes, the negations included.
-    expect(() => parseFilter("create_time>2020-01-01")).toThrow(
-      "supports labels.<k>=<v>, labels.<k>!=<v>, labels.<k>:*, state=, state!=, display_name=, display_name!= and display_name:, joined by AND",
+    expect(() => parseFilter('end_time>"2020-01-01T00:00:00Z"')).toThrow(
+      "supports labels.<k>=<v>, labels.<k>!=<v>, labels.<k>:*, state=, state!=, display_name=, display_name!=, display_name: and create_time with =, !=, <, <=, >, >=, joined by AND",
     );
+  });
+  it("compares create_time with an RFC 3339 time, as Vertex documents (create_time>\"2021-05-18T00:00:00Z\")", () => {
+    const created = { ...job, createTime: "2026-03-01T12:00:00.250Z" };
+    expect(parseFilter('create_time>"2026-01-01T00:00:00Z"')(created)).toBe(true);
+    expect(parseFilter("create_time>2026-01-01T00:00:00Z AND labels.team=ml")(created)).toBe(true);
+    expect(parseFilter('create_time<"2026-01-01T00:00:00Z"')(created)).toBe(false);
+    expect(parseFilter('create_time>="2026-03-01T12:00:00.25Z"')(created)).toBe(true);
+    expect(parseFilter('create_time<="2026-03-01T12:00:00.250Z" AND create_time="2026-03-01T12:00:00.250000000Z"')(created)).toBe(true);
+    expect(parseFilter('create_time!="2026-03-01T12:00:00.250Z"')(created)).toBe(false);
+    // An offset is the same instant; a bound between two milliseconds compares as it does on Vertex.
+    expect(parseFilter('create_time="2026-03-01T13:00:00.250+01:00"')(created)).toBe(true);
+    expect(parseFilter('create_time<"2026-03-01T12:00:00.2500001Z"')(created)).toBe(true);
+    expect(parseFilter('create_time>="2026-03-01T12:00:00.2500001Z"')(created)).toBe(false);
+    for (const bad of ['create_time>"2026-01-01"', 'create_time>"2026-02-30T00:00:00Z"', 'create_time>"yesterday"', 'create_time>"2026-01-01T24:00:00Z"']) {
+      expect(() => parseFilter(bad), bad).toThrow(expect.objectContaining({ status: "INVALID_ARGUMENT", message: expect.stringContaining("is no RFC 3339 time") }));
+    }
+    expect(() => parseFilter('create_time:"2026*"')).toThrow(/create_time supports only/);
+    expect(() => parseFilter("display_name>a")).toThrow(/only create_time supports </);
   });
   it("refuses a state that is no JobState name instead of matching no job (=) or every job (!=)", () => {
     for (const filter of ["state=SUCCEEDED", 'state!="JOB_STATE_SUCEEDED"', "state=job_state_running"]) {
