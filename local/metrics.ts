@@ -52,6 +52,24 @@ export function metricNumber(raw: unknown): number | undefined {
   return Number(text);
 }
 
+/** The range of a Vertex int64 (a measurement's stepCount). */
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+
+/**
+ * A report's global_step as a measurement's stepCount, an int64's decimal digits: exact, as
+ * cloudml-hypertune writes them (`str(int(step))`), so a step past 2^53 (a nanosecond clock's)
+ * keeps its digits and one of 1e21 is no "1e+21", which no int64 reader takes; a fraction is cut
+ * off, and what is no number is step 0. Undefined for a step beyond int64: no measurement can
+ * carry it, and a client that reads the job's stepCounts as int64 (Google's Python one) would fail
+ * on the whole job.
+ */
+function stepCount(text: string): string | undefined {
+  const digits = /^\s*([+-]?\d+)\s*$/.exec(text)?.[1];
+  const number = Number(text);
+  const step = digits !== undefined ? BigInt(digits) : Number.isNaN(number) ? 0n : Number.isFinite(number) ? BigInt(Math.trunc(number)) : undefined;
+  return step !== undefined && step >= INT64.min && step <= INT64.max ? String(step) : undefined;
+}
+
 /** The keys of a cloudml-hypertune report that are not metrics. */
 const REPORT_FIELDS = new Set(["global_step", "timestamp", "trial", "checkpoint_path"]);
 
@@ -181,10 +199,12 @@ export class MetricsReader {
         update.nonFinite.push(step);
         return;
       }
+      const count = stepCount(step);
+      if (count === undefined) return malformed(line);
       const timestamp = Number(report.timestamp);
       const elapsed = Number.isFinite(timestamp) ? Math.max(0, timestamp - this.startedAt / 1000) : (Date.now() - this.startedAt) / 1000;
       update.measurements.push({
-        stepCount: String(Math.trunc(Number(step)) || 0),
+        stepCount: count,
         elapsedDuration: `${elapsed.toFixed(3)}s`,
         metrics: [{ metricId: this.metricId, value }],
       });

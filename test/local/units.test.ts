@@ -77,6 +77,20 @@ describe("metrics reader", () => {
     expect(reader.unreadable).toBe('"tf.Tensor(0.91, shape=(), dtype=float32)"');
   });
 
+  it("writes a step as an int64's exact digits, and skips a report whose step no int64 holds", () => {
+    const reader = new MetricsReader("/nonexistent", "accuracy", 0);
+    const at = (step: unknown, timestamp: number) => JSON.stringify({ accuracy: "0.5", global_step: step, timestamp });
+    // cloudml-hypertune writes str(int(step)): a nanosecond clock's step is past 2^53.
+    const steps = ["1733464935123456789", "9223372036854775807", "-9223372036854775808", "1.9", "1e3", "abc", 12];
+    const update = reader.parse(`${steps.map((s, i) => at(s, i)).join("\n")}\n`);
+    expect(update.measurements.map((m) => m.stepCount)).toEqual(["1733464935123456789", "9223372036854775807", "-9223372036854775808", "1", "1000", "0", "12"]);
+    // Beyond int64 (1e21 was written "1e+21"): no client reading int64 takes it, Google's Python one fails on the whole job.
+    const beyond = [at("1000000000000000000000", 10), at(1e21, 11), at("9223372036854775808", 12), at("Infinity", 13)];
+    const skipped = reader.parse(`${beyond.join("\n")}\n`);
+    expect(skipped.measurements).toEqual([]);
+    expect(skipped.malformed).toEqual(beyond);
+  });
+
   it("tells the reports a new server reads again from those the last one recorded, equal ones counted", () => {
     const m = (value: number) => ({ stepCount: "0", elapsedDuration: "1s", metrics: [{ metricId: "accuracy", value }] });
     // cloudml-hypertune's default step is 0, and a plateau repeats a value: recorded 0.9 and 0.95, then 0.9 again unread.
