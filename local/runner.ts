@@ -9,7 +9,7 @@
  * that was not there to see it end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, appendFileSync, closeSync, constants, mkdirSync, openSync, readFileSync, readSync, fstatSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, statSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { TrialCommand } from "./command";
@@ -135,6 +135,15 @@ export function readStopReason(trialDir: string): StopReason | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether the trial's command has ended, as its folder shows it: its shell writes the status to
+ * `<EXIT_STATUS_FILE>.tmp` first, with builtins, the moment the command ends, and renames it into
+ * place after, with `mv`, a process of its own that takes milliseconds (more on a busy machine).
+ */
+function commandEnded(trialDir: string): boolean {
+  return existsSync(join(trialDir, EXIT_STATUS_FILE)) || existsSync(join(trialDir, `${EXIT_STATUS_FILE}.tmp`));
 }
 
 /** What a recorded exit status says, or undefined when there is none (the trial has not ended, or was killed with its shell). */
@@ -300,11 +309,12 @@ export class TrialProcess {
    */
   stop(reason: StopReason): void {
     if (this.ended || this.pgid === undefined) return;
-    // A command that has ended on its own (its shell recorded the status, and this process has
-    // not handled the exit yet) is not stopped: its end stands. Else a trial that finished as a
-    // cancel, a shutdown or its deadline came would be recorded cancelled, interrupted (and run
-    // again) or timed out, its result lost. Vertex's cancel is best effort the same way.
-    if (this.stopReason === undefined && readExitStatus(this.dir)) return;
+    // A command that has ended on its own (its shell is recording the status or has, and this
+    // process has not handled the exit yet) is not stopped: its end stands. Else a trial that
+    // finished as a cancel, a shutdown or its deadline came would be recorded cancelled,
+    // interrupted (and run again) or timed out, its result lost. Vertex's cancel is best effort
+    // the same way.
+    if (this.stopReason === undefined && commandEnded(this.dir)) return;
     // Kept in the folder first: a server that dies before the trial ends leaves the next one the reason.
     if (this.stopReason === undefined) writeFileSync(join(this.dir, STOP_REASON_FILE), `${reason}\n`);
     this.stopReason ??= reason;

@@ -2,7 +2,7 @@
  * Trials as real processes of a small test trainer: success, crash, timeout, no metric, NaN,
  * a missing command, failure budget, parallelism, process groups, measurement selection.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
@@ -242,6 +242,26 @@ describe("failing trials", () => {
     trial.stop("cancel");
     expect(await exit).toMatchObject({ code: 0, signal: null, stopReason: undefined });
     expect(existsSync(join(dir, STOP_REASON_FILE))).toBe(false);
+  });
+
+  it("leaves a trial that ended on its own as it ended when a stop comes while its shell writes the exit status", async () => {
+    const dir = tempDir();
+    // The recording shell's `mv` (found on the command's PATH) says when it runs and waits to be
+    // let go: the command has ended, its status is not in place yet, and the stop lands there.
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "mv"), `#!/bin/sh\n: > "${join(dir, "in-mv")}"\nwhile [ ! -e "${join(dir, "go")}" ]; do sleep 0.01; done\nexec /bin/mv "$@"\n`, { mode: 0o755 });
+    const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: `${bin}:${process.env.PATH ?? ""}`, AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
+    let exited!: (exit: TrialExit) => void;
+    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
+    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurement: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
+    trial.start(dir);
+    expect(await eventually(() => existsSync(join(dir, "in-mv")), 10_000)).toBe(true);
+    trial.stop("cancel");
+    writeFileSync(join(dir, "go"), "");
+    expect(await exit).toMatchObject({ code: 0, signal: null, stopReason: undefined });
+    expect(existsSync(join(dir, STOP_REASON_FILE))).toBe(false);
+    expect(readFileSync(join(dir, EXIT_STATUS_FILE), "utf8")).toBe("0\n");
   });
 
   it("uses max(3, 20% of max trials) when maxFailedTrialCount is 0", () => {
