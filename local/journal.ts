@@ -2,8 +2,9 @@
  * The append-only journal under the state folder: one JSON event a line, replayed on start.
  *
  * A `kill -9` can stop the server between any two instructions, so every append that commits a
- * fact others rely on (a job exists, a trial is about to spawn, a measurement, an end) is
- * written whole and `fsync`ed before the caller acts on it. The only damage a kill can do is a
+ * fact others rely on (a job exists, a trial is about to spawn, an end) is written whole and
+ * `fsync`ed before the caller acts on it (a measurement is written whole, and synced with the
+ * next such fact: the trial's metrics file holds it too, see Store.addMeasurement). The only damage a kill can do is a
  * torn last line, which replay ignores (and the next append starts on a fresh line). An append
  * that fails part-way (a full disk) leaves the same, throws, and is mended the same way.
  */
