@@ -41,8 +41,12 @@ export interface TrialExit {
 
 /** What the runner tells its owner. */
 export interface TrialHooks {
-  /** A new measurement; called in step order as the file grows. */
-  onMeasurement(m: Measurement): void;
+  /**
+   * The new measurements one look at the file found, in file order; called once per look that
+   * found any, so that the owner judges a trial once per look, not once per line of a trainer
+   * that reports every step.
+   */
+  onMeasurements(measurements: Measurement[]): void;
   /** The process ended and the metrics file was read one last time. */
   onExit(exit: TrialExit): void;
 }
@@ -341,7 +345,7 @@ export class TrialProcess {
     const update = this.reader.read(final);
     for (const line of update.malformed) this.note(`skipped a malformed metrics line: ${line.slice(0, 200)}`);
     if (update.nonFinite.length && this.nonFiniteStep === undefined) this.nonFiniteStep = update.nonFinite[0];
-    for (const m of update.measurements) this.hooks.onMeasurement(m);
+    if (update.measurements.length) this.hooks.onMeasurements(update.measurements);
   }
 
   private finish(code: number | null, signal: string | null, spawnError?: string): void {

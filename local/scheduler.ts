@@ -366,9 +366,7 @@ export class JobScheduler {
     }
     const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
     const trialProcess: TrialProcess = new TrialProcess(this.trialDir(trialId), command, this.metricId, timeout ? parseFloat(timeout) * 1000 : undefined, {
-      onMeasurement: (m) => {
-        if (unseen(m)) this.measured(record, trialProcess, m);
-      },
+      onMeasurements: (measurements) => this.measured(record, trialProcess, measurements.filter(unseen)),
       onExit: (exit) => {
         this.running.delete(trialId);
         if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout, command.argv[0]!);
@@ -378,8 +376,14 @@ export class JobScheduler {
     return trialProcess;
   }
 
-  private measured(record: TrialRecord, trialProcess: TrialProcess, m: Measurement): void {
-    this.store.addMeasurement(this.record.id, record.trial.id, m);
+  /**
+   * Records what one look found and judges the trial once, on all of it: early stopping compares
+   * the trial's curve with every completed trial's, so a judgement per measurement of a trainer
+   * that reports every step (thousands a look) held the server for minutes.
+   */
+  private measured(record: TrialRecord, trialProcess: TrialProcess, measurements: Measurement[]): void {
+    if (measurements.length === 0) return;
+    for (const m of measurements) this.store.addMeasurement(this.record.id, record.trial.id, m);
     // Measurements read after the process exited (its last read) are recorded, not judged: a stop
     // could no longer be sent, and its log line would contradict the trial's end.
     if (this.record.job.state !== "JOB_STATE_RUNNING" || trialProcess.stopping || trialProcess.exited) return;

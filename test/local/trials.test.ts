@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
 import { isCredentialVariable, trialCommand } from "../../local/command";
 import { EXIT_STATUS_FILE, STOP_REASON_FILE, TrialProcess, type TrialExit } from "../../local/runner";
+import type { Measurement } from "../../local/metrics";
 import { failureBudget, studySeed } from "../../local/scheduler";
 import { suggest, type Suggest, type SuggestRequest } from "../../optimizer";
 import { startServer, type LocalServer } from "../../local/server";
@@ -233,7 +234,7 @@ describe("failing trials", () => {
     const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
     let exited!: (exit: TrialExit) => void;
     const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
-    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurement: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
+    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
     trial.start(dir);
     // Spun without yielding: the command ends and its shell records the status, but this process
     // cannot handle the exit before the stop, as when a cancel lands in that window.
@@ -254,7 +255,7 @@ describe("failing trials", () => {
     const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: `${bin}:${process.env.PATH ?? ""}`, AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
     let exited!: (exit: TrialExit) => void;
     const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
-    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurement: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
+    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
     trial.start(dir);
     expect(await eventually(() => existsSync(join(dir, "in-mv")), 10_000)).toBe(true);
     trial.stop("cancel");
@@ -262,6 +263,23 @@ describe("failing trials", () => {
     expect(await exit).toMatchObject({ code: 0, signal: null, stopReason: undefined });
     expect(existsSync(join(dir, STOP_REASON_FILE))).toBe(false);
     expect(readFileSync(join(dir, EXIT_STATUS_FILE), "utf8")).toBe("0\n");
+  });
+
+  it("hands on what one look at the metrics file found in one call, so a trainer that reports every step is judged once a look, not once a line", async () => {
+    const dir = tempDir();
+    const metricsFile = join(dir, "metrics.jsonl");
+    const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ accuracy: String(i / 500), global_step: String(i + 1), timestamp: 1 + i }));
+    writeFileSync(join(dir, "prepared.jsonl"), `${lines.join("\n")}\n`);
+    // Renamed into place at once: the first look that sees the file sees all 500 lines.
+    const command = { argv: ["/bin/sh", "-c", `mv "${join(dir, "prepared.jsonl")}" "${metricsFile}"; sleep 0.3`], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile };
+    const looks: Measurement[][] = [];
+    let exited!: (exit: TrialExit) => void;
+    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
+    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: (m) => void looks.push(m), onExit: exited }, { pollMs: 50, graceMs: 300 });
+    trial.start(dir);
+    expect(await exit).toMatchObject({ code: 0 });
+    expect(looks.map((m) => m.length)).toEqual([500]);
+    expect(looks[0]!.map((m) => m.stepCount)).toEqual(lines.map((_, i) => String(i + 1)));
   });
 
   it("uses max(3, 20% of max trials) when maxFailedTrialCount is 0", () => {
