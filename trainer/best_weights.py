@@ -8,12 +8,11 @@ study reported for it. A study that selects the last measurement passes ``--save
 
 import io
 import json
-import math
 
 import numpy as np
 import tensorflow as tf
 
-from trainer.reporting import METRIC_TAG
+from trainer.reporting import METRIC_TAG, diverged
 from trainer.saving import join_path, write_json
 
 _RECORD = "best.json"
@@ -50,10 +49,10 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         self.best_epoch, self.best_accuracy = record["epoch"], record["accuracy"]
 
     def on_epoch_end(self, epoch, logs=None):
-        accuracy = float(logs["val_accuracy"])
         # An epoch whose loss diverged has weights that are NaN: never the one to save.
-        if not math.isfinite(float(logs.get("loss", 0.0))):
+        if diverged(logs):
             return
+        accuracy = float(logs["val_accuracy"])
         if self.best_accuracy is None or accuracy > self.best_accuracy:
             self.best_epoch, self.best_accuracy = epoch + 1, accuracy
             self._weights = [w.copy() for w in self.model.get_weights()]

@@ -1,5 +1,7 @@
 """Per-epoch reporting: the metric for Vertex AI's tuning service and a progress line."""
 
+import math
+
 import hypertune
 import tensorflow as tf
 
@@ -7,12 +9,21 @@ import tensorflow as tf
 METRIC_TAG = "accuracy"
 
 
+def diverged(logs):
+    """Whether an epoch's training or validation loss (in its Keras ``logs``) is not finite.
+
+    Its model's outputs are then NaN, and its accuracy (the argmax of NaNs: the first class's
+    share) measures nothing: reported, a tuning service would take it as the trial's real value.
+    """
+    return not all(math.isfinite(float(logs[key])) for key in ("loss", "val_loss") if key in logs)
+
+
 class HypertuneReporter(tf.keras.callbacks.Callback):
     """After each epoch, report validation accuracy with ``global_step`` = epoch (1-based).
 
     Reporting every epoch, not only the last, gives early stopping a learning curve to
-    judge. ``cloudml-hypertune`` rewrites ``$CLOUD_ML_HP_METRIC_FILE`` on every report and
-    stamps each line with ``$CLOUD_ML_TRIAL_ID``.
+    judge; an epoch that :func:`diverged` is not reported. ``cloudml-hypertune`` rewrites
+    ``$CLOUD_ML_HP_METRIC_FILE`` on every report and stamps each line with ``$CLOUD_ML_TRIAL_ID``.
     """
 
     def __init__(self, epochs):
@@ -21,8 +32,11 @@ class HypertuneReporter(tf.keras.callbacks.Callback):
         self._hypertune = hypertune.HyperTune()
 
     def on_epoch_end(self, epoch, logs=None):
-        accuracy = float(logs["val_accuracy"])
         step = epoch + 1
+        if diverged(logs):
+            print(f"epoch {step}/{self._epochs} not reported: its loss is not finite", flush=True)
+            return
+        accuracy = float(logs["val_accuracy"])
         self._hypertune.report_hyperparameter_tuning_metric(
             hyperparameter_metric_tag=METRIC_TAG,
             metric_value=accuracy,

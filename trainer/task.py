@@ -2,8 +2,8 @@
 
 This is the module the Vertex AI image runs (``Dockerfile``) and the local backend spawns
 with ``.venv/bin/python -m trainer.task``. Exit status: 0 on success, 1 when the trial
-cannot run (e.g. its dataset cannot be loaded), 2 for bad flags; in both failure cases
-stderr carries one line that says what went wrong and what to do.
+cannot run (e.g. its dataset cannot be loaded) or has no result (its loss diverged), 2 for bad
+flags; in both failure cases stderr carries one line that says what went wrong and what to do.
 """
 
 import os

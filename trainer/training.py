@@ -8,6 +8,7 @@ import tensorflow as tf
 from trainer import datasets
 from trainer.best_weights import BestEpochWeights, describe
 from trainer.checkpoints import CheckpointFolder
+from trainer.errors import TrialError
 from trainer.model import build_model
 from trainer.reporting import HypertuneReporter
 from trainer.saving import save_model
@@ -17,8 +18,8 @@ from trainer.threads import apply_thread_settings
 def run(args):
     """Run the trial described by parsed flags ``args``.
 
-    Raises :class:`trainer.errors.TrialError` when the data cannot be loaded or a
-    thread-count variable is malformed.
+    Raises :class:`trainer.errors.TrialError` when the data cannot be loaded, a thread-count
+    variable is malformed, or the loss diverged leaving no finite weights to save.
     """
     # Before anything else touches TensorFlow: its thread pools are fixed by the first op.
     apply_thread_settings()
@@ -47,7 +48,7 @@ def run(args):
     )
     reporter = HypertuneReporter(epochs=args.epochs)
     # A loss that is NaN (a learning rate far too high) stays NaN: stop at once rather than
-    # spend the remaining epochs, still reporting the epoch so the study sees it as poor.
+    # spend the remaining epochs. That epoch is not reported (trainer.reporting.diverged).
     callbacks = [tf.keras.callbacks.TerminateOnNaN(), reporter]
     checkpoints = CheckpointFolder.from_environment(os.environ, vars(args))
     if checkpoints:
@@ -69,17 +70,21 @@ def run(args):
     )
     # history.epoch lists the epochs this run trained, numbered from where it resumed.
     epochs_run = history.epoch[-1] + 1 if history.epoch else args.epochs
-    if epochs_run < args.epochs:
+    if history.epoch and not np.isfinite(history.history["loss"][-1]):
         print(f"the loss became NaN in epoch {epochs_run}: training stopped", flush=True)
     if args.save_epoch == "best":
         best.restore()
     if not all(np.isfinite(w).all() for w in model.get_weights()):
         # Every epoch diverged (or the last did, with --save-epoch=last): a model of NaNs is of no
-        # use to anyone, and neither is a checkpoint of one. The reports stand.
-        print("no model saved: its weights are not finite (the loss diverged)", flush=True)
+        # use to anyone, and neither is a checkpoint of one. The trial fails, so that a study
+        # counts it infeasible rather than take an accuracy it reported (if any) as a model's.
         if checkpoints:
             checkpoints.discard()
-        return
+        which = ", whose weights --save-epoch=last saves" if args.save_epoch == "last" else " and no epoch ended with finite weights"
+        raise TrialError(
+            f"the loss diverged in epoch {epochs_run}{which}: there is no model to save, nor an accuracy "
+            f"to report for one (--learning-rate={args.learning_rate:g} too high?)"
+        )
     print(describe(args.save_epoch, (best.best_epoch, best.best_accuracy), epochs_run), flush=True)
     keras_path = save_model(model, args.model_dir)
     if checkpoints:

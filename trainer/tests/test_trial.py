@@ -131,17 +131,44 @@ def test_save_epoch_last_saves_the_last_epochs_weights(saved_epochs):
     assert "saving the last epoch's weights (epoch 8)" in trial.stdout
 
 
-def test_a_diverged_trial_stops_at_once_still_reports_and_saves_no_nan_model(trainer, tmp_path):
+def test_a_diverged_trial_fails_reporting_no_accuracy_and_saving_no_model(trainer, tmp_path):
+    """A NaN model's accuracy (argmax of NaNs: the first class's share, 0.1 here) measures nothing:
+    reported, it would be taken as the trial's real result, of a model that was never saved."""
     checkpoints = tmp_path / "checkpoints"
     result = trainer("--dataset=digits", "--epochs=5", "--learning-rate=1e9", f"--model-dir={tmp_path / 'model'}", env={"AIP_CHECKPOINT_DIR": f"{checkpoints}/"})
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in result.metrics_file.read_text().splitlines()]
-    assert [r["global_step"] for r in records] == ["1"]
-    assert "the loss became NaN in epoch 1: training stopped" in result.stdout
-    assert "no model saved: its weights are not finite (the loss diverged)" in result.stdout
+    assert result.returncode == 1, result.stderr
+    assert not result.metrics_file.exists()
+    assert result.stderr.splitlines() == [
+        "trainer.task: error: the loss diverged in epoch 1 and no epoch ended with finite weights: "
+        "there is no model to save, nor an accuracy to report for one (--learning-rate=1e+09 too high?)"
+    ]
+    assert "epoch 1/5 not reported: its loss is not finite" in result.stdout
     assert not (tmp_path / "model").exists()
     # Nor is a checkpoint of NaN weights kept for a restart to resume.
     assert not [path for path in checkpoints.rglob("*") if path.is_file()]
+
+
+def test_an_epoch_whose_loss_is_not_finite_is_not_reported(tmp_path, monkeypatch):
+    """Nor is it the best epoch; a later finite epoch is both."""
+    import tensorflow as tf
+
+    from trainer.best_weights import BestEpochWeights
+    from trainer.reporting import HypertuneReporter
+
+    metrics = tmp_path / "output.metrics"
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(metrics))
+    reporter, best = HypertuneReporter(epochs=3), BestEpochWeights()
+    model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+    for callback in (reporter, best):
+        callback.set_model(model)
+        callback.on_epoch_end(0, {"loss": float("nan"), "val_loss": float("nan"), "val_accuracy": 0.1})
+        callback.on_epoch_end(1, {"loss": 0.5, "val_loss": float("inf"), "val_accuracy": 0.2})
+    assert not metrics.exists()
+    assert best.best_epoch is None
+    for callback in (reporter, best):
+        callback.on_epoch_end(2, {"loss": 0.4, "val_loss": 0.6, "val_accuracy": 0.05})
+    assert [json.loads(line)["global_step"] for line in metrics.read_text().splitlines()] == ["3"]
+    assert best.best_epoch == 3
 
 
 def test_same_seed_repeats_the_trial(trials):
