@@ -21,13 +21,16 @@ _RECORD = "best.json"
 class BestEpochWeights(tf.keras.callbacks.Callback):
     """Keeps a copy of the weights of the epoch with the highest validation accuracy.
 
-    :meth:`restore` puts them back after training. Ties keep the earliest epoch: it is the
-    first to reach the value, and the one a study's BEST selection reads as its own.
+    :meth:`restore` puts them back after training, with the optimizer's state (Adam's step count
+    and moments) as it was after that epoch: ``model.keras`` saves both, for further training,
+    which must go on from that epoch rather than apply a later epoch's moments to its weights.
+    Ties keep the earliest epoch: it is the first to reach the value, and the one a study's BEST
+    selection reads as its own.
 
     With a ``store`` folder (local or ``gs://``; see :mod:`trainer.checkpoints`) the best epoch
     is also written there, so a trial that Vertex AI restarts and that resumes from its
-    checkpoint still saves the best epoch of its first run. The weights go to a file
-    named by the epoch, then the record that names it, so a process killed between the two
+    checkpoint still saves the best epoch of its first run. The weights and optimizer state go to
+    a file named by the epoch, then the record that names it, so a process killed between the two
     leaves the previous best intact.
     """
 
@@ -36,6 +39,7 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         self.best_epoch = None
         self.best_accuracy = None
         self._weights = None
+        self._optimizer = None
         self._store = store
 
     def on_train_begin(self, logs=None):
@@ -45,7 +49,7 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         # Kept aside: the model itself continues from the checkpoint's weights.
         with tf.io.gfile.GFile(join_path(self._store, record["file"]), "rb") as f:
             arrays = np.load(io.BytesIO(f.read()))
-            self._weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+            self._weights, self._optimizer = _unpack(arrays, "weight"), _unpack(arrays, "optimizer")
         self.best_epoch, self.best_accuracy = record["epoch"], record["accuracy"]
 
     def on_epoch_end(self, epoch, logs=None):
@@ -56,12 +60,15 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         if self.best_accuracy is None or accuracy > self.best_accuracy:
             self.best_epoch, self.best_accuracy = epoch + 1, accuracy
             self._weights = [w.copy() for w in self.model.get_weights()]
+            self._optimizer = [v.numpy().copy() for v in self.model.optimizer.variables]
             self._write_record()
 
     def restore(self):
-        """Set the model's weights to the best epoch's; returns (epoch, accuracy), 1-based."""
+        """Set the model's weights and optimizer state to the best epoch's; returns (epoch,
+        accuracy), 1-based."""
         if self._weights is not None:
             self.model.set_weights(self._weights)
+            self.model.optimizer.set_weights(self._optimizer)
         return self.best_epoch, self.best_accuracy
 
     def _read_record(self):
@@ -75,11 +82,9 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         if not self._store:
             return
         tf.io.gfile.makedirs(self._store)
-        # The weights alone (not the optimizer's state, which a checkpoint needs and this does
-        # not): a third of what a Keras weights file with Adam's moments takes.
         name = f"epoch-{self.best_epoch}.npz"
         buffer = io.BytesIO()  # np.savez seeks back, which a gs:// file being written cannot.
-        np.savez(buffer, *self._weights)
+        np.savez(buffer, **_pack(self._weights, "weight"), **_pack(self._optimizer, "optimizer"))
         with tf.io.gfile.GFile(join_path(self._store, name), "wb") as f:
             f.write(buffer.getvalue())
         record = {"epoch": self.best_epoch, "accuracy": self.best_accuracy, "file": name}
@@ -87,6 +92,17 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         for old in tf.io.gfile.listdir(self._store):
             if old.endswith(".npz") and old != name:
                 tf.io.gfile.remove(join_path(self._store, old))
+
+
+def _pack(arrays, prefix):
+    """``arrays`` as ``np.savez`` keywords ``<prefix>_0``, ``<prefix>_1``, ..."""
+    return {f"{prefix}_{i}": array for i, array in enumerate(arrays)}
+
+
+def _unpack(npz, prefix):
+    """The list :func:`_pack` stored under ``prefix`` in the loaded ``npz``."""
+    count = sum(1 for name in npz.files if name.startswith(f"{prefix}_"))
+    return [npz[f"{prefix}_{i}"] for i in range(count)]
 
 
 def describe(save_epoch, best, last_epoch):

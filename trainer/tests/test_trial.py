@@ -123,6 +123,21 @@ def test_saved_weights_are_the_best_epochs_by_default(saved_epochs):
     assert f"saving epoch {epoch}'s weights (accuracy={best:.4f}, the best of 8)" in trial.stdout
 
 
+def test_the_best_epochs_model_keeps_that_epochs_optimizer_state(saved_epochs):
+    """model.keras is for further training: its Adam state (step count, moments) must be the saved
+    epoch's, not the last epoch's paired with earlier weights."""
+    import tensorflow as tf
+
+    trial = saved_epochs["best"]
+    accuracies = [float(r["accuracy"]) for r in trial.records]
+    epoch = accuracies.index(max(accuracies)) + 1
+    model = tf.keras.models.load_model(trial.model_dir / "model.keras")
+    # 1347 training examples in batches of 32: 43 steps an epoch.
+    assert int(model.optimizer.iterations) == 43 * epoch
+    last = tf.keras.models.load_model(saved_epochs["last"].model_dir / "model.keras")
+    assert int(last.optimizer.iterations) == 43 * 8
+
+
 def test_save_epoch_last_saves_the_last_epochs_weights(saved_epochs):
     trial = saved_epochs["last"]
     accuracies = [float(r["accuracy"]) for r in trial.records]
@@ -159,6 +174,7 @@ def test_an_epoch_whose_loss_is_not_finite_is_not_reported(tmp_path, monkeypatch
     monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(metrics))
     reporter, best = HypertuneReporter(epochs=3), BestEpochWeights()
     model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
     for callback in (reporter, best):
         callback.set_model(model)
         callback.on_epoch_end(0, {"loss": float("nan"), "val_loss": float("nan"), "val_accuracy": 0.1})
@@ -261,6 +277,8 @@ def test_a_restarted_trial_resumes_from_its_checkpoint_and_keeps_its_best_epoch(
     """Killed after its 6th epoch and started again with the same AIP_CHECKPOINT_DIR, as Vertex AI
     restarts a worker: it trains only the remaining epochs and still saves the best epoch (the 4th,
     from before the kill), then removes its checkpoints."""
+    import tensorflow as tf
+
     checkpoints = tmp_path / "checkpoints"
     flags = ("--dataset=digits", "--epochs=8", "--learning-rate=0.03", "--batch-size=32", f"--model-dir={tmp_path / 'model'}")
     env = {"AIP_CHECKPOINT_DIR": f"{checkpoints}/"}
@@ -286,6 +304,9 @@ def test_a_restarted_trial_resumes_from_its_checkpoint_and_keeps_its_best_epoch(
     assert max(float(line.split("=")[1]) for line in after) < best, "the best epoch must be one before the kill"
     # The progress lines carry 4 decimals; one validation example is worth 1/450 here.
     assert _saved_model_accuracy(tmp_path / "model") == pytest.approx(best, abs=5e-5)
+    # With that epoch's optimizer state, kept across the restart too (43 steps an epoch).
+    best_epoch = max(accuracies, key=accuracies.get)
+    assert int(tf.keras.models.load_model(tmp_path / "model" / "model.keras").optimizer.iterations) == 43 * best_epoch
     assert not [path for path in checkpoints.rglob("*") if path.is_file()]
 
 
