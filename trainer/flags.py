@@ -38,6 +38,10 @@ def integral(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    # inf (also what "1e400" parses to) and nan are not integers of any declaration: the hint
+    # below would send the user to fix a parameter spec that is not at fault.
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
     if not value.is_integer():
         raise argparse.ArgumentTypeError(
             f"expected an integer, got {text!r} (a non-integral float; "

@@ -69,6 +69,14 @@ def test_bad_values_fail_naming_the_flag(capsys, argv, fragment):
     assert fragment in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text", ["1e400", "inf", "nan"])
+def test_an_infinite_or_nan_integer_is_not_called_non_integral(text):
+    # float("1e400") is inf: no parameter declaration would make it an acceptable integer.
+    with pytest.raises(argparse.ArgumentTypeError) as error:
+        integral(text)
+    assert str(error.value) == f"expected an integer, got {text!r}"
+
+
 def test_integral_rejects_text():
     with pytest.raises(argparse.ArgumentTypeError, match="expected an integer"):
         integral("many")
