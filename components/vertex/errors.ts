@@ -44,9 +44,13 @@ interface GoogleErrorBody {
   error?: { code?: number; message?: string; status?: string; details?: Array<Record<string, unknown>> };
 }
 
-/** True when the error says the resource does not exist. */
+/**
+ * True when the API says the resource does not exist: a 404 with Google's `NOT_FOUND` status.
+ * A 404 without it (a proxy's or load balancer's page, a path no API serves) says nothing about
+ * the job, and taking it for "gone" dropped a live job from the stack.
+ */
 export function isNotFound(error: unknown): boolean {
-  return isVertexApiError(error) && error.httpStatus === 404;
+  return isVertexApiError(error) && error.httpStatus === 404 && error.reason === "NOT_FOUND";
 }
 
 /**

@@ -13,7 +13,7 @@ import { cancelAndWait, createOrAdopt, withIdentityLabels } from "./adoption";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
 import { connect } from "./connect";
-import { isNotFound } from "./errors";
+import { isNotFound, isVertexApiError } from "./errors";
 import { DEFAULT_WAIT_MINUTES, waitsForEnd } from "./inputRules";
 import { toOutputs } from "./outputs";
 import { progressReporter, waitForJob } from "./wait";
@@ -29,6 +29,19 @@ export interface LifecycleContext {
 const CANCEL_TIMEOUT_MS = 30 * 60_000;
 /** The inputs' keys, to give `read` the inputs back apart from the outputs. */
 const INPUT_KEYS = ["project", "location", "job", "backend", "apiEndpoint", "localStateDir", "localRepoRoot", "wait", "waitTimeoutMinutes", "identity", "specHash", "localBackendModule", "vertexApiModule", "__provider"] as const;
+
+/**
+ * A job's full name, as Vertex AI gives it. Only a NOT_FOUND for such a name says the job is
+ * gone: a path of another shape is no job's (the local backend answers one it does not serve with
+ * NOT_FOUND too).
+ */
+const JOB_NAME = /^projects\/[^/]+\/locations\/[^/]+\/hyperparameterTuningJobs\/[^/]+$/;
+
+function checkJobName(id: string): void {
+  if (!JOB_NAME.test(id)) {
+    throw new Error(`${JSON.stringify(id)} is not the full name of a hyperparameter tuning job (projects/<project>/locations/<location>/hyperparameterTuningJobs/<id>): it is kept in the stack`);
+  }
+}
 
 /** The error the dynamic-provider host reports as "created, but failed to initialize". */
 export interface JobInitError extends Error {
@@ -98,18 +111,24 @@ async function finish(client: VertexClient, id: string, inputs: TuningJobInputs,
 /** Refreshes the job's state, trials and best trial; a job that no longer exists leaves the stack. */
 export async function readJob(id: string, props: TuningJobOutputs | undefined, ctx: LifecycleContext): Promise<pulumi.dynamic.ReadResult<TuningJobOutputs>> {
   if (!props) throw new Error(`cannot read ${id} without its recorded inputs: pulumi import is not supported for dynamic resources`);
+  checkJobName(id);
   const inputs = inputsOf(props);
   const client = await connect(inputs, ctx.clock);
   try {
     return { id, props: toOutputs(inputs, await client.get(id)), inputs: inputs as TuningJobOutputs };
   } catch (error) {
     if (isNotFound(error)) return { id: "" };
+    // Dropping a job that still runs would orphan it: only the API's own NOT_FOUND drops it.
+    if (isVertexApiError(error) && error.httpStatus === 404) {
+      throw new Error(`${error.message.replace(/\.$/, "")}. This is not Vertex AI's NOT_FOUND for ${id}: the job is kept in the stack; check apiEndpoint and what answers at it`);
+    }
     throw error;
   }
 }
 
 /** Destroys the job: cancel if it still runs, wait for it to end, delete, wait for the delete operation. Gone already is fine. */
 export async function deleteJob(id: string, props: TuningJobOutputs, ctx: LifecycleContext): Promise<void> {
+  checkJobName(id);
   const client = await connect(inputsOf(props), ctx.clock);
   try {
     await cancelAndWait(client, id, ctx.clock, CANCEL_TIMEOUT_MS);

@@ -3,6 +3,8 @@
  * the server: every case ends with exactly the jobs it should have, and the right outputs.
  */
 import { writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runAdoption } from "../../cli/run";
@@ -362,6 +364,27 @@ describe("deadline, update, read and delete", () => {
 
     await client.waitForOperation(await client.delete(error.id));
     expect(await provider.read(error.id, error.properties)).toEqual({ id: "" });
+  });
+
+  it("read keeps a job in the stack on a 404 that is not Vertex's NOT_FOUND for it (a proxy's page, an id of another shape), and says why", async () => {
+    const { server, provider, client } = await setup();
+    const { id, outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 1 })));
+    // A misconfigured endpoint: something that answers every path with an HTML 404 page.
+    const proxy = createServer((_req, res) => res.writeHead(404, { "content-type": "text/html" }).end("<html><body>404 Not Found</body></html>"));
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const viaProxy = { ...outs, apiEndpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/` };
+      const error = await thrown(provider.read(id, viaProxy));
+      expect(error.message).toContain(`get ${id} failed: 404 HTTP_404: <html><body>404 Not Found</body></html>`);
+      expect(error.message).toContain(`not Vertex AI's NOT_FOUND for ${id}: the job is kept in the stack`);
+    } finally {
+      proxy.close();
+    }
+    // The local backend answers any path it does not serve with NOT_FOUND; an id that is no job's name is refused before.
+    const odd = await thrown(provider.read("42", outs));
+    expect(odd.message).toContain('"42" is not the full name of a hyperparameter tuning job');
+    await expect(provider.delete("42", outs)).rejects.toThrow('"42" is not the full name of a hyperparameter tuning job');
+    expect((await client.get(id)).state).toBe("JOB_STATE_SUCCEEDED");
   });
 
   it("delete of a running job cancels it, waits for it to end and deletes it (the local delete operation is done at once)", async () => {
