@@ -3,6 +3,7 @@
  * resource's identity (its URN), one of the spec (the Vertex JSON without its labels).
  */
 import { createHash } from "node:crypto";
+import { canonicalJob } from "./jobShape";
 
 /** JSON with object keys sorted at every level, so equal values always serialize alike. */
 export function canonicalJson(value: unknown): string {
@@ -25,8 +26,11 @@ export function shortHash(text: string, length = 20): string {
 export const IDENTITY_LABEL = "pulumi-resource";
 export const SPEC_LABEL = "pulumi-spec";
 
-/** The hash of a job's spec: everything but its labels (which carry the hashes themselves). */
+/**
+ * The hash of a job's spec: everything but its labels (which carry the hashes themselves), read
+ * in one form per field (`canonicalJob`), so that a spelling Vertex reads alike is the same spec.
+ */
 export function specHash(job: object): string {
-  const { labels: _labels, ...spec } = job as { labels?: unknown };
+  const { labels: _labels, ...spec } = canonicalJob(job) as { labels?: unknown };
   return shortHash(canonicalJson(spec));
 }

@@ -171,6 +171,19 @@ export function readJobShape(body: unknown): { job: VertexJob; issues: Issue[]; 
   return { job: (job ?? {}) as VertexJob, issues, unreadable };
 }
 
+/**
+ * The job in its one form per field (`readJobShape`), for comparing and hashing jobs: two requests
+ * Vertex reads alike (`"5"` and `5`, `max_trial_count` and `maxTrialCount`, an enum's number and
+ * its name, `null` and absent) give the same job, so a change of spelling is no new job. A job
+ * already in that form (as `toVertexJob` writes it) comes back equal to itself, so its hash stays.
+ * A request with an issue is returned as given: it creates no job, and the placeholders of its
+ * refused values would make unlike requests equal.
+ */
+export function canonicalJob(job: unknown): unknown {
+  const { job: read, issues, unreadable } = readJobShape(job);
+  return issues.length > 0 || unreadable ? job : read;
+}
+
 function readMessage(value: unknown, message: string, path: string, depth: number, issues: Issue[]): unknown {
   if (isUnknown(value)) return value;
   if (!isObject(value)) {

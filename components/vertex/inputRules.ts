@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 // Imported from the spec's files, not its index: the provider is serialized by value, and the
 // index would carry every spec module along (spec/hash's node:crypto cannot be serialized).
 import { canonicalJson } from "../spec/hash";
+import { canonicalJob } from "../spec/jobShape";
 import { isUnknown } from "../spec/placeholder";
 import { localBackendIssues } from "../spec/localRules";
 import { checkJob, SETTING_RULES } from "../spec/validate";
@@ -29,9 +30,12 @@ export const DEFAULT_WAIT_MINUTES = 24 * 60;
  * `waitTimeoutMinutes: 1440` would show an update at every preview until an `up`. The API root
  * is compared as the client would resolve it with the new backend and location (the regional
  * host when none is given on Vertex AI, a trailing slash added; on the local backend no endpoint
- * means the embedded server), so that a new backend or location is reported as itself only.
+ * means the embedded server), so that a new backend or location is reported as itself only. The
+ * job is compared in its one form per field: `"5"` for `5` or `max_trial_count` for
+ * `maxTrialCount` would otherwise cancel a running study and run it again.
  */
 const EFFECTIVE: Partial<Record<(typeof REPLACING_KEYS)[number] | (typeof UPDATING_KEYS)[number], (inputs: TuningJobInputs, news: TuningJobInputs) => unknown>> = {
+  job: (inputs) => canonicalJob(inputs.job),
   backend: (inputs) => inputs.backend ?? "vertex",
   apiEndpoint: (inputs, news) => (isLocal(news) && inputs.apiEndpoint === undefined ? undefined : apiRoot(news.location, inputs.apiEndpoint)),
   wait: (inputs) => waitsForEnd(inputs),

@@ -77,6 +77,22 @@ describe("diff", () => {
     expect(await diff(olds, news)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
   });
 
+  it("sees no change for the same job spelled another way Vertex reads alike: a cosmetic change must not cancel and rerun the study", async () => {
+    const spelled = inputs();
+    const job = spelled.job as Record<string, unknown> & typeof spelled.job;
+    delete job.maxTrialCount;
+    job.max_trial_count = "3";
+    job.trialJobSpec!.workerPoolSpecs![0].replicaCount = 1 as never;
+    job.studySpec!.algorithm = 3 as never;
+    job.studySpec!.parameters![0].doubleValueSpec!.maxValue = "1" as never;
+    job.encryptionSpec = null as never;
+    expect(await diff(inputs(), spelled)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: true });
+    // Recorded spelled so by an earlier version, compared with the canonical job: no change either.
+    expect((await diff(spelled, inputs())).changes).toBe(false);
+    job.max_trial_count = "4";
+    expect((await diff(inputs(), spelled)).replaces).toEqual(["job"]);
+  });
+
   it("ignores what only the class computes (identity, specHash, the local module path)", async () => {
     const news = inputs({ identity: "other", specHash: "other", localBackendModule: "/elsewhere/embedded.js" });
     expect((await diff(inputs(), news)).changes).toBe(false);

@@ -361,4 +361,44 @@ describe("hashes", () => {
     expect(specHash({ ...a, maxTrialCount: 11 })).not.toBe(specHash(a));
     expect(specHash(a)).toMatch(/^[0-9a-f]{20}$/);
   });
+
+  // The hash is the job's spec label: a job recorded under the old hash is not adopted after an
+  // interrupted up but cancelled as another spec's. A canonical job's hash must never change.
+  const rich = toVertexJob(
+    {
+      displayName: "rich",
+      metric: { id: "loss", goal: "MINIMIZE" },
+      parameters: [
+        { id: "layers", type: "INTEGER", min: 1, max: 4, children: [{ parentValues: [2, 3], parameter: { id: "width", type: "DISCRETE", values: [32, 64] } }] },
+        { id: "opt", type: "CATEGORICAL", values: ["adam", "sgd"], children: [{ parentValues: ["sgd"], parameter: { id: "momentum", type: "DOUBLE", min: 0, max: 0.9 } }] },
+      ],
+      algorithm: "RANDOM",
+      maxTrials: 8,
+      parallelTrials: 2,
+      earlyStopping: { convex: { maxStepCount: 100, minStepCount: 10, useElapsedDuration: false } },
+      trial: { machineType: "n1-standard-8", acceleratorType: "NVIDIA_TESLA_T4", acceleratorCount: 1, timeoutSeconds: 3600, bootDisk: { type: "pd-ssd", sizeGb: 200 } },
+    },
+    { imageUri: "img:1" },
+    { kmsKeyName: "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k", baseOutputDirectory: "gs://b/x/", labels: { team: "ml" } },
+  );
+
+  it("keeps the spec hash of a canonical job (as toVertexJob writes it) exactly as it was", () => {
+    const seed = seedVertexJob({ imageUri: "us-docker.pkg.dev/p/r/trainer:abc", serviceAccount: "t@p.iam.gserviceaccount.com", outputUriPrefix: "gs://b/s/" });
+    expect(specHash(seed)).toBe("6d61f13cbc831c7f6fe7");
+    expect(specHash(rich)).toBe("2f77c83aeeb5446f9aca");
+  });
+
+  it("gives a job spelled another way Vertex reads alike (proto names, numbers in strings, int64 as numbers, enums by number, nulls) the canonical job's hash", () => {
+    const spelled = structuredClone(rich) as Record<string, unknown> & VertexJob;
+    delete spelled.maxTrialCount;
+    spelled.max_trial_count = "8";
+    spelled.parallelTrialCount = "2" as never;
+    spelled.studySpec!.algorithm = 3 as never;
+    spelled.studySpec!.parameters![0].integerValueSpec = { minValue: 1, maxValue: "04" } as never;
+    spelled.studySpec!.parameters![1].conditionalParameterSpecs![0].parameterSpec!.doubleValueSpec!.maxValue = "0.9" as never;
+    spelled.trialJobSpec!.workerPoolSpecs![0].replicaCount = 1 as never;
+    spelled.trialJobSpec!.network = null;
+    expect(specHash(spelled)).toBe(specHash(rich));
+    expect(specHash({ ...rich, maxTrialCount: 9 })).not.toBe(specHash(rich));
+  });
 });
