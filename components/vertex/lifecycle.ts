@@ -12,7 +12,7 @@ import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { cancelAndWait, createOrAdopt, withIdentityLabels } from "./adoption";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
-import { connect } from "./connect";
+import { connect, locateLocalJob } from "./connect";
 import { isNotFound, isVertexApiError } from "./errors";
 import { DEFAULT_WAIT_MINUTES, waitsForEnd } from "./inputRules";
 import { toOutputs } from "./outputs";
@@ -82,7 +82,8 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
 }
 
 /** Resumes waiting for the existing job (after a deadline, or a change of the wait settings). Never creates one. */
-export async function resumeJob(id: string, inputs: TuningJobInputs, ctx: LifecycleContext): Promise<TuningJobOutputs> {
+export async function resumeJob(id: string, news: TuningJobInputs, ctx: LifecycleContext): Promise<TuningJobOutputs> {
+  const inputs = locateLocalJob(news);
   const client = await connect(inputs, ctx.clock);
   try {
     if (!waitsForEnd(inputs)) return toOutputs(inputs, await client.get(id));
@@ -112,7 +113,7 @@ async function finish(client: VertexClient, id: string, inputs: TuningJobInputs,
 export async function readJob(id: string, props: TuningJobOutputs | undefined, ctx: LifecycleContext): Promise<pulumi.dynamic.ReadResult<TuningJobOutputs>> {
   if (!props) throw new Error(`cannot read ${id} without its recorded inputs: pulumi import is not supported for dynamic resources`);
   checkJobName(id);
-  const inputs = inputsOf(props);
+  const inputs = locateLocalJob(inputsOf(props));
   const client = await connect(inputs, ctx.clock);
   try {
     return { id, props: toOutputs(inputs, await client.get(id)), inputs: inputs as TuningJobOutputs };
@@ -129,7 +130,7 @@ export async function readJob(id: string, props: TuningJobOutputs | undefined, c
 /** Destroys the job: cancel if it still runs, wait for it to end, delete, wait for the delete operation. Gone already is fine. */
 export async function deleteJob(id: string, props: TuningJobOutputs, ctx: LifecycleContext): Promise<void> {
   checkJobName(id);
-  const client = await connect(inputsOf(props), ctx.clock);
+  const client = await connect(locateLocalJob(inputsOf(props)), ctx.clock);
   try {
     await cancelAndWait(client, id, ctx.clock, CANCEL_TIMEOUT_MS);
     await client.waitForOperation(await client.delete(id));

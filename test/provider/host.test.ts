@@ -4,13 +4,13 @@
  * backend. Proves the provider survives serialization outside the test process (googleapis and
  * node modules required inside the methods, our pure helpers carried by value).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { tuningJobProvider, vertexApiModulePath } from "../../components/tuningJob";
 import { loadAiplatform } from "../../components/vertex/client";
-import { UNKNOWN } from "../../components/spec";
+import { specHash, UNKNOWN } from "../../components/spec";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./dynamicProviderHost";
 import { embeddedInputs, REPO_ROOT, startLocalBackend, testInputs, testJob, type LocalBackend } from "./helpers";
 
@@ -78,6 +78,38 @@ describe("the provider in Pulumi's dynamic-provider host", () => {
     await host.delete("job", created.id, created.properties);
     const gone = await host.read("job", created.id, created.properties);
     expect(gone.id).toBe("");
+  });
+
+  it("refreshes and destroys a local job after its repository moved (the state's absolute paths are gone), and never makes a state folder at a stale path", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "moved-repo-"));
+    try {
+      // A repository with the library in it (its local/ and node_modules/ linked), run from its own folder, as `pulumi up -s local` is.
+      const oldRoot = join(tmp, "before", "repo");
+      mkdirSync(oldRoot, { recursive: true });
+      for (const linked of ["local", "node_modules"]) symlinkSync(join(REPO_ROOT, linked), join(oldRoot, linked));
+      const job = testJob({ maxTrialCount: 1 });
+      const inputs = {
+        project: "p", location: "us-central1", job, backend: "local", identity: "moved", specHash: specHash(job),
+        localRepoRoot: oldRoot, localBackendModule: join(oldRoot, "local", "embedded.ts"),
+      };
+      host = await startDynamicProviderHost(tuningJobProvider, oldRoot);
+      const created = await host.create("job", inputs);
+      expect(created.properties.state).toBe("JOB_STATE_SUCCEEDED");
+      await host.stop();
+
+      renameSync(join(tmp, "before"), join(tmp, "after"));
+      const newRoot = join(tmp, "after", "repo");
+      host = await startDynamicProviderHost(tuningJobProvider, newRoot);
+      const read = await host.read("job", created.id, created.properties);
+      expect(read.id).toBe(created.id);
+      expect(read.properties).toMatchObject({ state: "JOB_STATE_SUCCEEDED", localRepoRoot: newRoot, localBackendModule: join(newRoot, "local", "embedded.ts") });
+      // The destroy of a stack not refreshed since the move: the recorded paths are the old ones.
+      await host.delete("job", created.id, created.properties);
+      expect((await host.read("job", created.id, created.properties)).id).toBe("");
+      expect(existsSync(oldRoot)).toBe(false);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   // A create that hits its deadline throws { id, properties, ... }; the host packs it as

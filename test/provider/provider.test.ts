@@ -2,7 +2,7 @@
  * The provider's lifecycle against the real local backend over HTTP, with faults injected by
  * the server: every case ends with exactly the jobs it should have, and the right outputs.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels } from "../.
 import { waitForJob } from "../../components/vertex/wait";
 import type { FaultRule, LocalServer } from "../../local/server";
 import type { TuningJobInputs, TuningJobOutputs } from "../../components/tuningJobTypes";
-import { fastClock, PATHS, requests, startLocalBackend, testClient, testInputs, testJob, thrown, type LocalBackend } from "./helpers";
+import { fastClock, PATHS, REPO_ROOT, requests, startLocalBackend, testClient, testInputs, testJob, thrown, type LocalBackend } from "./helpers";
 
 let backend: LocalBackend | undefined;
 afterEach(async () => {
@@ -384,6 +384,18 @@ describe("deadline, update, read and delete", () => {
     const odd = await thrown(provider.read("42", outs));
     expect(odd.message).toContain('"42" is not the full name of a hyperparameter tuning job');
     await expect(provider.delete("42", outs)).rejects.toThrow('"42" is not the full name of a hyperparameter tuning job');
+    expect((await client.get(id)).state).toBe("JOB_STATE_SUCCEEDED");
+  });
+
+  it("read and delete refuse a local job whose state folder is not there, rather than start an empty backend over it and drop the job", async () => {
+    const { server, provider, client } = await setup();
+    const { id, outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 1 })));
+    const missing = join(server.stateDir, "moved-away");
+    const recorded = { ...outs, apiEndpoint: undefined, localStateDir: missing, localRepoRoot: REPO_ROOT, localBackendModule: join(REPO_ROOT, "local", "embedded.ts") };
+    const refusal = `the local backend's state folder ${missing}, where this job was created, is not there (no journal.jsonl)`;
+    await expect(provider.read(id, recorded)).rejects.toThrow(refusal);
+    await expect(provider.delete(id, recorded)).rejects.toThrow(refusal);
+    expect(existsSync(missing)).toBe(false);
     expect((await client.get(id)).state).toBe("JOB_STATE_SUCCEEDED");
   });
 
