@@ -59,8 +59,8 @@ export function makeTuningJobProvider(options: TuningJobProviderOptions = {}): T
     async create(inputs) {
       return createJob(inputs, ctx);
     },
-    async update(id, _olds, news) {
-      return { outs: await resumeJob(id, news, ctx) };
+    async update(id, olds, news) {
+      return { outs: await resumeJob(id, olds, news, ctx) };
     },
     async read(id, props) {
       return readJob(id, props, ctx);

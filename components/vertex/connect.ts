@@ -38,6 +38,12 @@ export async function connect(inputs: TuningJobInputs, clock: Clock): Promise<Ve
   return createVertexClient({ project, location, apiEndpoint: rootUrl, token, clock, apiModule });
 }
 
+/** The local backend's state folder, as an absolute path. */
+export function localStateFolder(inputs: TuningJobInputs): string {
+  const path = require("node:path") as typeof import("node:path");
+  return path.resolve(localPaths(inputs).stateDir);
+}
+
 /** The repository and the state folder of the local backend, defaults filled in. */
 function localPaths(inputs: TuningJobInputs): { repoRoot: string; stateDir: string } {
   const path = require("node:path") as typeof import("node:path");
@@ -67,7 +73,7 @@ export function locateLocalJob(inputs: TuningJobInputs): TuningJobInputs {
     if (isStateFolder(recordedState)) return inputs;
     throw new Error(
       `the local backend's state folder ${recordedState}, where this job was created, is not there (no journal.jsonl): ` +
-        "if it moved, set localStateDir to where it is now; if it was deleted, its jobs went with it: remove the resource from the stack with `pulumi state delete`",
+        "if it was moved, move it back (the stack records this folder for the job); if it was deleted, its jobs went with it: remove the resource from the stack with `pulumi state delete`",
     );
   }
   const inside = (file: string | undefined): string | undefined => {

@@ -12,7 +12,7 @@ import type { TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 import { cancelAndWait, createOrAdopt, withIdentityLabels } from "./adoption";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
-import { connect, locateLocalJob } from "./connect";
+import { connect, isLocal, locateLocalJob, localStateFolder } from "./connect";
 import { isNotFound, isVertexApiError } from "./errors";
 import { DEFAULT_WAIT_MINUTES, waitsForEnd } from "./inputRules";
 import { toOutputs } from "./outputs";
@@ -81,9 +81,16 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
   }
 }
 
-/** Resumes waiting for the existing job (after a deadline, or a change of the wait settings). Never creates one. */
-export async function resumeJob(id: string, news: TuningJobInputs, ctx: LifecycleContext): Promise<TuningJobOutputs> {
-  const inputs = locateLocalJob(news);
+/**
+ * Resumes waiting for the existing job (after a deadline, or a change of the wait settings). Never
+ * creates one. A local job stays in the state folder it was created in, which its outputs keep
+ * recording for refresh and destroy: a new `localStateDir` or `localRepoRoot` is for the next job.
+ */
+export async function resumeJob(id: string, olds: TuningJobOutputs, news: TuningJobInputs, ctx: LifecycleContext): Promise<TuningJobOutputs> {
+  const inputs = locateLocalJob(isLocal(news) ? { ...news, localStateDir: olds.localStateDir, localRepoRoot: olds.localRepoRoot } : news);
+  if (isLocal(news) && localStateFolder(inputs) !== localStateFolder(news)) {
+    ctx.log(`${id} stays in the state folder ${localStateFolder(inputs)}, where it was created: ${localStateFolder(news)} is for the next job (pulumi up --replace <urn> starts one there)`);
+  }
   const client = await connect(inputs, ctx.clock);
   try {
     if (!waitsForEnd(inputs)) return toOutputs(inputs, await client.get(id));

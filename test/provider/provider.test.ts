@@ -2,7 +2,8 @@
  * The provider's lifecycle against the real local backend over HTTP, with faults injected by
  * the server: every case ends with exactly the jobs it should have, and the right outputs.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -335,6 +336,24 @@ describe("deadline, update, read and delete", () => {
     expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
     expect(outs.bestTrial).toBeDefined();
     expect(requests(server, "POST", PATHS.collection)).toHaveLength(1);
+    expect(await client.list()).toHaveLength(1);
+  });
+
+  it("update resumes a local job in the state folder it was created in when localStateDir changed too, and keeps recording that folder", async () => {
+    const { server, provider, lines, client } = await setup();
+    const held = heldJob(server, "state-dir");
+    const first = await thrown<InitError>(provider.create(held.inputs));
+    held.release();
+    const other = mkdtempSync(join(tmpdir(), "other-state-"));
+    try {
+      // The state folder holds the server's token here (apiEndpoint); without one, the embedded server it runs.
+      const { outs } = await provider.update(first.id, first.properties, { ...held.patient, localStateDir: other });
+      expect(outs).toMatchObject({ name: first.id, state: "JOB_STATE_SUCCEEDED", localStateDir: server.stateDir, waitTimeoutMinutes: 30 });
+      expect(lines.join("\n")).toContain(`${first.id} stays in the state folder ${server.stateDir}`);
+      expect(readdirSync(other)).toEqual([]);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
     expect(await client.list()).toHaveLength(1);
   });
 
