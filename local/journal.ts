@@ -8,25 +8,54 @@
  * torn last line, which replay ignores (and the next append starts on a fresh line). An append
  * that fails part-way (a full disk) leaves the same, throws, and is mended the same way.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
 
-/** Reads every complete event of a journal file; a missing file is an empty journal. */
-export function replayJournal<E>(path: string): E[] {
-  let text: string;
+/**
+ * How much of the journal is read at a time. A journal is never read whole: one string cannot
+ * hold more than ~512 MiB (V8's limit, ERR_STRING_TOO_LONG), which a trainer reporting every step
+ * reaches in a few million measurements, and no server could start on the folder any more.
+ */
+export const READ_BYTES = 1024 * 1024;
+
+/**
+ * Reads every complete event of a journal file; a missing file is an empty journal. It reads
+ * `chunkBytes` at a time and splits lines on the newline byte, so a UTF-8 character cut by a chunk
+ * border is decoded whole with its line.
+ */
+export function replayJournal<E>(path: string, chunkBytes = READ_BYTES): E[] {
+  let fd: number;
   try {
-    text = readFileSync(path, "utf8");
+    fd = openSync(path, "r");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
   const events: E[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
+  const parse = (line: string): void => {
+    if (!line.trim()) return;
     try {
       events.push(JSON.parse(line) as E);
     } catch {
       // A torn line (the server died mid-write): the event never committed.
     }
+  };
+  try {
+    const chunk = Buffer.alloc(chunkBytes);
+    // The start of the line being read, from earlier chunks (copied: the chunk is reused).
+    let pieces: Buffer[] = [];
+    for (let position = 0, read: number; (read = readSync(fd, chunk, 0, chunk.length, position)) > 0; position += read) {
+      const data = chunk.subarray(0, read);
+      let start = 0;
+      for (let end: number; (end = data.indexOf(0x0a, start)) >= 0; start = end + 1) {
+        parse(Buffer.concat([...pieces, data.subarray(start, end)]).toString("utf8"));
+        pieces = [];
+      }
+      if (start < read) pieces.push(Buffer.from(data.subarray(start)));
+    }
+    // The last line, with no newline after it: a torn event, or whole but for its newline.
+    parse(Buffer.concat(pieces).toString("utf8"));
+  } finally {
+    closeSync(fd);
   }
   return events;
 }
@@ -38,10 +67,15 @@ export class Journal<E> {
   private torn = false;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, "a", 0o600);
+    // Opened for reading too, to look at the last byte only (the journal may be too big to read).
+    this.fd = openSync(path, "a+", 0o600);
     // If the last run died mid-line, end that torn line so it cannot swallow the next event.
-    const text = readFileSync(path, "utf8");
-    if (text.length > 0 && !text.endsWith("\n")) writeSync(this.fd, "\n");
+    const { size } = fstatSync(this.fd);
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      readSync(this.fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) writeSync(this.fd, "\n");
+    }
   }
 
   /**
