@@ -49,7 +49,12 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         # Kept aside: the model itself continues from the checkpoint's weights.
         with tf.io.gfile.GFile(join_path(self._store, record["file"]), "rb") as f:
             arrays = np.load(io.BytesIO(f.read()))
-            self._weights, self._optimizer = _unpack(arrays, "weight"), _unpack(arrays, "optimizer")
+            if "weight_0" in arrays.files:
+                self._weights, self._optimizer = _unpack(arrays, "weight"), _unpack(arrays, "optimizer")
+            else:
+                # Written by a trainer before the optimizer's state was kept (a trial resumed
+                # across an upgrade): the weights alone, as np.savez names positional arrays.
+                self._weights, self._optimizer = _unpack(arrays, "arr"), None
         self.best_epoch, self.best_accuracy = record["epoch"], record["accuracy"]
 
     def on_epoch_end(self, epoch, logs=None):
@@ -68,7 +73,8 @@ class BestEpochWeights(tf.keras.callbacks.Callback):
         accuracy), 1-based."""
         if self._weights is not None:
             self.model.set_weights(self._weights)
-            self.model.optimizer.set_weights(self._optimizer)
+            if self._optimizer is not None:
+                self.model.optimizer.set_weights(self._optimizer)
         return self.best_epoch, self.best_accuracy
 
     def _read_record(self):

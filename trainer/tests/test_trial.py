@@ -187,6 +187,31 @@ def test_an_epoch_whose_loss_is_not_finite_is_not_reported(tmp_path, monkeypatch
     assert best.best_epoch == 3
 
 
+def test_a_best_epoch_kept_by_the_previous_trainer_still_restores(tmp_path):
+    """A checkpoint's best epoch written before the optimizer's state was kept (``np.savez`` of the
+    weights alone: arr_0, arr_1, ...), met by a trial resumed after an upgrade: its weights are
+    restored, the optimizer left as training made it, rather than the trial failing at its end."""
+    import io
+
+    import tensorflow as tf
+
+    from trainer.best_weights import BestEpochWeights
+
+    model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0)
+    saved = [w + 1 for w in model.get_weights()]
+    buffer = io.BytesIO()
+    np.savez(buffer, *saved)
+    (tmp_path / "epoch-1.npz").write_bytes(buffer.getvalue())
+    (tmp_path / "best.json").write_text(json.dumps({"epoch": 1, "accuracy": 0.5, "file": "epoch-1.npz"}))
+    best = BestEpochWeights(str(tmp_path))
+    best.set_model(model)
+    best.on_train_begin()
+    assert best.restore() == (1, 0.5)
+    assert all((a == b).all() for a, b in zip(model.get_weights(), saved))
+
+
 def test_same_seed_repeats_the_trial(trials):
     first, second = trials
     assert [r["accuracy"] for r in second.records] == [r["accuracy"] for r in first.records]
