@@ -151,7 +151,8 @@ export class Store {
    * takes it to disk): a trainer that reports every step sent hundreds of measurements a second,
    * and one fsync each (3.5 ms here) held the server's event loop for all of them. A measurement
    * needs none: a kill of the server leaves the written line in the page cache, and one lost with
-   * the machine is read again from the trial's own metrics file when the trial is followed again.
+   * the machine belongs to a trial the machine's end killed too, which runs again as a new trial
+   * (an interrupted trial's measurements decide nothing).
    */
   addMeasurement(jobId: string, trialId: string, m: Measurement): void {
     this.commit({ e: "measure", jobId, trialId, m }, false);
