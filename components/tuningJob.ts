@@ -91,6 +91,28 @@ export function vertexApiModulePath(): string {
   return require.resolve("googleapis/build/src/apis/aiplatform");
 }
 
+/** The organization of a self-managed backend (a folder, a bucket): every such stack has it. */
+const SELF_MANAGED_ORGANIZATION = "organization";
+
+/**
+ * The job's identity label: a hash of the resource's URN and, on a backend with organizations
+ * (Pulumi Cloud), of the stack's organization. The URN names the project and the stack but no
+ * organization, so two organizations' stacks of one name (a program cloned from the same
+ * template) against one Google Cloud project and region took each other's jobs for their own:
+ * one's `up` cancelled the other's job as a leftover of its own, or adopted it, and its `destroy`
+ * deleted it. A self-managed backend's organization tells no stacks apart and is left out, and so
+ * is an organization the CLI does not pass: the identity is then the URN's hash alone, as before.
+ */
+export function jobIdentity(urn: string): string {
+  let organization: string | undefined;
+  try {
+    organization = pulumi.getOrganization();
+  } catch {
+    // An older CLI (or a test's mocks) names no organization.
+  }
+  return shortHash(organization && organization !== SELF_MANAGED_ORGANIZATION ? `${organization}/${urn}` : urn);
+}
+
 /**
  * A Vertex AI hyperparameter tuning job. `pulumi up` creates it (or adopts the same job left by
  * an interrupted run), waits for it to end and exposes its trials and best trial; a change of
@@ -108,7 +130,7 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
   declare public readonly localRepoRoot: pulumi.Output<string | undefined>;
   declare public readonly wait: pulumi.Output<boolean | undefined>;
   declare public readonly waitTimeoutMinutes: pulumi.Output<number | undefined>;
-  /** Hash of this resource's URN, carried by the job as its identity label. */
+  /** Hash of this resource's URN and organization (`jobIdentity`), carried by the job as its identity label. */
   declare public readonly identity: pulumi.Output<string>;
   /** Hash of the job spec, carried by the job as its spec label. */
   declare public readonly specHash: pulumi.Output<string>;
@@ -133,7 +155,7 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
     const type = "pulumi-nodejs:dynamic/vertex:HyperparameterTuningJob";
     // The provider's create gets no URN, so the URN's hash travels as an input. createUrn gives
     // the exact URN, parent chain included, from the parent's URN: no cycle through our own.
-    const identity = pulumi.createUrn(name, type, opts?.parent).apply((urn) => shortHash(urn));
+    const identity = pulumi.createUrn(name, type, opts?.parent).apply(jobIdentity);
     const localBackendModule = pulumi.output(args.backend).apply((b) => (b === "local" ? localBackendModulePath() : undefined));
     super(
       tuningJobProvider,

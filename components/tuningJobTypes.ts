@@ -27,8 +27,8 @@ export interface TuningJobInputs {
   /** Stop waiting after this many minutes; the job keeps running and a later `pulumi up` resumes the wait. Default 24 h. */
   waitTimeoutMinutes?: number;
   /**
-   * Set by the `HyperparameterTuningJob` class, not by callers: a hash of the resource's URN,
-   * carried by the job as its identity label (DESIGN.md, "Idempotency"). The provider's create
+   * Set by the `HyperparameterTuningJob` class, not by callers: a hash of the resource's URN
+   * (and organization: `jobIdentity`), carried by the job as its identity label (DESIGN.md, "Idempotency"). The provider's create
    * is not given the URN, so it arrives as an input.
    */
   identity?: string;
