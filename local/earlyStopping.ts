@@ -9,7 +9,8 @@
  *   extrapolate it to the completed trials' horizon, and stop when even an optimistic reading of
  *   that prediction cannot beat the best completed trial.
  *
- * Pure functions of the measurements: the scheduler calls `shouldStop` after each new one.
+ * Pure functions of the measurements: the scheduler calls `shouldStop` after each look at a
+ * trial's metrics file, with the number of measurements that look found.
  */
 import type { VertexStudySpec } from "../components/spec";
 import { durationSeconds, measurementValue, type Measurement } from "./metrics";
@@ -52,22 +53,49 @@ export interface StopDecision {
 }
 
 /**
- * The median rule. A completed trial takes part only if it reached the running trial's last x,
- * so each comparison is between curves over the same span.
+ * A completed trial's running average up to x (the mean of its values at steps ≤ x), or undefined
+ * when it did not reach x. Its points are sorted by x; prefix sums make each look-up a binary
+ * search, so judging every measurement of a look costs no pass over every completed curve.
  */
-export function medianRule(current: Point[], completed: Point[][], sign: number): StopDecision | undefined {
-  if (current.length < MIN_MEASUREMENTS_MEDIAN) return undefined;
-  const x = current[current.length - 1].x;
-  const averages: number[] = [];
-  for (const points of completed) {
-    const upTo = points.filter((p) => p.x <= x);
-    if (points.length === 0 || points[points.length - 1].x < x || upTo.length === 0) continue;
-    averages.push(upTo.reduce((s, p) => s + p.y, 0) / upTo.length);
+function runningAverage(points: Point[]): (x: number) => number | undefined {
+  const sums = [0];
+  for (const p of points) sums.push(sums[sums.length - 1] + p.y);
+  return (x) => {
+    if (points.length === 0 || points[points.length - 1].x < x) return undefined;
+    let lo = 0;
+    let hi = points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (points[mid].x <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? undefined : sums[lo] / lo;
+  };
+}
+
+/**
+ * The median rule, judged at each x of `at` (by default the trial's last): the first stop wins.
+ * A completed trial takes part only if it reached that x, so each comparison is between curves
+ * over the same span. The rule is defined step by step (best so far at a step against the median
+ * at that step), so a look that found several measurements judges each: judged at the last one
+ * only, a trial below the median at a step inside the look and above it by the look's end was
+ * kept, and whether it was stopped depended on how the poll cut its reports into looks.
+ */
+export function medianRule(current: Point[], completed: Point[][], sign: number, at: number[] = current.length ? [current[current.length - 1].x] : []): StopDecision | undefined {
+  const averages = completed.map(runningAverage);
+  let verdict: StopDecision | undefined;
+  let seen = 0;
+  let best = 0;
+  for (const x of [...new Set(at)].sort((a, b) => a - b)) {
+    for (; seen < current.length && current[seen].x <= x; seen++) if (seen === 0 || sign * current[seen].y > sign * best) best = current[seen].y;
+    if (seen < MIN_MEASUREMENTS_MEDIAN) continue;
+    const values = averages.map((average) => average(x)).filter((v): v is number => v !== undefined);
+    if (values.length < MIN_COMPLETED_TRIALS) continue;
+    const m = median(values);
+    verdict = { stop: sign * best < sign * m, why: `best ${best} vs median ${m} of ${values.length} completed trials' running averages at ${x}` };
+    if (verdict.stop) return verdict;
   }
-  if (averages.length < MIN_COMPLETED_TRIALS) return undefined;
-  const best = current.reduce((b, p) => (sign * p.y > sign * b ? p.y : b), current[0].y);
-  const m = median(averages);
-  return { stop: sign * best < sign * m, why: `best ${best} vs median ${m} of ${averages.length} completed trials' running averages at ${x}` };
+  return verdict;
 }
 
 /** A fitted saturating curve, y = a - b·exp(-c·(x - x0)). */
@@ -163,8 +191,11 @@ export interface CompletedCurve {
  * Whether the study's stopping rule (if any) stops a running trial with these measurements. A
  * trial already at the horizon of the trials that ran to their end is not judged: it is about to
  * end by itself, so stopping it saves nothing and may cut its model's save.
+ * @param fresh how many of the measurements (the last ones) are new since the trial was last
+ *   judged: the median rule judges at each one's step; the decay-curve rule fits the whole curve
+ *   once (a fit per measurement of a trainer that reports every step would hold the server)
  */
-export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[]): StopDecision | undefined {
+export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[], fresh = 1): StopDecision | undefined {
   const metricId = spec.metrics?.[0]?.metricId ?? "";
   const sign = spec.metrics?.[0]?.goal === "MINIMIZE" ? -1 : 1;
   const rule = spec.medianAutomatedStoppingSpec ? "median" : spec.decayCurveStoppingSpec ? "decay" : undefined;
@@ -174,7 +205,7 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   const curves = completed.map((c) => curve(c.measurements, metricId, elapsed));
   const ranToEnd = curves.filter((c, i) => !completed[i]!.stoppedEarly && c.length > 0);
   if (current.length > 0 && ranToEnd.length > 0 && current[current.length - 1]!.x >= median(ranToEnd.map((c) => c[c.length - 1]!.x))) return undefined;
-  if (rule === "median") return medianRule(current, curves, sign);
+  if (rule === "median") return medianRule(current, curves, sign, curve(measurements.slice(Math.max(0, measurements.length - fresh)), metricId, elapsed).map((p) => p.x));
   const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
   return decayCurveRule(current, ranToEnd, finals, sign);
 }

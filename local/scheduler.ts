@@ -377,9 +377,10 @@ export class JobScheduler {
   }
 
   /**
-   * Records what one look found and judges the trial once, on all of it: early stopping compares
-   * the trial's curve with every completed trial's, so a judgement per measurement of a trainer
-   * that reports every step (thousands a look) held the server for minutes.
+   * Records what one look found and judges the trial once, on all of it (the median rule at each
+   * new measurement's step, in one pass): early stopping compares the trial's curve with every
+   * completed trial's, so a judgement per measurement of a trainer that reports every step
+   * (thousands a look) held the server for minutes.
    */
   private measured(record: TrialRecord, trialProcess: TrialProcess, measurements: Measurement[]): void {
     if (measurements.length === 0) return;
@@ -391,7 +392,7 @@ export class JobScheduler {
     const completed = this.record.trials
       .filter((t) => t.outcome === "succeeded" || t.outcome === "stopped")
       .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId), stoppedEarly: t.outcome === "stopped" }));
-    const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed);
+    const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed, measurements.length);
     if (decision?.stop) {
       this.log(`trial ${record.trial.id} stopped early: ${decision.why}`);
       trialProcess.note(`stopped early: ${decision.why}`);

@@ -319,6 +319,17 @@ describe("early-stopping rules", () => {
     expect(shouldStop(spec("decay"), riser, [...full, ...cut])!.why).toMatch(/ at 20 vs /);
   });
 
+  it("median: judges every measurement a look found, not only the last: a trial below the median at a step inside the look is stopped", () => {
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    // Below the median running average at step 3 (0.4 against 0.51), above it at step 4 (0.7 against 0.57).
+    const catchingUp = measured([0.3, 0.35, 0.4, 0.7].map((y, i) => ({ x: i + 1, y })));
+    expect(shouldStop(spec("median"), catchingUp.slice(0, 3), completed)!.stop).toBe(true);
+    expect(shouldStop(spec("median"), catchingUp, completed)!.stop).toBe(false);
+    // Steps 3 and 4 read by one look: the verdict at step 3 is the one a look per step gives.
+    expect(shouldStop(spec("median"), catchingUp, completed, 2)!.stop).toBe(true);
+    expect(shouldStop(spec("median"), catchingUp, completed, 2)!.why).toMatch(/ at 3$/);
+  });
+
   it("judges no trial already at the end of the trials that ran to it: stopping it would save nothing", () => {
     const completed = [rising(0.9, 4), rising(0.85, 4), rising(0.8, 4)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
     expect(shouldStop(spec("median"), measured(rising(0.1, 3)), completed)!.stop).toBe(true);
