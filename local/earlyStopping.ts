@@ -54,14 +54,15 @@ export interface StopDecision {
 
 /**
  * A completed trial's running average up to x (the mean of its values at steps ≤ x), or undefined
- * when it did not reach x. Its points are sorted by x; prefix sums make each look-up a binary
- * search, so judging every measurement of a look costs no pass over every completed curve.
+ * when it has none there. A trial that ended before x (one stopped early) gives the average of
+ * its whole curve, as Vertex counts "all completed Trials". Its points are sorted by x; prefix
+ * sums make each look-up a binary search, so judging every measurement of a look costs no pass
+ * over every completed curve.
  */
 function runningAverage(points: Point[]): (x: number) => number | undefined {
   const sums = [0];
   for (const p of points) sums.push(sums[sums.length - 1] + p.y);
   return (x) => {
-    if (points.length === 0 || points[points.length - 1].x < x) return undefined;
     let lo = 0;
     let hi = points.length;
     while (lo < hi) {
@@ -75,8 +76,12 @@ function runningAverage(points: Point[]): (x: number) => number | undefined {
 
 /**
  * The median rule, judged at each x of `at` (by default the trial's last): the first stop wins.
- * A completed trial takes part only if it reached that x, so each comparison is between curves
- * over the same span. The rule is defined step by step (best so far at a step against the median
+ * Every completed trial with a measurement at or before x takes part, those that ended earlier
+ * too (Vertex: the median of "all completed Trials" running averages): leaving out the trials
+ * stopped early, which are the low ones, raised the median at later steps, so each local stop
+ * made the next more likely, and a study stopped more trials here than on Vertex, and in
+ * elapsed-time mode no trial was judged past the shortest completed trial's duration. The rule
+ * is defined step by step (best so far at a step against the median
  * at that step), so a look that found several measurements judges each: judged at the last one
  * only, a trial below the median at a step inside the look and above it by the look's end was
  * kept, and whether it was stopped depended on how the poll cut its reports into looks.

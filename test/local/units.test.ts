@@ -272,6 +272,21 @@ describe("early-stopping rules", () => {
     expect(medianRule(rising(0.1, 3).map((p) => ({ x: p.x, y: 1 - p.y })), losses, -1)!.stop).toBe(true);
   });
 
+  it("median: counts every completed trial, those stopped before the step too, with their whole curve's running average (Vertex: all completed trials)", () => {
+    const ranToEnd = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)];
+    const stoppedAtStep2 = [rising(0.3, 2), rising(0.3, 2), rising(0.3, 2)];
+    const current = [0.2, 0.35, 0.45, 0.52].map((y, i) => ({ x: i + 1, y }));
+    // At step 4 the running averages are 0.600, 0.567, 0.533 (ran to the end) and 0.154 three
+    // times (stopped at step 2): the median of all six is 0.343, and a best of 0.52 is kept.
+    // Counting only the trials that reached step 4 (median 0.567) would stop it.
+    const verdict = medianRule(current, [...ranToEnd, ...stoppedAtStep2], 1)!;
+    expect(verdict.stop).toBe(false);
+    expect(verdict.why).toMatch(/of 6 completed trials/);
+    // Elapsed seconds: a trial judged past the shortest completed trial's end is judged by all three.
+    const seconds = (n: number, q: number) => rising(q, n).map((p) => ({ x: p.x * 10, y: p.y }));
+    expect(medianRule(seconds(7, 0.1), [seconds(6, 0.9), seconds(6, 0.85), seconds(7, 0.8)], 1)!.why).toMatch(/of 3 completed trials' running averages at 70$/);
+  });
+
   it("decay curve: recovers a saturating curve and stops only when even its optimistic plateau loses", () => {
     const fit = fitSaturating(rising(0.6, 5))!;
     expect(fit.a).toBeCloseTo(0.6, 1);
