@@ -185,7 +185,8 @@ export function renderReport(job: VertexJob): string {
       if (!points.length) continue;
       const xAxis: Plot["xAxis"] = spec.categoricalValueSpec
         ? { kind: "category", values: spec.categoricalValueSpec.values ?? [] }
-        : { kind: spec.scaleType === "UNIT_LOG_SCALE" ? "log" : "linear" };
+        // An INTEGER parameter's ticks are whole numbers, as the trial axis's: a tick at 3.5 named a value no trial can take.
+        : { kind: spec.scaleType === "UNIT_LOG_SCALE" ? "log" : "linear", integerTicks: spec.integerValueSpec !== undefined };
       plots.push(svg({ title: `${id} vs ${metricId}`, xLabel: id, yLabel: metricId, xAxis, points }));
     }
   }

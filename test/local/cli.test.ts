@@ -485,6 +485,22 @@ describe("report", () => {
     expect(new Set(xLabels).size).toBe(xLabels.length);
   });
 
+  it("puts an INTEGER parameter's ticks at whole numbers only", () => {
+    const html = renderReport({
+      studySpec: { metrics: [{ metricId: "loss", goal: "MINIMIZE" }], parameters: [{ parameterId: "depth", integerValueSpec: { minValue: "2", maxValue: "5" } }] },
+      trials: [[1.2, 3], [0.8, 4], [1.5, 5]].map(([value, depth], i) => ({
+        id: String(i + 1),
+        state: "SUCCEEDED",
+        parameters: [{ parameterId: "depth", value: depth }],
+        finalMeasurement: { metrics: [{ metricId: "loss", value }] },
+      })),
+    });
+    const [, depth] = html.match(/<svg.*?<\/svg>/gs)!;
+    const labels = tickLabels(depth!);
+    expect(labels.length).toBeGreaterThanOrEqual(2);
+    expect(labels.every((l) => Number.isInteger(Number(l))), labels.join(" ")).toBe(true);
+  });
+
   it("puts ticks at round numbers: 1, 2 or 5 times a power of ten apart on a linear axis, and such values on a log axis", () => {
     const html = renderReport({
       studySpec: {
