@@ -2,6 +2,7 @@
  * What a trial runs locally: the command line and environment Vertex AI would give the trial's
  * container, mapped onto this machine (DESIGN.md, "The local backend's own rules").
  */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { allParameterSpecs, type VertexJob } from "../components/spec";
 import { unmappableGcsUri } from "../components/spec/localRules";
@@ -75,6 +76,26 @@ export function isCredentialVariable(name: string): boolean {
  */
 export function isRepositoryPython(program: string, repoRoot: string): boolean {
   return program.includes("/") && resolve(repoRoot, program) === join(resolve(repoRoot), ".venv", "bin", "python");
+}
+
+/**
+ * What to do about a trial command that could not start, as a text to append to the spawn error
+ * (empty when there is nothing to add). The bare errors misled: `spawn my_trainer.py ENOENT` for
+ * a file that is right there in the repository root (a name without a `/` is looked up on PATH,
+ * as a container's command is), `spawn ./my_trainer.py EACCES` for a script not marked executable.
+ */
+export function startFailureHint(program: string, spawnError: string, repoRoot: string): string {
+  if (/\bENOENT\b/.test(spawnError) && isRepositoryPython(program, repoRoot)) {
+    // The repository's .venv missing: a clone whose setup never ran (or was interrupted).
+    return `; the repository's Python environment ${join(repoRoot, ".venv")} is missing: run \`npm run setup\` in ${repoRoot}`;
+  }
+  if (/\bENOENT\b/.test(spawnError) && !program.includes("/") && existsSync(join(repoRoot, program))) {
+    return `; a program named without a "/" is looked up on PATH: write ./${program} for the file in ${repoRoot}`;
+  }
+  if (/\bEACCES\b/.test(spawnError)) {
+    return `; ${program} is not executable: mark it so (chmod +x), or run it through its interpreter (command: [python3, ${program}])`;
+  }
+  return "";
 }
 
 /**

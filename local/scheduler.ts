@@ -10,7 +10,7 @@ import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { finalValue } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
-import { isRepositoryPython, trialCommand } from "./command";
+import { startFailureHint, trialCommand } from "./command";
 import { shouldStop } from "./earlyStopping";
 import { selectFinal, type Measurement } from "./metrics";
 import { readExitStatus, readStopReason, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
@@ -419,11 +419,7 @@ export class JobScheduler {
       else if (final) this.end(record, "stopped", undefined, final);
       else this.end(record, "failed", "stopped early before it reported the metric");
     } else if (exit.spawnError) {
-      // The repository's .venv missing: a clone whose setup never ran (or was interrupted).
-      const setup = /\bENOENT\b/.test(exit.spawnError) && isRepositoryPython(program, this.options.repoRoot)
-        ? `; the repository's Python environment ${join(this.options.repoRoot, ".venv")} is missing: run \`npm run setup\` in ${this.options.repoRoot}`
-        : "";
-      this.end(record, "failed", `could not start the trial command: ${exit.spawnError}${setup}`);
+      this.end(record, "failed", `could not start the trial command: ${exit.spawnError}${startFailureHint(program, exit.spawnError, this.options.repoRoot)}`);
     } else if (exit.code !== 0) {
       this.end(record, "failed", `the trial process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}${tail}`);
     } else if (reportedNaN) {

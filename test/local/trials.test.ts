@@ -217,6 +217,32 @@ describe("failing trials", () => {
     }
   });
 
+  it("says what to do with a trainer script of the repository that cannot start: named without ./, or not executable", async () => {
+    const repo = tempDir("own-script-repo-");
+    writeFileSync(join(repo, "my_trainer.py"), "print('never runs')\n");
+    const own = await startServer({ stateDir: tempDir(), repoRoot: repo, pollMs: 50, graceMs: 300 });
+    try {
+      const ownApi = client(own);
+      const reason = async (command: string[]) => {
+        const base = testJob([]);
+        const created = await ownApi.create({ ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command } }] } });
+        expect(created.status, JSON.stringify(created.body)).toBe(200);
+        return (await ownApi.waitFor(created.body.name.split("/").pop() as string)).trials![0].infeasibleReason ?? "";
+      };
+      const bare = await reason(["my_trainer.py"]);
+      expect(bare).toContain("spawn my_trainer.py ENOENT");
+      expect(bare).toContain(`looked up on PATH: write ./my_trainer.py for the file in ${repo}`);
+      const notExecutable = await reason(["./my_trainer.py"]);
+      expect(notExecutable).toContain("spawn ./my_trainer.py EACCES");
+      expect(notExecutable).toContain("./my_trainer.py is not executable: mark it so (chmod +x), or run it through its interpreter");
+      // A program that is nowhere: no hint.
+      const missing = await reason(["no-such-program-here"]);
+      expect(missing).toMatch(/spawn no-such-program-here ENOENT$/);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("reads a command's exit status as the shell reports it: a chosen code stays a code, a fatal signal a signal, and no status stops the shell", async () => {
     const base = testJob([]);
     const ending = (script: string) => ({ ...base, maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["/bin/sh", "-c", script] } }] } });
