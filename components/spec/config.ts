@@ -129,6 +129,14 @@ function unknownKey(path: string, key: string, known: readonly string[], prefix:
 }
 
 /**
+ * The shape of a parameter's `values` by its type: a CATEGORICAL `true` was told "must be a number
+ * or string" beside its neighbour `1`'s "must be a string", so its fix could be another refusal.
+ */
+function valuesShape(type: unknown): Shape {
+  return type === "CATEGORICAL" ? "strings" : type === "DISCRETE" ? "numbers" : "values";
+}
+
+/**
  * Checks `value` against `shape`, pushing an issue for each mismatch and each unknown key.
  * @param pending true for a value not known yet (an Output given to the component), never checked
  */
@@ -160,7 +168,7 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[],
     if (!Object.hasOwn(fields, k)) issues.push(unknownKey(`${path}.${k}`, k, Object.keys(fields), `${path}.`));
     // A key with nothing after it in YAML: no value, not a default (`median:` is no rule at all).
     else if (v === null) issues.push({ path: `${path}.${k}`, message: "has no value: give one (`{}` for a rule without settings), or remove the key" });
-    else if (v !== undefined) checkShape(v, fields[k], `${path}.${k}`, issues, pending);
+    else if (v !== undefined) checkShape(v, "parameter" in shape && k === "values" ? valuesShape((value as Record<string, unknown>).type) : fields[k], `${path}.${k}`, issues, pending);
   }
   if ("parameter" in shape) {
     const p = value as Record<string, unknown>;

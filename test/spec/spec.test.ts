@@ -301,6 +301,22 @@ describe("config", () => {
     ]);
   });
 
+  it("names one type for every wrong value of a parameter's values: strings for CATEGORICAL, numbers for DISCRETE", () => {
+    const values: Record<string, unknown> = {
+      study: {
+        metric: { id: "a", goal: "MAXIMIZE" },
+        parameters: [{ id: "opt", type: "CATEGORICAL", values: [1, "b", true] }, { id: "n", type: "DISCRETE", values: ["x", 2, null] }],
+        maxTrials: 3,
+      },
+    };
+    expect(configIssues(values).sort()).toEqual([
+      "proj:study.parameters[0].values[0]: must be a string (got 1)",
+      "proj:study.parameters[0].values[2]: must be a string (got true)",
+      'proj:study.parameters[1].values[0]: must be a number (got "x")',
+      "proj:study.parameters[1].values[2]: must be a number (got null)",
+    ]);
+  });
+
   it("reports a key of the namespace it does not know, with the closest known key, together with the other problems", () => {
     const values: Record<string, unknown> = {
       study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3 },
