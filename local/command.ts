@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { allParameterSpecs, type VertexJob } from "../components/spec";
-import { unmappableGcsUri } from "../components/spec/localRules";
+import { noLocalCommand, unmappableGcsUri } from "../components/spec/localRules";
 import type { TrialParameter } from "./store";
 
 /** Where a trial runs and what share of the machine it gets. */
@@ -112,12 +112,10 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
     userEnv = spec.env ?? [];
   } else {
     const spec = pool.containerSpec ?? {};
-    if (!spec.command?.length) {
-      return {
-        error: `a local trial needs trialJobSpec.workerPoolSpecs[0].containerSpec.command: the local backend runs commands, not images (imageUri ${JSON.stringify(spec.imageUri ?? "")} is not used); set the trainer's command, or use a source trainer`,
-      };
-    }
-    argv = [...spec.command, ...(spec.args ?? [])];
+    // Create refuses such a job; one a state folder kept from before that rule meets it here.
+    const noCommand = noLocalCommand(job);
+    if (noCommand) return { error: `trialJobSpec.workerPoolSpecs[0].containerSpec.command: ${noCommand}` };
+    argv = [...(spec.command ?? []), ...(spec.args ?? [])];
     userEnv = spec.env ?? [];
   }
   const specs = new Map(allParameterSpecs(job.studySpec?.parameters).map((spec) => [spec.parameterId, spec]));

@@ -17,6 +17,16 @@ export function unmappableGcsUri(uri: string): string | undefined {
   return dotted ? `${JSON.stringify(uri)} has a "." or ".." segment: locally it would lead out of <state>/gcs/, so the local backend refuses it; name the folder without one` : undefined;
 }
 
+/**
+ * Why the local backend cannot run the job's trials, or undefined when it can: a container with no
+ * command. Vertex AI runs the image's entrypoint; the local backend runs commands, not images.
+ */
+export function noLocalCommand(job: VertexJob): string | undefined {
+  const pool = job.trialJobSpec?.workerPoolSpecs?.[0] ?? {};
+  if (pool.pythonPackageSpec || pool.containerSpec?.command?.length) return undefined;
+  return `a local trial needs a command: the local backend runs commands, not images (imageUri ${JSON.stringify(pool.containerSpec?.imageUri ?? "")} is not used); set the trainer's command, or use a source trainer`;
+}
+
 /** Every part of a (well-formed) job the local backend refuses, with its path. */
 export function localBackendIssues(job: VertexJob): Issue[] {
   const issues: Issue[] = [];
@@ -28,6 +38,10 @@ export function localBackendIssues(job: VertexJob): Issue[] {
   if (job.studySpec?.studyStoppingConfig != null) {
     issues.push({ path: "studySpec.studyStoppingConfig", message: "study stopping rules are not built in the local backend: remove the field (maxTrialCount bounds a local study), or run on Vertex AI" });
   }
+  // Refused at create, not trial by trial: every trial of such a job failed until the failure
+  // budget ended it, after a preview and an `up` that had passed.
+  const noCommand = noLocalCommand(job);
+  if (noCommand) issues.push({ path: "trialJobSpec.workerPoolSpecs[0].containerSpec.command", message: noCommand });
   const prefix = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
   const unmappable = typeof prefix === "string" ? unmappableGcsUri(prefix) : undefined;
   if (unmappable) issues.push({ path: "trialJobSpec.baseOutputDirectory.outputUriPrefix", message: unmappable });

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
+import { localBackendIssues } from "../../components/spec/localRules";
 import { isCredentialVariable, trialCommand } from "../../local/command";
 import { EXIT_STATUS_FILE, STOP_REASON_FILE, TrialProcess, type TrialExit } from "../../local/runner";
 import type { Measurement } from "../../local/metrics";
@@ -186,9 +187,15 @@ describe("failing trials", () => {
     expect(malformed.trials![0].measurements).toHaveLength(3);
     expect(readFileSync(join(trialDir(malformed.id, "1"), "trial.log"), "utf8")).toContain("skipped a malformed metrics line: this is not json");
 
+  });
+
+  it("refuses at create a job whose container has no command (every trial of it failed, after a preview and an up had passed)", async () => {
     const base = testJob([]);
-    const noCommand = await run({ ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "gcr.io/p/image" } }] } });
-    expect(noCommand.trials![0].infeasibleReason).toContain("a local trial needs trialJobSpec.workerPoolSpecs[0].containerSpec.command");
+    const noCommand = { ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "gcr.io/p/image" } }] } };
+    const refused = await api.create(noCommand);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/trialJobSpec\.workerPoolSpecs\[0\]\.containerSpec\.command: a local trial needs a command: the local backend runs commands, not images \(imageUri "gcr.io\/p\/image" is not used\)/);
+    expect(localBackendIssues(noCommand)).toEqual([{ path: "trialJobSpec.workerPoolSpecs[0].containerSpec.command", message: expect.stringContaining("a local trial needs a command") }]);
   });
 
   it("tells a trial that cannot start because the repository's .venv is missing to run npm run setup, and no other", async () => {
