@@ -370,7 +370,12 @@ export class JobScheduler {
       onExit: (exit) => {
         this.running.delete(trialId);
         if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout, command.argv[0]!);
-        this.pump();
+        // On the next turn of the event loop, not in this exit's callback: a trial spawned here
+        // that exits as fast (a trainer that only reports a line) is reaped, and the next spawned,
+        // within the same pass of libuv over exited children, so with parallel trials the chain
+        // held the server's event loop until the study ended (no request answered, no metrics
+        // file read, no timeout checked).
+        setImmediate(() => this.pump());
       },
     }, this.options, startedAt);
     return trialProcess;

@@ -409,6 +409,42 @@ describe("the optimizer's request", () => {
     }
   });
 
+  it("starts the trials that follow a trial's end on a later turn of the event loop, so trials that exit at once cannot hold the server", async () => {
+    // A probe counts the event loop's turns; each suggestion notes the turn it came in. Started
+    // from a trial's exit callback, the next trial (a shell that writes one line and exits) was
+    // reaped and the next started in the same pass over exited children, and the chain held the
+    // loop, every request unanswered, until the study ended: dozens of suggestions in one turn.
+    let turn = 0;
+    let probing = true;
+    const probe = () => {
+      turn++;
+      if (probing) setImmediate(probe);
+    };
+    setImmediate(probe);
+    const turns: number[] = [];
+    const own = await serverSuggesting((request) => {
+      turns.push(turn);
+      return suggest(request);
+    });
+    try {
+      const ownApi = client(own);
+      const report = `echo '{"accuracy": "0.5", "global_step": "1"}' > "$CLOUD_ML_HP_METRIC_FILE"`;
+      const job = testJob([], { maxTrialCount: 60, parallelTrialCount: 4 });
+      job.trialJobSpec!.workerPoolSpecs![0].containerSpec = { imageUri: "local/test", command: ["/bin/sh", "-c", report] };
+      const created = await ownApi.create(job);
+      const done = await ownApi.waitFor(created.body.name.split("/").pop() as string);
+      expect(done.state).toBe("JOB_STATE_SUCCEEDED");
+      expect(turns).toHaveLength(60);
+      const perTurn = new Map<number, number>();
+      for (const t of turns) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
+      // At most one fill of the free slots a turn.
+      expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
+    } finally {
+      probing = false;
+      await own.close();
+    }
+  });
+
   it("carries the study spec, the finished trials in order, the job's maxTrialCount as the budget, and one study seed per job", async () => {
     const requests: SuggestRequest[] = [];
     const own = await serverSuggesting((request) => {
