@@ -97,6 +97,8 @@ export class JobScheduler {
   private readonly running = new Map<string, TrialProcess>();
   private exhausted = false;
   private pumping = false;
+  /** A pump is due on the next turn of the event loop (pumpSoon): the job's end waits for it. */
+  private pumpDue = false;
   private closing = false;
   /** Held (hold): follows its trials, starts none, and leaves them running at shutdown. */
   private held = false;
@@ -230,6 +232,16 @@ export class JobScheduler {
     }
   }
 
+  /** Pumps on the next turn of the event loop: one pump, however many trials ask for one meanwhile. */
+  private pumpSoon(): void {
+    if (this.pumpDue) return;
+    this.pumpDue = true;
+    setImmediate(() => {
+      this.pumpDue = false;
+      this.pump();
+    });
+  }
+
   private step(): void {
     const job = this.record.job;
     if (TERMINAL_STATES.has(job.state)) return;
@@ -243,7 +255,8 @@ export class JobScheduler {
     }
     this.checkFailures();
     if (!this.failure) this.fill();
-    if (this.running.size > 0) return;
+    // A fill left for the next turn (or a trial's end not yet pumped) may start trials still.
+    if (this.running.size > 0 || this.pumpDue) return;
     const trials = this.record.trials;
     const succeeded = trials.filter((t) => t.trial.state === "SUCCEEDED");
     if (this.failure) {
@@ -278,6 +291,7 @@ export class JobScheduler {
     const job = this.record.job;
     const parallel = Math.max(1, job.parallelTrialCount ?? 1);
     const max = job.maxTrialCount ?? 0;
+    let suggested = false;
     while (this.running.size < parallel) {
       this.checkFailures();
       if (this.failure) return;
@@ -290,6 +304,14 @@ export class JobScheduler {
         continue;
       }
       if (this.exhausted) return;
+      // One suggestion a turn, the next slot's on the next: the optimizer's cost grows with the
+      // study (the Bayesian one's takes seconds past several hundred trials), and filling every
+      // free slot at once held the server, no request answered, for all of them in a row.
+      if (suggested) {
+        this.pumpSoon();
+        return;
+      }
+      suggested = true;
       const next = this.suggestOne();
       if (!next) {
         this.exhausted = true;
@@ -375,7 +397,7 @@ export class JobScheduler {
         // within the same pass of libuv over exited children, so with parallel trials the chain
         // held the server's event loop until the study ended (no request answered, no metrics
         // file read, no timeout checked).
-        setImmediate(() => this.pump());
+        this.pumpSoon();
       },
     }, this.options, startedAt);
     return trialProcess;

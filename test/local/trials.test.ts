@@ -445,6 +445,33 @@ describe("the optimizer's request", () => {
     }
   });
 
+  it("asks the optimizer for one trial a turn of the event loop, however many slots are free, so its cost at a study's size holds the server for one suggestion", async () => {
+    let turn = 0;
+    let probing = true;
+    const probe = () => {
+      turn++;
+      if (probing) setImmediate(probe);
+    };
+    setImmediate(probe);
+    const turns: number[] = [];
+    const own = await serverSuggesting((request) => {
+      turns.push(turn);
+      return suggest(request);
+    });
+    try {
+      const ownApi = client(own);
+      const created = await ownApi.create(testJob(["--steps=1"], { maxTrialCount: 8, parallelTrialCount: 4 }));
+      const done = await ownApi.waitFor(created.body.name.split("/").pop() as string);
+      expect(done.state).toBe("JOB_STATE_SUCCEEDED");
+      expect(done.trials).toHaveLength(8);
+      // The first 4 slots are filled over 4 turns, not in the create's.
+      expect(new Set(turns).size).toBe(8);
+    } finally {
+      probing = false;
+      await own.close();
+    }
+  });
+
   it("carries the study spec, the finished trials in order, the job's maxTrialCount as the budget, and one study seed per job", async () => {
     const requests: SuggestRequest[] = [];
     const own = await serverSuggesting((request) => {
