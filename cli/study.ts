@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { buildJob, engineConfigValue, formatIssues, readStudyConfig, toLabelValue, type StudyDefinition, type VertexJob } from "../components/spec";
+import { localSourceIssue } from "../components/localTrainer";
 
 /** Overrides the command line may apply to the stack's study. */
 export interface StudyOverrides {
@@ -66,6 +67,9 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     // a label value may not: a name that is a valid value already is kept as it is.
     labels: { ...(result.config.labels ?? {}), "tune-stack": toLabelValue(stack) },
   });
+  // A source trainer runs as a module of the repository: one it cannot run is refused before any trial.
+  const source = localSourceIssue(result.config.trainer, repoRoot);
+  if (source) issues.push(source);
   // buildJob names paths as the component's arguments (`study.parameters[0].min`); here they are
   // the stack file's keys, written as readStudyConfig writes them (`vertex-tuning:study...`),
   // except a value a flag replaced, which is the flag's.

@@ -38,6 +38,7 @@ import { HyperparameterTuningJob } from "./tuningJob";
 import type { TrialCounts } from "./tuningJobTypes";
 import { buildTrainerImage, digestSource, type SourceDigest } from "./trainerImage";
 import { gcpId } from "./gcpIds";
+import { buildsImage, localSourceIssue } from "./localTrainer";
 
 /** The component's type token. */
 export const STUDY_TYPE = "vertex-tuning:index:HyperparameterTuningStudy";
@@ -240,11 +241,6 @@ function projectRoot(): string {
   return path.isAbsolute(root) ? root : process.cwd();
 }
 
-/** A `source` trainer: its image is built from a folder (the others name an image or a package). */
-function buildsImage(trainer: TrainerDefinition): boolean {
-  return trainer.imageUri === undefined && trainer.pythonPackage === undefined;
-}
-
 /** The folder a `source` trainer's image is built from, and its digest (the image's tag). */
 interface TrainerSource {
   dir: string;
@@ -262,6 +258,17 @@ function readTrainerSource(trainer: TrainerDefinition): { source?: TrainerSource
   } catch (err) {
     return { issues: [{ path: "trainer.source", message: (err as Error).message }] };
   }
+}
+
+/**
+ * A `source` trainer's folder on the local backend, where it runs as a module from the trials'
+ * folder (`localRepoRoot`); checked before the job exists, as the vertex backend's Dockerfile is.
+ * A root given as an Output is not known yet: the check is skipped.
+ */
+function localSourceIssues(trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): Issue[] {
+  const repoRoot = known(localRepoRoot) ?? projectRoot();
+  const issue = repoRoot === UNKNOWN ? undefined : localSourceIssue(trainer, repoRoot, projectRoot());
+  return issue ? [issue] : [];
 }
 
 /** `projects/<p>/locations/<l>/keyRings/…` → `<l>`. */
@@ -351,7 +358,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     // As known now (Outputs as the unknown placeholder), for what is decided at construction.
     const trainer = knownTrainer(trainerArgs);
     const resolvedTrainer = pulumi.output(trainerArgs) as pulumi.Output<TrainerDefinition>;
-    const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : {};
+    const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : backend === "local" ? { issues: localSourceIssues(trainer, args.localRepoRoot) } : {};
     this.validateNow(name, args, backend, trainer, [...settingIssues(args), ...(trainerSource.issues ?? [])]);
     const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
     const { project, region } = this.placement(args, backend);

@@ -1,8 +1,11 @@
 /** On the local backend the study is the job alone: no Google Cloud resource at all. */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy } from "../../components";
 import { JOB_TYPE, installMocks, promiseOf, type Recorded } from "./mocks";
-import { ROOT, stackStudy } from "./fixtures";
+import { ROOT, stackStudy, write } from "./fixtures";
 
 let recorded: Recorded[];
 beforeAll(async () => {
@@ -30,5 +33,32 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect(await promiseOf(study.imageUri)).toBeUndefined();
     expect(await promiseOf(study.consoleUrl)).toBe("");
     expect(await promiseOf(study.bestParameters)).toMatchObject({ "num-units": 256 });
+  });
+
+  it("refuses at construction a source folder that python -m <last segment>.task from the repository root would not run", () => {
+    // A repository with its own trainer/ beside the user's ml/trainer, which a nested source ran in its place.
+    const repo = mkdtempSync(join(tmpdir(), "vt-repo-"));
+    write(repo, "trainer/task.py", "");
+    write(repo, "ml/trainer/task.py", "");
+    write(repo, "other/main.py", "");
+    const { study } = stackStudy("local");
+    const message = (name: string, source: string, studyArgs = study) => {
+      try {
+        new HyperparameterTuningStudy(name, { backend: "local", study: studyArgs, trainer: { source }, localRepoRoot: repo });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "created";
+    };
+    expect(message("nested", join(repo, "ml/trainer"))).toMatch(
+      new RegExp(`^ {2}trainer\\.source: ${join(repo, "ml/trainer")} is not a folder at the repository's top level: the local backend runs a source trainer as \`.venv/bin/python -m trainer.task\` from the repository root ${repo}, which would run ${join(repo, "trainer")}; move the package`, "m"),
+    );
+    expect(message("missing", join(repo, "mytr"))).toMatch(/^ {2}trainer\.source: \S+\/mytr does not exist: .*the package's entry module must be mytr\/task\.py/m);
+    expect(message("no-task", join(repo, "other"))).toMatch(/^ {2}trainer\.source: \S+\/other has no task\.py: /m);
+    // Reported with the study's own problems, all at once.
+    const both = message("both", join(repo, "mytr"), { ...study, maxTrials: 0 });
+    expect(both).toMatch(/^ {2}trainer\.source: /m);
+    expect(both).toMatch(/^ {2}study\.maxTrials: /m);
+    expect(message("top", join(repo, "trainer"))).toBe("created");
   });
 });

@@ -172,6 +172,32 @@ describe("tune run's reading of the stack file", () => {
   });
 });
 
+describe("tune run's source trainer", () => {
+  it("refuses a source folder that python -m <last segment>.task from the repository root would not run, before any trial", async () => {
+    const root = scratchRepo([]);
+    // The repository's own trainer/ beside the user's ml/trainer, which the nested source ran in its place.
+    for (const file of ["trainer/task.py", "ml/trainer/task.py", "other/main.py"]) {
+      mkdirSync(join(root, file, ".."), { recursive: true });
+      writeFileSync(join(root, file), "");
+    }
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8").replace(/imageUri: .*\n.*command: .*\n/, "source: SOURCE\n");
+    const stack = (name: string, source: string) => writeFileSync(join(root, `Pulumi.${name}.yaml`), text.replace("SOURCE", source));
+    stack("nested", "ml/trainer");
+    stack("missing", "mytr");
+    stack("notask", "other");
+    stack("top", "trainer");
+    expect(() => loadStackJob(root, "nested")).toThrow(
+      `  vertex-tuning:trainer.source: ${join(root, "ml/trainer")} is not a folder at the repository's top level: the local backend runs a source trainer as \`.venv/bin/python -m trainer.task\` from the repository root ${root}, which would run ${join(root, "trainer")}; move the package to the top level`,
+    );
+    expect(() => loadStackJob(root, "notask")).toThrow(`  vertex-tuning:trainer.source: ${join(root, "other")} has no task.py: `);
+    await expect(runStudy({ repoRoot: root, stack: "missing", output: { write: () => {}, tty: false } })).rejects.toThrow(
+      `  vertex-tuning:trainer.source: ${join(root, "mytr")} does not exist: `,
+    );
+    expect(existsSync(join(root, ".tune", "state"))).toBe(false);
+    expect(loadStackJob(root, "top").trialJobSpec?.workerPoolSpecs?.[0]?.containerSpec?.command).toEqual([".venv/bin/python", "-m", "trainer.task"]);
+  });
+});
+
 describe("tune run's decoding of the stack file, as pulumi up's", () => {
   it("reads a quoted value as the engine hands it to the program: JSON text is what it spells", () => {
     const root = scratchRepo([]);
