@@ -3,6 +3,7 @@
  * output folders it cannot map. The local server's create refuses them (400), and the provider's
  * `check` of a job on the local backend names them at preview, before `up` gets that far.
  */
+import { isUnknown } from "./placeholder";
 import type { Issue } from "./validate";
 import type { VertexJob } from "./vertexJson";
 
@@ -22,7 +23,10 @@ export function unmappableGcsUri(uri: string): string | undefined {
  * command. Vertex AI runs the image's entrypoint; the local backend runs commands, not images.
  */
 export function noLocalCommand(job: VertexJob): string | undefined {
-  const pool = job.trialJobSpec?.workerPoolSpecs?.[0] ?? {};
+  // At preview any level may be Pulumi's unknown: its command is not known to be missing.
+  const pools = job.trialJobSpec?.workerPoolSpecs;
+  if ([job.trialJobSpec, pools, pools?.[0], pools?.[0]?.containerSpec].some(isUnknown)) return undefined;
+  const pool = pools?.[0] ?? {};
   if (pool.pythonPackageSpec || pool.containerSpec?.command?.length) return undefined;
   return `a local trial needs a command: the local backend runs commands, not images (imageUri ${JSON.stringify(pool.containerSpec?.imageUri ?? "")} is not used); set the trainer's command, or use a source trainer`;
 }

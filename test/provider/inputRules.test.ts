@@ -65,6 +65,18 @@ describe("check", () => {
     expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures).toEqual([]);
     expect((await tuningJobProvider.check({} as TuningJobInputs, inputs({ job: UNKNOWN as never }))).failures).toEqual([]);
   });
+
+  it("does not take an unknown worker pool for one without a command on the local backend (preview)", async () => {
+    for (const unknownAt of ["trialJobSpec", "workerPoolSpecs", "pool", "containerSpec"] as const) {
+      const news = inputs({ backend: "local" });
+      const spec = news.job.trialJobSpec!;
+      if (unknownAt === "trialJobSpec") news.job.trialJobSpec = UNKNOWN as never;
+      else if (unknownAt === "workerPoolSpecs") spec.workerPoolSpecs = UNKNOWN as never;
+      else if (unknownAt === "pool") spec.workerPoolSpecs![0] = UNKNOWN as never;
+      else spec.workerPoolSpecs![0].containerSpec = UNKNOWN as never;
+      expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures, unknownAt).toEqual([]);
+    }
+  });
 });
 
 describe("diff", () => {
