@@ -391,6 +391,30 @@ describe("the optimizer's request", () => {
   const serverSuggesting = (replacement: Suggest) =>
     startServer({ stateDir: tempDir(), repoRoot: REPO_ROOT, pollMs: 50, graceMs: 300, cores: 2, suggest: replacement });
 
+  /**
+   * A server whose optimizer notes the turn of the event loop each suggestion came in (a probe
+   * counts the turns), and `stop` to end the probe and close the server.
+   */
+  async function serverNotingTurns(): Promise<{ api: ReturnType<typeof client>; turns: number[]; stop: () => Promise<void> }> {
+    let turn = 0;
+    let probing = true;
+    const probe = () => {
+      turn++;
+      if (probing) setImmediate(probe);
+    };
+    setImmediate(probe);
+    const turns: number[] = [];
+    const own = await serverSuggesting((request) => {
+      turns.push(turn);
+      return suggest(request);
+    });
+    const stop = async () => {
+      probing = false;
+      await own.close();
+    };
+    return { api: client(own), turns, stop };
+  }
+
   it("fails the job INTERNAL (13) when the optimizer throws, after stopping the trials already running", async () => {
     let calls = 0;
     const own = await serverSuggesting((request) => {
@@ -414,20 +438,8 @@ describe("the optimizer's request", () => {
     // from a trial's exit callback, the next trial (a shell that writes one line and exits) was
     // reaped and the next started in the same pass over exited children, and the chain held the
     // loop, every request unanswered, until the study ended: dozens of suggestions in one turn.
-    let turn = 0;
-    let probing = true;
-    const probe = () => {
-      turn++;
-      if (probing) setImmediate(probe);
-    };
-    setImmediate(probe);
-    const turns: number[] = [];
-    const own = await serverSuggesting((request) => {
-      turns.push(turn);
-      return suggest(request);
-    });
+    const { api: ownApi, turns, stop } = await serverNotingTurns();
     try {
-      const ownApi = client(own);
       const report = `echo '{"accuracy": "0.5", "global_step": "1"}' > "$CLOUD_ML_HP_METRIC_FILE"`;
       const job = testJob([], { maxTrialCount: 60, parallelTrialCount: 4 });
       job.trialJobSpec!.workerPoolSpecs![0].containerSpec = { imageUri: "local/test", command: ["/bin/sh", "-c", report] };
@@ -440,26 +452,13 @@ describe("the optimizer's request", () => {
       // At most one fill of the free slots a turn.
       expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(4);
     } finally {
-      probing = false;
-      await own.close();
+      await stop();
     }
   });
 
   it("asks the optimizer for one trial a turn of the event loop, however many slots are free, so its cost at a study's size holds the server for one suggestion", async () => {
-    let turn = 0;
-    let probing = true;
-    const probe = () => {
-      turn++;
-      if (probing) setImmediate(probe);
-    };
-    setImmediate(probe);
-    const turns: number[] = [];
-    const own = await serverSuggesting((request) => {
-      turns.push(turn);
-      return suggest(request);
-    });
+    const { api: ownApi, turns, stop } = await serverNotingTurns();
     try {
-      const ownApi = client(own);
       const created = await ownApi.create(testJob(["--steps=1"], { maxTrialCount: 8, parallelTrialCount: 4 }));
       const done = await ownApi.waitFor(created.body.name.split("/").pop() as string);
       expect(done.state).toBe("JOB_STATE_SUCCEEDED");
@@ -467,8 +466,7 @@ describe("the optimizer's request", () => {
       // The first 4 slots are filled over 4 turns, not in the create's.
       expect(new Set(turns).size).toBe(8);
     } finally {
-      probing = false;
-      await own.close();
+      await stop();
     }
   });
 
