@@ -438,7 +438,9 @@ export class JobScheduler {
     if (exit.stopReason === "cancel") {
       this.end(record, "cancelled", this.failure ? "stopped because the job failed" : "cancelled with the job");
     } else if (exit.stopReason === "timeout") {
-      this.end(record, "failed", `timed out after ${parseFloat(timeout ?? "0")}s (trialJobSpec.scheduling.timeout)`);
+      // Named as both write it: `tune run` and the component take `trial.timeoutSeconds` from
+      // the study, a job sent to the API directly sets the Vertex field.
+      this.end(record, "failed", `timed out after ${parseFloat(timeout ?? "0")}s (the study's trial.timeoutSeconds, the job's trialJobSpec.scheduling.timeout)`);
     } else if (exit.stopReason === "early-stop") {
       // As at its end: a trial that reported NaN fails, whether or not a rule cut it first (it
       // succeeded, with its finite measurements, when the stop came first).

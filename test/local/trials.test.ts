@@ -145,6 +145,8 @@ describe("failing trials", () => {
     const job = await run(testJob(args, { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["python3", "test/local/trainers/trial.py"], args } }], scheduling: { timeout: "1s" } } }));
     expect(job.state).toBe("JOB_STATE_FAILED");
     expect(job.trials![0]).toMatchObject({ state: "INFEASIBLE", infeasibleReason: expect.stringContaining("timed out after 1s") });
+    // The field the user wrote: the study's (tune run, the component), not only Vertex's.
+    expect(job.trials![0].infeasibleReason).toContain("trial.timeoutSeconds");
     const seen = JSON.parse(readFileSync(join(trialDir(job.id, "1"), "seen.json"), "utf8"));
     expect(await eventually(() => !alive(seen.child))).toBe(true);
     // Six polls fit in the grace period; the trainer was asked to stop once.
