@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
-import { formatMetric, plainText } from "./progress";
+import { formatMetric, parameterValue, plainText } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
@@ -127,7 +127,7 @@ function summary(result: RunResult): string {
   const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
   const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${plainText(job.error.message)}` : ""}`];
   if (result.best) {
-    const params = Object.entries(result.best.parameters).map(([k, v]) => `${k}=${v}`).join(" ");
+    const params = Object.entries(result.best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
     lines.push(`best trial ${result.best.id}: ${metricId} ${formatMetric(result.best.metricValue)}  ${params}`);
   }
   lines.push(`result: ${result.resultPath}`, `report: ${result.reportPath}`);

@@ -15,14 +15,19 @@ export interface ProgressOutput {
 }
 
 /**
- * A trial's parameters as `id=value`, numbers as formatMetric writes them less trailing zeros:
+ * A parameter's value for people, numbers as formatMetric writes them less trailing zeros:
  * rounding every number to four significant digits showed an integer of 10,000 or more as one
- * the study never tried (12345 and 12346 both as 12350).
+ * the study never tried (12345 and 12346 both as 12350). The trial lines and the best trial's
+ * line both use it: the best trial written exactly under its own rounded line read as another
+ * trial's values (exact values are in result.json).
  */
+export function parameterValue(value: unknown): string {
+  return String(typeof value === "number" ? Number(formatMetric(value)) : value);
+}
+
+/** A trial's parameters as `id=value`. */
 function parameters(trial: VertexTrial): string {
-  return (trial.parameters ?? [])
-    .map((p) => `${p.parameterId}=${typeof p.value === "number" ? Number(formatMetric(p.value)) : p.value}`)
-    .join(" ");
+  return (trial.parameters ?? []).map((p) => `${p.parameterId}=${parameterValue(p.value)}`).join(" ");
 }
 
 /**

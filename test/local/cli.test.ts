@@ -309,6 +309,19 @@ describe("tune run", () => {
     expect(saved.job.trials).toHaveLength(4);
   });
 
+  it("writes the best trial's parameters as its trial line does, not exactly under a rounded line", async () => {
+    const root = scratchRepo(["--steps=1", "--sleep=0"]);
+    // The first trial is the space's centre: x = 0.16665, more digits than a trial line shows.
+    const file = join(root, "Pulumi.t.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace("max: 0.9", "max: 0.2333"));
+    const { output, exited } = startTune(root, ["run", "--stack", "t", "--max-trials", "1", "--state", join(root, "state")]);
+    expect(await exited, output()).toBe(0);
+    const trial = /^trial 1 SUCCEEDED accuracy=\S+ {2}(.*)$/m.exec(output())?.[1];
+    expect(trial).toMatch(/^x=0\.1667 tau=\d$/);
+    expect(output()).toMatch(/^best trial 1: accuracy \S+ {2}(.*)$/m);
+    expect(/^best trial 1: accuracy \S+ {2}(.*)$/m.exec(output())![1]).toBe(trial);
+  });
+
   it("SIGTERM (kill, timeout, a cancelled CI job) cancels the job as Ctrl-C does: no trial runs on without a server", async () => {
     const { root, run, pids } = await startHangingRun();
     const { child, output, exited } = run;
