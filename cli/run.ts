@@ -2,11 +2,11 @@
  * `tune run`: a stack's study on the local backend, end to end. The job is created through the
  * same Vertex client the tuning-job resource uses (components/vertex), against an embedded (or
  * already running) local server; progress is shown while it runs; Ctrl-C (or SIGTERM) cancels the
- * job and waits for it to end; the result and the report are written at the end. A run killed outright
+ * job and waits for it to end; the report is written as trials end and at the end, the result at the end. A run killed outright
  * (kill -9, a closed terminal) leaves its job to the next server on the state folder, which
  * resumes it: the next `tune run` of the same study follows that job instead of starting a second.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../components/spec";
@@ -82,6 +82,17 @@ export function signalStatus(signal: CancelSignal): number {
   return 128 + osConstants.signals[signal];
 }
 
+/**
+ * Writes `file` whole or not at all (a temporary file renamed over it), so that a browser
+ * reloading the report while a run writes it, or a run killed while writing, never sees half a
+ * page. The temporary file is this process's: two runs following one job write the same folder.
+ */
+function writeWhole(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, file);
+}
+
 /** Runs the stack's study to its end and writes `result.json` and `report.html`. */
 export async function runStudy(options: RunOptions): Promise<RunResult> {
   const request = loadStackJob(options.repoRoot, options.stack, options);
@@ -118,13 +129,32 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     name = started.name!;
     if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
     if (interrupted) void cancel(name);
-    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, (j) => progress.update(j), POLL);
-    progress.finish();
-    const best = bestTrial(job);
     const resultPath = join(outDir, "result.json");
     const reportPath = join(outDir, "report.html");
-    writeFileSync(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
-    writeFileSync(reportPath, renderReport(job));
+    // The report as the study goes (written only at its end, a long study had none to look at,
+    // and a run killed outright left none), rewritten when a trial ends or the job's state
+    // changes, before the trial's line: a line shown is in the report. A write that fails
+    // mid-run is said once and does not stop the run; the last write, at the end, must succeed.
+    let reported = "";
+    let reportFailed = false;
+    const onPoll = (j: VertexJob) => {
+      const finished = (j.trials ?? []).filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE").length;
+      if (`${j.state} ${finished}` !== reported) {
+        reported = `${j.state} ${finished}`;
+        try {
+          writeWhole(reportPath, renderReport(j));
+        } catch (error) {
+          if (!reportFailed) log(`could not write ${reportPath} (tried again at the end): ${(error as Error).message}`);
+          reportFailed = true;
+        }
+      }
+      progress.update(j);
+    };
+    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, onPoll, POLL);
+    progress.finish();
+    const best = bestTrial(job);
+    writeWhole(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
+    writeWhole(reportPath, renderReport(job));
     return { job, best, resultPath, reportPath, interrupted };
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);

@@ -258,6 +258,24 @@ describe("tune run", () => {
     expect(existsSync(join(root, ".tune", "state", "lock"))).toBe(false);
   });
 
+  it("writes the report as trials end, not only at the end: each trial line shown is in report.html already", async () => {
+    const root = scratchRepo(["--steps=2", "--sleep=0.2"], 4);
+    const reportPath = join(root, ".tune", "out", "t", "report.html");
+    const seen: string[] = [];
+    const output = {
+      write: (text: string) => {
+        const id = /^trial (\d+) /.exec(text)?.[1];
+        if (id) seen.push(existsSync(reportPath) && new RegExp(`<tr[^>]*><td>${id}</td><td>SUCCEEDED</td>`).test(readFileSync(reportPath, "utf8")) ? id : `${id} missing`);
+      },
+      tty: false,
+    };
+    const result = await runStudy({ repoRoot: root, stack: "t", stateDir: join(root, "state"), output });
+    expect(result.job.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(seen.sort()).toEqual(["1", "2", "3", "4"]);
+    // Written whole through a temporary file, which is gone.
+    expect(readdirSync(join(root, ".tune", "out", "t")).sort()).toEqual(["report.html", "result.json"]);
+  });
+
   it("refuses a stack file with problems, naming every one", async () => {
     const root = scratchRepo([]);
     writeFileSync(join(root, "Pulumi.bad.yaml"), "config:\n  vertex-tuning:study:\n    metric: { id: accuracy, goal: UP }\n    parameters: []\n    maxTrials: 0\n");
