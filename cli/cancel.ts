@@ -4,15 +4,13 @@
  * server that owns the folder (a running `tune run` or `tune serve`), or starts one for the call
  * that resumes no job: its start ends what a dead server left running, and nothing new runs.
  */
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { VertexJob } from "../components/spec";
 import { cancelAndWait } from "../components/vertex/adoption";
 import { realClock } from "../components/vertex/clock";
 import { isNotFound } from "../components/vertex/errors";
 import { isTerminal } from "../components/vertex/outputs";
-import { closeEmbeddedServers } from "../local/embedded";
-import { folderClient } from "./folderClient";
+import { withFolderClient } from "./folderClient";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** How long `tune cancel` waits for the job's trials to end: a trial gets a grace period, then SIGKILL. */
@@ -34,17 +32,20 @@ export function localJobName(job: string): string {
  */
 export async function cancelLocalJob(options: { repoRoot: string; stateDir: string; job: string }): Promise<{ job: VertexJob; wasRunning: boolean }> {
   const name = localJobName(options.job);
-  const stateDir = resolve(options.stateDir);
-  // Starting a server would make the folder: a mistyped --state must not leave one behind.
-  if (!existsSync(join(stateDir, "journal.jsonl"))) throw new Error(`${stateDir} is not a local backend's state folder (it has no journal.jsonl)`);
+  return withFolderClient({ stateDir: options.stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION }, (client) =>
+    onLocalJob(name, options.stateDir, async () => {
+      const wasRunning = !isTerminal(await client.get(name));
+      return { job: await cancelAndWait(client, name, realClock, CANCEL_TIMEOUT_MS), wasRunning };
+    }),
+  );
+}
+
+/** `call`'s result, a job that does not exist named with the state folder it was looked for in. */
+export async function onLocalJob<T>(name: string, stateDir: string, call: () => Promise<T>): Promise<T> {
   try {
-    const client = folderClient({ stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION, resumeJobs: false });
-    const wasRunning = !isTerminal(await client.get(name));
-    return { job: await cancelAndWait(client, name, realClock, CANCEL_TIMEOUT_MS), wasRunning };
+    return await call();
   } catch (error) {
-    if (isNotFound(error)) throw new Error(`${name} does not exist on the local backend of ${stateDir}`);
+    if (isNotFound(error)) throw new Error(`${name} does not exist on the local backend of ${resolve(stateDir)}`);
     throw error;
-  } finally {
-    await closeEmbeddedServers();
   }
 }

@@ -5,10 +5,12 @@
  * stopped); a call it no longer answers goes to the folder's next server, which this process
  * starts if no other has.
  */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { createVertexClient, type VertexClient } from "../components/vertex/client";
 import { isVertexApiError } from "../components/vertex/errors";
 import type { RetryPolicy } from "../components/vertex/retry";
-import { ensureLocalBackend } from "../local/embedded";
+import { closeEmbeddedServers, ensureLocalBackend } from "../local/embedded";
 
 /** The project and location of `tune`'s jobs (see LOCAL_PROJECT in run.ts). */
 export interface FolderClientOptions {
@@ -52,4 +54,21 @@ export function folderClient(options: FolderClientOptions): VertexClient {
     delete: (name) => call((c) => c.delete(name), true),
     waitForOperation: (operation, timeoutMs) => call((c) => c.waitForOperation(operation, timeoutMs), true),
   };
+}
+
+/**
+ * Runs `call` with a client for a state folder that exists, through the server that owns it, or
+ * one started for the call that resumes no job (`tune cancel`, `tune status`): its start records
+ * what a dead server's trials did meanwhile and starts no trial. Any server this process started
+ * is closed at the end.
+ */
+export async function withFolderClient<T>(options: Omit<FolderClientOptions, "resumeJobs">, call: (client: VertexClient) => Promise<T>): Promise<T> {
+  const stateDir = resolve(options.stateDir);
+  // Starting a server would make the folder: a mistyped --state must not leave one behind.
+  if (!existsSync(join(stateDir, "journal.jsonl"))) throw new Error(`${stateDir} is not a local backend's state folder (it has no journal.jsonl)`);
+  try {
+    return await call(folderClient({ ...options, stateDir, resumeJobs: false }));
+  } finally {
+    await closeEmbeddedServers();
+  }
 }

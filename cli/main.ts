@@ -4,6 +4,7 @@
  *   npm run tune -- run   [--stack local] [--max-trials N] [--parallel N] [--out DIR] [--state DIR]
  *   npm run tune -- serve [--port P] [--state DIR] [--host H --allow-remote]
  *   npm run tune -- cancel JOB [--state DIR]
+ *   npm run tune -- status [JOB] [--state DIR]
  *   npm run demo
  */
 import { existsSync } from "node:fs";
@@ -12,7 +13,8 @@ import { parseArgs } from "node:util";
 import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
-import { formatMetric, parameterValue, plainText } from "./progress";
+import { localStatus, statusText } from "./status";
+import { bestLine, formatMetric, plainText } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
@@ -26,6 +28,8 @@ const USAGE = `usage (npm runs it from the repository root; relative paths are f
       run the local backend alone (a Vertex-compatible hyperparameterTuningJobs API)
   npm run tune -- cancel JOB [--state DIR]
       cancel a job on the local backend (its id, or its full name) and wait until its trials have ended
+  npm run tune -- status [JOB] [--state DIR]
+      list the state folder's jobs of tune run, or show one job's trials and best trial (while it runs too)
   npm run demo  (or npm run tune -- demo)
       the local stack's study with the real trainer, then the best trial and the report
 
@@ -56,9 +60,10 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   demo: ["max-trials", "parallel", "out", "state"],
   serve: ["port", "state", "host", "allow-remote"],
   cancel: ["state"],
+  status: ["state"],
 };
 /** How many positional arguments each command takes, its name included. */
-const COMMAND_ARITY: Record<string, number> = { run: 1, demo: 1, serve: 1, cancel: 2 };
+const COMMAND_ARITY: Record<string, number> = { run: 1, demo: 1, serve: 1, cancel: 2, status: 2 };
 
 /** A mistake in the command line: exit status 2 with the usage, as for an unknown command. */
 class UsageError extends Error {}
@@ -68,7 +73,9 @@ function checkCommandLine(command: string, values: Record<string, unknown>, posi
   const stray = Object.keys(values).filter((key) => key !== "help" && !allowed.includes(key));
   if (stray.length) throw new UsageError(`${stray.map((k) => `--${k}`).join(", ")} ${stray.length > 1 ? "do" : "does"} not apply to ${command}`);
   if (command === "cancel" && positionals.length !== 2) throw new UsageError("cancel takes one job (its id or full name)");
-  if (positionals.length > COMMAND_ARITY[command]!) throw new UsageError(`${command} takes no argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
+  if (positionals.length > COMMAND_ARITY[command]!) {
+    throw new UsageError(`${command} takes no ${COMMAND_ARITY[command]! > 1 ? "further " : ""}argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
+  }
   for (const flag of ["max-trials", "parallel"]) positiveInt(values[flag] as string | undefined, flag);
   const refusal = values.host === undefined ? undefined : bindingRefusal(values.host as string, values["allow-remote"] as boolean | undefined);
   if (refusal) throw new UsageError(refusal);
@@ -77,7 +84,7 @@ function checkCommandLine(command: string, values: Record<string, unknown>, posi
     const file = join(repoRoot, `Pulumi.${(values.stack as string | undefined) ?? DEFAULT_STACK}.yaml`);
     if (!existsSync(file)) throw new UsageError(`no stack file ${file}: pass --stack <name> for an existing Pulumi.<name>.yaml`);
   }
-  if (command === "cancel") {
+  if (command === "cancel" || (command === "status" && positionals[1] !== undefined)) {
     try {
       localJobName(positionals[1]!);
     } catch (error) {
@@ -126,10 +133,7 @@ function summary(result: RunResult): string {
   const job = result.job;
   const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
   const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${plainText(job.error.message)}` : ""}`];
-  if (result.best) {
-    const params = Object.entries(result.best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
-    lines.push(`best trial ${result.best.id}: ${metricId} ${formatMetric(result.best.metricValue)}  ${params}`);
-  }
+  if (result.best) lines.push(bestLine(result.best, metricId));
   lines.push(`result: ${result.resultPath}`, `report: ${result.reportPath}`);
   return `${lines.join("\n")}\n`;
 }
@@ -211,6 +215,12 @@ async function main(argv: string[]): Promise<number> {
     case "serve":
       await serve(values, repoRoot);
       return -1;
+    case "status": {
+      const stateDir = localStateDir(repoRoot, values.state as string | undefined);
+      const status = await localStatus({ repoRoot, stateDir, job: positionals[1] });
+      process.stdout.write(statusText(status, stateDir, positionals[1] !== undefined));
+      return 0;
+    }
     default: {
       const { job, wasRunning } = await cancelLocalJob({ repoRoot, stateDir: localStateDir(repoRoot, values.state as string | undefined), job: positionals[1]! });
       process.stdout.write(`${job.name} ${wasRunning ? "cancelled" : `had already ended ${job.state}`}\n`);

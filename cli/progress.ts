@@ -2,7 +2,7 @@
  * Progress of a running study: one plain line per finished trial (id, parameters, value, state),
  * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
  */
-import { bestTrial, finalValue, type VertexJob, type VertexTrial } from "../components/spec";
+import { bestTrial, finalValue, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
 import { INTERRUPTED_REASON } from "../local/scheduler";
 
 /** Where progress goes. */
@@ -68,6 +68,12 @@ export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metri
   const value = finalValue(trial, metricId);
   const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value === undefined ? "?" : formatMetric(value)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${reasonLine(trial.infeasibleReason)})`;
   return `trial ${trial.id} ${trial.state} ${outcome}  ${parameters(trial)}`;
+}
+
+/** The best trial's line: its id, value and parameters, written as the trial lines write them. */
+export function bestLine(best: BestTrial, metricId: string): string {
+  const params = Object.entries(best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
+  return `best trial ${best.id}: ${metricId} ${formatMetric(best.metricValue)}  ${params}`;
 }
 
 /** A progress view; `update` with each polled job, `finish` once it ends. */

@@ -108,6 +108,14 @@ async function findOrStart(stateDir: string, repoRoot: string, resumeJobs: boole
   return { rootUrl: server.url, token: server.token };
 }
 
+/**
+ * Whether this process started the server of `stateDir` through `ensureLocalBackend`: a `tune
+ * status` that did found no other server on the folder, so nothing runs its jobs but that one.
+ */
+export function startedHere(stateDir: string): boolean {
+  return own.has(resolve(stateDir));
+}
+
 /** Stops every server this process started through `ensureLocalBackend`. */
 export async function closeEmbeddedServers(): Promise<void> {
   const servers = [...own.values()];

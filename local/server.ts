@@ -77,8 +77,8 @@ export interface ServerOptions {
   suggest?: Suggest;
   /**
    * Resume the folder's unfinished jobs at start (run their trials). Default true. `tune cancel`
-   * passes false: it only ends one job, and resuming the others would start their trials just to
-   * stop them when it exits. Their schedulers are held (JobScheduler.hold): the trials a killed
+   * and `tune status` pass false: they only end or read jobs, and resuming the others would start
+   * their trials just to stop them when they exit. Their schedulers are held (JobScheduler.hold): the trials a killed
    * server left running are followed and left running at exit; a cancel still ends such a job.
    */
   resumeJobs?: boolean;
@@ -239,7 +239,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     scheduler.recoverTrials();
     if (options.resumeJobs === false) {
       scheduler.hold();
-      scheduler.log("not resumed: the new server was started to cancel a job (its running trials are followed, and left running at its exit)");
+      scheduler.log("not resumed: the new server was started to cancel or look at a job (its running trials are followed, and left running at its exit)");
     } else {
       scheduler.log("resumed by a new server");
       scheduler.pump();

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
-import { createProgress, formatMetric, trialLine } from "../../cli/progress";
+import { bestLine, createProgress, formatMetric, trialLine } from "../../cli/progress";
 import { renderReport } from "../../cli/report";
 import { runStudy } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
@@ -95,7 +95,7 @@ describe("npm run tune", () => {
     const { output, exited } = startTune(tempDir("tune-help-"), ["--help"]);
     expect(await exited).toBe(0);
     const usage = output();
-    for (const command of ["run", "serve", "cancel JOB"]) expect(usage).toContain(`npm run tune -- ${command} `);
+    for (const command of ["run", "serve", "cancel JOB", "status [JOB]"]) expect(usage).toContain(`npm run tune -- ${command} `);
     expect(usage).toContain("npm run demo");
     expect(usage).not.toMatch(/^\s*tune /m);
     expect(usage).toMatch(/^  --stack S .*; default local$/m);
@@ -115,6 +115,9 @@ describe("npm run tune", () => {
       [["serve", "--port", "abc"], 'tune: --port must be 0-65535 (got "abc")'],
       [["serve", "--port="], 'tune: --port must be 0-65535 (got "")'],
       [["cancel", "latest"], "tune: the job must be a numeric id or a full name"],
+      [["status", "latest"], "tune: the job must be a numeric id or a full name"],
+      [["status", "1", "2"], 'tune: status takes no further argument "2"'],
+      [["status", "--stack", "t"], "tune: --stack does not apply to status"],
       [["demo", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
       [["serve", "--host", "0.0.0.0"], "tune: binding to 0.0.0.0 exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway"],
       [["run", "--stack", "lcoal"], "tune: no stack file "],
@@ -452,6 +455,42 @@ describe("tune cancel", () => {
       `projects/local/locations/us-central1/hyperparameterTuningJobs/12 does not exist on the local backend of ${state}`,
     );
     await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: state, job: "latest" })).rejects.toThrow("the job must be a numeric id or a full name");
+  });
+});
+
+describe("tune status", () => {
+  it("lists the folder's jobs and shows one's trials and best trial, as tune run wrote them", async () => {
+    const root = scratchRepo(["--steps=1", "--sleep=0"], 2);
+    const state = join(root, "state");
+    const lines: string[] = [];
+    const result = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: { write: (t) => void lines.push(t), tty: false } });
+    const id = result.job.name!.split("/").pop()!;
+    const list = startTune(root, ["status", "--state", state]);
+    expect(await list.exited, list.output()).toBe(0);
+    expect(list.output()).toMatch(new RegExp(`^${id}  JOB_STATE_SUCCEEDED  cli-test  \\(stack t\\)  created \\S+\n$`));
+    const one = startTune(root, ["status", id, "--state", state]);
+    expect(await one.exited, one.output()).toBe(0);
+    const trialLines = lines.filter((l) => l.startsWith("trial ")).join("");
+    expect(one.output()).toBe(`${result.job.name} JOB_STATE_SUCCEEDED (cli-test): 2 of 2 trials ended, 0 running\n${trialLines}${bestLine(result.best!, "accuracy")}\n`);
+  });
+
+  it("shows a running job from another terminal, and says when nothing runs it after its run was killed, leaving its trials running", async () => {
+    const { root, run, jobId, pids } = await startHangingRun();
+    const name = `projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId}`;
+    const live = startTune(root, ["status", jobId, "--state", run.state]);
+    expect(await live.exited, live.output()).toBe(0);
+    expect(live.output()).toBe(`${name} JOB_STATE_RUNNING (cli-test): 0 of 4 trials ended, 2 running\n`);
+
+    run.child.kill("SIGKILL");
+    await run.exited;
+    const orphaned = startTune(root, ["status", "--state", run.state]);
+    expect(await orphaned.exited, orphaned.output()).toBe(0);
+    expect(orphaned.output()).toContain(`${jobId}  JOB_STATE_RUNNING  cli-test`);
+    expect(orphaned.output()).toContain(`no tune run or tune serve runs ${run.state} now: its unfinished jobs wait for the next one, which resumes them`);
+    // Looking started and ended no trial.
+    expect(pids.every(alive)).toBe(true);
+    expect(readdirSync(join(run.state, "jobs", jobId, "trials")).sort()).toEqual(["1", "2"]);
+    await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
   });
 });
 
