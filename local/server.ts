@@ -240,6 +240,11 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     if (options.resumeJobs === false) {
       scheduler.hold();
       scheduler.log("not resumed: the new server was started to cancel or look at a job (its running trials are followed, and left running at its exit)");
+      // A job hold() leaves to this server (its cancel or failure begun) ends here once no trial
+      // runs: a CANCELLING job whose trials had all ended (a run's second Ctrl-C closes its
+      // server before it records the cancel's end) stayed CANCELLING, and `tune cancel` waited
+      // for it until its timeout. A held job's pump does nothing.
+      scheduler.pump();
     } else {
       scheduler.log("resumed by a new server");
       scheduler.pump();

@@ -445,6 +445,23 @@ describe("tune cancel", () => {
     expect(job.trials!.map((t) => [t.id, t.state])).toEqual([["1", "INFEASIBLE"], ["2", "INFEASIBLE"]]);
   });
 
+  it("ends at once the job a run's second Ctrl-C left CANCELLING with its trials ended", async () => {
+    // The trainer outlives SIGTERM for the grace period: the second Ctrl-C comes while the cancel waits for it.
+    const root = scratchRepo(["--mode=hang", "--term=count"], 4);
+    const run = startTuneRun(root);
+    expect(await eventually(() => existsSync(trialFile(run.state, "1", "seen.json")) && existsSync(trialFile(run.state, "2", "seen.json")), 20_000), run.output()).toBe(true);
+    const [jobId] = readdirSync(join(run.state, "jobs"));
+    run.child.kill("SIGINT");
+    expect(await eventually(() => readFileSync(join(run.state, "jobs", jobId, "job.log"), "utf8").includes("cancel requested"), 10_000)).toBe(true);
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(130);
+
+    const started = Date.now();
+    const { job } = await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
+    expect(job.state).toBe("JOB_STATE_CANCELLED");
+    expect(Date.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
   it("names the job and the state folder when the job does not exist there, and makes no folder where there is none", async () => {
     const missing = join(tempDir(), "no-state");
     await expect(cancelLocalJob({ repoRoot: REPO_ROOT, stateDir: missing, job: "12" })).rejects.toThrow(`${missing} is not a local backend's state folder`);
