@@ -107,6 +107,8 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   // From the start: a Ctrl-C while the server starts or the job is created must still cancel it.
   let name: string | undefined;
   let interrupted: CancelSignal | undefined;
+  /** A second signal is ending the process: it exits once its server has closed. */
+  let leaving = false;
   const cancel = (jobName: string) => client.cancel(jobName).catch((error: Error) => options.output.write(`cancel failed: ${error.message}\n`));
   const onInterrupt = (signal: CancelSignal) => {
     if (interrupted === undefined) {
@@ -114,6 +116,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
       options.output.write(`\ncancelling the job${name ? "" : " once it exists"} (Ctrl-C again to stop waiting; its trial processes end either way)...\n`);
       if (name) void cancel(name);
     } else {
+      leaving = true;
       void closeEmbeddedServers().finally(() => process.exit(signalStatus(interrupted!)));
     }
   };
@@ -150,7 +153,12 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
       }
       progress.update(j);
     };
-    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, onPoll, POLL);
+    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, onPoll, POLL).catch((error: Error) => {
+      // Polls that fail while a second Ctrl-C closes the server are not the run's error: printed,
+      // they told the person who asked to stop waiting that a request had failed (ECONNREFUSED).
+      if (leaving) return new Promise<never>(() => {});
+      throw error;
+    });
     progress.finish();
     const best = bestTrial(job);
     writeWhole(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
