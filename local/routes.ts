@@ -7,6 +7,7 @@ import { checkJob, type VertexJob } from "../components/spec";
 import { OUTPUT_ONLY_FIELDS } from "../components/spec/jobShape";
 import { localBackendIssues } from "../components/spec/localRules";
 import { ApiError } from "./errors";
+import { requestedFields, selectFields } from "./fields";
 import { parseFilter } from "./filter";
 import type { JobScheduler } from "./scheduler";
 import { jobView, TERMINAL_STATES, type JobRecord, type Store } from "./store";
@@ -45,11 +46,11 @@ const MAX_PAGE_SIZE = 1000;
 
 /**
  * Query parameters every method of a Google API takes (the discovery document's standard
- * parameters, googleapis' `StandardParameters`, and Google's system parameters). The local
- * backend takes them and answers JSON whatever they say: those that shape an answer (`fields`,
- * `alt`, `prettyPrint`, `$.xgafv`) only trim or wrap it, so the full answer is a superset, and
- * the others (`key`, `quotaUser`, `userProject`, `trace`, ...) concern quota, billing and
- * tracing, which the local backend has none of.
+ * parameters, googleapis' `StandardParameters`, and Google's system parameters). `fields` trims
+ * the answer of get and list (fields.ts), and is taken and ignored elsewhere. The local backend
+ * answers JSON whatever the others say: those that shape an answer (`alt`, `prettyPrint`,
+ * `$.xgafv`) only wrap or format it, and the others (`key`, `quotaUser`, `userProject`, `trace`,
+ * ...) concern quota, billing and tracing, which the local backend has none of.
  */
 const STANDARD_PARAMETERS = [
   "$.xgafv", "access_token", "oauth_token", "uploadType", "upload_protocol",
@@ -80,7 +81,7 @@ function queryValue(query: URLSearchParams, json: string, proto: string): string
 }
 
 /** The methods on one job, by HTTP method and custom verb. */
-const JOB_METHODS: Record<string, ((ctx: RouteContext, parent: string, id: string) => unknown) | undefined> = {
+const JOB_METHODS: Record<string, ((ctx: RouteContext, parent: string, id: string, query: URLSearchParams) => unknown) | undefined> = {
   GET: getJob,
   DELETE: deleteJob,
   "POST:cancel": cancelJob,
@@ -111,7 +112,7 @@ export function route(ctx: RouteContext, req: ApiRequest): unknown {
     const method = JOB_METHODS[`${req.method}${cancel ?? ""}`];
     if (method) {
       checkQuery(req.query, none);
-      return method(ctx, parent, id);
+      return method(ctx, parent, id, req.query);
     }
   }
   m = OPERATION.exec(path);
@@ -160,6 +161,7 @@ function create(ctx: RouteContext, parent: string, body: unknown): VertexJob {
 }
 
 function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknown {
+  const fields = requestedFields(query, "ListHyperparameterTuningJobsResponse");
   const matches = parseFilter(query.get("filter") ?? undefined);
   const pageSize = queryValue(query, "pageSize", "page_size");
   const requested = Number(pageSize ?? 0);
@@ -186,11 +188,12 @@ function list(ctx: RouteContext, parent: string, query: URLSearchParams): unknow
   const answer: { hyperparameterTuningJobs?: VertexJob[]; nextPageToken?: string } = {};
   if (page.length) answer.hyperparameterTuningJobs = page;
   if (all.length > size) answer.nextPageToken = Buffer.from(page[page.length - 1].name!.split("/").pop()!).toString("base64url");
-  return answer;
+  return selectFields(answer, fields);
 }
 
-function getJob(ctx: RouteContext, parent: string, id: string): VertexJob {
-  return jobView(find(ctx, parent, id), true);
+function getJob(ctx: RouteContext, parent: string, id: string, query: URLSearchParams): unknown {
+  const fields = requestedFields(query, "HyperparameterTuningJob");
+  return selectFields(jobView(find(ctx, parent, id), true), fields);
 }
 
 function cancelJob(ctx: RouteContext, parent: string, id: string): unknown {

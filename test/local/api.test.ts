@@ -356,6 +356,30 @@ describe("jobs", () => {
     expect(asked).toMatchObject({ status: 200, body: op.body });
     expect((await api.get(id)).status).toBe(404);
   });
+
+  it("answers get and list with only the fields asked (partial response), and refuses an invalid selector with 400 naming fields", async () => {
+    const created = await api.create(testJob(["--steps=4", "--sleep=0"], { maxTrialCount: 2, displayName: "partial" }));
+    const id = created.body.name.split("/").pop();
+    const full = await api.waitFor(id);
+    expect(full.trials![0].measurements).toHaveLength(4);
+    const selector = "state,error,trials(id,state,parameters,finalMeasurement)";
+    const polled = await call(server.url, "GET", `${jobsPath}/${id}?fields=${encodeURIComponent(selector)}`, { token: server.token });
+    expect(polled.status).toBe(200);
+    expect(polled.body).toEqual({
+      state: "JOB_STATE_SUCCEEDED",
+      trials: full.trials!.map((t) => ({ id: t.id, state: t.state, parameters: t.parameters, finalMeasurement: t.finalMeasurement })),
+    });
+    const listed = await api.list(`?filter=${encodeURIComponent('display_name="partial"')}&fields=${encodeURIComponent("hyperparameterTuningJobs(name,state)")}`);
+    expect(listed).toEqual({ status: 200, body: { hyperparameterTuningJobs: [{ name: created.body.name, state: "JOB_STATE_SUCCEEDED" }] } });
+    for (const bad of ["trials(id", "trials(measurement)"]) {
+      for (const path of [`${jobsPath}/${id}`, jobsPath]) {
+        const refused = await call(server.url, "GET", `${path}?fields=${encodeURIComponent(bad)}`, { token: server.token });
+        expect(refused.status, `${path} ${bad}`).toBe(400);
+        expect(refused.body.error, `${path} ${bad}`).toMatchObject({ code: 400, status: "INVALID_ARGUMENT" });
+        expect(refused.body.error.message).toContain(`invalid fields parameter ${JSON.stringify(bad)}`);
+      }
+    }
+  });
 });
 
 describe("fault injection", () => {
