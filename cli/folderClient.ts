@@ -48,7 +48,7 @@ export function folderClient(options: FolderClientOptions): VertexClient {
   return {
     parent: `projects/${options.project}/locations/${options.location}`,
     create: (job) => call((c) => c.create(job), false),
-    get: (name) => call((c) => c.get(name), true),
+    get: (name, fields) => call((c) => c.get(name, fields), true),
     list: (filter) => call((c) => c.list(filter), true),
     cancel: (name) => call((c) => c.cancel(name), true),
     delete: (name) => call((c) => c.delete(name), true),

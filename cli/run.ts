@@ -17,7 +17,7 @@ import { realClock } from "../components/vertex/clock";
 import { waitForJob } from "../components/vertex/wait";
 import { closeEmbeddedServers, ensureLocalBackend } from "../local/embedded";
 import { folderClient } from "./folderClient";
-import { createProgress, type ProgressOutput } from "./progress";
+import { createProgress, POLL_FIELDS, type ProgressOutput } from "./progress";
 import { renderReport } from "./report";
 import { loadStackJob, type StudyOverrides } from "./study";
 
@@ -153,7 +153,9 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
       }
       progress.update(j);
     };
-    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, onPoll, POLL).catch((error: Error) => {
+    // Polls ask only for what the progress and the report read; the job that ends the wait is
+    // read whole, for result.json and the last report.
+    const { job } = await waitForJob(client, name, Number.MAX_SAFE_INTEGER, realClock, onPoll, POLL, POLL_FIELDS).catch((error: Error) => {
       // Polls that fail while a second Ctrl-C closes the server are not the run's error: printed,
       // they told the person who asked to stop waiting that a request had failed (ECONNREFUSED).
       if (leaving) return new Promise<never>(() => {});

@@ -57,7 +57,11 @@ export interface VertexClient {
   readonly parent: string;
   /** One attempt: never retried (Vertex create has no request id). */
   create(job: VertexJob): Promise<VertexJob>;
-  get(name: string): Promise<VertexJob>;
+  /**
+   * The job; with `fields` (Google's partial-response selector, e.g. `state,trials(id,state)`)
+   * only those parts of it, which Vertex AI and the local backend both honour.
+   */
+  get(name: string, fields?: string): Promise<VertexJob>;
   /** Every job matching the filter (all pages); list results carry no trials. */
   list(filter?: string): Promise<VertexJob[]>;
   cancel(name: string): Promise<void>;
@@ -109,7 +113,7 @@ export function createVertexClient(options: VertexClientOptions): VertexClient {
   return {
     parent,
     create: (job) => once(`create hyperparameter tuning job in ${parent}`, () => jobs.create({ parent, requestBody: job })),
-    get: (name) => retried(`get ${name}`, () => jobs.get({ name })),
+    get: (name, fields) => retried(`get ${name}`, () => jobs.get({ name, fields })),
     async list(filter) {
       const found: VertexJob[] = [];
       let pageToken: string | undefined;

@@ -16,7 +16,7 @@ import { connect, isLocal, locateLocalJob, localStateFolder } from "./connect";
 import { isNotFound, isVertexApiError } from "./errors";
 import { DEFAULT_WAIT_MINUTES, waitsForEnd } from "./inputRules";
 import { toOutputs } from "./outputs";
-import { progressReporter, waitForJob } from "./wait";
+import { DEFAULT_POLL, PROGRESS_FIELDS, progressReporter, waitForJob } from "./wait";
 
 /** What the flows need from their surroundings. */
 export interface LifecycleContext {
@@ -104,7 +104,7 @@ export async function resumeJob(id: string, olds: TuningJobOutputs, news: Tuning
 /** Waits for the job to end; returns the outputs of a success, throws (keeping the job in state) otherwise. */
 async function finish(client: VertexClient, id: string, inputs: TuningJobInputs, ctx: LifecycleContext): Promise<TuningJobOutputs> {
   const minutes = inputs.waitTimeoutMinutes ?? DEFAULT_WAIT_MINUTES;
-  const { job, timedOut } = await waitForJob(client, id, ctx.clock.now() + minutes * 60_000, ctx.clock, progressReporter(ctx.log));
+  const { job, timedOut } = await waitForJob(client, id, ctx.clock.now() + minutes * 60_000, ctx.clock, progressReporter(ctx.log), DEFAULT_POLL, PROGRESS_FIELDS);
   const outputs = toOutputs(inputs, job);
   if (timedOut) {
     throw initFailed(id, outputs, `${id} is still ${job.state} after waiting ${minutes} min (waitTimeoutMinutes): run pulumi up again to keep waiting; the job keeps running`);

@@ -28,8 +28,18 @@ export interface WaitResult {
 }
 
 /**
+ * What `progressReporter` and the wait loop read of a polled job, as Google's `fields` selector:
+ * a poll of a study of thousands of trials is then not sent every intermediate measurement
+ * (some 20 MB at 2,000 trials of 100). Only fields Vertex AI has: it refuses a selector naming another.
+ */
+export const PROGRESS_FIELDS = "name,state,maxTrialCount,studySpec/metrics(metricId,goal),trials(id,state,finalMeasurement,endTime)";
+
+/**
  * Polls `name` until it ends or `deadline` (epoch ms of `clock`) passes.
  * @param onPoll called with the job after every get (progress reporting)
+ * @param fields what each poll asks for (a `fields` selector that includes `state`, and what
+ *   `onPoll` reads); the job returned is then read whole, once, for what reads it afterwards
+ *   (outputs, reports)
  */
 export async function waitForJob(
   client: VertexClient,
@@ -38,21 +48,28 @@ export async function waitForJob(
   clock: Clock,
   onPoll: (job: VertexJob) => void = () => {},
   poll: PollPolicy = DEFAULT_POLL,
+  fields?: string,
 ): Promise<WaitResult> {
-  let job = await client.get(name);
+  const whole = async (polled: VertexJob) => (fields ? client.get(name) : polled);
+  let job = await client.get(name, fields);
   onPoll(job);
   for (let interval = poll.initialMs; !isTerminal(job); interval = Math.min(interval * poll.factor, poll.maxMs)) {
     const left = deadline - clock.now();
-    if (left <= 0) return { job, timedOut: true };
+    if (left <= 0) {
+      // It may have ended since the last poll: then it did not time out.
+      const last = await whole(job);
+      return { job: last, timedOut: !isTerminal(last) };
+    }
     await clock.sleep(Math.min(interval, left));
-    job = await client.get(name);
+    job = await client.get(name, fields);
     onPoll(job);
   }
-  return { job, timedOut: false };
+  return { job: await whole(job), timedOut: false };
 }
 
 /**
- * A progress reporter: one line each time the trials finished or the best value change, e.g.
+ * A progress reporter: one line each time the trials finished or the best value change (it reads
+ * what PROGRESS_FIELDS selects), e.g.
  * `projects/p/locations/l/hyperparameterTuningJobs/1: 3/10 trials finished, best accuracy 0.91 (trial 2)`.
  */
 export function progressReporter(write: (line: string) => void): (job: VertexJob) => void {

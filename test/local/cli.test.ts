@@ -9,11 +9,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
-import { bestLine, createProgress, formatMetric, trialLine } from "../../cli/progress";
+import { bestLine, createProgress, formatMetric, POLL_FIELDS, trialLine } from "../../cli/progress";
 import { renderReport } from "../../cli/report";
 import { runStudy } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
-import { startServer } from "../../local/server";
+import { PROGRESS_FIELDS as PROVIDER_FIELDS, progressReporter } from "../../components/vertex/wait";
+import { requestedFields, selectFields } from "../../local/fields";
+import { INTERRUPTED_REASON } from "../../local/scheduler";
+import { startServer, type FaultRule } from "../../local/server";
 import { alive, eventually, REPO_ROOT, tempDir, TRIAL_SCRIPT } from "./helpers";
 
 /** A scratch repository with Pulumi.yaml and Pulumi.t.yaml whose trainer is the test trainer. */
@@ -277,6 +280,28 @@ describe("tune run", () => {
     expect(seen.sort()).toEqual(["1", "2", "3", "4"]);
     // Written whole through a temporary file, which is gone.
     expect(readdirSync(join(root, ".tune", "out", "t")).sort()).toEqual(["report.html", "result.json"]);
+  });
+
+  it("polls for only what its progress shows (fields), and writes result.json and the report from the whole job", async () => {
+    const root = scratchRepo(["--steps=3", "--sleep=0.02"], 3);
+    // A rule that changes nothing: it counts the gets that carry a fields selector.
+    const partial: FaultRule = { method: "GET", path: /\/hyperparameterTuningJobs\/\d+\?fields=/, times: 1_000 };
+    const server = await startServer({ stateDir: join(root, "state"), repoRoot: root, faults: [partial] });
+    try {
+      const lines: string[] = [];
+      const result = await runStudy({ repoRoot: root, stack: "t", stateDir: server.stateDir, output: { write: (t) => void lines.push(t), tty: false } });
+      const polls = 1_000 - partial.times!;
+      expect(polls).toBeGreaterThan(0);
+      expect(server.requestLog.filter((r) => r.method === "GET" && /\/hyperparameterTuningJobs\/\d+$/.test(r.path))).toHaveLength(polls + 1);
+      expect(lines.filter((l) => /^trial \d+ SUCCEEDED accuracy=\d/.test(l))).toHaveLength(3);
+      const saved = JSON.parse(readFileSync(result.resultPath, "utf8"));
+      expect(saved.job.trialJobSpec).toBeTruthy();
+      // Measurements and start times: no poll asks for them.
+      expect(saved.job.trials.map((t: { measurements?: unknown[]; startTime?: string }) => Boolean(t.measurements?.length && t.startTime))).toEqual([true, true, true]);
+      expect(readFileSync(result.reportPath, "utf8")).toContain("<h1>cli-test</h1>");
+    } finally {
+      await server.close();
+    }
   });
 
   it("refuses a stack file with problems, naming every one", async () => {
@@ -565,6 +590,50 @@ describe("progress", () => {
     expect(screen).toContain("2/4 trials · 1 running · best accuracy 0.6000 (trial 2)");
     progress.finish();
     expect(screen.endsWith("\r\x1b[K")).toBe(true);
+  });
+
+  it("shows and reports the same from a poll's partial job (POLL_FIELDS) as from the whole job, and so does the provider's reporter", () => {
+    const whole = {
+      name: "projects/local/locations/us-central1/hyperparameterTuningJobs/1",
+      state: "JOB_STATE_RUNNING",
+      displayName: "d",
+      createTime: "2026-01-01T00:00:00Z",
+      maxTrialCount: 6,
+      studySpec: { metrics: [{ metricId: "accuracy", goal: "MINIMIZE" }], parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] },
+      trials: [
+        { id: "1", state: "SUCCEEDED", parameters: [{ parameterId: "x", value: 0.5 }], startTime: "2026-01-01T00:00:01Z", endTime: "2026-01-01T00:00:09Z", measurements: [{ stepCount: "1", metrics: [{ metricId: "accuracy", value: 0.3 }] }], finalMeasurement: { stepCount: "1", metrics: [{ metricId: "accuracy", value: 0.3 }] } },
+        // Ties with trial 1 and ended earlier: the best, by endTime.
+        { id: "2", state: "SUCCEEDED", earlyStopped: true, parameters: [{ parameterId: "x", value: 0.25 }], endTime: "2026-01-01T00:00:05Z", finalMeasurement: { stepCount: "1", metrics: [{ metricId: "accuracy", value: 0.3 }] } },
+        // Better if the goal were not read (MAXIMIZE is the default).
+        { id: "6", state: "SUCCEEDED", parameters: [{ parameterId: "x", value: 0.8 }], endTime: "2026-01-01T00:00:02Z", finalMeasurement: { stepCount: "1", metrics: [{ metricId: "accuracy", value: 0.9 }] } },
+        { id: "3", state: "INFEASIBLE", infeasibleReason: INTERRUPTED_REASON, parameters: [{ parameterId: "x", value: 0.75 }] },
+        { id: "4", state: "INFEASIBLE", infeasibleReason: "the trial process exited with code 3; last lines of stderr:\nboom", parameters: [{ parameterId: "x", value: 0.1 }] },
+        { id: "5", state: "ACTIVE", parameters: [{ parameterId: "x", value: 0.9 }] },
+      ],
+    };
+    const polled = selectFields(whole, requestedFields(new URLSearchParams({ fields: POLL_FIELDS }), "HyperparameterTuningJob")) as typeof whole;
+    expect(JSON.stringify(polled).length).toBeLessThan(JSON.stringify(whole).length);
+    const shown = (job: typeof whole) => {
+      let screen = "";
+      createProgress({ write: (t) => void (screen += t), tty: true, columns: 120 }).update(job);
+      return screen;
+    };
+    expect(shown(polled)).toBe(shown(whole));
+    expect(shown(whole)).toContain("trial 2 SUCCEEDED accuracy=0.3000 (stopped early)");
+    expect(shown(whole)).toContain("4/6 trials · 1 running · best accuracy 0.3000 (trial 2)");
+    // The report is rewritten from the polls as trials end.
+    expect(renderReport(polled)).toBe(renderReport(whole));
+    expect(renderReport(whole)).toContain("<h1>d</h1>");
+    // The provider's poll asks Vertex AI too: no field of the local backend's own.
+    expect(PROVIDER_FIELDS).not.toContain("earlyStopped");
+    const reported = (job: typeof whole) => {
+      const lines: string[] = [];
+      progressReporter((l) => lines.push(l))(job);
+      return lines;
+    };
+    const providerPolled = selectFields(whole, requestedFields(new URLSearchParams({ fields: PROVIDER_FIELDS }), "HyperparameterTuningJob")) as typeof whole;
+    expect(reported(providerPolled)).toEqual(reported(whole));
+    expect(reported(whole)).toEqual([`${whole.name}: JOB_STATE_RUNNING, 5/6 trials finished, best accuracy 0.3 (trial 2)`]);
   });
 
   it("keeps the bar within a narrow terminal, where a wrapped bar would leave a row behind at each redraw", () => {

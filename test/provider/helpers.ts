@@ -126,7 +126,7 @@ export function requests(server: LocalServer, method: string, path: RegExp): Req
 /** Paths of the API (a fault rule sees the query too), for fault rules and request counts. */
 export const PATHS = {
   collection: /\/hyperparameterTuningJobs(\?.*)?$/,
-  job: /\/hyperparameterTuningJobs\/\d+$/,
+  job: /\/hyperparameterTuningJobs\/\d+(\?.*)?$/,
   cancel: /:cancel$/,
   operation: /\/operations\//,
 };

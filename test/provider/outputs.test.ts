@@ -1,7 +1,8 @@
 /** What the resource reports about a job, for the states the local backend cannot easily produce. */
 import { describe, expect, it } from "vitest";
 import { consoleUrl, failureReason } from "../../components/vertex/outputs";
-import { progressReporter } from "../../components/vertex/wait";
+import type { VertexClient } from "../../components/vertex/client";
+import { DEFAULT_POLL, progressReporter, waitForJob } from "../../components/vertex/wait";
 import type { VertexJob } from "../../components/spec";
 import { testJob } from "./helpers";
 
@@ -58,5 +59,45 @@ describe("progressReporter", () => {
       "jobs/1: JOB_STATE_RUNNING, 1/3 trials finished, best score 0.5 (trial 1)",
       "jobs/1: JOB_STATE_RUNNING, 2/3 trials finished, best score 0.7 (trial 2)",
     ]);
+  });
+});
+
+describe("waitForJob with fields", () => {
+  /** A client whose job is `states` in turn, one a get; it records each get's fields. */
+  function scripted(states: string[]) {
+    const asked: (string | undefined)[] = [];
+    const client = {
+      get: async (name: string, fields?: string) => {
+        asked.push(fields);
+        const state = states[Math.min(asked.length - 1, states.length - 1)];
+        return fields ? { state } : { name, state, trials: [succeeded("1", 0.5)] };
+      },
+    } as unknown as VertexClient;
+    return { client, asked };
+  }
+  const clock = { now: () => 0, sleep: async () => {} };
+
+  it("polls with the selector, then reads the whole job once", async () => {
+    const { client, asked } = scripted(["JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED", "JOB_STATE_SUCCEEDED"]);
+    const seen: VertexJob[] = [];
+    const { job, timedOut } = await waitForJob(client, "n", 1_000, clock, (j) => seen.push(j), DEFAULT_POLL, "state");
+    expect(asked).toEqual(["state", "state", undefined]);
+    expect(seen.map((j) => j.state)).toEqual(["JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"]);
+    expect({ job, timedOut }).toEqual({ job: { name: "n", state: "JOB_STATE_SUCCEEDED", trials: [succeeded("1", 0.5)] }, timedOut: false });
+  });
+
+  it("on the deadline returns the whole job, and no time-out when it ended since the last poll", async () => {
+    const late = { now: () => 2_000, sleep: async () => {} };
+    const running = scripted(["JOB_STATE_RUNNING"]);
+    expect(await waitForJob(running.client, "n", 1_000, late, () => {}, DEFAULT_POLL, "state")).toMatchObject({ job: { name: "n", state: "JOB_STATE_RUNNING" }, timedOut: true });
+    const ended = scripted(["JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"]);
+    expect(await waitForJob(ended.client, "n", 1_000, late, () => {}, DEFAULT_POLL, "state")).toMatchObject({ job: { name: "n", state: "JOB_STATE_SUCCEEDED" }, timedOut: false });
+    expect(ended.asked).toEqual(["state", undefined]);
+  });
+
+  it("without a selector reads each poll whole and nothing more", async () => {
+    const { client, asked } = scripted(["JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED"]);
+    expect((await waitForJob(client, "n", 1_000, clock)).job.name).toBe("n");
+    expect(asked).toEqual([undefined, undefined]);
   });
 });

@@ -75,14 +75,28 @@ describe("create, wait and outputs", () => {
     expect(await client.list()).toHaveLength(1);
   });
 
+  it("polls for only what its progress reads (fields), and reads the whole job once at the end for the outputs", async () => {
+    // A rule that changes nothing: it counts the gets that carry a fields selector.
+    const partial: FaultRule = { method: "GET", path: /\/hyperparameterTuningJobs\/\d+\?fields=/, times: 1_000 };
+    const { server, provider, lines } = await setup([partial]);
+    const { outs } = await provider.create(testInputs(server, testJob({ maxTrialCount: 2 })));
+    const polls = 1_000 - partial.times!;
+    expect(polls).toBeGreaterThan(0);
+    expect(requests(server, "GET", PATHS.job)).toHaveLength(polls + 1);
+    // Fields no poll asks for: the outputs come from the whole job.
+    expect(outs.createTime).toBeTruthy();
+    expect(outs.trials.map((t) => Boolean(t.startTime && t.endTime && Object.keys(t.parameters).length))).toEqual([true, true]);
+    expect(lines.filter((l) => l.includes("trials finished")).at(-1)).toMatch(/JOB_STATE_SUCCEEDED, 2\/2 trials finished, best score [\d.]+ \(trial \d\)$/);
+  });
+
   it("polls with a backoff from 5 s up to 60 s: a few requests for a long wait", async () => {
     const { server, provider } = await setup();
     const held = heldJob(server, "poll", { waitTimeoutMinutes: 10 });
     const error = await thrown<InitError>(provider.create(held.inputs));
     expect(error.properties.state).toBe("JOB_STATE_RUNNING");
     // 10 simulated minutes: a get, then sleeps of 5, 7.5, 11.3, 16.9, 25.3, 38 and 57 s (2.7 min),
-    // then 8 of at most 60 s, each followed by a get: 16 gets.
-    expect(requests(server, "GET", PATHS.job)).toHaveLength(16);
+    // then 8 of at most 60 s, each followed by a get: 16 polls, and one get of the whole job for the outputs.
+    expect(requests(server, "GET", PATHS.job)).toHaveLength(17);
     held.release();
   });
 });
