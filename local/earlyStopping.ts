@@ -176,11 +176,11 @@ function predict(fit: Omit<SaturatingFit, "rms">, x: number): number {
 
 /**
  * The decay-curve rule: the trial's fitted curve, read at the horizon (the median final x of the
- * trials that ran to their end), made optimistic, against the best completed trial's final value.
- * The optimism is the larger of two residual deviations (with n − 3 degrees of freedom: three
- * parameters are fitted) and how far the same fit fell short of the truth on the trials that ran
- * to their end: each one's first n points, fitted and read at its own final x, against its final
- * value. A saturating curve levels off sooner than most learning curves, which keep rising slowly;
+ * trials that ran to their end, or the trial's own last x past it), made optimistic, against the
+ * best completed trial's final value. The optimism is the larger of two residual deviations
+ * (with n − 3 degrees of freedom: three parameters are fitted) and how far the same fit fell
+ * short of the truth on the trials that ran to their end: each one's first n points, fitted and
+ * read at its own final x, against its final value. A saturating curve levels off sooner than most learning curves, which keep rising slowly;
  * that shortfall, measured on the study's own curves, is what keeps a slow riser running.
  */
 export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedFinals: number[], sign: number): StopDecision | undefined {
@@ -189,7 +189,8 @@ export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedF
   if (n < MIN_MEASUREMENTS_DECAY || completedFinals.length < MIN_COMPLETED_TRIALS || full.length === 0) return undefined;
   const fit = fitSaturating(current);
   if (!fit) return undefined;
-  const x = median(full.map((c) => c[c.length - 1].x));
+  // A trial already past that (trials of different lengths) ends later still: read where it is.
+  const x = Math.max(median(full.map((c) => c[c.length - 1].x)), current[n - 1].x);
   const deviation = fit.rms * Math.sqrt(n / (n - 3));
   let shortfall = 0;
   for (const other of full) {
@@ -216,10 +217,49 @@ export interface CompletedCurve {
   stoppedEarly?: boolean;
 }
 
+/** A completed trial's first and last step, kept as its curve is (see completedCurves). */
+const completedSteps = new WeakMap<Measurement[], { length: number; first: number; last: number }>();
+
+function stepsOf(measurements: Measurement[]): { first: number; last: number } {
+  const cached = completedSteps.get(measurements);
+  if (cached?.length === measurements.length) return cached;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const m of measurements) {
+    first = Math.min(first, Number(m.stepCount));
+    last = Math.max(last, Number(m.stepCount));
+  }
+  const steps = { length: measurements.length, first, last };
+  completedSteps.set(measurements, steps);
+  return steps;
+}
+
+/**
+ * The step at which the study's trials end, when it has one: every trial that ran to its end
+ * ended at that step. Undefined when they ended at different steps (the number of epochs is
+ * itself tuned, or the trainer counts optimizer steps and the batch size is tuned): then where a
+ * trial ends is not known. By elapsed time, steps that never advance (a trainer that reports
+ * without global_step: all at 0) tell no end either.
+ */
+function commonEnd(ranToEnd: Measurement[][], elapsed: boolean): number | undefined {
+  let end: number | undefined;
+  for (const measurements of ranToEnd) {
+    const { first, last } = stepsOf(measurements);
+    if (end !== undefined && last !== end) return undefined;
+    if (elapsed && first === last) return undefined;
+    end = last;
+  }
+  return end;
+}
+
 /**
  * Whether the study's stopping rule (if any) stops a running trial with these measurements. A
- * trial already at the horizon of the trials that ran to their end is not judged: it is about to
- * end by itself, so stopping it saves nothing and may cut its model's save.
+ * measurement at the step where every trial that ran to its end ended is not judged: the trial
+ * is about to end by itself, so stopping it saves nothing and may cut its model's save. Only
+ * that: Vertex's rules judge a trial at its latest measurement with no horizon, so a trial whose
+ * end is not known (trials of different lengths; one slower than the median trial by elapsed
+ * time) is judged to its end, as on Vertex. Judging no trial past the median completed length
+ * left the longest and slowest trials, those early stopping saves most on, never judged there.
  * @param fresh how many of the measurements (the last ones) are new since the trial was last
  *   judged: the median rule judges at each one's step; the decay-curve rule fits the whole curve
  *   once (a fit per measurement of a trainer that reports every step would hold the server)
@@ -232,9 +272,14 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   const elapsed = Boolean((rule === "median" ? spec.medianAutomatedStoppingSpec : spec.decayCurveStoppingSpec)?.useElapsedDuration);
   const current = curve(measurements, metricId, elapsed);
   const curves = completed.map((c) => completedCurve(c.measurements, metricId, elapsed));
+  const ran = completed.filter((c, i) => !c.stoppedEarly && curves[i]!.length > 0);
   const ranToEnd = curves.filter((c, i) => !completed[i]!.stoppedEarly && c.length > 0);
-  if (current.length > 0 && ranToEnd.length > 0 && current[current.length - 1]!.x >= median(ranToEnd.map((c) => c[c.length - 1]!.x))) return undefined;
-  if (rule === "median") return medianRule(current, curves, sign, curve(measurements.slice(Math.max(0, measurements.length - fresh)), metricId, elapsed).map((p) => p.x));
+  const end = commonEnd(ran.map((c) => c.measurements), elapsed);
+  const judged = measurements.slice(Math.max(0, measurements.length - fresh)).filter((m) => end === undefined || Number(m.stepCount) < end);
+  if (judged.length === 0) return undefined;
+  if (rule === "median") return medianRule(current, curves, sign, curve(judged, metricId, elapsed).map((p) => p.x));
+  // The decay-curve rule fits the whole curve: not once its last measurement is at the end.
+  if (judged[judged.length - 1] !== measurements[measurements.length - 1]) return undefined;
   const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
   return decayCurveRule(current, ranToEnd, finals, sign);
 }

@@ -368,6 +368,42 @@ describe("early-stopping rules", () => {
     expect(shouldStop(spec("median"), measured(rising(0.1, 3)), completed)!.stop).toBe(true);
     expect(shouldStop(spec("median"), measured(rising(0.1, 4)), completed)).toBeUndefined();
   });
+
+  it("judges a trial past the median completed length when trials end at different steps (epochs tuned), as Vertex, which has no horizon", () => {
+    // Trials of 4, 8 and 12 epochs ran to their end: the median length is 8, but a trial of 20
+    // epochs is not near its end at step 10, and Vertex judges it at its latest measurement.
+    const completed = [rising(0.9, 4), rising(0.85, 8), rising(0.8, 12)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const verdict = shouldStop(spec("median"), measured(rising(0.1, 10)), completed)!;
+    expect(verdict.stop).toBe(true);
+    expect(verdict.why).toMatch(/of 3 completed trials' running averages at 10$/);
+    const decay = shouldStop(spec("decay"), measured(rising(0.1, 10)), completed)!;
+    expect(decay.stop).toBe(true);
+    expect(decay.why).toMatch(/ at 10 vs /);
+  });
+
+  it("by elapsed time, judges a trial slower than the median completed trial, and not at the step every trial ends at", () => {
+    // 8 steps each, at 8, 10 and 12 s a step: the median trial ended at 80 s. A trial at 20 s a
+    // step is at step 5 of 8 at 100 s, far from its end.
+    const timed = (points: { x: number; y: number }[], secondsPerStep: number) => points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x * secondsPerStep}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c, i) => ({ measurements: timed(c, 8 + 2 * i), final: c[c.length - 1].y }));
+    const elapsedSpec = { ...spec("median"), medianAutomatedStoppingSpec: { useElapsedDuration: true } };
+    expect(shouldStop(elapsedSpec, timed(rising(0.1, 5), 20), completed)!.stop).toBe(true);
+    // At step 8 it ends by itself: not judged.
+    expect(shouldStop(elapsedSpec, timed(rising(0.1, 8), 20), completed)).toBeUndefined();
+    // A trainer that reports without global_step (all at step 0) is judged by time, as before.
+    const stepless = (points: { x: number; y: number }[], secondsPerStep: number) => timed(points, secondsPerStep).map((m) => ({ ...m, stepCount: "0" }));
+    const steplessCompleted = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c, i) => ({ measurements: stepless(c, 8 + 2 * i), final: c[c.length - 1].y }));
+    expect(shouldStop(elapsedSpec, stepless(rising(0.1, 3), 20), steplessCompleted)!.stop).toBe(true);
+  });
+
+  it("median: a look that reads the last steps before the end and the end together judges those before it", () => {
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    // Steps 6, 7 and 8 in one look: a look per step stops it at 6.
+    expect(shouldStop(spec("median"), measured(rising(0.1, 6)), completed)!.stop).toBe(true);
+    const verdict = shouldStop(spec("median"), measured(rising(0.1, 8)), completed, 3)!;
+    expect(verdict.stop).toBe(true);
+    expect(verdict.why).toMatch(/ at 6$/);
+  });
 });
 
 describe("journal", () => {
