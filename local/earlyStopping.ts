@@ -9,8 +9,10 @@
  *   extrapolate it to the completed trials' horizon, and stop when even an optimistic reading of
  *   that prediction cannot beat the best completed trial.
  *
- * Pure functions of the measurements: the scheduler calls `shouldStop` after each look at a
- * trial's metrics file, with the number of measurements that look found.
+ * Functions of the measurements: the scheduler calls `shouldStop` after each look at a trial's
+ * metrics file, with the number of measurements that look found. What they keep between calls
+ * (in WeakMaps, by the store's arrays) is what is costly to compute again, and how far the
+ * decay-curve rule has judged a running trial.
  */
 import type { VertexStudySpec } from "../components/spec";
 import { durationSeconds, measurementValue, type Measurement } from "./metrics";
@@ -175,6 +177,54 @@ function predict(fit: Omit<SaturatingFit, "rms">, x: number): number {
 }
 
 /**
+ * By a completed curve, what the fit of its first n points fell short of its final value at its
+ * final x (undefined when it has no more than n points, or they fit no curve). A completed
+ * curve's points no longer change (see completedCurves): each n is fitted once for the study,
+ * not again at each judgement of each running trial.
+ */
+const shortfalls = new WeakMap<Point[], Map<number, number | undefined>>();
+
+function shortfallOf(points: Point[], n: number): number | undefined {
+  let byCount = shortfalls.get(points);
+  if (!byCount) shortfalls.set(points, (byCount = new Map()));
+  if (byCount.has(n)) return byCount.get(n);
+  const early = points.length > n ? fitSaturating(points.slice(0, n)) : undefined;
+  const end = points[points.length - 1];
+  const short = early && end.y - predict(early, end.x);
+  byCount.set(n, short);
+  return short;
+}
+
+/**
+ * Whether the decay-curve rule judges a trial at its k-th measurement: at each from the
+ * MIN_MEASUREMENTS_DECAY-th up to the 64th, then at 32 evenly spaced counts per doubling (every
+ * 2nd up to 128, every 4th up to 256...). Fixed counts, not the looks at the metrics file: judged at a look's last measurement only, a trial
+ * whose fit of 4 points lost and of 8 did not was stopped when the poll read its reports one by
+ * one and kept when one look read them all, so the verdict depended on the trainer's speed
+ * against the 250 ms poll. Not at every measurement: a fit per report of a trainer that reports
+ * every step would hold the server, and past 64 points one more changes the fit little.
+ */
+export function decayCheckpoint(k: number): boolean {
+  if (k < MIN_MEASUREMENTS_DECAY) return false;
+  return k <= 64 || k % 2 ** (Math.floor(Math.log2(k)) - 5) === 0;
+}
+
+/**
+ * Decay-curve checkpoints judged in one look at most. Each fits the trial and, the first time a
+ * checkpoint's count is reached, the first points of every completed trial (the shortfall): a
+ * look that read a fast trainer's first 70 reports, in a study of 2000 completed trials, held the
+ * server 25 s when it judged all of them at once.
+ */
+export const DECAY_FITS_PER_LOOK = 4;
+
+/**
+ * By a running trial's measurements (the store's array, one per trial), the count up to which
+ * its decay-curve checkpoints have been judged: a look that left some for later (see
+ * DECAY_FITS_PER_LOOK) has the next look go on from there.
+ */
+const decayJudged = new WeakMap<Measurement[], number>();
+
+/**
  * The decay-curve rule: the trial's fitted curve, read at the horizon (the median final x of the
  * trials that ran to their end, or the trial's own last x past it), made optimistic, against the
  * best completed trial's final value. The optimism is the larger of two residual deviations
@@ -194,10 +244,8 @@ export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedF
   const deviation = fit.rms * Math.sqrt(n / (n - 3));
   let shortfall = 0;
   for (const other of full) {
-    if (other.length <= n) continue;
-    const early = fitSaturating(other.slice(0, n));
-    const end = other[other.length - 1];
-    if (early) shortfall = Math.max(shortfall, sign * (end.y - predict(early, end.x)));
+    const short = shortfallOf(other, n);
+    if (short !== undefined) shortfall = Math.max(shortfall, sign * short);
   }
   const margin = Math.max(2 * deviation, shortfall);
   const predicted = predict(fit, x);
@@ -261,8 +309,8 @@ function commonEnd(ranToEnd: Measurement[][], elapsed: boolean): number | undefi
  * time) is judged to its end, as on Vertex. Judging no trial past the median completed length
  * left the longest and slowest trials, those early stopping saves most on, never judged there.
  * @param fresh how many of the measurements (the last ones) are new since the trial was last
- *   judged: the median rule judges at each one's step; the decay-curve rule fits the whole curve
- *   once (a fit per measurement of a trainer that reports every step would hold the server)
+ *   judged: the median rule judges at each one's step; the decay-curve rule at each that is a
+ *   checkpoint (decayCheckpoint), on the curve up to it, DECAY_FITS_PER_LOOK at most
  */
 export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[], fresh = 1): StopDecision | undefined {
   const metricId = spec.metrics?.[0]?.metricId ?? "";
@@ -275,11 +323,25 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   const ran = completed.filter((c, i) => !c.stoppedEarly && curves[i]!.length > 0);
   const ranToEnd = curves.filter((c, i) => !completed[i]!.stoppedEarly && c.length > 0);
   const end = commonEnd(ran.map((c) => c.measurements), elapsed);
-  const judged = measurements.slice(Math.max(0, measurements.length - fresh)).filter((m) => end === undefined || Number(m.stepCount) < end);
-  if (judged.length === 0) return undefined;
-  if (rule === "median") return medianRule(current, curves, sign, curve(judged, metricId, elapsed).map((p) => p.x));
-  // The decay-curve rule fits the whole curve: not once its last measurement is at the end.
-  if (judged[judged.length - 1] !== measurements[measurements.length - 1]) return undefined;
+  // A measurement is judged unless it is at the end.
+  const judged = (k: number) => end === undefined || Number(measurements[k - 1]!.stepCount) < end;
+  const from = Math.max(0, measurements.length - fresh);
+  if (rule === "median") {
+    const at: Measurement[] = [];
+    for (let k = from + 1; k <= measurements.length; k++) if (judged(k)) at.push(measurements[k - 1]!);
+    return at.length ? medianRule(current, curves, sign, curve(at, metricId, elapsed).map((p) => p.x)) : undefined;
+  }
   const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
-  return decayCurveRule(current, ranToEnd, finals, sign);
+  // At each checkpoint, in order, on the curve up to it, as a look per report would: the first
+  // stop wins. At most DECAY_FITS_PER_LOOK a look; the next look goes on from there.
+  let k = Math.min(from, decayJudged.get(measurements) ?? from);
+  let verdict: StopDecision | undefined;
+  for (let fits = 0; k < measurements.length && fits < DECAY_FITS_PER_LOOK && !verdict?.stop; ) {
+    k++;
+    if (!decayCheckpoint(k) || !judged(k)) continue;
+    fits++;
+    verdict = decayCurveRule(k === measurements.length ? current : curve(measurements.slice(0, k), metricId, elapsed), ranToEnd, finals, sign) ?? verdict;
+  }
+  decayJudged.set(measurements, k);
+  return verdict;
 }

@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../local/earlyStopping";
+import { DECAY_FITS_PER_LOOK, decayCheckpoint, decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../local/earlyStopping";
 import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
 import { LOOK_BYTES, MetricsReader, selectFinal } from "../../local/metrics";
@@ -343,6 +343,31 @@ describe("early-stopping rules", () => {
     // Steps 3 and 4 read by one look: the verdict at step 3 is the one a look per step gives.
     expect(shouldStop(spec("median"), catchingUp, completed, 2)!.stop).toBe(true);
     expect(shouldStop(spec("median"), catchingUp, completed, 2)!.why).toMatch(/ at 3$/);
+  });
+
+  it("decay curve: the verdict does not depend on how the poll cut the reports into looks", () => {
+    const completed = [rising(0.9, 12), rising(0.85, 12), rising(0.8, 12)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    // A slow start, then a late rise: the fit of its first 4 points loses, that of 8 does not.
+    const late = measured([0.1, 0.15, 0.18, 0.2, 0.5, 0.8, 0.9, 0.92].map((y, i) => ({ x: i + 1, y })));
+    expect(shouldStop(spec("decay"), late.slice(0, 4), completed)!.stop).toBe(true);
+    expect(shouldStop(spec("decay"), late, completed)!.stop).toBe(false);
+    // Steps 4 to 8 read by one look: stopped at 4, as looks of one report each stop it.
+    const verdict = shouldStop(spec("decay"), late, completed, 5)!;
+    expect(verdict.stop).toBe(true);
+    expect(verdict.why).toBe(shouldStop(spec("decay"), late.slice(0, 4), completed)!.why);
+    // Past 64 reports, at fixed counts: 32 per doubling.
+    expect([64, 65, 66, 127, 128, 130, 132].map(decayCheckpoint)).toEqual([true, false, true, false, true, false, true]);
+    // A look that read more checkpoints than a look fits judges the first ones, and the next look
+    // goes on from there: the same verdicts, in the same order, a look later.
+    const good = measured(rising(0.95, 11));
+    // The verdicts at 4 to 11 reports (none stops it), as looks of one report each give them.
+    const each = Array.from({ length: 8 }, (_, i) => shouldStop(spec("decay"), good.slice(0, i + 4), completed)!.why);
+    expect(new Set(each).size).toBe(8);
+    const store = good.slice(0, 10);
+    const looked = [shouldStop(spec("decay"), store, completed, 10)!.why];
+    store.push(good[10]);
+    looked.push(shouldStop(spec("decay"), store, completed, 1)!.why);
+    expect(looked).toEqual([each[DECAY_FITS_PER_LOOK - 1], each[2 * DECAY_FITS_PER_LOOK - 1]]);
   });
 
   it("median: reads a completed trial's measurements once, not again at each look of each running trial", () => {
