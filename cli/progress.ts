@@ -113,7 +113,8 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       const width = Math.max(10, Math.min(30, columns - 60));
       const filled = Math.round((width * Math.min(counted, total)) / Math.max(total, 1));
       const best = bestTrial(job);
-      const running = trials.filter((t) => t.state === "ACTIVE").length;
+      // A STOPPING trial (early stopping asked it to end) still runs until its process ends.
+      const running = trials.filter((t) => t.state === "ACTIVE" || t.state === "STOPPING").length;
       // Cut to the terminal's width: a bar that wraps is cleared only on its last row by "\r\x1b[K",
       // so each redraw (every poll) would leave a row behind (a narrow pane, a long metric id).
       const text = (`[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +

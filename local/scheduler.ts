@@ -424,6 +424,8 @@ export class JobScheduler {
       this.log(`trial ${record.trial.id} stopped early: ${decision.why}`);
       trialProcess.note(`stopped early: ${decision.why}`);
       trialProcess.stop("early-stop");
+      // STOPPING until its process ends, as Vertex shows it; unless the stop found it ended.
+      if (trialProcess.stopping) this.store.stoppingTrial(this.record.id, record.trial.id);
     }
   }
 

@@ -29,6 +29,7 @@ export type StoreEvent =
   | { e: "trial"; jobId: string; trialId: string; parameters: TrialParameter[]; time: string; rerunOf?: string }
   | { e: "pid"; jobId: string; trialId: string; pid: number }
   | { e: "measure"; jobId: string; trialId: string; m: Measurement }
+  | { e: "stopping"; jobId: string; trialId: string }
   | { e: "end"; jobId: string; trialId: string; outcome: TrialOutcome; time: string; reason?: string; final?: Measurement }
   | { e: "delete"; jobId: string; operation: string; time: string };
 
@@ -158,6 +159,15 @@ export class Store {
     this.commit({ e: "measure", jobId, trialId, m }, false);
   }
 
+  /**
+   * Marks a running trial STOPPING: an early-stopping rule has stopped it and its process has not
+   * ended yet (SIGTERM, then SIGKILL after the grace period; a trainer may save its model first).
+   * Vertex shows such a trial as STOPPING, not ACTIVE, and clients count it so (trialCounts.stopping).
+   */
+  stoppingTrial(jobId: string, trialId: string): void {
+    this.commit({ e: "stopping", jobId, trialId });
+  }
+
   endTrial(jobId: string, trialId: string, outcome: TrialOutcome, reason?: string, final?: Measurement): void {
     this.commit({ e: "end", jobId, trialId, outcome, time: now(), reason, final });
   }
@@ -221,6 +231,11 @@ export class Store {
       }
       case "measure": {
         this.trial(event.jobId, event.trialId)?.trial.measurements.push(event.m);
+        break;
+      }
+      case "stopping": {
+        const record = this.trial(event.jobId, event.trialId);
+        if (record && record.outcome === undefined) record.trial.state = "STOPPING";
         break;
       }
       case "end": {

@@ -636,6 +636,13 @@ describe("progress", () => {
     expect(reported(whole)).toEqual([`${whole.name}: JOB_STATE_RUNNING, 5/6 trials finished, best accuracy 0.3 (trial 2)`]);
   });
 
+  it("counts a STOPPING trial (early stopping asked it to end, its process has not yet) as running", () => {
+    let screen = "";
+    const progress = createProgress({ write: (t) => void (screen += t), tty: true, columns: 80 });
+    progress.update(job(["SUCCEEDED", "STOPPING", "ACTIVE"]));
+    expect(screen).toContain("1/4 trials · 2 running");
+  });
+
   it("keeps the bar within a narrow terminal, where a wrapped bar would leave a row behind at each redraw", () => {
     let screen = "";
     const progress = createProgress({ write: (t) => void (screen += t), tty: true, columns: 60 });

@@ -67,6 +67,26 @@ describe("early stopping", () => {
     }
   });
 
+  it("shows a trial a rule stopped as STOPPING, as Vertex does, until its process ends, then SUCCEEDED", async () => {
+    // A trainer that keeps running on SIGTERM (it saves a checkpoint first): killed after the grace period.
+    const slow = await startServer({ stateDir: tempDir(), repoRoot: REPO_ROOT, pollMs: 50, graceMs: 2000 });
+    try {
+      const api = client(slow);
+      const saving = curvesJob({ medianAutomatedStoppingSpec: { useElapsedDuration: false } }, join(tempDir(), "overlap.log"));
+      saving.trialJobSpec!.workerPoolSpecs![0].containerSpec!.args!.push("--term=count");
+      const created = await api.create(saving);
+      const id = created.body.name.split("/").pop();
+      const stopping = await api.waitFor(id, (j) => (j.trials ?? []).some((t) => t.state === "STOPPING"), 60_000);
+      const trial = stopping.trials!.find((t) => t.state === "STOPPING")!;
+      expect(["4", "5"]).toContain(trial.id);
+      expect(trial.endTime).toBeUndefined();
+      const job = await api.waitFor(id, undefined, 60_000);
+      expect(job.trials!.find((t) => t.id === trial.id)).toMatchObject({ state: "SUCCEEDED", earlyStopped: true });
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("fails a trial that reported NaN though a rule stopped it first, as it fails at its end", async () => {
     // The two poor curves (0.1, 0.2) report NaN at step 2, then on: the median rule stops them.
     const job = await run(testJob(["--steps=8", "--sleep=0.1", "--tau=2", "--nan-below=0.5"], { maxTrialCount: 5, parallelTrialCount: 1 }, {
