@@ -226,7 +226,7 @@ const decayJudged = new WeakMap<Measurement[], number>();
 
 /**
  * The decay-curve rule: the trial's fitted curve, read at the horizon (the median final x of the
- * trials that ran to their end, or the trial's own last x past it), made optimistic, against the
+ * trials that ran to their end; at its plateau for a trial past it), made optimistic, against the
  * best completed trial's final value. The optimism is the larger of two residual deviations
  * (with n − 3 degrees of freedom: three parameters are fitted) and how far the same fit fell
  * short of the truth on the trials that ran to their end: each one's first n points, fitted and
@@ -239,8 +239,11 @@ export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedF
   if (n < MIN_MEASUREMENTS_DECAY || completedFinals.length < MIN_COMPLETED_TRIALS || full.length === 0) return undefined;
   const fit = fitSaturating(current);
   if (!fit) return undefined;
-  // A trial already past that (trials of different lengths) ends later still: read where it is.
-  const x = Math.max(median(full.map((c) => c[c.length - 1].x)), current[n - 1].x);
+  // A trial already past it (trials of different lengths, or a slower one by elapsed time) ends
+  // later, where is not known: read at its plateau, as hopeful as the curve gets. Read where it
+  // is, a slow trial heading for the best value was stopped on the value it had reached so far.
+  const horizon = median(full.map((c) => c[c.length - 1].x));
+  const x = current[n - 1].x < horizon ? horizon : Infinity;
   const deviation = fit.rms * Math.sqrt(n / (n - 3));
   let shortfall = 0;
   for (const other of full) {
@@ -252,7 +255,7 @@ export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedF
   const best = completedFinals.reduce((b, v) => (sign * v > sign * b ? v : b));
   return {
     stop: sign * (predicted + sign * margin) < sign * best,
-    why: `predicted ${predicted.toFixed(4)} (±${margin.toFixed(4)}) at ${x} vs best completed ${best}`,
+    why: `predicted ${predicted.toFixed(4)} (±${margin.toFixed(4)}) ${Number.isFinite(x) ? `at ${x}` : "at its plateau"} vs best completed ${best}`,
   };
 }
 

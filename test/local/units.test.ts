@@ -403,7 +403,20 @@ describe("early-stopping rules", () => {
     expect(verdict.why).toMatch(/of 3 completed trials' running averages at 10$/);
     const decay = shouldStop(spec("decay"), measured(rising(0.1, 10)), completed)!;
     expect(decay.stop).toBe(true);
-    expect(decay.why).toMatch(/ at 10 vs /);
+    expect(decay.why).toMatch(/ at its plateau vs /);
+  });
+
+  it("decay curve: reads a trial past the median completed length at its plateau, not where it is: where it ends is not known", () => {
+    // 8 steps at 10 s each: the median trial ended at 80 s, best 0.88. A trial at 30 s a step,
+    // heading for 0.95, is at 0.82 at step 4 (120 s): read there, it lost; it ends best.
+    const timed = (points: { x: number; y: number }[], secondsPerStep: number) => points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x * secondsPerStep}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: timed(c, 10), final: c[c.length - 1].y }));
+    const elapsedSpec = { ...spec("decay"), decayCurveStoppingSpec: { useElapsedDuration: true } };
+    const verdict = shouldStop(elapsedSpec, timed(rising(0.95, 4), 30), completed)!;
+    expect(verdict.stop).toBe(false);
+    expect(verdict.why).toMatch(/^predicted 0\.9\d+ .* at its plateau vs /);
+    // One heading below the best is still stopped.
+    expect(shouldStop(elapsedSpec, timed(rising(0.6, 4), 30), completed)!.stop).toBe(true);
   });
 
   it("by elapsed time, judges a trial slower than the median completed trial, and not at the step every trial ends at", () => {
