@@ -326,8 +326,8 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   const ran = completed.filter((c, i) => !c.stoppedEarly && curves[i]!.length > 0);
   const ranToEnd = curves.filter((c, i) => !completed[i]!.stoppedEarly && c.length > 0);
   const end = commonEnd(ran.map((c) => c.measurements), elapsed);
-  // A measurement is judged unless it is at the end.
-  const judged = (k: number) => end === undefined || Number(measurements[k - 1]!.stepCount) < end;
+  // A measurement is judged unless it is at the end (one past it is of a longer trial).
+  const judged = (k: number) => Number(measurements[k - 1]!.stepCount) !== end;
   const from = Math.max(0, measurements.length - fresh);
   if (rule === "median") {
     const at: Measurement[] = [];

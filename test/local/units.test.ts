@@ -434,6 +434,12 @@ describe("early-stopping rules", () => {
     expect(shouldStop(elapsedSpec, stepless(rising(0.1, 3), 20), steplessCompleted)!.stop).toBe(true);
   });
 
+  it("judges a trial past the step every completed trial ended at (it is longer: epochs tuned, the first trials all short)", () => {
+    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    expect(shouldStop(spec("median"), measured(rising(0.1, 8)), completed)).toBeUndefined();
+    expect(shouldStop(spec("median"), measured(rising(0.1, 9)), completed)!.stop).toBe(true);
+  });
+
   it("median: a look that reads the last steps before the end and the end together judges those before it", () => {
     const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
     // Steps 6, 7 and 8 in one look: a look per step stops it at 6.
