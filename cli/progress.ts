@@ -70,6 +70,11 @@ export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metri
   return `trial ${trial.id} ${trial.state} ${outcome}  ${parameters(trial)}`;
 }
 
+/** Whether a trial's process runs: ACTIVE, or STOPPING (early stopping asked it to end, and it has not yet). */
+export function isRunning(trial: VertexTrial): boolean {
+  return trial.state === "ACTIVE" || trial.state === "STOPPING";
+}
+
 /** The best trial's line: its id, value and parameters, written as the trial lines write them. */
 export function bestLine(best: BestTrial, metricId: string): string {
   const params = Object.entries(best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
@@ -113,8 +118,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       const width = Math.max(10, Math.min(30, columns - 60));
       const filled = Math.round((width * Math.min(counted, total)) / Math.max(total, 1));
       const best = bestTrial(job);
-      // A STOPPING trial (early stopping asked it to end) still runs until its process ends.
-      const running = trials.filter((t) => t.state === "ACTIVE" || t.state === "STOPPING").length;
+      const running = trials.filter(isRunning).length;
       // Cut to the terminal's width: a bar that wraps is cleared only on its last row by "\r\x1b[K",
       // so each redraw (every poll) would leave a row behind (a narrow pane, a long metric id).
       const text = (`[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
+import { statusText } from "../../cli/status";
 import { bestLine, createProgress, formatMetric, POLL_FIELDS, trialLine } from "../../cli/progress";
 import { renderReport } from "../../cli/report";
 import { runStudy } from "../../cli/run";
@@ -535,6 +536,11 @@ describe("tune status", () => {
     expect(pids.every(alive)).toBe(true);
     expect(readdirSync(join(run.state, "jobs", jobId, "trials")).sort()).toEqual(["1", "2"]);
     await cancelLocalJob({ repoRoot: root, stateDir: run.state, job: jobId });
+  });
+
+  it("counts a STOPPING trial (early stopping asked it to end, its process has not yet) as running", () => {
+    const job = { name: "j", state: "JOB_STATE_RUNNING", displayName: "d", maxTrialCount: 3, trials: [{ id: "1", state: "STOPPING" }, { id: "2", state: "ACTIVE" }] };
+    expect(statusText({ jobs: [job], idle: false }, "state", true)).toBe("j JOB_STATE_RUNNING (d): 0 of 3 trials ended, 2 running\n");
   });
 });
 
