@@ -114,6 +114,16 @@ export function jobIdentity(urn: string): string {
 }
 
 /**
+ * The identity label the resource's jobs carried before it included the organization (the URN's
+ * hash alone), when it differs from `jobIdentity`; else undefined. A job an earlier version
+ * created but never recorded (an interrupted `up`) carries it, and neither label would find it.
+ */
+export function formerJobIdentity(urn: string): string | undefined {
+  const former = shortHash(urn);
+  return former === jobIdentity(urn) ? undefined : former;
+}
+
+/**
  * A Vertex AI hyperparameter tuning job. `pulumi up` creates it (or adopts the same job left by
  * an interrupted run), waits for it to end and exposes its trials and best trial; a change of
  * the job spec replaces it (delete first); destroy cancels and deletes it.
@@ -132,6 +142,8 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
   declare public readonly waitTimeoutMinutes: pulumi.Output<number | undefined>;
   /** Hash of this resource's URN and organization (`jobIdentity`), carried by the job as its identity label. */
   declare public readonly identity: pulumi.Output<string>;
+  /** The identity label of jobs made before it included the organization (`formerJobIdentity`), if it differs. */
+  declare public readonly formerIdentity: pulumi.Output<string | undefined>;
   /** Hash of the job spec, carried by the job as its spec label. */
   declare public readonly specHash: pulumi.Output<string>;
   declare public readonly localBackendModule: pulumi.Output<string | undefined>;
@@ -155,7 +167,8 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
     const type = "pulumi-nodejs:dynamic/vertex:HyperparameterTuningJob";
     // The provider's create gets no URN, so the URN's hash travels as an input. createUrn gives
     // the exact URN, parent chain included, from the parent's URN: no cycle through our own.
-    const identity = pulumi.createUrn(name, type, opts?.parent).apply(jobIdentity);
+    const urn = pulumi.createUrn(name, type, opts?.parent);
+    const identity = urn.apply(jobIdentity);
     const localBackendModule = pulumi.output(args.backend).apply((b) => (b === "local" ? localBackendModulePath() : undefined));
     super(
       tuningJobProvider,
@@ -163,6 +176,7 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
       {
         ...args,
         identity,
+        formerIdentity: urn.apply(formerJobIdentity),
         specHash: pulumi.output(args.job).apply((job) => specHash(job)),
         localBackendModule,
         vertexApiModule: vertexApiModulePath(),

@@ -33,6 +33,12 @@ export interface TuningJobInputs {
    */
   identity?: string;
   /**
+   * Set by the `HyperparameterTuningJob` class, not by callers: the identity label of before it
+   * included the organization, when that differs from `identity`. Create also looks for a running
+   * job under it, one an interrupted `up` of an earlier version left.
+   */
+  formerIdentity?: string;
+  /**
    * Set by the `HyperparameterTuningJob` class, not by callers: `specHash(job)`, carried by the
    * job as its spec label. Computed in the program rather than in the provider because the
    * provider is serialized by value and the hash's `node:crypto` cannot be.

@@ -7,6 +7,11 @@
  *   not (a rerun must be possible). A running job with the same identity and another spec hash
  *   is the orphan of an interrupted replacement: it is cancelled, and waited for. `tune run`
  *   uses a narrower policy (AdoptionPolicy).
+ * - A running job with the resource's former identity label (of before it included the Pulumi
+ *   organization) and the same spec is adopted too: an interrupted `up` of an earlier version
+ *   left it. That label is shared by every organization's stack of the same name, so nothing
+ *   else is taken from it: a finished job is not adopted, and one of another spec is named, not
+ *   cancelled.
  * - After an ambiguous create (5xx, dropped connection, timeout): list for a bounded window and
  *   adopt what appeared; create once more only if nothing did.
  * - A create refused because IAM has not yet caught up with the job's new service account or its
@@ -78,6 +83,7 @@ export function withIdentityLabels(job: VertexJob, identity: string, spec: strin
  * Adopts the resource's job if one is there, else creates it, without ever leaving two.
  * @param job the job request, labels included (see `withIdentityLabels`)
  * @param log one line for a person (an adoption, an orphan cancelled, an ambiguous create)
+ * @param formerIdentity the resource's identity label of before it included the organization, if it differs
  */
 export async function createOrAdopt(
   client: VertexClient,
@@ -86,6 +92,7 @@ export async function createOrAdopt(
   log: (line: string) => void,
   timing: AdoptionTiming = DEFAULT_ADOPTION_TIMING,
   policy: AdoptionPolicy = RESOURCE_POLICY,
+  formerIdentity?: string,
 ): Promise<CreateOrAdoptResult> {
   const identity = job.labels?.[IDENTITY_LABEL];
   const spec = job.labels?.[SPEC_LABEL];
@@ -94,10 +101,15 @@ export async function createOrAdopt(
   // One list by identity finds both the job to adopt (same spec) and orphans (another spec).
   // Values quoted (AIP-160): a bare hash of digits, or one like "12e4", would be read as a number.
   const existing = await client.list(`labels.${IDENTITY_LABEL}="${identity}"`);
-  const adoptable = existing.find(
-    (j) => j.labels?.[SPEC_LABEL] === spec && (ACTIVE_STATES.includes(j.state ?? "") || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED")),
-  );
-  for (const other of existing.filter((j) => j.labels?.[SPEC_LABEL] !== spec && ACTIVE_STATES.includes(j.state ?? ""))) {
+  const former = formerIdentity && formerIdentity !== identity ? await client.list(`labels.${IDENTITY_LABEL}="${formerIdentity}"`) : [];
+  const running = (j: VertexJob) => ACTIVE_STATES.includes(j.state ?? "");
+  const adoptable =
+    existing.find((j) => j.labels?.[SPEC_LABEL] === spec && (running(j) || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED"))) ??
+    former.find((j) => j.labels?.[SPEC_LABEL] === spec && running(j));
+  for (const other of former.filter((j) => j !== adoptable && running(j))) {
+    log(`${other.name} (${other.state}) carries this resource's label of before the Pulumi organization was part of it: it is left running, as it may be another organization's stack's; cancel it if it is this one's`);
+  }
+  for (const other of existing.filter((j) => j.labels?.[SPEC_LABEL] !== spec && running(j))) {
     if (!policy.cancelOtherSpecs) {
       const hint = policy.howToCancel ? `; to cancel it: ${policy.howToCancel(other.name!)}` : "";
       log(`${other.name} (${other.state}), started earlier with other settings, is left running${hint}`);

@@ -95,7 +95,7 @@ export function waitsForEnd(inputs: TuningJobInputs): boolean {
 
 /**
  * No change for an identical spec, whatever the provider code (`__provider`) or the values only
- * the class computes (`identity`, `specHash`, `localBackendModule`, `vertexApiModule`: they follow
+ * the class computes (`identity`, `formerIdentity`, `specHash`, `localBackendModule`, `vertexApiModule`: they follow
  * the resource's name, the hash function and the program's location; the job itself is compared
  * whole), and for a setting left out or written as its default (`EFFECTIVE`). A value still
  * unknown is reported as a replacement: it may change the job.

@@ -28,7 +28,7 @@ export interface LifecycleContext {
 /** How long destroy waits for a cancelled job to end. */
 const CANCEL_TIMEOUT_MS = 30 * 60_000;
 /** The inputs' keys, to give `read` the inputs back apart from the outputs. */
-const INPUT_KEYS = ["project", "location", "job", "backend", "apiEndpoint", "localStateDir", "localRepoRoot", "wait", "waitTimeoutMinutes", "identity", "specHash", "localBackendModule", "vertexApiModule", "__provider"] as const;
+const INPUT_KEYS = ["project", "location", "job", "backend", "apiEndpoint", "localStateDir", "localRepoRoot", "wait", "waitTimeoutMinutes", "identity", "formerIdentity", "specHash", "localBackendModule", "vertexApiModule", "__provider"] as const;
 
 /**
  * A job's full name, as Vertex AI gives it. Only a NOT_FOUND for such a name says the job is
@@ -65,7 +65,7 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
   }
   const client = await connect(inputs, ctx.clock);
   const labelled = withIdentityLabels(inputs.job, inputs.identity, inputs.specHash);
-  const { job, adopted } = await createOrAdopt(client, labelled, ctx.clock, ctx.log);
+  const { job, adopted } = await createOrAdopt(client, labelled, ctx.clock, ctx.log, undefined, undefined, inputs.formerIdentity);
   const id = job.name!;
   if (!adopted) ctx.log(`created ${id}`);
   try {

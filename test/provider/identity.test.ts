@@ -13,8 +13,8 @@ import { testJob } from "./helpers";
 
 const URN = "urn:pulumi:dev::vertex-tuning::pulumi-nodejs:dynamic/vertex:HyperparameterTuningJob::study-job";
 
-/** The identity the resource registers under the mocks of `organization`. */
-async function identityIn(organization: string): Promise<unknown> {
+/** The identity (and former identity) the resource registers under the mocks of `organization`. */
+async function identityIn(organization: string, key: "identity" | "formerIdentity" = "identity"): Promise<unknown> {
   let inputs: Record<string, unknown> = {};
   await pulumi.runtime.setMocks(
     {
@@ -31,7 +31,7 @@ async function identityIn(organization: string): Promise<unknown> {
   );
   const resource = new HyperparameterTuningJob("study-job", { project: "p", location: "us-central1", job: testJob() });
   await new Promise((resolve) => resource.urn.apply(resolve));
-  return inputs.identity;
+  return inputs[key];
 }
 
 describe("job identity", () => {
@@ -45,5 +45,10 @@ describe("job identity", () => {
 
   it("stays the URN's hash on a self-managed backend, whose organization is always 'organization'", async () => {
     expect(await identityIn("organization")).toBe(shortHash(URN));
+    expect(await identityIn("organization", "formerIdentity")).toBeUndefined();
+  });
+
+  it("passes the URN's hash alone as the former identity on Pulumi Cloud: the label of the jobs earlier versions made", async () => {
+    expect(await identityIn("team-a", "formerIdentity")).toBe(shortHash(URN));
   });
 });

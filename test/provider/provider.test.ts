@@ -301,6 +301,30 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     expect(requests(server, "POST", PATHS.collection)).toHaveLength(2);
   });
 
+  it("adopts a running job an earlier version left under the identity of before the organization was part of it; names, never cancels, one of another spec", async () => {
+    // An up of the earlier version created the job and was interrupted before recording it; the
+    // next up runs this version, whose identity label on Pulumi Cloud includes the organization.
+    const { server, provider, client } = await setup();
+    const held = heldJob(server, "urn-hash-only");
+    const left = await thrown<InitError>(provider.create(held.inputs));
+    // And a job of another spec under that label (another organization's stack of the same name, say).
+    const otherJob = heldJob(server, "other-organization", {}, 2).inputs.job;
+    const other = { id: (await client.create(withIdentityLabels(otherJob, "urn-hash-only", specHash(otherJob)))).name! };
+    const upgraded = { ...held.patient, identity: "org-and-urn-hash", formerIdentity: "urn-hash-only" };
+    // Released once adopted: a finished job under the former label is not adopted (every
+    // organization's stack of that name shares it).
+    const lines: string[] = [];
+    const upgradedProvider = makeTuningJobProvider({ clock: fastClock(), log: (line) => (lines.push(line), line.startsWith("adopting") && held.release()) });
+    const { id, outs } = await upgradedProvider.create(upgraded);
+    expect(id).toBe(left.id);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(lines.join("\n")).toContain(`adopting ${id} (JOB_STATE_RUNNING)`);
+    expect(lines.join("\n")).toContain(`${other.id} (JOB_STATE_RUNNING) carries this resource's label of before the Pulumi organization was part of it: it is left running`);
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(2);
+    expect((await client.get(other.id)).state).toBe("JOB_STATE_RUNNING");
+    await client.cancel(other.id);
+  });
+
   it("cancels the orphan of an interrupted replacement (same identity, another spec) and creates the new job", async () => {
     const { server, provider, lines, client } = await setup();
     const old = heldJob(server, "replaced");
