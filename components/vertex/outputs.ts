@@ -8,8 +8,13 @@ import type { TrialCounts, TrialSummary, TuningJobInputs, TuningJobOutputs } fro
 
 /** States in which a job will change no more. */
 export const TERMINAL_STATES = ["JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED", "JOB_STATE_PARTIALLY_SUCCEEDED"];
-/** States of a job that is (or will be) running trials: the ones worth adopting or cancelling. */
-export const ACTIVE_STATES = ["JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING"];
+/**
+ * States of a job that is (or will be) running trials: the ones worth adopting or cancelling.
+ * PAUSED and UPDATING (Vertex's JobState) are live too: a job left out here was neither adopted
+ * (a second one was created) nor cancelled as an orphan (it was left running). CANCELLING is not:
+ * it is ending.
+ */
+export const ACTIVE_STATES = ["JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_PAUSED", "JOB_STATE_UPDATING"];
 
 /** True when the job will not change any more. */
 export function isTerminal(job: VertexJob): boolean {

@@ -3,6 +3,8 @@
  * state folder, a small job for the quadratic trainer, and a fast clock.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startServer, type FaultRule, type LocalServer, type RequestLogEntry } from "../../local/server";
@@ -113,9 +115,9 @@ export function fastClock(realFraction = 1 / 200): Clock & { elapsedMs(): number
   };
 }
 
-/** A Vertex client on the test server (the tests' own view of what exists). */
-export function testClient(server: LocalServer, clock: Clock = fastClock()): VertexClient {
-  return createVertexClient({ project: "p", location: "us-central1", apiEndpoint: server.url, token: server.token, clock });
+/** A Vertex client on the test server (the tests' own view of what exists), or through a proxy at `apiEndpoint`. */
+export function testClient(server: LocalServer, clock: Clock = fastClock(), apiEndpoint = server.url): VertexClient {
+  return createVertexClient({ project: "p", location: "us-central1", apiEndpoint, token: server.token, clock });
 }
 
 /** The requests of the log that match a method and a path pattern. */
@@ -139,4 +141,57 @@ export async function thrown<T = Error & Record<string, unknown>>(promise: Promi
     return error as T;
   }
   throw new Error("expected a failure, but the call succeeded");
+}
+
+/** A loopback proxy in front of a test server; see `startProxy`. */
+export interface TestProxy {
+  /** Root URL for clients. */
+  url: string;
+  /** Stops listening and drops its connections: a client's next connection is refused (ECONNREFUSED). */
+  refuse(): Promise<void>;
+  /** Listens again on the same port. */
+  accept(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy on loopback that passes every request to `server` and its answer back, after
+ * `rewrite` has seen each job in it (a get's, or a list's): what a state the local backend never
+ * reports (JOB_STATE_PAUSED, JOB_STATE_UPDATING) does to a client.
+ */
+export async function startProxy(server: LocalServer, rewrite: (job: VertexJob) => void = () => {}): Promise<TestProxy> {
+  const target = new URL(server.url);
+  const proxy = createServer((req, res) => {
+    const body: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => body.push(chunk));
+    req.on("end", () => {
+      const headers = { ...req.headers, host: target.host };
+      const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+        answer.on("end", () => {
+          let text = Buffer.concat(chunks).toString("utf8");
+          try {
+            const data = JSON.parse(text) as VertexJob & { hyperparameterTuningJobs?: VertexJob[] };
+            for (const job of [data, ...(data.hyperparameterTuningJobs ?? [])]) if (job.state) rewrite(job);
+            text = JSON.stringify(data);
+          } catch {
+            // Not JSON: passed as it came.
+          }
+          res.writeHead(answer.statusCode ?? 502, { "content-type": answer.headers["content-type"] ?? "application/json" }).end(text);
+        });
+      });
+      upstream.end(Buffer.concat(body));
+    });
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+  await listen(0);
+  const port = (proxy.address() as AddressInfo).port;
+  const refuse = () =>
+    new Promise<void>((resolve) => {
+      if (!proxy.listening) return resolve();
+      proxy.close(() => resolve());
+      proxy.closeAllConnections();
+    });
+  return { url: `http://127.0.0.1:${port}/`, refuse, accept: () => listen(port), close: refuse };
 }

@@ -15,7 +15,7 @@ import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels } from "../.
 import { waitForJob } from "../../components/vertex/wait";
 import type { FaultRule, LocalServer } from "../../local/server";
 import type { TuningJobInputs, TuningJobOutputs } from "../../components/tuningJobTypes";
-import { fastClock, PATHS, REPO_ROOT, requests, startLocalBackend, testClient, testInputs, testJob, thrown, type LocalBackend } from "./helpers";
+import { fastClock, PATHS, REPO_ROOT, requests, startLocalBackend, startProxy, testClient, testInputs, testJob, thrown, type LocalBackend } from "./helpers";
 
 let backend: LocalBackend | undefined;
 afterEach(async () => {
@@ -339,6 +339,49 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
       [orphan.id, "JOB_STATE_CANCELLED"],
       [id, "JOB_STATE_SUCCEEDED"],
     ]);
+  });
+});
+
+describe("jobs in the states the local backend never reports, through a proxy that rewrites them", () => {
+  /** A job of `identity` that runs until the test ends, created as an earlier run would have. */
+  async function runningJob(server: LocalServer, identity: string, displayName: string) {
+    const job = testJob({ maxTrialCount: 1, displayName, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never") } });
+    return (await testClient(server).create(withIdentityLabels(job, identity, specHash(job)))).name!;
+  }
+
+  it.each(["JOB_STATE_PAUSED", "JOB_STATE_UPDATING"])("adopts a job of the same identity and spec that is %s instead of creating a second", async (state) => {
+    const { server, client } = await setup();
+    const name = await runningJob(server, "live", "paused");
+    const proxy = await startProxy(server, (job) => {
+      if (job.name === name && !job.endTime) job.state = state;
+    });
+    try {
+      const job = testJob({ maxTrialCount: 1, displayName: "paused", env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never") } });
+      const lines: string[] = [];
+      const result = await createOrAdopt(testClient(server, fastClock(), proxy.url), withIdentityLabels(job, "live", specHash(job)), fastClock(), (l) => lines.push(l));
+      expect(result).toMatchObject({ adopted: true, job: { name, state } });
+      expect(lines).toEqual([`adopting ${name} (${state}): the job of this resource and spec, started by an earlier run`]);
+      expect(await client.list()).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it.each(["JOB_STATE_PAUSED", "JOB_STATE_UPDATING"])("cancels a job of the same identity and another spec that is %s, as any orphan of an interrupted replacement", async (state) => {
+    const { server, client } = await setup();
+    const name = await runningJob(server, "live", "old settings");
+    const proxy = await startProxy(server, (job) => {
+      if (job.name === name && !job.endTime && job.state !== "JOB_STATE_CANCELLING") job.state = state;
+    });
+    try {
+      const job = testJob({ maxTrialCount: 1, displayName: "new settings" });
+      const result = await createOrAdopt(testClient(server, fastClock(), proxy.url), withIdentityLabels(job, "live", specHash(job)), fastClock(), () => {});
+      expect(result.adopted).toBe(false);
+      expect((await client.get(name)).state).toBe("JOB_STATE_CANCELLED");
+      expect(await client.list()).toHaveLength(2);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
