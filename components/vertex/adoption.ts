@@ -5,8 +5,9 @@
  * - Before creating: a job with both labels that is running or SUCCEEDED is adopted (a rerun
  *   after an interrupted `pulumi up` finds the job it started); FAILED and CANCELLED ones are
  *   not (a rerun must be possible). A running job with the same identity and another spec hash
- *   is the orphan of an interrupted replacement: it is cancelled, and waited for. `tune run`
- *   uses a narrower policy (AdoptionPolicy).
+ *   is the orphan of an interrupted replacement: it is cancelled, and waited for; one of either
+ *   spec already CANCELLING is waited for before creating. `tune run` uses a narrower policy
+ *   (AdoptionPolicy).
  * - A running job with the resource's former identity label (of before it included the Pulumi
  *   organization) and the same spec is adopted too: an interrupted `up` of an earlier version
  *   left it. That label is shared by every organization's stack of the same name, so nothing
@@ -122,6 +123,12 @@ export async function createOrAdopt(
     log(`adopting ${adoptable.name} (${adoptable.state}): the job of this resource and spec, started by an earlier run`);
     return { job: adoptable, adopted: true };
   }
+  // One still being cancelled (an up that cancelled it as an orphan was interrupted in its wait)
+  // holds the quota the new job needs, as an orphan does: its end is waited for as well.
+  for (const ending of existing.filter((j) => policy.cancelOtherSpecs && j.state === "JOB_STATE_CANCELLING")) {
+    log(`waiting for ${ending.name} to end: a job of this resource being cancelled`);
+    await cancelAndWait(client, ending.name!, clock, timing.orphanTimeoutMs);
+  }
 
   const seen = new Set(existing.map((j) => j.name));
   const mine = `labels.${IDENTITY_LABEL}="${identity}" AND labels.${SPEC_LABEL}="${spec}"`;
@@ -189,11 +196,11 @@ async function lookFor(client: VertexClient, filter: string, seen: Set<string | 
 
 /**
  * Cancels a job and waits until it has ended (cancel is asynchronous). Tolerates a job that
- * ended on its own meanwhile.
+ * ended on its own meanwhile; one already CANCELLING is only waited for.
  */
 export async function cancelAndWait(client: Pick<VertexClient, "get" | "cancel">, name: string, clock: Clock, timeoutMs: number): Promise<VertexJob> {
   let job = await client.get(name);
-  if (!isTerminal(job)) {
+  if (!isTerminal(job) && job.state !== "JOB_STATE_CANCELLING") {
     try {
       await client.cancel(name);
     } catch (error) {

@@ -342,6 +342,35 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
   });
 });
 
+describe("a job of the resource still being cancelled (CANCELLING)", () => {
+  it("is waited for before the new job is created, and not cancelled again: it holds the quota the new job needs", async () => {
+    const { server, provider, lines, client } = await setup();
+    // Its trial ignores SIGTERM, so the job stays CANCELLING for the backend's grace period.
+    const old = heldJob(server, "being-cancelled", { job: testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never"), TRAINER_IGNORE_SIGTERM: "1" } }) });
+    const orphan = await thrown<InitError>(provider.create({ ...old.inputs, specHash: specHash(old.inputs.job) }));
+    // An up cancelled it as the orphan of an interrupted replacement, and was itself interrupted in its wait.
+    await client.cancel(orphan.id);
+    expect((await client.get(orphan.id)).state).toBe("JOB_STATE_CANCELLING");
+    const { id } = await provider.create(testInputs(server, testJob({ maxTrialCount: 1, displayName: "replacement" }), "being-cancelled"));
+    const ended = await client.get(orphan.id);
+    expect(ended.state).toBe("JOB_STATE_CANCELLED");
+    expect(Date.parse((await client.get(id)).createTime!)).toBeGreaterThanOrEqual(Date.parse(ended.endTime!));
+    expect(lines.join("\n")).toContain(`waiting for ${orphan.id} to end: a job of this resource being cancelled`);
+    expect(requests(server, "POST", PATHS.cancel)).toHaveLength(1);
+  });
+
+  it("is waited for by delete without a second cancel", async () => {
+    const { server, provider, client } = await setup();
+    const old = heldJob(server, "delete-cancelling", { job: testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never"), TRAINER_IGNORE_SIGTERM: "1" } }) });
+    const error = await thrown<InitError>(provider.create({ ...old.inputs, specHash: specHash(old.inputs.job) }));
+    // A destroy cancelled it and was interrupted in its wait; the next destroy.
+    await client.cancel(error.id);
+    await provider.delete(error.id, error.properties);
+    expect(requests(server, "POST", PATHS.cancel)).toHaveLength(1);
+    expect(await client.list()).toEqual([]);
+  });
+});
+
 describe("jobs in the states the local backend never reports, through a proxy that rewrites them", () => {
   /** A job of `identity` that runs until the test ends, created as an earlier run would have. */
   async function runningJob(server: LocalServer, identity: string, displayName: string) {

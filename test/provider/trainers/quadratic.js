@@ -6,6 +6,8 @@
 //   TRAINER_WAIT_FOR_FILE=<p>  wait until the file <p> exists before reporting (a job that runs
 //                              as long as a test wants)
 //   TRAINER_SLEEP_MS=<n>       sleep n ms before reporting
+//   TRAINER_IGNORE_SIGTERM=1   ignore SIGTERM (a cancelled job stays CANCELLING until the
+//                              backend's grace period ends and it kills the trial)
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -15,6 +17,7 @@ const flags = Object.fromEntries(
 );
 
 async function main() {
+  if (process.env.TRAINER_IGNORE_SIGTERM === "1") process.on("SIGTERM", () => {});
   if (process.env.TRAINER_FAIL === "1") {
     console.error("the trainer was told to fail (TRAINER_FAIL=1)");
     process.exit(1);
