@@ -14,7 +14,8 @@
  *   else is taken from it: a finished job is not adopted, and one of another spec is named, not
  *   cancelled.
  * - After an ambiguous create (5xx, dropped connection, timeout): list for a bounded window and
- *   adopt what appeared; create once more only if nothing did.
+ *   adopt what appeared; create once more only if nothing did. A create that never reached the
+ *   server (connection refused) made no job: it is repeated with backoff, as any other call.
  * - A create refused because IAM has not yet caught up with the job's new service account or its
  *   grants (400/403 naming the account or `actAs`) is certain: no job exists. It is repeated with
  *   backoff for a bounded window, then fails saying what to check. Any other refusal fails at once.
@@ -23,8 +24,9 @@ import { IDENTITY_LABEL, SPEC_LABEL } from "../spec/hash";
 import type { VertexJob } from "../spec/vertexJson";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
-import { isVertexApiError, vertexApiError, type VertexApiError } from "./errors";
+import { isVertexApiError, neverSent, vertexApiError, type VertexApiError } from "./errors";
 import { ACTIVE_STATES, isTerminal } from "./outputs";
+import { DEFAULT_RETRY, withRetries } from "./retry";
 
 /** How long to look for the job of an ambiguous create, and how often. */
 export interface AdoptionTiming {
@@ -136,7 +138,7 @@ export async function createOrAdopt(
   const iam = { deadline: undefined as number | undefined, delay: IAM_FIRST_DELAY_MS };
   for (let ambiguousCreates = 0; ; ) {
     try {
-      return { job: await client.create(job), adopted: false };
+      return { job: await withRetries(() => client.create(job), clock, DEFAULT_RETRY, neverSent), adopted: false };
     } catch (error) {
       if (isIamPropagationError(error, serviceAccount)) {
         iam.deadline ??= clock.now() + timing.iamWindowMs;

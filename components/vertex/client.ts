@@ -3,8 +3,8 @@
  * aiplatform module). Shared by the `HyperparameterTuningJob` provider and the `tune` CLI.
  *
  * googleapis' own retries are off: the one retry policy is ours (`retry.ts`), applied to the
- * calls that are safe to repeat. `create` is a single attempt; see `adoption.ts` for how an
- * ambiguous create is resolved without making a duplicate.
+ * calls that are safe to repeat. `create` is a single attempt; see `adoption.ts` for how a
+ * failed create is repeated (never sent) or resolved without making a duplicate (ambiguous).
  */
 import type { aiplatform_v1 } from "googleapis/build/src/apis/aiplatform";
 import type { VertexJob } from "../spec";

@@ -36,9 +36,20 @@ export function isVertexApiError(error: unknown): error is VertexApiError {
 /**
  * Socket-level failures: the request may or may not have reached the server. A body cut off
  * after a 200 head (node-fetch's `ERR_STREAM_PREMATURE_CLOSE`, "Premature close") is one too:
- * the server did carry the request out.
+ * the server did carry the request out. Those of `NOT_SENT` are certain it did not.
  */
 const DROPPED = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ECONNABORTED|EAI_AGAIN|ERR_STREAM_PREMATURE_CLOSE|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT|socket hang up|other side closed|premature close|fetch failed|TimeoutError|AbortError|aborted/i;
+
+/**
+ * Failures before a connection existed: refused, or the host's name not resolved. Nothing was
+ * sent, so nothing was carried out: a create that failed so made no job, and may be sent again.
+ */
+const NOT_SENT = /ECONNREFUSED|EAI_AGAIN/;
+
+/** True for a failure that is certain the request never reached the server (`NOT_SENT`): any call may be repeated. */
+export function neverSent(error: VertexApiError): boolean {
+  return error.httpStatus === undefined && NOT_SENT.test(error.reason);
+}
 
 interface GoogleErrorBody {
   error?: { code?: number; message?: string; status?: string; details?: Array<Record<string, unknown>> };
@@ -72,6 +83,9 @@ export function toVertexError(error: unknown, what: string, authSource: string):
     return vertexApiError(message, status, reason, status === 429 || status >= 500, status >= 500);
   }
   const code = socketCode(error);
+  if (code && NOT_SENT.test(code)) {
+    return vertexApiError(`${what} failed: no answer (${code}): the request never reached the server, so it was not carried out`, undefined, code, true, false);
+  }
   if (code) {
     return vertexApiError(`${what} failed: no answer (${code}); the request may or may not have been carried out`, undefined, code, true, true);
   }

@@ -1,11 +1,12 @@
 /**
  * The one retry policy of the Vertex client (googleapis' own retries are off): jittered
  * exponential backoff on transient failures (429, 5xx, dropped connections, timeouts), for the
- * calls that are safe to repeat: get, list, cancel, delete and operation get. Create is never
- * retried here; `adoption.ts` resolves an ambiguous create by listing.
+ * calls that are safe to repeat: get, list, cancel, delete and operation get. Create is retried
+ * only when its request never reached the server (`neverSent`, in `adoption.ts`); an ambiguous
+ * create is resolved there by listing.
  */
 import type { Clock } from "./clock";
-import { isVertexApiError } from "./errors";
+import { isVertexApiError, type VertexApiError } from "./errors";
 
 /** How many times and how patiently to retry. */
 export interface RetryPolicy {
@@ -30,13 +31,16 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
-/** Runs `call`, retrying transient `VertexApiError`s by the policy; other errors pass through at once. */
-export async function withRetries<T>(call: () => Promise<T>, clock: Clock, policy: RetryPolicy = DEFAULT_RETRY): Promise<T> {
+/**
+ * Runs `call`, retrying transient `VertexApiError`s by the policy; other errors pass through at once.
+ * @param retryable which transient errors to retry (default: all)
+ */
+export async function withRetries<T>(call: () => Promise<T>, clock: Clock, policy: RetryPolicy = DEFAULT_RETRY, retryable: (error: VertexApiError) => boolean = () => true): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (error) {
-      if (!isVertexApiError(error) || !error.transient || attempt >= policy.attempts) throw error;
+      if (!isVertexApiError(error) || !error.transient || !retryable(error) || attempt >= policy.attempts) throw error;
       await clock.sleep(backoffDelay(attempt - 1, policy));
     }
   }

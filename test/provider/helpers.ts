@@ -149,7 +149,7 @@ export interface TestProxy {
   url: string;
   /** Stops listening and drops its connections: a client's next connection is refused (ECONNREFUSED). */
   refuse(): Promise<void>;
-  /** Listens again on the same port. */
+  /** Listens again on the same port (if it does not). */
   accept(): Promise<void>;
   close(): Promise<void>;
 }
@@ -187,11 +187,15 @@ export async function startProxy(server: LocalServer, rewrite: (job: VertexJob) 
   const listen = (port: number) => new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
   await listen(0);
   const port = (proxy.address() as AddressInfo).port;
-  const refuse = () =>
-    new Promise<void>((resolve) => {
-      if (!proxy.listening) return resolve();
+  const refuse = async () => {
+    if (!proxy.listening) return;
+    await new Promise<void>((resolve) => {
       proxy.close(() => resolve());
       proxy.closeAllConnections();
     });
-  return { url: `http://127.0.0.1:${port}/`, refuse, accept: () => listen(port), close: refuse };
+    // A moment for clients to see their kept-alive connections closed: a request sent on one
+    // would fail with ECONNRESET, not be refused.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  return { url: `http://127.0.0.1:${port}/`, refuse, accept: async () => void (proxy.listening || (await listen(port))), close: refuse };
 }

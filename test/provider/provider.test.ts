@@ -189,6 +189,33 @@ describe("ambiguous creates: never two jobs", () => {
     expect((await client.list()).map((j) => j.name)).toEqual([id]);
   });
 
+  it("creates again after a refused connection (ECONNREFUSED: the request never reached the server), without looking for a job", async () => {
+    const { server, client } = await setup();
+    const proxy = await startProxy(server);
+    try {
+      // The server goes away between the list and the create, and is back a moment later.
+      const viaProxy = testClient(server, fastClock(), proxy.url);
+      const refusing = { ...viaProxy, list: async (filter?: string) => (await viaProxy.list(filter)).concat(await proxy.refuse().then(() => [])) };
+      const base = fastClock();
+      const clock = { ...base, sleep: async (ms: number) => (await proxy.accept(), base.sleep(ms)) };
+      const job = testJob({ maxTrialCount: 1 });
+      const lines: string[] = [];
+      const { adopted } = await createOrAdopt(refusing, withIdentityLabels(job, "refused", specHash(job)), clock, (l) => lines.push(l));
+      expect(adopted).toBe(false);
+      expect(lines).toEqual([]);
+      expect(requests(server, "GET", PATHS.collection)).toHaveLength(1);
+      expect(await client.list()).toHaveLength(1);
+
+      // Still refused after the retries: the error says nothing was created.
+      const error = await thrown(createOrAdopt(refusing, withIdentityLabels(job, "still-refused", specHash(job)), fastClock(), (l) => lines.push(l)));
+      expect(error.message).toBe("create hyperparameter tuning job in projects/p/locations/us-central1 failed: no answer (ECONNREFUSED): the request never reached the server, so it was not carried out");
+      expect(lines).toEqual([]);
+      expect(await client.list()).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("does not retry a create refused for quota (429: nothing was created), and says what to do", async () => {
     const { server, provider, client } = await setup([{ method: "POST", path: PATHS.collection, status: 429 }]);
     const error = await thrown(provider.create(testInputs(server, testJob())));
