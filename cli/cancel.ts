@@ -34,7 +34,7 @@ export async function cancelLocalJob(options: { repoRoot: string; stateDir: stri
   const name = localJobName(options.job);
   return withFolderClient({ stateDir: options.stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION }, (client) =>
     onLocalJob(name, options.stateDir, async () => {
-      const wasRunning = !isTerminal(await client.get(name));
+      const wasRunning = !isTerminal(await client.get(name, "state"));
       return { job: await cancelAndWait(client, name, realClock, CANCEL_TIMEOUT_MS), wasRunning };
     }),
   );

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cancelLocalJob } from "../../cli/cancel";
-import { statusText } from "../../cli/status";
+import { localStatus, statusText } from "../../cli/status";
 import { bestLine, createProgress, formatMetric, POLL_FIELDS, trialLine } from "../../cli/progress";
 import { renderReport } from "../../cli/report";
 import { runStudy } from "../../cli/run";
@@ -468,7 +468,8 @@ describe("tune cancel", () => {
     expect(job.state).toBe("JOB_STATE_CANCELLED");
     expect(pids.some(alive)).toBe(false);
     // The two interrupted trials, and no rerun started by the cancel's own server.
-    expect(job.trials!.map((t) => [t.id, t.state])).toEqual([["1", "INFEASIBLE"], ["2", "INFEASIBLE"]]);
+    const [ended] = (await localStatus({ repoRoot: root, stateDir: run.state, job: jobId })).jobs;
+    expect(ended!.trials!.map((t) => [t.id, t.state])).toEqual([["1", "INFEASIBLE"], ["2", "INFEASIBLE"]]);
   });
 
   it("exits quietly on a second Ctrl-C, and ends at once the job that left CANCELLING with its trials ended", async () => {
