@@ -75,6 +75,15 @@ export function isRunning(trial: VertexTrial): boolean {
   return trial.state === "ACTIVE" || trial.state === "STOPPING";
 }
 
+/**
+ * How many trials of `finished` (SUCCEEDED or INFEASIBLE) count toward the study's maxTrialCount:
+ * not one a restart of the local backend interrupted, whose parameters run again as a new trial
+ * (counted there). `tune run`'s bar and `tune status` both count so.
+ */
+export function countedTrials(finished: VertexTrial[]): number {
+  return finished.filter((t) => t.infeasibleReason !== INTERRUPTED_REASON).length;
+}
+
 /** The best trial's line: its id, value and parameters, written as the trial lines write them. */
 export function bestLine(best: BestTrial, metricId: string): string {
   const params = Object.entries(best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
@@ -113,7 +122,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       }
       if (!out.tty) return;
       const total = job.maxTrialCount ?? trials.length;
-      const counted = finished.filter((t) => t.infeasibleReason !== INTERRUPTED_REASON).length;
+      const counted = countedTrials(finished);
       const columns = out.columns ?? 80;
       const width = Math.max(10, Math.min(30, columns - 60));
       const filled = Math.round((width * Math.min(counted, total)) / Math.max(total, 1));

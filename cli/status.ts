@@ -9,7 +9,7 @@ import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
 import { withFolderClient } from "./folderClient";
-import { bestLine, isRunning, plainText, trialLine } from "./progress";
+import { bestLine, countedTrials, isRunning, plainText, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** What `tune status` shows: the jobs, and whether no other server runs the folder's jobs. */
@@ -59,7 +59,8 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
   const trials = job.trials ?? [];
   const ended = trials.filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE");
   const running = trials.filter(isRunning).length;
-  const lines = [`${job.name} ${job.state} (${job.displayName ?? ""}): ${ended.length} of ${job.maxTrialCount ?? "?"} trials ended, ${running} running`];
+  // Of maxTrialCount, as tune run's bar counts: an interrupted trial is counted in its rerun (counted twice, it read "5 of 4").
+  const lines = [`${job.name} ${job.state} (${job.displayName ?? ""}): ${countedTrials(ended)} of ${job.maxTrialCount ?? "?"} trials ended, ${running} running`];
   for (const t of ended) lines.push(trialLine(t, metricId));
   const best = bestTrial(job);
   if (best) lines.push(bestLine(best, metricId));

@@ -543,6 +543,21 @@ describe("tune status", () => {
     const job = { name: "j", state: "JOB_STATE_RUNNING", displayName: "d", maxTrialCount: 3, trials: [{ id: "1", state: "STOPPING" }, { id: "2", state: "ACTIVE" }] };
     expect(statusText({ jobs: [job], idle: false }, "state", true)).toBe("j JOB_STATE_RUNNING (d): 0 of 3 trials ended, 2 running\n");
   });
+
+  it("counts toward the trial count no trial a restart interrupted (its rerun is counted), as tune run's bar", () => {
+    const job = {
+      name: "j",
+      state: "JOB_STATE_SUCCEEDED",
+      displayName: "d",
+      maxTrialCount: 2,
+      trials: [
+        { id: "1", state: "INFEASIBLE", infeasibleReason: INTERRUPTED_REASON },
+        { id: "2", state: "INFEASIBLE", infeasibleReason: "boom" },
+        { id: "3", state: "INFEASIBLE", infeasibleReason: "boom" },
+      ],
+    };
+    expect(statusText({ jobs: [job], idle: false }, "state", true).split("\n")[0]).toBe("j JOB_STATE_SUCCEEDED (d): 2 of 2 trials ended, 0 running");
+  });
 });
 
 describe("progress", () => {
