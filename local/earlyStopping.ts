@@ -335,6 +335,14 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
     return at.length ? medianRule(current, curves, sign, curve(at, metricId, elapsed).map((p) => p.x)) : undefined;
   }
   const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
+  // Too few completed trials to judge by: the checkpoints up to here pass unjudged, as a look
+  // per report would have passed them. Left for later, they were judged DECAY_FITS_PER_LOOK a
+  // look once the trials had completed, so a trainer reporting many times a look was judged
+  // ever further behind its reports, and stopped late.
+  if (finals.length < MIN_COMPLETED_TRIALS || ranToEnd.length === 0) {
+    decayJudged.set(measurements, measurements.length);
+    return undefined;
+  }
   // At each checkpoint, in order, on the curve up to it, as a look per report would: the first
   // stop wins. At most DECAY_FITS_PER_LOOK a look; the next look goes on from there.
   let k = Math.min(from, decayJudged.get(measurements) ?? from);

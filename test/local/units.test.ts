@@ -370,6 +370,22 @@ describe("early-stopping rules", () => {
     expect(looked).toEqual([each[DECAY_FITS_PER_LOOK - 1], each[2 * DECAY_FITS_PER_LOOK - 1]]);
   });
 
+  it("decay curve: checkpoints passed while too few trials had completed are not judged later, behind the trial's reports", () => {
+    const three = [rising(0.9, 12), rising(0.85, 12), rising(0.8, 12)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const poor = measured(rising(0.2, 40));
+    // 30 reports, two looks, while two trials had completed: nothing to judge by.
+    const store = poor.slice(0, 20);
+    expect(shouldStop(spec("decay"), store, three.slice(0, 2), 20)).toBeUndefined();
+    store.push(...poor.slice(20, 30));
+    expect(shouldStop(spec("decay"), store, three.slice(0, 2), 10)).toBeUndefined();
+    // The third completes; the next look, of one report, judges at the report it read (31), as a
+    // look per report would, not at the 4th to 7th of a backlog of checkpoints.
+    store.push(poor[30]);
+    const verdict = shouldStop(spec("decay"), store, three, 1)!;
+    expect(verdict.why).toBe(shouldStop(spec("decay"), poor.slice(0, 31), three)!.why);
+    expect(verdict.stop).toBe(true);
+  });
+
   it("median: reads a completed trial's measurements once, not again at each look of each running trial", () => {
     // Counts reads of the completed trials' measurements: rebuilt at every look, a study of 2000
     // completed trials of 100 measurements spent 100 ms of the server's loop on each look.
