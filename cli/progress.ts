@@ -2,8 +2,7 @@
  * Progress of a running study: one plain line per finished trial (id, parameters, value, state),
  * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
  */
-import { bestTrial, finalValue, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
-import { INTERRUPTED_REASON } from "../local/scheduler";
+import { bestTrial, endedTrialCount, finalValue, hasEnded, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
 
 /** Where progress goes. */
 export interface ProgressOutput {
@@ -75,15 +74,6 @@ export function isRunning(trial: VertexTrial): boolean {
   return trial.state === "ACTIVE" || trial.state === "STOPPING";
 }
 
-/**
- * How many trials of `finished` (SUCCEEDED or INFEASIBLE) count toward the study's maxTrialCount:
- * not one a restart of the local backend interrupted, whose parameters run again as a new trial
- * (counted there). `tune run`'s bar and `tune status` both count so.
- */
-export function countedTrials(finished: VertexTrial[]): number {
-  return finished.filter((t) => t.infeasibleReason !== INTERRUPTED_REASON).length;
-}
-
 /** The best trial's line: its id, value and parameters, written as the trial lines write them. */
 export function bestLine(best: BestTrial, metricId: string): string {
   const params = Object.entries(best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
@@ -113,7 +103,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
     update(job) {
       const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
       const trials = job.trials ?? [];
-      const finished = trials.filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE");
+      const finished = trials.filter(hasEnded);
       const fresh = finished.filter((t) => !printed.has(t.id ?? ""));
       if (fresh.length) clearBar();
       for (const t of fresh) {
@@ -122,7 +112,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       }
       if (!out.tty) return;
       const total = job.maxTrialCount ?? trials.length;
-      const counted = countedTrials(finished);
+      const counted = endedTrialCount(trials);
       const columns = out.columns ?? 80;
       const width = Math.max(10, Math.min(30, columns - 60));
       const filled = Math.round((width * Math.min(counted, total)) / Math.max(total, 1));

@@ -9,7 +9,7 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
-import { DEFAULTS, bestTrial, type BestTrial, type VertexJob } from "../components/spec";
+import { DEFAULTS, bestTrial, hasEnded, type BestTrial, type VertexJob } from "../components/spec";
 import { shortHash, specHash } from "../components/spec/hash";
 import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels, type AdoptionPolicy } from "../components/vertex/adoption";
 import { shellWord } from "../components/shellWords";
@@ -141,7 +141,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     let reported = "";
     let reportFailed = false;
     const onPoll = (j: VertexJob) => {
-      const finished = (j.trials ?? []).filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE").length;
+      const finished = (j.trials ?? []).filter(hasEnded).length;
       if (`${j.state} ${finished}` !== reported) {
         reported = `${j.state} ${finished}`;
         try {

@@ -4,12 +4,12 @@
  * the server that owns the folder (a running `tune run` or `tune serve`), or one started for the
  * call that resumes no job (withFolderClient).
  */
-import { bestTrial, type VertexJob } from "../components/spec";
+import { bestTrial, endedTrialCount, hasEnded, type VertexJob } from "../components/spec";
 import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
 import { withFolderClient } from "./folderClient";
-import { bestLine, countedTrials, isRunning, plainText, trialLine } from "./progress";
+import { bestLine, isRunning, plainText, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** What `tune status` shows: the jobs, and whether no other server runs the folder's jobs. */
@@ -57,10 +57,9 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
   const job = status.jobs[0]!;
   const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
   const trials = job.trials ?? [];
-  const ended = trials.filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE");
+  const ended = trials.filter(hasEnded);
   const running = trials.filter(isRunning).length;
-  // Of maxTrialCount, as tune run's bar counts: an interrupted trial is counted in its rerun (counted twice, it read "5 of 4").
-  const lines = [`${job.name} ${job.state} (${job.displayName ?? ""}): ${countedTrials(ended)} of ${job.maxTrialCount ?? "?"} trials ended, ${running} running`];
+  const lines = [`${job.name} ${job.state} (${job.displayName ?? ""}): ${endedTrialCount(trials)} of ${job.maxTrialCount ?? "?"} trials ended, ${running} running`];
   for (const t of ended) lines.push(trialLine(t, metricId));
   const best = bestTrial(job);
   if (best) lines.push(bestLine(best, metricId));

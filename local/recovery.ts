@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { EXIT_STATUS_FILE, killGroup, readExitStatus, readStopReason } from "./runner";
-import { INTERRUPTED_REASON } from "./scheduler";
+import { INTERRUPTED_REASON } from "../components/spec/trials";
 import type { Store } from "./store";
 
 /**

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { finalValue } from "../components/spec";
+import { finalValue, INTERRUPTED_REASON } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
 import { startFailureHint, trialCommand } from "./command";
 import { shouldStop } from "./earlyStopping";
@@ -32,9 +32,6 @@ export function unrecorded(record: TrialRecord): (m: Measurement) => boolean {
     return false;
   };
 }
-
-/** The reason an interrupted trial keeps in the job. */
-export const INTERRUPTED_REASON = "interrupted by a restart of the local backend";
 
 /** What a scheduler needs from its server. */
 export interface SchedulerOptions extends RunnerOptions {

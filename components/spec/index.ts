@@ -8,6 +8,7 @@ export * from "./vertexJson";
 export * from "./validate";
 export * from "./argPaths";
 export * from "./bestTrial";
+export * from "./trials";
 export * from "./hash";
 export * from "./config";
 export * from "./build";

@@ -4,6 +4,7 @@
  * progress as it changes.
  */
 import { bestTrial } from "../spec/bestTrial";
+import { endedTrialCount } from "../spec/trials";
 import type { VertexJob } from "../spec/vertexJson";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
@@ -32,7 +33,7 @@ export interface WaitResult {
  * a poll of a study of thousands of trials is then not sent every intermediate measurement
  * (some 20 MB at 2,000 trials of 100). Only fields Vertex AI has: it refuses a selector naming another.
  */
-export const PROGRESS_FIELDS = "name,state,maxTrialCount,studySpec/metrics(metricId,goal),trials(id,state,finalMeasurement,endTime)";
+export const PROGRESS_FIELDS = "name,state,maxTrialCount,studySpec/metrics(metricId,goal),trials(id,state,finalMeasurement,endTime,infeasibleReason)";
 
 /**
  * Polls `name` until it ends or `deadline` (epoch ms of `clock`) passes.
@@ -76,7 +77,7 @@ export function progressReporter(write: (line: string) => void): (job: VertexJob
   let last = "";
   return (job) => {
     const trials = job.trials ?? [];
-    const finished = trials.filter((t) => t.state === "SUCCEEDED" || t.state === "INFEASIBLE").length;
+    const finished = endedTrialCount(trials);
     const best = bestTrial(job);
     const metric = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
     const line = `${job.name}: ${job.state}, ${finished}/${job.maxTrialCount ?? "?"} trials finished` +
