@@ -6,7 +6,7 @@
  * (kill -9, a closed terminal) leaves its job to the next server on the state folder, which
  * resumes it: the next `tune run` of the same study follows that job instead of starting a second.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS, bestTrial, hasEnded, type BestTrial, type VertexJob } from "../components/spec";
@@ -134,6 +134,10 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     if (interrupted) void cancel(name);
     const resultPath = join(outDir, "result.json");
     const reportPath = join(outDir, "report.html");
+    // An earlier run's result goes before this job's report replaces that run's: left beside it,
+    // a run killed outright paired this study's report with another study's result.json (its
+    // best parameters read as this study's). The folder is written anew by every run.
+    rmSync(resultPath, { force: true });
     // The report as the study goes (written only at its end, a long study had none to look at,
     // and a run killed outright left none), rewritten when a trial ends or the job's state
     // changes, before the trial's line: a line shown is in the report. A write that fails

@@ -283,6 +283,24 @@ describe("tune run", () => {
     expect(readdirSync(join(root, ".tune", "out", "t")).sort()).toEqual(["report.html", "result.json"]);
   });
 
+  it("never leaves an earlier run's result.json beside the report of the study it is running (a run killed outright)", async () => {
+    const root = scratchRepo(["--steps=2", "--sleep=0.2"], 2);
+    const state = join(root, "state");
+    const first = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output: { write: () => {}, tty: false } });
+    // The second run's trial lines come after its report is rewritten: what result.json says then.
+    const resultsSeen: string[] = [];
+    const output = {
+      write: (text: string) => {
+        if (/^trial \d+ /.test(text)) resultsSeen.push(existsSync(first.resultPath) ? JSON.parse(readFileSync(first.resultPath, "utf8")).job.name : "none");
+      },
+      tty: false,
+    };
+    const second = await runStudy({ repoRoot: root, stack: "t", stateDir: state, output });
+    expect(second.job.name).not.toBe(first.job.name);
+    expect(resultsSeen).toEqual(["none", "none"]);
+    expect(JSON.parse(readFileSync(second.resultPath, "utf8")).job.name).toBe(second.job.name);
+  });
+
   it("polls for only what its progress shows (fields), and writes result.json and the report from the whole job", async () => {
     const root = scratchRepo(["--steps=3", "--sleep=0.02"], 3);
     // A rule that changes nothing: it counts the gets that carry a fields selector.
