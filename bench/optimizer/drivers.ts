@@ -33,6 +33,9 @@ const OURS_VARIANTS: Record<string, BayesOptions> = {
   // The default before the sixth session: GP-BUCB with the sequential coefficient.
   "ours-bucb-1.8": { ...DEFAULT_BAYES_OPTIONS, ucbCoefficientWhilePending: UCB_COEFFICIENT },
   "ours-logei": { ...DEFAULT_BAYES_OPTIONS, acquisition: "logei", trustRegion: false },
+  // The GP fitted to every completed trial, and to half as many as the default past its cap.
+  "ours-uncapped": { ...DEFAULT_BAYES_OPTIONS, maxModelledTrials: Infinity },
+  "ours-cap150": { ...DEFAULT_BAYES_OPTIONS, maxModelledTrials: 150 },
 };
 const PYTHON_PEERS = ["optuna-tpe", "optuna-gp", "vizier"];
 
