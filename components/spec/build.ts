@@ -4,6 +4,7 @@
  */
 import type { StudyDefinition, TrainerDefinition } from "./model";
 import { toArgMessage, toArgPath } from "./argPaths";
+import { localBackendIssues } from "./localRules";
 import { definitionNameIssues, toVertexJob, type JobContext, type VertexJob } from "./vertexJson";
 import { UNKNOWN, validateJob, type Issue } from "./validate";
 
@@ -31,7 +32,9 @@ export function validateTrainer(trainer: TrainerDefinition): Issue[] {
 
 /**
  * Maps a study to its Vertex JSON and validates it, with every issue's path translated back to
- * the argument the user wrote (`study.parameters[1].min`).
+ * the argument the user wrote (`study.parameters[1].min`). On the local backend what it would
+ * refuse at create (a convex rule, a container without a command) is among them: named only by
+ * the provider's check or the server, it showed after the rest was fixed, at a Vertex path.
  */
 export function buildJob(
   study: StudyDefinition,
@@ -43,7 +46,7 @@ export function buildJob(
   const issues = [
     ...definitionNameIssues(study),
     ...validateTrainer(trainer),
-    ...validateJob(job, location).map((i) => ({ path: toArgPath(i.path), message: toArgMessage(i.message) })),
+    ...[...validateJob(job, location), ...(ctx.backend === "local" ? localBackendIssues(job) : [])].map((i) => ({ path: toArgPath(i.path), message: toArgMessage(i.message) })),
   ];
   return { job, issues };
 }

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { HyperparameterTuningStudy } from "../../components";
+import { HyperparameterTuningStudy, type HyperparameterTuningStudyArgs } from "../../components";
 import { JOB_TYPE, installMocks, promiseOf, type Recorded } from "./mocks";
 import { ROOT, stackStudy, write } from "./fixtures";
 
@@ -60,5 +60,23 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect(both).toMatch(/^ {2}trainer\.source: /m);
     expect(both).toMatch(/^ {2}study\.maxTrials: /m);
     expect(message("top", join(repo, "trainer"))).toBe("created");
+  });
+
+  it("refuses at construction what the local backend would refuse at create, at the argument path and with the study's other problems", () => {
+    const { study, trainer } = stackStudy("local");
+    const message = (name: string, args: HyperparameterTuningStudyArgs) => {
+      try {
+        new HyperparameterTuningStudy(name, args);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "created";
+    };
+    // The provider's check (a second preview, at job.studySpec...) or the local server (400) named these only after the rest was fixed.
+    const convex = message("lconvex", { backend: "local", study: { ...study, maxTrials: 0, earlyStopping: { convex: { maxStepCount: 10 } } }, trainer });
+    expect(convex).toMatch(/^ {2}study\.maxTrials: /m);
+    expect(convex).toMatch(/^ {2}study\.earlyStopping\.convex: the convex early-stopping rule is not built in the local backend: use median or decayCurve, or run on Vertex AI$/m);
+    expect(message("limage", { backend: "local", study, trainer: { imageUri: "gcr.io/p/trainer:1" } })).toMatch(/^ {2}trainer\.command: a local trial needs a command: /m);
+    expect(message("lcommand", { backend: "local", study, trainer: { imageUri: "gcr.io/p/trainer:1", command: ["python", "-m", "trainer.task"] } })).toBe("created");
   });
 });
