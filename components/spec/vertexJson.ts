@@ -244,7 +244,12 @@ export function toVertexJob(study: StudyDefinition, trainer: TrainerDefinition, 
     labels: ctx.labels,
     encryptionSpec: ctx.kmsKeyName ? { kmsKeyName: ctx.kmsKeyName } : undefined,
   };
-  return stripUndefined(job);
+  const stripped = stripUndefined(job);
+  // A convex rule without settings is the rule with Vertex's defaults, an empty message whose
+  // presence is the choice: stripping it sent no early stopping at all. (median and decayCurve
+  // always carry useElapsedDuration.) Kept only here, so every other job keeps its spec hash.
+  if (study.earlyStopping?.convex && stripped.studySpec && !stripped.studySpec.convexAutomatedStoppingSpec) stripped.studySpec.convexAutomatedStoppingSpec = {};
+  return stripped;
 }
 
 /** Removes undefined fields and empty objects so the JSON (and its hash) has one canonical form. */

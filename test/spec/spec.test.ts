@@ -75,6 +75,14 @@ describe("toVertexJob", () => {
     expect(validateJob(job)).toEqual([]);
   });
 
+  it("sends the convex rule given without settings (`convex: {}`) as the rule with Vertex's defaults, not as no rule", () => {
+    const job = toVertexJob({ ...minimal, earlyStopping: { convex: {} } }, { imageUri: "gcr.io/p/img" }, { defaultDisplayName: "s" });
+    expect(job.studySpec!.convexAutomatedStoppingSpec).toEqual({});
+    // So it counts as a rule: beside another, it is refused rather than the other kept alone.
+    const both = buildJob({ ...minimal, earlyStopping: { convex: {}, median: {} } }, { imageUri: "gcr.io/p/img" }, { defaultDisplayName: "s" });
+    expect(both.issues.map((i) => i.path)).toEqual(["study.earlyStopping"]);
+  });
+
   it("runs a source trainer from the repository on the local backend and the built image on Vertex", () => {
     const local = toVertexJob(minimal, { source: "trainer" }, { backend: "local", defaultDisplayName: "s" });
     expect(local.trialJobSpec!.workerPoolSpecs![0].containerSpec).toEqual({
