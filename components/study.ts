@@ -22,6 +22,7 @@ import {
   VERTEX_INFRA_PLACEHOLDERS,
   buildJob,
   definitionShapeIssues,
+  meaningIssues,
   canonicalJson,
   formatIssues,
   shortHash,
@@ -353,7 +354,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     // mistake (parameters: {}, a child without its parameter) would be a TypeError there.
     const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
     const shape = definitionShapeIssues(args.study, trainerArgs, "", (v) => !isPrompt(v));
-    if (shape.length) throw this.invalid(name, [...shape, ...settingIssues(args)]);
+    if (shape.length) throw this.shapeInvalid(name, args, trainerArgs, shape, settingIssues(args));
     const backend = args.backend ?? "vertex";
     // As known now (Outputs as the unknown placeholder), for what is decided at construction.
     const trainer = knownTrainer(trainerArgs);
@@ -481,14 +482,31 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     // The key's region matters on Vertex only: the local backend notes encryption and ignores it.
     const placement: KnownPlacement =
       backend === "vertex" ? { project: known(args.project) ?? ambient.project, location: known(args.region) ?? ambient.region } : {};
-    const ctx: JobContext = {
+    this.checkedJob(name, args.study as StudyDefinition, trainer, this.knownContext(name, args, backend), args, placement, sourceIssues);
+  }
+
+  /** The job's context as known at construction: what the children or Outputs will give is the unknown placeholder. */
+  private knownContext(name: string, args: HyperparameterTuningStudyArgs, backend: Backend): JobContext {
+    return {
       ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
       backend,
       defaultDisplayName: name,
       labels: known(args.labels),
       kmsKeyName: known(args.kmsKeyName),
     };
-    this.checkedJob(name, args.study as StudyDefinition, trainer, ctx, args, placement, sourceIssues);
+  }
+
+  /**
+   * The one error of malformed definitions: their shape problems and, as the config reader gives
+   * them, the meaning problems of what can be read. A study read with `config.requireObject` or
+   * from another stack otherwise showed one misspelt key, and its other problems a run later.
+   */
+  private shapeInvalid(name: string, args: HyperparameterTuningStudyArgs, trainerArgs: TrainerArgs, shape: Issue[], extraIssues: Issue[] = []): pulumi.ResourceError {
+    // A malformed trainer is read as none (the default folder), which knownTrainer could not read.
+    const trainer = shape.some((i) => i.path === "trainer" || i.path.startsWith("trainer.")) ? {} : knownTrainer(trainerArgs);
+    const study = isPrompt(args.study) ? args.study : undefined;
+    const meaning = meaningIssues(study, trainer, this.knownContext(name, args, args.backend === "local" ? "local" : "vertex"), shape);
+    return this.invalid(name, [...shape, ...meaning, ...extraIssues]);
   }
 
   /**
@@ -501,7 +519,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     if (isPrompt(args.study)) return args.study;
     return pulumi.output(args.study).apply((known) => {
       const shape = definitionShapeIssues(known, trainerArgs, "", (v) => !isPrompt(v));
-      if (shape.length) throw this.invalid(name, shape);
+      if (shape.length) throw this.shapeInvalid(name, { ...args, study: known }, trainerArgs, shape);
       this.validateNow(name, { ...args, study: known }, backend, trainer, []);
       return known;
     });

@@ -8,7 +8,7 @@
  */
 import { buildJob, VERTEX_INFRA_PLACEHOLDERS } from "./build";
 import type { Issue } from "./validate";
-import type { Backend } from "./vertexJson";
+import type { Backend, JobContext } from "./vertexJson";
 import type { StudyDefinition, TrainerDefinition } from "./model";
 
 /** Everything a stack's configuration says about its study. */
@@ -208,32 +208,28 @@ export function definitionShapeIssues(study: unknown, trainer: unknown, prefix: 
   return issues;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
 /**
  * With shape problems found, the meaning checks of `buildJob` still run on what can be read, so
- * every problem shows at once. An issue at a path the shape check already names, inside it or
- * around it (a parameter missing its bounds has no value spec either) is left out: it would say
- * the same thing again. A study too malformed to map gives the shape problems alone.
+ * every problem shows at once: the config reader's and the component's. An issue at a path the
+ * shape check already names, inside it or around it (a parameter missing its bounds has no value
+ * spec either) is left out: it would say the same thing again. A study too malformed to map gives
+ * the shape problems alone.
+ * @param ctx the job's context, as the caller's own `buildJob` would have it
+ * @param prefix what precedes every path, the shape issues' included (`vertex-tuning:`, or none)
  */
-function meaningIssues(config: Record<"backend" | "study" | "trainer" | "labels" | "kmsKeyName", unknown>, shapeIssues: Issue[], namespace: string): Issue[] {
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
-  if (!isObject(config.study)) return [];
+export function meaningIssues(study: unknown, trainer: unknown, ctx: JobContext, shapeIssues: Issue[], prefix = ""): Issue[] {
+  if (!isObject(study)) return [];
   let found: Issue[];
   try {
-    const backend = config.backend === "local" ? "local" : "vertex";
-    found = buildJob(config.study as unknown as StudyDefinition, (isObject(config.trainer) ? config.trainer : {}) as TrainerDefinition, {
-      ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
-      backend,
-      // The stack program's component is named "study", the default display name.
-      defaultDisplayName: "study",
-      labels: isObject(config.labels) ? (config.labels as Record<string, string>) : undefined,
-      kmsKeyName: typeof config.kmsKeyName === "string" ? config.kmsKeyName : undefined,
-    }).issues;
+    found = buildJob(study as unknown as StudyDefinition, (isObject(trainer) ? trainer : {}) as TrainerDefinition, ctx).issues;
   } catch {
     return [];
   }
   const within = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
   const covered = (path: string) => shapeIssues.some((s) => within(path, s.path) || within(s.path, path));
-  return found.map((i) => ({ path: `${namespace}:${i.path}`, message: i.message })).filter((i) => !covered(i.path));
+  return found.map((i) => ({ path: `${prefix}${i.path}`, message: i.message })).filter((i) => !covered(i.path));
 }
 
 /**
@@ -284,8 +280,17 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
     if (value !== undefined) checkShape(value, shape, at(key), issues);
   }
   if (issues.length) {
-    const context = { backend, study, trainer, labels: get("labels"), kmsKeyName: get("kmsKeyName") };
-    return { ok: false, issues: [...issues, ...meaningIssues(context, issues, namespace)] };
+    const labels = get("labels");
+    const kmsKeyName = get("kmsKeyName");
+    const ctx: JobContext = {
+      ...(backend === "local" ? {} : VERTEX_INFRA_PLACEHOLDERS),
+      backend: backend === "local" ? "local" : "vertex",
+      // The stack program's component is named "study", the default display name.
+      defaultDisplayName: "study",
+      labels: isObject(labels) ? (labels as Record<string, string>) : undefined,
+      kmsKeyName: typeof kmsKeyName === "string" ? kmsKeyName : undefined,
+    };
+    return { ok: false, issues: [...issues, ...meaningIssues(study, trainer, ctx, issues, at(""))] };
   }
   return {
     ok: true,

@@ -63,6 +63,18 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(recorded.filter((r) => cases.some(([name]) => r.name.startsWith(`${name}-`)))).toEqual([]);
   });
 
+  it("names the study's meaning problems with its shape problems, all at once, as the config reader does", () => {
+    // A study read with config.requireObject (or from another stack) with a misspelt key: its other problems came one run later.
+    const study = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 1, max: 0 }], maxTrials: 2, parallelTrials: 3, maxFailedTrial: 1 } as unknown as StudyDefinition;
+    const error = errorOf(() => new HyperparameterTuningStudy("shape-meaning", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "gcr.io/p/i" }, wait: "no" as never }));
+    expect(error.message.split("\n").slice(1).map((l) => l.trim())).toEqual([
+      "study.maxFailedTrial: unknown key: did you mean study.maxFailedTrials?",
+      "study.parallelTrials: must not exceed maxTrials (3 > 2)",
+      "study.parameters[0].min: must be less than max (1 >= 0)",
+      'wait: must be true or false (got "no")',
+    ]);
+  });
+
   it("refuses flags of the wrong type, read by their truthiness before (forceDestroy \"false\" let the bucket go), and a misspelt backend", async () => {
     const good = { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition;
     const error = errorOf(() => new HyperparameterTuningStudy("flags", {
