@@ -106,19 +106,27 @@ export async function createOrAdopt(
   const existing = await client.list(`labels.${IDENTITY_LABEL}="${identity}"`);
   const former = formerIdentity && formerIdentity !== identity ? await client.list(`labels.${IDENTITY_LABEL}="${formerIdentity}"`) : [];
   const running = (j: VertexJob) => ACTIVE_STATES.includes(j.state ?? "");
+  const sameSpec = (j: VertexJob) => j.labels?.[SPEC_LABEL] === spec;
+  // The oldest first: of two jobs of this resource and spec (a create that went through unseen
+  // within the window, then another), the one adopted is the one furthest along.
+  const oldestFirst = [...existing].sort((a, b) => createdAt(a) - createdAt(b));
   const adoptable =
-    existing.find((j) => j.labels?.[SPEC_LABEL] === spec && (running(j) || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED"))) ??
-    former.find((j) => j.labels?.[SPEC_LABEL] === spec && running(j));
+    oldestFirst.find((j) => sameSpec(j) && (running(j) || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED"))) ??
+    former.find((j) => sameSpec(j) && running(j));
   for (const other of former.filter((j) => j !== adoptable && running(j))) {
     log(`${other.name} (${other.state}) carries this resource's label of before the Pulumi organization was part of it: it is left running, as it may be another organization's stack's; cancel it if it is this one's`);
   }
-  for (const other of existing.filter((j) => j.labels?.[SPEC_LABEL] !== spec && running(j))) {
+  // Every other running job of the identity is this resource's and recorded by no stack: one of
+  // another spec (an interrupted replacement's orphan) or a second of this spec (a duplicate).
+  for (const other of existing.filter((j) => j !== adoptable && running(j))) {
+    const duplicate = sameSpec(other);
     if (!policy.cancelOtherSpecs) {
       const hint = policy.howToCancel ? `; to cancel it: ${policy.howToCancel(other.name!)}` : "";
-      log(`${other.name} (${other.state}), started earlier with other settings, is left running${hint}`);
+      log(`${other.name} (${other.state}), ${duplicate ? "a second job started earlier with the same settings" : "started earlier with other settings"}, is left running${hint}`);
       continue;
     }
-    log(`cancelling ${other.name}: a job of this resource with another spec, left running by an interrupted replacement`);
+    const what = duplicate ? "a second job of this resource and spec, left running by an interrupted create" : "a job of this resource with another spec, left running by an interrupted replacement";
+    log(`cancelling ${other.name}: ${what}`);
     await cancelAndWait(client, other.name!, clock, timing.orphanTimeoutMs);
   }
   if (adoptable) {
@@ -184,6 +192,12 @@ function iamFailure(error: VertexApiError, serviceAccount: string | undefined, w
     `and that the deploying identity has iam.serviceAccounts.actAs on it (roles/iam.serviceAccountUser on that account); ` +
     `then run \`pulumi up\` again (no job was created).`;
   return vertexApiError(message, error.httpStatus, error.reason, false, false);
+}
+
+/** When a job was created (epoch ms), or never for one that does not say (it sorts last). */
+function createdAt(job: VertexJob): number {
+  const at = Date.parse(job.createTime ?? "");
+  return Number.isNaN(at) ? Infinity : at;
 }
 
 /** Lists by the labels within the window until a job not seen before appears. */

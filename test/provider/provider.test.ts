@@ -369,6 +369,23 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
   });
 });
 
+describe("two running jobs of the resource and spec (a create that went through unseen, then another)", () => {
+  it("adopts the older and cancels the other, which no stack records", async () => {
+    const { server, provider, lines, client } = await setup();
+    const held = heldJob(server, "duplicated");
+    const labelled = withIdentityLabels(held.inputs.job, "duplicated", specHash(held.inputs.job));
+    const first = (await client.create(labelled)).name!;
+    const second = (await client.create(labelled)).name!;
+    held.release();
+    const { id, outs } = await provider.create(held.patient);
+    expect(id).toBe(first);
+    expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
+    expect((await client.get(second)).state).toBe("JOB_STATE_CANCELLED");
+    expect(lines.join("\n")).toContain(`cancelling ${second}: a second job of this resource and spec, left running by an interrupted create`);
+    expect(await client.list()).toHaveLength(2);
+  });
+});
+
 describe("a job of the resource still being cancelled (CANCELLING)", () => {
   it("is waited for before the new job is created, and not cancelled again: it holds the quota the new job needs", async () => {
     const { server, provider, lines, client } = await setup();
