@@ -116,7 +116,8 @@ export function jobIdentity(urn: string): string {
 /**
  * The identity label the resource's jobs carried before it included the organization (the URN's
  * hash alone), when it differs from `jobIdentity`; else undefined. A job an earlier version
- * created but never recorded (an interrupted `up`) carries it, and neither label would find it.
+ * created but never recorded (an interrupted `up`) carries it: create names such a job, running,
+ * so the person can cancel it; it never adopts one (every organization's stack shares the label).
  */
 export function formerJobIdentity(urn: string): string | undefined {
   const former = shortHash(urn);

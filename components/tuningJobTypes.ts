@@ -34,8 +34,8 @@ export interface TuningJobInputs {
   identity?: string;
   /**
    * Set by the `HyperparameterTuningJob` class, not by callers: the identity label of before it
-   * included the organization, when that differs from `identity`. Create also looks for a running
-   * job under it, one an interrupted `up` of an earlier version left.
+   * included the organization, when that differs from `identity`. Create names a running job
+   * under it (an interrupted `up` of an earlier version may have left it), never adopts one.
    */
   formerIdentity?: string;
   /**

@@ -9,10 +9,10 @@
  *   spec already CANCELLING is waited for before creating. `tune run` uses a narrower policy
  *   (AdoptionPolicy).
  * - A running job with the resource's former identity label (of before it included the Pulumi
- *   organization) and the same spec is adopted too: an interrupted `up` of an earlier version
- *   left it. That label is shared by every organization's stack of the same name, so nothing
- *   else is taken from it: a finished job is not adopted, and one of another spec is named, not
- *   cancelled.
+ *   organization) is named, never adopted or cancelled: an interrupted `up` of an earlier version
+ *   may have left it, but that label is shared by every organization's stack of the same name,
+ *   and one adopted would be another organization's job, followed as this one's and deleted by
+ *   its destroy.
  * - After an ambiguous create (5xx, dropped connection, timeout): list for a bounded window and
  *   adopt what appeared; create once more only if nothing did. A create that never reached the
  *   server (connection refused) made no job: it is repeated with backoff, as any other call.
@@ -110,10 +110,8 @@ export async function createOrAdopt(
   // The oldest first: of two jobs of this resource and spec (a create that went through unseen
   // within the window, then another), the one adopted is the one furthest along.
   const oldestFirst = [...existing].sort((a, b) => createdAt(a) - createdAt(b));
-  const adoptable =
-    oldestFirst.find((j) => sameSpec(j) && (running(j) || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED"))) ??
-    former.find((j) => sameSpec(j) && running(j));
-  for (const other of former.filter((j) => j !== adoptable && running(j))) {
+  const adoptable = oldestFirst.find((j) => sameSpec(j) && (running(j) || (policy.adoptSucceeded && j.state === "JOB_STATE_SUCCEEDED")));
+  for (const other of former.filter(running)) {
     log(`${other.name} (${other.state}) carries this resource's label of before the Pulumi organization was part of it: it is left running, as it may be another organization's stack's; cancel it if it is this one's`);
   }
   // Every other running job of the identity is this resource's and recorded by no stack: one of

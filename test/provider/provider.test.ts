@@ -328,28 +328,45 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     expect(requests(server, "POST", PATHS.collection)).toHaveLength(2);
   });
 
-  it("adopts a running job an earlier version left under the identity of before the organization was part of it; names, never cancels, one of another spec", async () => {
+  it("names, never adopts or cancels, a running job under the identity of before the organization was part of it, of either spec", async () => {
     // An up of the earlier version created the job and was interrupted before recording it; the
     // next up runs this version, whose identity label on Pulumi Cloud includes the organization.
+    // The label is every organization's stack of that name's: the job may as well be another's.
     const { server, provider, client } = await setup();
     const held = heldJob(server, "urn-hash-only");
     const left = await thrown<InitError>(provider.create(held.inputs));
-    // And a job of another spec under that label (another organization's stack of the same name, say).
+    // And a job of another spec under that label.
     const otherJob = heldJob(server, "other-organization", {}, 2).inputs.job;
     const other = { id: (await client.create(withIdentityLabels(otherJob, "urn-hash-only", specHash(otherJob)))).name! };
     const upgraded = { ...held.patient, identity: "org-and-urn-hash", formerIdentity: "urn-hash-only" };
-    // Released once adopted: a finished job under the former label is not adopted (every
-    // organization's stack of that name shares it).
     const lines: string[] = [];
-    const upgradedProvider = makeTuningJobProvider({ clock: fastClock(), log: (line) => (lines.push(line), line.startsWith("adopting") && held.release()) });
+    const upgradedProvider = makeTuningJobProvider({ clock: fastClock(), log: (line) => (lines.push(line), line.startsWith("created") && held.release()) });
     const { id, outs } = await upgradedProvider.create(upgraded);
-    expect(id).toBe(left.id);
+    expect(id).not.toBe(left.id);
     expect(outs.state).toBe("JOB_STATE_SUCCEEDED");
-    expect(lines.join("\n")).toContain(`adopting ${id} (JOB_STATE_RUNNING)`);
-    expect(lines.join("\n")).toContain(`${other.id} (JOB_STATE_RUNNING) carries this resource's label of before the Pulumi organization was part of it: it is left running`);
-    expect(requests(server, "POST", PATHS.collection)).toHaveLength(2);
-    expect((await client.get(other.id)).state).toBe("JOB_STATE_RUNNING");
+    for (const job of [left.id, other.id]) {
+      expect(lines.join("\n")).toContain(`${job} (JOB_STATE_RUNNING) carries this resource's label of before the Pulumi organization was part of it: it is left running`);
+    }
+    expect(requests(server, "POST", PATHS.collection)).toHaveLength(3);
+    expect(requests(server, "POST", PATHS.cancel)).toHaveLength(0);
     await client.cancel(other.id);
+  });
+
+  it("never takes another organization's running job of the same spec under the former label (it would delete it on destroy)", async () => {
+    // Organization B's stack, on an earlier version, runs its job under the URN's hash alone and
+    // records it. Organization A runs the same program as a stack of the same name against the
+    // same project and region: its up, on this version, must leave B's job alone.
+    const { server, provider, client } = await setup();
+    const theirs = heldJob(server, "urn-hash-only");
+    const recordedByB = await thrown<InitError>(provider.create(theirs.inputs));
+    const lines: string[] = [];
+    const orgA = makeTuningJobProvider({ clock: fastClock(), log: (line) => lines.push(line) });
+    const ours = await thrown<InitError>(orgA.create({ ...theirs.inputs, identity: "org-a-and-urn-hash", formerIdentity: "urn-hash-only" }));
+    expect(ours.id).not.toBe(recordedByB.id);
+    expect(lines.join("\n")).toContain(`${recordedByB.id} (JOB_STATE_RUNNING) carries this resource's label of before the Pulumi organization was part of it: it is left running`);
+    await orgA.delete(ours.id, ours.properties);
+    expect((await client.get(recordedByB.id)).state).toBe("JOB_STATE_RUNNING");
+    await client.cancel(recordedByB.id);
   });
 
   it("cancels the orphan of an interrupted replacement (same identity, another spec) and creates the new job", async () => {
