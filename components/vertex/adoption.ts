@@ -5,9 +5,9 @@
  * - Before creating: a job with both labels that is running or SUCCEEDED is adopted (a rerun
  *   after an interrupted `pulumi up` finds the job it started); FAILED and CANCELLED ones are
  *   not (a rerun must be possible). A running job with the same identity and another spec hash
- *   is the orphan of an interrupted replacement: it is cancelled, and waited for; one of either
- *   spec already CANCELLING is waited for before creating. `tune run` uses a narrower policy
- *   (AdoptionPolicy).
+ *   is the orphan of an interrupted replacement: it is cancelled, and waited for, and so is a
+ *   second running job of the same spec (the oldest is adopted); one of either spec already
+ *   CANCELLING is waited for before creating. `tune run` uses a narrower policy (AdoptionPolicy).
  * - A running job with the resource's former identity label (of before it included the Pulumi
  *   organization) is named, never adopted or cancelled: an interrupted `up` of an earlier version
  *   may have left it, but that label is shared by every organization's stack of the same name,
