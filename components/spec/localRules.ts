@@ -27,7 +27,9 @@ export function noLocalCommand(job: VertexJob): string | undefined {
   const pools = job.trialJobSpec?.workerPoolSpecs;
   if ([job.trialJobSpec, pools, pools?.[0], pools?.[0]?.containerSpec].some(isUnknown)) return undefined;
   const pool = pools?.[0] ?? {};
-  if (pool.pythonPackageSpec || pool.containerSpec?.command?.length) return undefined;
+  const program = pool.containerSpec?.command?.[0];
+  // A blank program name (`command: [""]`) is no command either: every trial failed to start.
+  if (pool.pythonPackageSpec || isUnknown(program) || (typeof program === "string" && program.trim() !== "")) return undefined;
   return `a local trial needs a command: the local backend runs commands, not images (imageUri ${JSON.stringify(pool.containerSpec?.imageUri ?? "")} is not used); set the trainer's command, or use a source trainer`;
 }
 

@@ -198,6 +198,11 @@ describe("failing trials", () => {
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toMatch(/trialJobSpec\.workerPoolSpecs\[0\]\.containerSpec\.command: a local trial needs a command: the local backend runs commands, not images \(imageUri "gcr.io\/p\/image" is not used\)/);
     expect(localBackendIssues(noCommand)).toEqual([{ path: "trialJobSpec.workerPoolSpecs[0].containerSpec.command", message: expect.stringContaining("a local trial needs a command") }]);
+    // A blank program name is no command either.
+    for (const command of [[""], ["  ", "train.py"]]) {
+      const blank = { ...noCommand, trialJobSpec: { workerPoolSpecs: [{ ...noCommand.trialJobSpec.workerPoolSpecs[0], containerSpec: { imageUri: "gcr.io/p/image", command } }] } };
+      expect((await api.create(blank)).status, JSON.stringify(command)).toBe(400);
+    }
   });
 
   it("tells a trial that cannot start because the repository's .venv is missing to run npm run setup, and no other", async () => {
