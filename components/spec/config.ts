@@ -53,6 +53,28 @@ const PARAMETER_FIELDS: Record<string, Shape> = {
   children: { list: { object: { parentValues: "values", parameter: { parameter: true } } } },
 };
 
+/**
+ * The fields each parameter type takes besides `id` and `type` (model.ts, and Vertex's value
+ * specs: scaleType applies to all but CATEGORICAL). `toVertexJob` maps only these, so another
+ * type's field (`scale` on a CATEGORICAL, `values` on a DOUBLE) was dropped without a word. A
+ * DOUBLE's `children` are mapped, and refused by validation's own rule, which names each child.
+ */
+const PARAMETER_TYPE_FIELDS: Record<string, readonly string[]> = {
+  DOUBLE: ["min", "max", "scale", "children"],
+  INTEGER: ["min", "max", "scale", "children"],
+  DISCRETE: ["values", "scale", "children"],
+  CATEGORICAL: ["values", "children"],
+};
+
+/** The issue of a parameter field its type does not take, naming the types that do; none for a field it takes or a type it does not know. */
+function foreignFieldIssue(path: string, key: string, type: unknown): Issue | undefined {
+  const fields = typeof type === "string" && Object.hasOwn(PARAMETER_TYPE_FIELDS, type) ? PARAMETER_TYPE_FIELDS[type] : undefined;
+  if (!fields || key === "id" || key === "type" || fields.includes(key)) return undefined;
+  const takers = Object.keys(PARAMETER_TYPE_FIELDS).filter((t) => PARAMETER_TYPE_FIELDS[t].includes(key));
+  const list = takers.length > 1 ? `${takers.slice(0, -1).join(", ")} and ${takers[takers.length - 1]}` : takers[0];
+  return { path, message: `${key} does not apply to ${type === "INTEGER" ? "an" : "a"} ${type} parameter (only ${list} take it): remove it, or change the type` };
+}
+
 const STUDY: Shape = {
   object: {
     displayName: "string",
@@ -165,7 +187,9 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[],
   const fields = "parameter" in shape ? PARAMETER_FIELDS : shape.object;
   if (value === null || typeof value !== "object" || Array.isArray(value)) { fail("an object"); return; }
   for (const [k, v] of Object.entries(value)) {
+    const foreign = "parameter" in shape && v !== undefined ? foreignFieldIssue(`${path}.${k}`, k, (value as Record<string, unknown>).type) : undefined;
     if (!Object.hasOwn(fields, k)) issues.push(unknownKey(`${path}.${k}`, k, Object.keys(fields), `${path}.`));
+    else if (foreign) issues.push(foreign);
     // A key with nothing after it in YAML: no value, not a default (`median:` is no rule at all).
     else if (v === null) issues.push({ path: `${path}.${k}`, message: "has no value: give one (`{}` for a rule without settings), or remove the key" });
     else if (v !== undefined) checkShape(v, "parameter" in shape && k === "values" ? valuesShape((value as Record<string, unknown>).type) : fields[k], `${path}.${k}`, issues, pending);

@@ -75,6 +75,25 @@ describe("HyperparameterTuningStudy validation", () => {
     ]);
   });
 
+  it("refuses a parameter field its type does not take, a child's too, with the study's other problems, where it was dropped without a word", async () => {
+    const study = {
+      metric: { id: "a", goal: "MAXIMIZE" },
+      parameters: [
+        { id: "opt", type: "CATEGORICAL", values: ["adam", "sgd"], scale: "LOG", children: [{ parentValues: ["sgd"], parameter: { id: "n", type: "DISCRETE", values: [1, 2], min: 1 } }] },
+        { id: "x", type: "DOUBLE", min: 1, max: 0 },
+      ],
+      maxTrials: 2,
+    } as unknown as StudyDefinition;
+    const error = errorOf(() => new HyperparameterTuningStudy("foreign-field", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "gcr.io/p/i" } }));
+    expect(error.message.split("\n").slice(1).map((l) => l.trim())).toEqual([
+      "study.parameters[0].scale: scale does not apply to a CATEGORICAL parameter (only DOUBLE, INTEGER and DISCRETE take it): remove it, or change the type",
+      "study.parameters[0].children[0].parameter.min: min does not apply to a DISCRETE parameter (only DOUBLE and INTEGER take it): remove it, or change the type",
+      "study.parameters[1].min: must be less than max (1 >= 0)",
+    ]);
+    await settle();
+    expect(recorded.filter((r) => r.name.startsWith("foreign-field-"))).toEqual([]);
+  });
+
   it("refuses flags of the wrong type, read by their truthiness before (forceDestroy \"false\" let the bucket go), and a misspelt backend", async () => {
     const good = { metric: { id: "accuracy", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 } as StudyDefinition;
     const error = errorOf(() => new HyperparameterTuningStudy("flags", {

@@ -151,6 +151,15 @@ describe("tune run's reading of the stack file", () => {
     );
   });
 
+  it("refuses a parameter field its type does not take, which the job dropped", () => {
+    const root = scratchRepo([]);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    writeFileSync(join(root, "Pulumi.foreign.yaml"), text.replace("values: [1, 2] }", "values: [1, 2], min: 1 }"));
+    expect(() => loadStackJob(root, "foreign")).toThrow(
+      "  vertex-tuning:study.parameters[1].min: min does not apply to a DISCRETE parameter (only DOUBLE and INTEGER take it): remove it, or change the type",
+    );
+  });
+
   it("names a meaning mistake at its namespaced key, alone or beside a shape mistake, and a flag's at the flag", () => {
     const root = scratchRepo([]);
     const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");

@@ -325,6 +325,43 @@ describe("config", () => {
     ]);
   });
 
+  it("refuses a parameter field its type does not take, where it was dropped without a word, with the study's other problems", () => {
+    const values: Record<string, unknown> = {
+      study: {
+        metric: { id: "a", goal: "MAXIMIZE" },
+        parameters: [
+          { id: "opt", type: "CATEGORICAL", values: ["adam", "sgd"], scale: "LOG", children: [{ parentValues: ["sgd"], parameter: { id: "m", type: "DOUBLE", min: 0, max: 0.9, values: [0.5] } }] },
+          { id: "units", type: "DISCRETE", values: [64, 128], min: 64, max: 128 },
+          { id: "lr", type: "DOUBLE", min: 0.1, max: 0.01 },
+          { id: "depth", type: "INTEGER", min: 1, max: 3, values: [1, 2, 3] },
+          { id: "act", type: "CATEGORICAL", values: ["relu"], scale: null },
+        ],
+        maxTrials: 3,
+      },
+    };
+    expect(configIssues(values)).toEqual([
+      "proj:study.parameters[0].scale: scale does not apply to a CATEGORICAL parameter (only DOUBLE, INTEGER and DISCRETE take it): remove it, or change the type",
+      "proj:study.parameters[0].children[0].parameter.values: values does not apply to a DOUBLE parameter (only DISCRETE and CATEGORICAL take it): remove it, or change the type",
+      "proj:study.parameters[1].min: min does not apply to a DISCRETE parameter (only DOUBLE and INTEGER take it): remove it, or change the type",
+      "proj:study.parameters[1].max: max does not apply to a DISCRETE parameter (only DOUBLE and INTEGER take it): remove it, or change the type",
+      "proj:study.parameters[3].values: values does not apply to an INTEGER parameter (only DISCRETE and CATEGORICAL take it): remove it, or change the type",
+      "proj:study.parameters[4].scale: scale does not apply to a CATEGORICAL parameter (only DOUBLE, INTEGER and DISCRETE take it): remove it, or change the type",
+      "proj:study.parameters[2].min: must be less than max (0.1 >= 0.01)",
+    ]);
+    // What each type takes still reads: a DISCRETE scale, children of INTEGER, DISCRETE and CATEGORICAL parents.
+    const child = (parentValues: unknown[]) => [{ parentValues, parameter: { id: `c${parentValues[0]}`, type: "DOUBLE", min: 0.1, max: 1, scale: "LOG" } }];
+    const fine = {
+      metric: { id: "a", goal: "MAXIMIZE" },
+      parameters: [
+        { id: "units", type: "DISCRETE", values: [64, 128], scale: "LOG", children: child([64]) },
+        { id: "depth", type: "INTEGER", min: 1, max: 3, scale: "LINEAR", children: child([2]) },
+        { id: "opt", type: "CATEGORICAL", values: ["adam", "sgd"], children: child(["sgd"]) },
+      ],
+      maxTrials: 3,
+    };
+    expect(readStudyConfig((k) => ({ study: fine })[k], "proj").ok).toBe(true);
+  });
+
   it("reports a key of the namespace it does not know, with the closest known key, together with the other problems", () => {
     const values: Record<string, unknown> = {
       study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3 },
