@@ -72,7 +72,12 @@ function foreignFieldIssue(path: string, key: string, type: unknown): Issue | un
   if (!fields || key === "id" || key === "type" || fields.includes(key)) return undefined;
   const takers = Object.keys(PARAMETER_TYPE_FIELDS).filter((t) => PARAMETER_TYPE_FIELDS[t].includes(key));
   const list = takers.length > 1 ? `${takers.slice(0, -1).join(", ")} and ${takers[takers.length - 1]}` : takers[0];
-  return { path, message: `${key} does not apply to ${type === "INTEGER" ? "an" : "a"} ${type} parameter (only ${list} take it): remove it, or change the type` };
+  return { path, message: `${key} does not apply to ${typeWithArticle(type)} parameter (only ${list} take it): remove it, or change the type` };
+}
+
+/** A parameter type with its article, as a sentence names it: "an INTEGER", "a DOUBLE". */
+function typeWithArticle(type: unknown): string {
+  return `${type === "INTEGER" ? "an" : "a"} ${String(type)}`;
 }
 
 const STUDY: Shape = {
@@ -201,7 +206,7 @@ function checkShape(value: unknown, shape: Shape, path: string, issues: Issue[],
       issues.push({ path: `${path}.type`, message: `must be one of DOUBLE, INTEGER, DISCRETE, CATEGORICAL (got ${describe(p.type)})` });
     }
     const needs = p.type === "DOUBLE" || p.type === "INTEGER" ? ["min", "max"] : p.type === "DISCRETE" || p.type === "CATEGORICAL" ? ["values"] : [];
-    for (const k of needs) if (p[k] === undefined) issues.push({ path: `${path}.${k}`, message: `${k} is required for a ${p.type} parameter` });
+    for (const k of needs) if (p[k] === undefined) issues.push({ path: `${path}.${k}`, message: `${k} is required for ${typeWithArticle(p.type)} parameter` });
     if (Array.isArray(p.children)) {
       p.children.forEach((child, j) => {
         const given = child !== null && typeof child === "object" && !Array.isArray(child);

@@ -335,6 +335,7 @@ describe("config", () => {
           { id: "lr", type: "DOUBLE", min: 0.1, max: 0.01 },
           { id: "depth", type: "INTEGER", min: 1, max: 3, values: [1, 2, 3] },
           { id: "act", type: "CATEGORICAL", values: ["relu"], scale: null },
+          { id: "layers", type: "INTEGER", min: 1 },
         ],
         maxTrials: 3,
       },
@@ -346,6 +347,7 @@ describe("config", () => {
       "proj:study.parameters[1].max: max does not apply to a DISCRETE parameter (only DOUBLE and INTEGER take it): remove it, or change the type",
       "proj:study.parameters[3].values: values does not apply to an INTEGER parameter (only DISCRETE and CATEGORICAL take it): remove it, or change the type",
       "proj:study.parameters[4].scale: scale does not apply to a CATEGORICAL parameter (only DOUBLE, INTEGER and DISCRETE take it): remove it, or change the type",
+      "proj:study.parameters[5].max: max is required for an INTEGER parameter",
       "proj:study.parameters[2].min: must be less than max (0.1 >= 0.01)",
     ]);
     // What each type takes still reads: a DISCRETE scale, children of INTEGER, DISCRETE and CATEGORICAL parents.
