@@ -14,6 +14,7 @@ import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { localStatus, statusText } from "./status";
+import { CommandLineError } from "./study";
 import { bestLine, formatMetric, plainText } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
@@ -236,6 +237,6 @@ main(process.argv.slice(2)).then(
   },
   (error: Error) => {
     process.stderr.write(`tune: ${error.message}\n${error instanceof UsageError ? USAGE : ""}`);
-    process.exitCode = error instanceof UsageError ? 2 : 1;
+    process.exitCode = error instanceof UsageError || error instanceof CommandLineError ? 2 : 1;
   },
 );

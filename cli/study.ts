@@ -38,6 +38,12 @@ function projectName(repoRoot: string): string {
   return project.name;
 }
 
+/**
+ * A study refused for the command line's values alone (`--parallel 9` beside a file's
+ * `maxTrials: 4`): a mistake in the command line, which `tune` answers with exit status 2.
+ */
+export class CommandLineError extends Error {}
+
 /** The job request of a stack's study on the local backend; throws with every config issue. */
 export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOverrides = {}): VertexJob {
   const namespace = projectName(repoRoot);
@@ -78,6 +84,9 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     "study.parallelTrials": overrides.parallelTrials !== undefined ? "--parallel" : undefined,
   };
   const where = (path: string) => flags[path] ?? `${namespace}:${path}`;
-  if (issues.length) throw new Error(`the study of ${file} is not valid:\n${formatIssues(issues, where)}`);
+  if (issues.length) {
+    const text = `the study of ${file} is not valid:\n${formatIssues(issues, where)}`;
+    throw issues.every((i) => flags[i.path]) ? new CommandLineError(text) : new Error(text);
+  }
   return job;
 }

@@ -139,6 +139,18 @@ describe("npm run tune", () => {
     // Nothing ran: no state folder was made.
     expect(existsSync(join(folder, ".tune"))).toBe(false);
   });
+
+  it("answers a flag the study refuses (--parallel above the file's maxTrials) with status 2, as a mistake in the command line, and a file's own problem with 1", async () => {
+    const root = scratchRepo([], 4);
+    const state = join(root, "state");
+    const flag = startTune(root, ["run", "--stack", "t", "--parallel", "9", "--state", state]);
+    expect(await flag.exited, flag.output()).toBe(2);
+    expect(flag.output()).toContain("--parallel: must not exceed maxTrials (9 > 4)");
+    writeFileSync(join(root, "Pulumi.bad.yaml"), readFileSync(join(root, "Pulumi.t.yaml"), "utf8").replace("maxTrials: 4", "maxTrials: 0"));
+    const file = startTune(root, ["run", "--stack", "bad", "--state", state]);
+    expect(await file.exited, file.output()).toBe(1);
+    expect(existsSync(state)).toBe(false);
+  });
 });
 
 describe("tune run's reading of the stack file", () => {
