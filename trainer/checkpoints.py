@@ -24,8 +24,9 @@ from trainer.saving import join_path, write_json
 _OWNER = "owner.json"
 _BACKUP = "backup"
 _BEST = "best"
-# The file in which Keras' BackupAndRestore records the epoch its backup is of.
+# The file in which Keras' BackupAndRestore records the epoch its backup is of, and its weights.
 _BACKUP_RECORD = "training_metadata.json"
+_BACKUP_WEIGHTS = "latest.weights.h5"
 
 
 class CheckpointFolder:
@@ -110,8 +111,15 @@ class _ReadableBackup(tf.keras.callbacks.BackupAndRestore):
         # previous copy only for weights it cannot read: a record cut short by a kill (an empty
         # file on a local disk) raised a JSON error from fit() on every restart. It is checked
         # before Keras loads anything, so that training really starts over from the first epoch.
+        record = join_path(self.backup_dir, _BACKUP_RECORD)
         try:
-            _check_json(join_path(self.backup_dir, _BACKUP_RECORD))
+            _check_json(record)
+            # A record without its weights (a kill while the folder was deleted, which goes in name
+            # order on gs://: the weights first) made Keras resume after the recorded epoch from the
+            # model's initial weights: --save-epoch=last saved an untrained model over the trained
+            # one, and the best epoch's optimizer state could not be restored into an unbuilt one.
+            if tf.io.gfile.exists(record) and not tf.io.gfile.exists(join_path(self.backup_dir, _BACKUP_WEIGHTS)):
+                raise ValueError(f"{record} has no {_BACKUP_WEIGHTS} beside it")
         except ValueError as error:
             self._drop(error)
         try:

@@ -417,3 +417,25 @@ def test_a_backup_whose_epoch_record_was_cut_short_is_dropped_before_its_weights
     assert history.epoch == [0, 1]
     assert not restarted.get_weights()[0].any(), "the backup's weights must not be loaded"
     assert "training_metadata.json" in capsys.readouterr().out
+
+
+def test_a_backup_whose_weights_are_gone_is_dropped_rather_than_resumed_from_initial_weights(tmp_path, capsys):
+    """A kill while the backup was deleted (after the model's save; on gs:// the weights go first, in
+    name order) leaves the epoch record alone: Keras then resumed after that epoch from the model's
+    initial weights, and --save-epoch=last saved that untrained model over the trained one."""
+    import tensorflow as tf
+
+    from trainer.checkpoints import CheckpointFolder
+
+    x, y = np.zeros((4, 2)), np.zeros(4)
+    killed = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+    killed.compile("sgd", "mse")
+    killed.fit(x, y, epochs=2, verbose=0, callbacks=[CheckpointFolder(str(tmp_path), {}).backup_callback()])
+    for weights in (tmp_path / "backup").glob("latest.weights.h5*"):
+        weights.unlink()
+
+    restarted = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(1)])
+    restarted.compile("sgd", "mse")
+    history = restarted.fit(x, y, epochs=2, verbose=0, callbacks=[CheckpointFolder(str(tmp_path), {}).backup_callback()])
+    assert history.epoch == [0, 1], "trained from the first epoch, not resumed after the recorded one"
+    assert "has no latest.weights.h5 beside it" in capsys.readouterr().out
