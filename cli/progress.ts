@@ -20,7 +20,7 @@ export interface ProgressOutput {
  * line both use it: the best trial written exactly under its own rounded line read as another
  * trial's values (exact values are in result.json).
  */
-export function parameterValue(value: unknown): string {
+function parameterValue(value: unknown): string {
   return String(typeof value === "number" ? Number(formatMetric(value)) : value);
 }
 

@@ -119,7 +119,7 @@ export function jobIdentity(urn: string): string {
  * created but never recorded (an interrupted `up`) carries it: create names such a job, running,
  * so the person can cancel it; it never adopts one (every organization's stack shares the label).
  */
-export function formerJobIdentity(urn: string): string | undefined {
+function formerJobIdentity(urn: string): string | undefined {
   const former = shortHash(urn);
   return former === jobIdentity(urn) ? undefined : former;
 }
