@@ -6,8 +6,9 @@
  *   worse than the median, over completed trials, of their running average up to the same step
  *   (or elapsed time);
  * - decay curve (`decayCurveStoppingSpec`): fit a saturating curve to the trial's measurements,
- *   extrapolate it to the completed trials' horizon, and stop when even an optimistic reading of
- *   that prediction cannot beat the best completed trial.
+ *   extrapolate it to the completed trials' horizon (to its plateau for a trial at or past it),
+ *   and stop when even an optimistic reading of that prediction cannot beat the best completed
+ *   trial.
  *
  * Functions of the measurements: the scheduler calls `shouldStop` after each look at a trial's
  * metrics file, with the number of measurements that look found. What they keep between calls
@@ -226,12 +227,13 @@ const decayJudged = new WeakMap<Measurement[], number>();
 
 /**
  * The decay-curve rule: the trial's fitted curve, read at the horizon (the median final x of the
- * trials that ran to their end; at its plateau for a trial past it), made optimistic, against the
- * best completed trial's final value. The optimism is the larger of two residual deviations
- * (with n − 3 degrees of freedom: three parameters are fitted) and how far the same fit fell
- * short of the truth on the trials that ran to their end: each one's first n points, fitted and
- * read at its own final x, against its final value. A saturating curve levels off sooner than most learning curves, which keep rising slowly;
- * that shortfall, measured on the study's own curves, is what keeps a slow riser running.
+ * trials that ran to their end; at its plateau for a trial at or past it), made optimistic,
+ * against the best completed trial's final value. The optimism is the larger of two residual
+ * deviations (with n − 3 degrees of freedom: three parameters are fitted) and how far the same
+ * fit fell short of the truth on the trials that ran to their end: each one's first n points,
+ * fitted and read at its own final x, against its final value. A saturating curve levels off
+ * sooner than most learning curves, which keep rising slowly; that shortfall, measured on the
+ * study's own curves, is what keeps a slow riser running.
  */
 export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedFinals: number[], sign: number): StopDecision | undefined {
   const n = current.length;
@@ -239,9 +241,9 @@ export function decayCurveRule(current: Point[], ranToEnd: Point[][], completedF
   if (n < MIN_MEASUREMENTS_DECAY || completedFinals.length < MIN_COMPLETED_TRIALS || full.length === 0) return undefined;
   const fit = fitSaturating(current);
   if (!fit) return undefined;
-  // A trial already past it (trials of different lengths, or a slower one by elapsed time) ends
-  // later, where is not known: read at its plateau, as hopeful as the curve gets. Read where it
-  // is, a slow trial heading for the best value was stopped on the value it had reached so far.
+  // A trial already at or past it (trials of different lengths, or a slower one by elapsed time)
+  // ends where is not known: read at its plateau, as hopeful as the curve gets. Read where it is,
+  // a slow trial heading for the best value was stopped on the value it had reached so far.
   const horizon = median(full.map((c) => c[c.length - 1].x));
   const x = current[n - 1].x < horizon ? horizon : Infinity;
   const deviation = fit.rms * Math.sqrt(n / (n - 3));
@@ -323,9 +325,10 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   const elapsed = Boolean((rule === "median" ? spec.medianAutomatedStoppingSpec : spec.decayCurveStoppingSpec)?.useElapsedDuration);
   const current = curve(measurements, metricId, elapsed);
   const curves = completed.map((c) => completedCurve(c.measurements, metricId, elapsed));
-  const ran = completed.filter((c, i) => !c.stoppedEarly && curves[i]!.length > 0);
-  const ranToEnd = curves.filter((c, i) => !completed[i]!.stoppedEarly && c.length > 0);
-  const end = commonEnd(ran.map((c) => c.measurements), elapsed);
+  // The completed trials that ran to their end (not stopped early) and reported the metric.
+  const ran = completed.flatMap((c, i) => (!c.stoppedEarly && curves[i]!.length > 0 ? [i] : []));
+  const ranToEnd = ran.map((i) => curves[i]!);
+  const end = commonEnd(ran.map((i) => completed[i]!.measurements), elapsed);
   // A measurement is judged unless it is at the end (one past it is of a longer trial).
   const judged = (k: number) => Number(measurements[k - 1]!.stepCount) !== end;
   const from = Math.max(0, measurements.length - fresh);
