@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from "vitest";
 import { DECAY_FITS_PER_LOOK, decayCheckpoint, decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../local/earlyStopping";
 import { parseFilter } from "../../local/filter";
 import { Journal, replayJournal } from "../../local/journal";
-import { LOOK_BYTES, MetricsReader, selectFinal } from "../../local/metrics";
+import { LOOK_BYTES, MetricsReader, selectFinal, type Measurement } from "../../local/metrics";
 import { studySeed, suggestionSeed, unrecorded } from "../../local/scheduler";
 import { Store } from "../../local/store";
 import { tempDir } from "./helpers";
@@ -319,14 +319,19 @@ describe("early-stopping rules", () => {
     expect(decayCurveRule(slow(0.7, 8), completed, finals, 1)!.stop).toBe(true);
   });
 
-  const measured = (points: { x: number; y: number }[]) => points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
+  /** A curve's measurements: its x is the step, reached after `secondsPerStep` seconds a step. */
+  const measured = (points: { x: number; y: number }[], secondsPerStep = 1) =>
+    points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x * secondsPerStep}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
+  /** Completed trials that ran to their end, of these curves (the i-th's measurements by `measure`). */
+  const ranToEnd = (curves: { x: number; y: number }[][], measure: (c: { x: number; y: number }[], i: number) => Measurement[] = (c) => measured(c)) =>
+    curves.map((c, i) => ({ measurements: measure(c, i), final: c[c.length - 1].y }));
   const spec = (rule: "median" | "decay") => ({
     metrics: [{ metricId: "accuracy", goal: "MAXIMIZE" as const }],
     ...(rule === "median" ? { medianAutomatedStoppingSpec: {} } : { decayCurveStoppingSpec: {} }),
   });
 
   it("decay curve: reads the curve at the end of the trials that ran to it, not where the stopped ones were cut", () => {
-    const full = [slow(0.9, 20), slow(0.88, 20), slow(0.86, 20)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const full = ranToEnd([slow(0.9, 20), slow(0.88, 20), slow(0.86, 20)]);
     const cut = Array.from({ length: 4 }, () => slow(0.5, 3)).map((c) => ({ measurements: measured(c), final: c[c.length - 1].y, stoppedEarly: true }));
     const riser = measured(slow(0.95, 5));
     expect(shouldStop(spec("decay"), riser, full)!.why).toMatch(/ at 20 vs /);
@@ -335,7 +340,7 @@ describe("early-stopping rules", () => {
   });
 
   it("median: judges every measurement a look found, not only the last: a trial below the median at a step inside the look is stopped", () => {
-    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)]);
     // Below the median running average at step 3 (0.4 against 0.51), above it at step 4 (0.7 against 0.57).
     const catchingUp = measured([0.3, 0.35, 0.4, 0.7].map((y, i) => ({ x: i + 1, y })));
     expect(shouldStop(spec("median"), catchingUp.slice(0, 3), completed)!.stop).toBe(true);
@@ -346,7 +351,7 @@ describe("early-stopping rules", () => {
   });
 
   it("decay curve: the verdict does not depend on how the poll cut the reports into looks", () => {
-    const completed = [rising(0.9, 12), rising(0.85, 12), rising(0.8, 12)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 12), rising(0.85, 12), rising(0.8, 12)]);
     // A slow start, then a late rise: the fit of its first 4 points loses, that of 8 does not.
     const late = measured([0.1, 0.15, 0.18, 0.2, 0.5, 0.8, 0.9, 0.92].map((y, i) => ({ x: i + 1, y })));
     expect(shouldStop(spec("decay"), late.slice(0, 4), completed)!.stop).toBe(true);
@@ -371,7 +376,7 @@ describe("early-stopping rules", () => {
   });
 
   it("decay curve: checkpoints passed while too few trials had completed are not judged later, behind the trial's reports", () => {
-    const three = [rising(0.9, 12), rising(0.85, 12), rising(0.8, 12)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const three = ranToEnd([rising(0.9, 12), rising(0.85, 12), rising(0.8, 12)]);
     const poor = measured(rising(0.2, 40));
     // 30 reports, two looks, while two trials had completed: nothing to judge by.
     const store = poor.slice(0, 20);
@@ -392,7 +397,7 @@ describe("early-stopping rules", () => {
     let reads = 0;
     const counted = (points: { x: number; y: number }[]) =>
       new Proxy(measured(points), { get: (target, key, receiver) => (typeof key === "string" && /^\d+$/.test(key) && reads++, Reflect.get(target, key, receiver)) });
-    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: counted(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)], counted);
     expect(shouldStop(spec("median"), measured(rising(0.1, 3)), completed)!.stop).toBe(true);
     expect(reads).toBeGreaterThan(0);
     reads = 0;
@@ -405,7 +410,7 @@ describe("early-stopping rules", () => {
   });
 
   it("judges no trial already at the end of the trials that ran to it: stopping it would save nothing", () => {
-    const completed = [rising(0.9, 4), rising(0.85, 4), rising(0.8, 4)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 4), rising(0.85, 4), rising(0.8, 4)]);
     expect(shouldStop(spec("median"), measured(rising(0.1, 3)), completed)!.stop).toBe(true);
     expect(shouldStop(spec("median"), measured(rising(0.1, 4)), completed)).toBeUndefined();
   });
@@ -413,7 +418,7 @@ describe("early-stopping rules", () => {
   it("judges a trial past the median completed length when trials end at different steps (epochs tuned), as Vertex, which has no horizon", () => {
     // Trials of 4, 8 and 12 epochs ran to their end: the median length is 8, but a trial of 20
     // epochs is not near its end at step 10, and Vertex judges it at its latest measurement.
-    const completed = [rising(0.9, 4), rising(0.85, 8), rising(0.8, 12)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 4), rising(0.85, 8), rising(0.8, 12)]);
     const verdict = shouldStop(spec("median"), measured(rising(0.1, 10)), completed)!;
     expect(verdict.stop).toBe(true);
     expect(verdict.why).toMatch(/of 3 completed trials' running averages at 10$/);
@@ -425,39 +430,37 @@ describe("early-stopping rules", () => {
   it("decay curve: reads a trial past the median completed length at its plateau, not where it is: where it ends is not known", () => {
     // 8 steps at 10 s each: the median trial ended at 80 s, best 0.88. A trial at 30 s a step,
     // heading for 0.95, is at 0.82 at step 4 (120 s): read there, it lost; it ends best.
-    const timed = (points: { x: number; y: number }[], secondsPerStep: number) => points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x * secondsPerStep}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
-    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: timed(c, 10), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)], (c) => measured(c, 10));
     const elapsedSpec = { ...spec("decay"), decayCurveStoppingSpec: { useElapsedDuration: true } };
-    const verdict = shouldStop(elapsedSpec, timed(rising(0.95, 4), 30), completed)!;
+    const verdict = shouldStop(elapsedSpec, measured(rising(0.95, 4), 30), completed)!;
     expect(verdict.stop).toBe(false);
     expect(verdict.why).toMatch(/^predicted 0\.9\d+ .* at its plateau vs /);
     // One heading below the best is still stopped.
-    expect(shouldStop(elapsedSpec, timed(rising(0.6, 4), 30), completed)!.stop).toBe(true);
+    expect(shouldStop(elapsedSpec, measured(rising(0.6, 4), 30), completed)!.stop).toBe(true);
   });
 
   it("by elapsed time, judges a trial slower than the median completed trial, and not at the step every trial ends at", () => {
     // 8 steps each, at 8, 10 and 12 s a step: the median trial ended at 80 s. A trial at 20 s a
     // step is at step 5 of 8 at 100 s, far from its end.
-    const timed = (points: { x: number; y: number }[], secondsPerStep: number) => points.map((p) => ({ stepCount: String(p.x), elapsedDuration: `${p.x * secondsPerStep}s`, metrics: [{ metricId: "accuracy", value: p.y }] }));
-    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c, i) => ({ measurements: timed(c, 8 + 2 * i), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)], (c, i) => measured(c, 8 + 2 * i));
     const elapsedSpec = { ...spec("median"), medianAutomatedStoppingSpec: { useElapsedDuration: true } };
-    expect(shouldStop(elapsedSpec, timed(rising(0.1, 5), 20), completed)!.stop).toBe(true);
+    expect(shouldStop(elapsedSpec, measured(rising(0.1, 5), 20), completed)!.stop).toBe(true);
     // At step 8 it ends by itself: not judged.
-    expect(shouldStop(elapsedSpec, timed(rising(0.1, 8), 20), completed)).toBeUndefined();
+    expect(shouldStop(elapsedSpec, measured(rising(0.1, 8), 20), completed)).toBeUndefined();
     // A trainer that reports without global_step (all at step 0) is judged by time, as before.
-    const stepless = (points: { x: number; y: number }[], secondsPerStep: number) => timed(points, secondsPerStep).map((m) => ({ ...m, stepCount: "0" }));
-    const steplessCompleted = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c, i) => ({ measurements: stepless(c, 8 + 2 * i), final: c[c.length - 1].y }));
+    const stepless = (points: { x: number; y: number }[], secondsPerStep: number) => measured(points, secondsPerStep).map((m) => ({ ...m, stepCount: "0" }));
+    const steplessCompleted = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)], (c, i) => stepless(c, 8 + 2 * i));
     expect(shouldStop(elapsedSpec, stepless(rising(0.1, 3), 20), steplessCompleted)!.stop).toBe(true);
   });
 
   it("judges a trial past the step every completed trial ended at (it is longer: epochs tuned, the first trials all short)", () => {
-    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)]);
     expect(shouldStop(spec("median"), measured(rising(0.1, 8)), completed)).toBeUndefined();
     expect(shouldStop(spec("median"), measured(rising(0.1, 9)), completed)!.stop).toBe(true);
   });
 
   it("median: a look that reads the last steps before the end and the end together judges those before it", () => {
-    const completed = [rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)].map((c) => ({ measurements: measured(c), final: c[c.length - 1].y }));
+    const completed = ranToEnd([rising(0.9, 8), rising(0.85, 8), rising(0.8, 8)]);
     // Steps 6, 7 and 8 in one look: a look per step stops it at 6.
     expect(shouldStop(spec("median"), measured(rising(0.1, 6)), completed)!.stop).toBe(true);
     const verdict = shouldStop(spec("median"), measured(rising(0.1, 8)), completed, 3)!;
