@@ -404,13 +404,22 @@ describe("two running jobs of the resource and spec (a create that went through 
 });
 
 describe("a job of the resource still being cancelled (CANCELLING)", () => {
+  /**
+   * The resource's job of `identity`, created by an up and then cancelled by a call interrupted in
+   * its wait: its trial ignores SIGTERM, so the job stays CANCELLING for the backend's grace period.
+   */
+  async function cancellingJob({ server, provider, client }: Awaited<ReturnType<typeof setup>>, identity: string): Promise<InitError> {
+    const old = heldJob(server, identity, { job: testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never"), TRAINER_IGNORE_SIGTERM: "1" } }) });
+    const error = await thrown<InitError>(provider.create({ ...old.inputs, specHash: specHash(old.inputs.job) }));
+    await client.cancel(error.id);
+    return error;
+  }
+
   it("is waited for before the new job is created, and not cancelled again: it holds the quota the new job needs", async () => {
-    const { server, provider, lines, client } = await setup();
-    // Its trial ignores SIGTERM, so the job stays CANCELLING for the backend's grace period.
-    const old = heldJob(server, "being-cancelled", { job: testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never"), TRAINER_IGNORE_SIGTERM: "1" } }) });
-    const orphan = await thrown<InitError>(provider.create({ ...old.inputs, specHash: specHash(old.inputs.job) }));
+    const context = await setup();
+    const { server, provider, lines, client } = context;
     // An up cancelled it as the orphan of an interrupted replacement, and was itself interrupted in its wait.
-    await client.cancel(orphan.id);
+    const orphan = await cancellingJob(context, "being-cancelled");
     expect((await client.get(orphan.id)).state).toBe("JOB_STATE_CANCELLING");
     const { id } = await provider.create(testInputs(server, testJob({ maxTrialCount: 1, displayName: "replacement" }), "being-cancelled"));
     const ended = await client.get(orphan.id);
@@ -421,11 +430,10 @@ describe("a job of the resource still being cancelled (CANCELLING)", () => {
   });
 
   it("is waited for by delete without a second cancel", async () => {
-    const { server, provider, client } = await setup();
-    const old = heldJob(server, "delete-cancelling", { job: testJob({ maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never"), TRAINER_IGNORE_SIGTERM: "1" } }) });
-    const error = await thrown<InitError>(provider.create({ ...old.inputs, specHash: specHash(old.inputs.job) }));
+    const context = await setup();
+    const { server, provider, client } = context;
     // A destroy cancelled it and was interrupted in its wait; the next destroy.
-    await client.cancel(error.id);
+    const error = await cancellingJob(context, "delete-cancelling");
     await provider.delete(error.id, error.properties);
     expect(requests(server, "POST", PATHS.cancel)).toHaveLength(1);
     expect(await client.list()).toEqual([]);
@@ -433,22 +441,30 @@ describe("a job of the resource still being cancelled (CANCELLING)", () => {
 });
 
 describe("jobs in the states the local backend never reports, through a proxy that rewrites them", () => {
+  /** A job request whose trial runs until the test ends. */
+  const endlessJob = (server: LocalServer, displayName: string) => testJob({ maxTrialCount: 1, displayName, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never") } });
   /** A job of `identity` that runs until the test ends, created as an earlier run would have. */
   async function runningJob(server: LocalServer, identity: string, displayName: string) {
-    const job = testJob({ maxTrialCount: 1, displayName, env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never") } });
+    const job = endlessJob(server, displayName);
     return (await testClient(server).create(withIdentityLabels(job, identity, specHash(job)))).name!;
   }
-  /** Whether the local backend runs the job (a poll may ask for its state alone: no endTime to tell). */
-  const running = (job: { state?: string | null }) => ["JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING"].includes(job.state ?? "");
+  /**
+   * A proxy that shows the job `name` as `state` while the local backend runs it (by its state: a
+   * poll may ask for its state alone, with no endTime to tell).
+   */
+  function showingAs(server: LocalServer, name: string, state: string) {
+    const running = ["JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING"];
+    return startProxy(server, (job) => {
+      if (job.name === name && running.includes(job.state ?? "")) job.state = state;
+    });
+  }
 
   it.each(["JOB_STATE_PAUSED", "JOB_STATE_UPDATING"])("adopts a job of the same identity and spec that is %s instead of creating a second", async (state) => {
     const { server, client } = await setup();
     const name = await runningJob(server, "live", "paused");
-    const proxy = await startProxy(server, (job) => {
-      if (job.name === name && running(job)) job.state = state;
-    });
+    const proxy = await showingAs(server, name, state);
     try {
-      const job = testJob({ maxTrialCount: 1, displayName: "paused", env: { TRAINER_WAIT_FOR_FILE: join(server.stateDir, "never") } });
+      const job = endlessJob(server, "paused");
       const lines: string[] = [];
       const result = await createOrAdopt(testClient(server, fastClock(), proxy.url), withIdentityLabels(job, "live", specHash(job)), fastClock(), (l) => lines.push(l));
       expect(result).toMatchObject({ adopted: true, job: { name, state } });
@@ -462,9 +478,7 @@ describe("jobs in the states the local backend never reports, through a proxy th
   it.each(["JOB_STATE_PAUSED", "JOB_STATE_UPDATING"])("cancels a job of the same identity and another spec that is %s, as any orphan of an interrupted replacement", async (state) => {
     const { server, client } = await setup();
     const name = await runningJob(server, "live", "old settings");
-    const proxy = await startProxy(server, (job) => {
-      if (job.name === name && running(job)) job.state = state;
-    });
+    const proxy = await showingAs(server, name, state);
     try {
       const job = testJob({ maxTrialCount: 1, displayName: "new settings" });
       const result = await createOrAdopt(testClient(server, fastClock(), proxy.url), withIdentityLabels(job, "live", specHash(job)), fastClock(), () => {});
