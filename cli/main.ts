@@ -15,7 +15,7 @@ import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { localStatus, statusText } from "./status";
 import { CommandLineError } from "./study";
-import { bestLine, formatMetric, plainText } from "./progress";
+import { bestLine, formatMetric, metricIdOf, plainText } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
@@ -132,7 +132,7 @@ async function run(values: Record<string, string | boolean | undefined>, repoRoo
 
 function summary(result: RunResult): string {
   const job = result.job;
-  const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const metricId = metricIdOf(job);
   const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${plainText(job.error.message)}` : ""}`];
   if (result.best) lines.push(bestLine(result.best, metricId));
   lines.push(`result: ${result.resultPath}`, `report: ${result.reportPath}`);
@@ -141,7 +141,7 @@ function summary(result: RunResult): string {
 
 /** The best trial against the median of the trials that succeeded: what tuning bought. */
 function medianComparison(result: RunResult): string {
-  const metricId = result.job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const metricId = metricIdOf(result.job);
   const values = (result.job.trials ?? [])
     .filter((t) => t.state === "SUCCEEDED")
     .map((t) => finalValue(t, metricId))

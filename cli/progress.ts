@@ -24,9 +24,14 @@ function parameterValue(value: unknown): string {
   return String(typeof value === "number" ? Number(formatMetric(value)) : value);
 }
 
-/** A trial's parameters as `id=value`. */
-function parameters(trial: VertexTrial): string {
-  return (trial.parameters ?? []).map((p) => `${p.parameterId}=${parameterValue(p.value)}`).join(" ");
+/** Parameters as `id=value`, separated by spaces: a trial's, and the best trial's. */
+function parameterText(parameters: [string | null | undefined, unknown][]): string {
+  return parameters.map(([id, value]) => `${id}=${parameterValue(value)}`).join(" ");
+}
+
+/** The id of the study's metric, as the lines name it ("metric" for a job that names none). */
+export function metricIdOf(job: VertexJob): string {
+  return job.studySpec?.metrics?.[0]?.metricId ?? "metric";
 }
 
 /**
@@ -66,7 +71,7 @@ export function formatMetric(value: number): string {
 export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metricId: string): string {
   const value = finalValue(trial, metricId);
   const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value === undefined ? "?" : formatMetric(value)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${reasonLine(trial.infeasibleReason)})`;
-  return `trial ${trial.id} ${trial.state} ${outcome}  ${parameters(trial)}`;
+  return `trial ${trial.id} ${trial.state} ${outcome}  ${parameterText((trial.parameters ?? []).map((p) => [p.parameterId, p.value]))}`;
 }
 
 /** Whether a trial's process runs: ACTIVE, or STOPPING (early stopping asked it to end, and it has not yet). */
@@ -76,8 +81,7 @@ export function isRunning(trial: VertexTrial): boolean {
 
 /** The best trial's line: its id, value and parameters, written as the trial lines write them. */
 export function bestLine(best: BestTrial, metricId: string): string {
-  const params = Object.entries(best.parameters).map(([k, v]) => `${k}=${parameterValue(v)}`).join(" ");
-  return `best trial ${best.id}: ${metricId} ${formatMetric(best.metricValue)}  ${params}`;
+  return `best trial ${best.id}: ${metricId} ${formatMetric(best.metricValue)}  ${parameterText(Object.entries(best.parameters))}`;
 }
 
 /**
@@ -101,7 +105,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
   };
   return {
     update(job) {
-      const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+      const metricId = metricIdOf(job);
       const trials = job.trials ?? [];
       const finished = trials.filter(hasEnded);
       const fresh = finished.filter((t) => !printed.has(t.id ?? ""));

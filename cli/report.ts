@@ -4,7 +4,7 @@
  * SVG, and the table of trials.
  */
 import { bestTrial, finalValue, type VertexJob, type VertexParameterSpec, type VertexTrial } from "../components/spec";
-import { plainText, reasonLine } from "./progress";
+import { metricIdOf, plainText, reasonLine } from "./progress";
 
 interface Point {
   x: number | string;
@@ -152,7 +152,7 @@ function flatParameters(specs: VertexParameterSpec[] | undefined): VertexParamet
 
 /** The report page for a finished (or running) job. */
 export function renderReport(job: VertexJob): string {
-  const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const metricId = metricIdOf(job);
   const goal = job.studySpec?.metrics?.[0]?.goal ?? "MAXIMIZE";
   const sign = goal === "MINIMIZE" ? -1 : 1;
   const trials = (job.trials ?? []) as Trial[];

@@ -9,7 +9,7 @@ import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
 import { withFolderClient } from "./folderClient";
-import { bestLine, isRunning, plainText, trialLine } from "./progress";
+import { bestLine, isRunning, metricIdOf, plainText, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** What `tune status` shows: the jobs, and whether no other server runs the folder's jobs. */
@@ -55,7 +55,7 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
     return `${lines.join("\n")}\n${idleNote(status, stateDir)}`;
   }
   const job = status.jobs[0]!;
-  const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
+  const metricId = metricIdOf(job);
   const trials = job.trials ?? [];
   const ended = trials.filter(hasEnded);
   const running = trials.filter(isRunning).length;
