@@ -1,8 +1,9 @@
 /**
  * `tune cancel`: cancels a job on the local backend of a state folder and waits until every trial
  * process of it has ended, the way destroy does (components/vertex/adoption). It talks to the
- * server that owns the folder (a running `tune run` or `tune serve`), or starts one for the call
- * that resumes no job: its start ends what a dead server left running, and nothing new runs.
+ * server that owns the folder (a running `tune run` or `tune serve`), or one started for the call
+ * that resumes no job (withFolderClient): it follows the trials a dead server left running and
+ * starts none, and the cancel ends the job's.
  */
 import { resolve } from "node:path";
 import type { VertexJob } from "../components/spec";

@@ -2,9 +2,10 @@
  * `tune run`: a stack's study on the local backend, end to end. The job is created through the
  * same Vertex client the tuning-job resource uses (components/vertex), against an embedded (or
  * already running) local server; progress is shown while it runs; Ctrl-C (or SIGTERM) cancels the
- * job and waits for it to end; the report is written as trials end and at the end, the result at the end. A run killed outright
- * (kill -9, a closed terminal) leaves its job to the next server on the state folder, which
- * resumes it: the next `tune run` of the same study follows that job instead of starting a second.
+ * job and waits for it to end; the report is written as trials end and at the end, the result at
+ * the end. A run killed outright (kill -9, a closed terminal) leaves its job to the next server on
+ * the state folder, which resumes it: the next `tune run` of the same study follows that job
+ * instead of starting a second.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";

@@ -78,8 +78,9 @@ export interface ServerOptions {
   /**
    * Resume the folder's unfinished jobs at start (run their trials). Default true. `tune cancel`
    * and `tune status` pass false: they only end or read jobs, and resuming the others would start
-   * their trials just to stop them when they exit. Their schedulers are held (JobScheduler.hold): the trials a killed
-   * server left running are followed and left running at exit; a cancel still ends such a job.
+   * their trials just to stop them when they exit. Their schedulers are held (JobScheduler.hold):
+   * the trials a killed server left running are followed and left running at exit; a cancel still
+   * ends such a job.
    */
   resumeJobs?: boolean;
 }
