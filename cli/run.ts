@@ -12,7 +12,7 @@ import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULTS, bestTrial, hasEnded, type BestTrial, type VertexJob } from "../components/spec";
 import { shortHash, specHash } from "../components/spec/hash";
-import { createOrAdopt, DEFAULT_ADOPTION_TIMING, withIdentityLabels, type AdoptionPolicy } from "../components/vertex/adoption";
+import { createOrAdopt, withIdentityLabels, type AdoptionPolicy } from "../components/vertex/adoption";
 import { shellWord } from "../components/shellWords";
 import { realClock } from "../components/vertex/clock";
 import { waitForJob } from "../components/vertex/wait";
@@ -129,7 +129,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     const backend = await ensureLocalBackend({ stateDir, repoRoot: options.repoRoot });
     // The study is its repository's stack file: both name it.
     const labelled = withIdentityLabels(request, shortHash(`tune run ${resolve(options.repoRoot)} ${options.stack}`), specHash(request));
-    const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, DEFAULT_ADOPTION_TIMING, runAdoption(stateDir));
+    const { job: started, adopted } = await createOrAdopt(client, labelled, realClock, log, { policy: runAdoption(stateDir) });
     name = started.name!;
     if (!adopted) log(`created ${name} (${request.maxTrialCount} trials, ${request.parallelTrialCount} at a time) on the local backend ${backend.rootUrl}`);
     if (interrupted) void cancel(name);

@@ -82,20 +82,27 @@ export function withIdentityLabels(job: VertexJob, identity: string, spec: strin
   return { ...job, labels: { ...(job.labels ?? {}), [IDENTITY_LABEL]: identity, [SPEC_LABEL]: spec } };
 }
 
+/** How `createOrAdopt` goes about it; each has the resource's default. */
+export interface CreateOrAdoptOptions {
+  /** How long to look and wait (DEFAULT_ADOPTION_TIMING). */
+  timing?: AdoptionTiming;
+  /** What is adopted and cancelled (the resource's: SUCCEEDED jobs adopted, other specs cancelled). */
+  policy?: AdoptionPolicy;
+  /** The resource's identity label of before it included the organization, if it differs: its running jobs are named. */
+  formerIdentity?: string;
+}
+
 /**
  * Adopts the resource's job if one is there, else creates it, without ever leaving two.
  * @param job the job request, labels included (see `withIdentityLabels`)
  * @param log one line for a person (an adoption, an orphan cancelled, an ambiguous create)
- * @param formerIdentity the resource's identity label of before it included the organization, if it differs
  */
 export async function createOrAdopt(
   client: VertexClient,
   job: VertexJob,
   clock: Clock,
   log: (line: string) => void,
-  timing: AdoptionTiming = DEFAULT_ADOPTION_TIMING,
-  policy: AdoptionPolicy = RESOURCE_POLICY,
-  formerIdentity?: string,
+  { timing = DEFAULT_ADOPTION_TIMING, policy = RESOURCE_POLICY, formerIdentity }: CreateOrAdoptOptions = {},
 ): Promise<CreateOrAdoptResult> {
   const identity = job.labels?.[IDENTITY_LABEL];
   const spec = job.labels?.[SPEC_LABEL];

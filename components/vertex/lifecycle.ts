@@ -65,7 +65,7 @@ export async function createJob(inputs: TuningJobInputs, ctx: LifecycleContext):
   }
   const client = await connect(inputs, ctx.clock);
   const labelled = withIdentityLabels(inputs.job, inputs.identity, inputs.specHash);
-  const { job, adopted } = await createOrAdopt(client, labelled, ctx.clock, ctx.log, undefined, undefined, inputs.formerIdentity);
+  const { job, adopted } = await createOrAdopt(client, labelled, ctx.clock, ctx.log, { formerIdentity: inputs.formerIdentity });
   const id = job.name!;
   if (!adopted) ctx.log(`created ${id}`);
   try {

@@ -74,7 +74,7 @@ async function create(faults: FaultRule[], realMessage = true) {
   const client = realMessage ? withActAsMessage(base) : base;
   const job = withIdentityLabels(testJob(), "iam", specHash(testJob()));
   const started = clock.now();
-  const run = createOrAdopt(client, job, clock, (l) => lines.push(l), TIMING);
+  const run = createOrAdopt(client, job, clock, (l) => lines.push(l), { timing: TIMING });
   return { run, lines, server: backend.server, client: base, elapsed: () => clock.now() - started };
 }
 

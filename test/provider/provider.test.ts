@@ -249,7 +249,7 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     const listing = { ...client, list: (filter?: string) => (filters.push(filter), client.list(filter)) };
     const spec = specHash(testJob({ maxTrialCount: 1 }));
     const job = withIdentityLabels(testJob({ maxTrialCount: 1 }), "12e4", spec);
-    const { adopted } = await createOrAdopt(listing, job, fastClock(), () => {}, DEFAULT_ADOPTION_TIMING);
+    const { adopted } = await createOrAdopt(listing, job, fastClock(), () => {}, { timing: DEFAULT_ADOPTION_TIMING });
     expect(adopted).toBe(true);
     expect(filters[0]).toBe('labels.pulumi-resource="12e4"');
     expect(filters.length).toBeGreaterThan(1);
@@ -274,7 +274,7 @@ describe("adoption on rerun (the resource's identity and spec labels)", () => {
     const policy = runAdoption(server.stateDir);
     const run = async (job: typeof base) => {
       const lines: string[] = [];
-      const result = await createOrAdopt(client, withIdentityLabels(job, "tune-identity", specHash(job)), fastClock(), (l) => lines.push(l), DEFAULT_ADOPTION_TIMING, policy);
+      const result = await createOrAdopt(client, withIdentityLabels(job, "tune-identity", specHash(job)), fastClock(), (l) => lines.push(l), { policy });
       return { ...result, lines };
     };
     const first = await run(base);
