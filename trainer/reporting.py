@@ -1,6 +1,7 @@
 """Per-epoch reporting: the metric for Vertex AI's tuning service and a progress line."""
 
 import math
+import os
 
 import hypertune
 import tensorflow as tf
@@ -18,6 +19,19 @@ def diverged(logs):
     return not all(math.isfinite(float(logs[key])) for key in ("loss", "val_loss") if key in logs)
 
 
+def _hypertune():
+    """cloudml-hypertune's reporter, also when ``$CLOUD_ML_HP_METRIC_FILE`` is a bare file name.
+
+    The library creates the file's folder with ``os.makedirs(os.path.dirname(path))``, which
+    raises for a bare name (its folder is ""): such a name gets the current directory's ``./``
+    first, which names the same file.
+    """
+    path = os.environ.get("CLOUD_ML_HP_METRIC_FILE")
+    if path and not os.path.dirname(path):
+        os.environ["CLOUD_ML_HP_METRIC_FILE"] = os.path.join(os.curdir, path)
+    return hypertune.HyperTune()
+
+
 class HypertuneReporter(tf.keras.callbacks.Callback):
     """After each epoch, report validation accuracy with ``global_step`` = epoch (1-based).
 
@@ -29,7 +43,7 @@ class HypertuneReporter(tf.keras.callbacks.Callback):
     def __init__(self, epochs):
         super().__init__()
         self._epochs = epochs
-        self._hypertune = hypertune.HyperTune()
+        self._hypertune = _hypertune()
 
     def on_epoch_end(self, epoch, logs=None):
         step = epoch + 1
