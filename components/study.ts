@@ -362,7 +362,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : backend === "local" ? { issues: localSourceIssues(trainer, args.localRepoRoot) } : {};
     this.validateNow(name, args, backend, trainer, [...settingIssues(args), ...(trainerSource.issues ?? [])]);
     const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
-    const { project, region } = this.placement(args, backend);
+    const { project, region } = this.placement(name, args, backend);
 
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });
     let dependencies: pulumi.Resource[] = [];
@@ -452,17 +452,25 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   /**
    * The project and region: the arguments, else the `gcp:*` config when no `gcp.Provider` is
    * given, else the provider's (`getClientConfig` resolves through it), so a study under a
-   * provider for another project needs no config and ignores the stack's. What is still missing
-   * is reported by `checkedJob`.
+   * provider for another project needs no config and ignores the stack's. What the provider
+   * lacks is refused as soon as the look-up answers (at preview), before any child takes it.
    */
-  private placement(args: HyperparameterTuningStudyArgs, backend: Backend): Placement {
+  private placement(name: string, args: HyperparameterTuningStudyArgs, backend: Backend): Placement {
     const ambient = this.ambientGcpConfig();
     const project = args.project ?? ambient.project;
     const region = args.region ?? ambient.region;
     if (backend === "local") return { project: pulumi.output(project ?? "local"), region: pulumi.output(region ?? "local") };
     if (project !== undefined && region !== undefined) return { project: pulumi.output(project), region: pulumi.output(region) };
     const client = organizations.getClientConfigOutput({ parent: this });
-    return { project: pulumi.output(project ?? client.project), region: pulumi.output(region ?? client.region) };
+    // A provider without a region (the stack's gcp:region does not reach an explicit provider) gave
+    // "": checkedJob named it only once the bucket and image were known, i.e. never at preview,
+    // and at up after the APIs and accounts, the bucket failing first with Google's error.
+    const checked = pulumi.all([project ?? client.project, region ?? client.region]).apply(([p, l]) => {
+      const issues = this.placementIssues({ project: p, location: l });
+      if (issues.length) throw this.invalid(name, issues);
+      return { project: p, region: l };
+    });
+    return { project: checked.project, region: checked.region };
   }
 
   /**
@@ -570,17 +578,24 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
         message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? " (it defaults to the component's name)" : ""}`,
       });
     }
-    // With a provider of its own the component reads no gcp config (ambientGcpConfig).
-    const where = (key: "project" | "region") => (this.getProvider("gcp:index:Provider") ? `the ${key} argument or the provider's ${key}` : `the gcp:${key} config, the ${key} argument or a provider's ${key}`);
-    for (const [path, value, rule] of [["project", placement.project, SETTING_RULES.project], ["region", placement.location, SETTING_RULES.region]] as const) {
-      // An Output argument is the unknown placeholder at construction: checked once known.
-      const message = value === "" ? `set ${where(path)}` : value !== undefined && value !== UNKNOWN ? rule(value) : undefined;
-      if (message) issues.push({ path, message });
-    }
+    issues.push(...this.placementIssues(placement));
     const bucketLocation = args.bucket?.location;
     const key = ctx.kmsKeyName;
     if (key && typeof bucketLocation === "string" && keyLocation(key) && keyLocation(key) !== bucketLocation.toLowerCase()) {
       issues.push({ path: "bucket.location", message: `the KMS key is in ${keyLocation(key)}: Cloud Storage needs a key in the bucket's location (${bucketLocation})` });
+    }
+    return issues;
+  }
+
+  /** Issues of the project and region on Vertex: `""` is missing, undefined or the placeholder not known yet. */
+  private placementIssues(placement: KnownPlacement): Issue[] {
+    // With a provider of its own the component reads no gcp config (ambientGcpConfig).
+    const where = (key: "project" | "region") => (this.getProvider("gcp:index:Provider") ? `the ${key} argument or the provider's ${key}` : `the gcp:${key} config, the ${key} argument or a provider's ${key}`);
+    const issues: Issue[] = [];
+    for (const [path, value, rule] of [["project", placement.project, SETTING_RULES.project], ["region", placement.location, SETTING_RULES.region]] as const) {
+      // An Output argument is the unknown placeholder at construction: checked once known.
+      const message = value === "" ? `set ${where(path)}` : value !== undefined && value !== UNKNOWN ? rule(value) : undefined;
+      if (message) issues.push({ path, message });
     }
     return issues;
   }

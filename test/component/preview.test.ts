@@ -42,6 +42,16 @@ describe("HyperparameterTuningStudy at preview", () => {
     expect(preview.stderr).toMatch(/HyperparameterTuningStudy pout is invalid:\n\s+study\.parallelTrials: must not exceed maxTrials \(3 > 2\)/);
   });
 
+  it("fails the preview of a study under a gcp.Provider without a region, naming it, and at up creates no child", () => {
+    const run = (mode: string) => spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "providerPlacement.ts"), mode], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    const preview = run("preview");
+    expect(preview.status).not.toBe(0);
+    expect(preview.stderr).toMatch(/HyperparameterTuningStudy noregion is invalid:\n\s+region: set the region argument or the provider's region/);
+    const up = run("up");
+    expect(up.status).not.toBe(0);
+    expect(up.stdout.split("\n").filter((line) => line.includes(" noregion-"))).toEqual(["pulumi:providers:gcp noregion-gcp"]);
+  });
+
   it("registers every child of a good study, the job included", async () => {
     const study = new HyperparameterTuningStudy("pgood", { study: stackStudy("dev").study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() } });
     // URNs are known at preview: the job's resolves once it is registered, after all it depends on.
