@@ -347,9 +347,15 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   public readonly image?: command.local.Command;
 
   private readonly apis: pulumi.Resource[] = [];
+  /**
+   * The component's own `dependsOn`. Its children wait for it through their parent; an invoke
+   * does not (its parent only picks the provider), so the look-ups are given it explicitly.
+   */
+  private readonly declaredDependsOn: pulumi.ComponentResourceOptions["dependsOn"];
 
   constructor(name: string, args: HyperparameterTuningStudyArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STUDY_TYPE, name, {}, opts);
+    this.declaredDependsOn = opts?.dependsOn;
     // The definitions' shape first: what follows reads them as typed, and a JavaScript caller's
     // mistake (parameters: {}, a child without its parameter) would be a TypeError there.
     const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
@@ -845,7 +851,9 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       new kms.CryptoKeyIAMMember(`${name}-cmek-${service}`, { cryptoKeyId: key, role: KMS_ROLE, member }, this.gcpOpts([], { retainOnDelete: true }));
     const agent = (service: string) =>
       new projects.ServiceIdentity(`${name}-agent-${service}`, { project, service: `${service}.googleapis.com` }, this.gcpOpts());
-    const storageAgent = storage.getProjectServiceAccountOutput({ project }, { parent: this, dependsOn: this.apis });
+    // The APIs, and what the component itself waits for (a deployer's grant, say).
+    const dependsOn = pulumi.output(this.declaredDependsOn ?? []).apply((declared) => [...this.apis, ...[declared].flat()]);
+    const storageAgent = storage.getProjectServiceAccountOutput({ project }, { parent: this, dependsOn });
     return {
       storage: grant("storage", storageAgent.member),
       vertex: grant("aiplatform", agent("aiplatform").member),

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp/provider";
+import * as projects from "@pulumi/gcp/projects";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, STUDY_TYPE, digestSource, type HyperparameterTuningStudyArgs } from "../../components";
 import { outputDirectory } from "../../components/study";
@@ -350,6 +351,18 @@ describe("HyperparameterTuningStudy with a customer-managed key", () => {
     const last = lookup.at(-1)!;
     expect(last.inputs.project).toBe(GCP_PROJECT);
     for (const api of services) expect(last.at, api.name).toBeGreaterThan(api.answeredAt!);
+  });
+
+  it("looks the Storage agent up only after what the component itself depends on, also with enableApis: false", async () => {
+    // An invoke does not wait for its parent's dependsOn as the children do: a platform stack's
+    // API enablement or deployer grant, given to the component, must hold the look-up back too.
+    const grant = new projects.Service("c5-deployer-api", { project: GCP_PROJECT, service: "storage.googleapis.com" });
+    const before = invokes.length;
+    await construct("c5", seedArgs({ kmsKeyName: KEY, enableApis: false }), { dependsOn: [grant] });
+    const lookups = invokes.slice(before).filter((i) => i.token === "gcp:storage/getProjectServiceAccount:getProjectServiceAccount");
+    expect(lookups).toHaveLength(1);
+    // The mocks answer a Service late: a look-up that waits for it comes after its answer.
+    expect(lookups[0].at).toBeGreaterThan(one(recorded, "gcp:projects/service:Service", "c5-deployer-api").answeredAt!);
   });
 
   it("keeps the key grants to the project's service agents on destroy: other studies rely on them", async () => {
