@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { buildJob, engineConfigValue, formatIssues, readStudyConfig, toLabelValue, type StudyDefinition, type VertexJob } from "../components/spec";
+import { buildJob, engineConfigValue, formatIssues, MAX_STUDY_LABELS, readStudyConfig, toLabelValue, type StudyDefinition, type VertexJob } from "../components/spec";
 import { localSourceIssue } from "../components/localTrainer";
 
 /** Overrides the command line may apply to the stack's study. */
@@ -70,8 +70,9 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     defaultDisplayName: `tune-${stack}`,
     // The stack's name for people (gcloud's `--filter=labels.tune-stack=...`); jobs are matched
     // by the identity label `run` adds, not by this one. A stack name may hold capitals and dots,
-    // a label value may not: a name that is a valid value already is kept as it is.
-    labels: { ...(result.config.labels ?? {}), "tune-stack": toLabelValue(stack) },
+    // a label value may not: a name that is a valid value already is kept as it is. Left out when
+    // the stack's own labels take every place: added, it refused the 62 labels `pulumi up` takes.
+    labels: { ...(result.config.labels ?? {}), ...(Object.keys(result.config.labels ?? {}).length < MAX_STUDY_LABELS ? { "tune-stack": toLabelValue(stack) } : {}) },
   });
   // A source trainer runs as a module of the repository: one it cannot run is refused before any trial.
   const source = localSourceIssue(result.config.trainer, repoRoot);

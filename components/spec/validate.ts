@@ -427,6 +427,8 @@ export function allParameterSpecs(parameters: VertexParameterSpec[] | undefined)
 const MAX_LABELS = 64;
 /** The labels the tuning-job resource adds to every job it creates (its idempotency labels). */
 const RESOURCE_LABELS = [IDENTITY_LABEL, SPEC_LABEL];
+/** The labels a study may give its job: Vertex AI's limit less the resource's own. */
+export const MAX_STUDY_LABELS = MAX_LABELS - RESOURCE_LABELS.length;
 
 /**
  * Every problem of a tuning-job request, with its path. `location`, when known, is checked
@@ -483,7 +485,7 @@ function ruleIssues(job: VertexJob, location: string | undefined, resourceLabels
 
   const labels = job.labels ?? {};
   if (!isUnknown(labels)) {
-    const limit = resourceLabels ? MAX_LABELS - RESOURCE_LABELS.length : MAX_LABELS;
+    const limit = resourceLabels ? MAX_STUDY_LABELS : MAX_LABELS;
     if (Object.keys(labels).length > limit) {
       c.fail("labels", resourceLabels ? `at most ${limit} labels (Vertex allows ${MAX_LABELS}, and the job gets ${RESOURCE_LABELS.join(" and ")})` : `at most ${limit} labels`);
     }

@@ -259,6 +259,18 @@ describe("tune run's stack label", () => {
     expect(label("dev.eu-West")).toBe("dev-eu-west");
     expect(label(`a${"B".repeat(80)}`)).toBe(`a${"b".repeat(62)}`);
   });
+
+  it("leaves the label out of a job whose stack's labels take every place (62, as pulumi up takes them), rather than refuse the study", () => {
+    const root = scratchRepo([]);
+    const labels = (n: number) => Array.from({ length: n }, (_, i) => `    l${i}: v\n`).join("");
+    const stackFile = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    writeFileSync(join(root, "Pulumi.full.yaml"), `${stackFile}  vertex-tuning:labels:\n${labels(62)}`);
+    writeFileSync(join(root, "Pulumi.room.yaml"), `${stackFile}  vertex-tuning:labels:\n${labels(61)}`);
+    const full = loadStackJob(root, "full").labels ?? {};
+    expect(Object.keys(full)).toHaveLength(62);
+    expect(full["tune-stack"]).toBeUndefined();
+    expect(loadStackJob(root, "room").labels?.["tune-stack"]).toBe("room");
+  });
 });
 
 describe("tune run", () => {
