@@ -136,7 +136,9 @@ export function toUnit(dim: Dimension, v: number): number {
       // refuses such a DOUBLE range): (v − lo) / Infinity put every value but hi at 0.
       return Number.isFinite(hi - lo) ? (v - lo) / (hi - lo) : (v / 2 - lo / 2) / (hi / 2 - lo / 2);
     case "LOG":
-      return (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
+      // A value at or below 0 (a trial of a spec without the log scale) has no logarithm: NaN
+      // reached the model's inputs and its Cholesky threw. Below the range, it lies at 0.
+      return (Math.log(Math.max(v, lo)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
     case "REVERSE_LOG":
       return 1 - (Math.log(Math.max(lo + hi - v, lo)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
   }

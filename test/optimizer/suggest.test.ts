@@ -168,6 +168,29 @@ describe("suggest", () => {
     expect(xs).not.toContain(5.039999999999999);
   });
 
+  it("suggests past finished trials with values at or below 0 on a log scale (trials of a linear spec)", () => {
+    // log(−0.5) is NaN: it reached the GP's inputs, and the Cholesky threw on every suggestion.
+    const space: StudySpec = {
+      metrics: [{ metricId: "m", goal: "MAXIMIZE" }],
+      parameters: [
+        { parameterId: "lr", doubleValueSpec: { minValue: 1e-4, maxValue: 1 }, scaleType: "UNIT_LOG_SCALE" },
+        { parameterId: "n", integerValueSpec: { minValue: "1", maxValue: "100" }, scaleType: "UNIT_LOG_SCALE" },
+      ],
+    };
+    const completed: CompletedTrial[] = [
+      { parameters: { lr: 0.01, n: 10 }, value: 1 },
+      { parameters: { lr: -0.5, n: 5 }, value: 2 },
+      { parameters: { lr: 0.1, n: -3 }, value: 3 },
+    ];
+    const next = suggest({ space, completed, pending: [], count: 2, seed: 4 });
+    expect(next).toHaveLength(2);
+    for (const a of next) {
+      expect(Number(a.lr)).toBeGreaterThanOrEqual(1e-4);
+      expect(Number(a.lr)).toBeLessThanOrEqual(1);
+      expect(Number.isInteger(a.n) && Number(a.n) >= 1 && Number(a.n) <= 100).toBe(true);
+    }
+  });
+
   it("does not repeat a pending trial whose DOUBLE values do not encode back to the point that made them", () => {
     // The initial design skips a point on a branch already tried, so the next call asks for the
     // point the last one suggested: its momentum, 0.7938622912434745, re-encodes a bit off.
