@@ -268,16 +268,27 @@ export function decode(space: Space, x: Float64Array): Assignment {
  * snapped point, with each active DOUBLE's value in place of its unit coordinate. A DOUBLE's
  * value and coordinate do not round-trip in floating point (`toUnit(fromUnit(u))` may differ
  * from `u` in the last bit), so a finished trial re-encoded from its values could miss the point
- * that produced it, and that point be suggested again.
+ * that produced it, and that point be suggested again. An assignment with an active parameter
+ * whose value is none of the space's has a key of no point of the space.
  */
 export function assignmentKey(space: Space, assignment: Assignment): string {
   const x = encode(space, assignment);
   // Which dimensions are active is read from the snapped point before any coordinate is replaced.
   const active = space.dims.map((_, d) => isActive(space, x, d));
+  // A missing value, an unknown category, an integer out of range, a value not listed (a trial of
+  // another spec): encode snaps it for the model (a missing or unknown category to the first), but
+  // the trial did not run there. Keyed as that point, the point was never suggested, and a grid
+  // ended without it. DOUBLEs are keyed by their own value below, so no point takes theirs.
+  const foreign = space.dims.some((dim, d) => {
+    if (!active[d] || dim.type === "DOUBLE") return false;
+    const v = assignment[dim.id];
+    return v === undefined || valueAt(dim, x, d) !== (dim.type === "CATEGORICAL" ? String(v) : Number(v));
+  });
   space.dims.forEach((dim, d) => {
     if (dim.type === "DOUBLE" && active[d]) x[d] = Number(assignment[dim.id]);
   });
-  return pointKey(x);
+  // One character more than any point's key (pointKey gives four a coordinate).
+  return foreign ? `${pointKey(x)}?` : pointKey(x);
 }
 
 /** The key of the trial a repaired point stands for: the key of the assignment it decodes to. */

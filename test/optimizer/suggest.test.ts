@@ -132,6 +132,33 @@ describe("suggest", () => {
     }
   });
 
+  it("takes no trial with a value outside the space (a trial of another spec) for one of its points", () => {
+    const space: StudySpec = {
+      parameters: [
+        { parameterId: "opt", categoricalValueSpec: { values: ["adam", "sgd"] } },
+        { parameterId: "n", integerValueSpec: { minValue: "1", maxValue: "3" } },
+        { parameterId: "d", discreteValueSpec: { values: [0.1, 0.3] } },
+      ],
+    };
+    // Each was snapped to a point of the space (an unknown or missing category to the first, a
+    // missing number to the middle value), and that point was never suggested.
+    const completed: CompletedTrial[] = [
+      { parameters: { opt: "adamw", n: 1, d: 0.1 }, value: 1 },
+      { parameters: { n: 1, d: 0.3 }, value: 2 },
+      { parameters: { opt: "sgd", d: 0.1 }, value: 3 },
+      { parameters: { opt: "sgd", n: 7, d: 0.1 }, value: 4 },
+      { parameters: { opt: "sgd", n: 2.4, d: 0.3 }, value: 5 },
+      { parameters: { opt: "adam", n: 3, d: 0.2 }, value: 6 },
+    ];
+    for (const algorithm of [undefined, "RANDOM_SEARCH", "GRID_SEARCH"]) {
+      const next = suggest({ space: { ...space, algorithm }, completed, pending: [], count: 20, seed: 5 });
+      expect(new Set(next.map((a) => `${a.opt}/${a.n}/${a.d}`)).size, String(algorithm)).toBe(12);
+    }
+    // A value the space holds, written as another type's JSON, is still that value.
+    const same = suggest({ space: { ...space, algorithm: "GRID_SEARCH" }, completed: [{ parameters: { opt: "adam", n: "1", d: "0.1" }, value: 1 }], pending: [], count: 1, seed: 5 });
+    expect(same).toEqual([{ opt: "adam", n: 1, d: 0.3 }]);
+  });
+
   it("does not repeat a finished trial at the upper bound of a reverse-log scale", () => {
     // The objective drives every study to x = 1, the bound, under k = "a".
     const space: StudySpec = {
