@@ -105,7 +105,9 @@ function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>
     return dim;
   }
   if (p.categoricalValueSpec) {
-    const categories = [...(p.categoricalValueSpec.values ?? [])];
+    // Once each, as DISCRETE values: a repeated category was a second index for one value, which
+    // a grid listed twice in one call.
+    const categories = [...new Set(p.categoricalValueSpec.values ?? [])];
     if (categories.length === 0) throw new Error(`"${id}": categorical values are empty`);
     return { ...base, type: "CATEGORICAL", lo: 0, hi: categories.length - 1, categories };
   }

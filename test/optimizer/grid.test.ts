@@ -79,6 +79,11 @@ describe("grid search", () => {
     expect(suggest({ space, completed: [], pending: [], count: 2.5, seed: 0 })).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
   });
 
+  it("lists a category written twice once", () => {
+    const twice: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "c", categoricalValueSpec: { values: ["a", "b", "a"] } }] };
+    expect(all(twice, 5)).toEqual([{ c: "a" }, { c: "b" }]);
+  });
+
   it("refuses DOUBLE parameters", () => {
     const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] };
     expect(() => suggest({ space, completed: [], pending: [], count: 1, seed: 0 })).toThrow(/DOUBLE/);
