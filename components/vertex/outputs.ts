@@ -3,6 +3,7 @@
  * and, when it ended badly, the reason said for a person.
  */
 import { bestTrial, finalValue } from "../spec/bestTrial";
+import { INTERRUPTED_REASON } from "../spec/trials";
 import type { VertexJob, VertexTrial } from "../spec/vertexJson";
 import type { TrialCounts, TrialSummary, TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 
@@ -89,9 +90,11 @@ function summarize(trial: VertexTrial, metric: string): TrialSummary {
  * EXPIRED; and a SUCCEEDED study without a single successful trial, which has no best trial.
  */
 export function failureReason(job: VertexJob): string | undefined {
-  // Reasons the job's own error already quotes (the local backend's does) are not repeated.
+  // Reasons the job's own error already quotes (the local backend's does) are not repeated. A
+  // trial a restart of the local backend interrupted is no cause: its rerun is the one that
+  // counts (endedTrialCount), and its reason, quoted, read as if the restart had failed the job.
   const reasons = (job.trials ?? [])
-    .filter((t) => t.state === "INFEASIBLE" && t.infeasibleReason)
+    .filter((t) => t.state === "INFEASIBLE" && t.infeasibleReason && t.infeasibleReason !== INTERRUPTED_REASON)
     .slice(0, 3)
     .map((t) => `trial ${t.id}: ${t.infeasibleReason}`)
     .filter((reason) => !job.error?.message?.includes(reason));

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { consoleUrl, failureReason } from "../../components/vertex/outputs";
 import type { VertexClient } from "../../components/vertex/client";
 import { DEFAULT_POLL, progressReporter, waitForJob } from "../../components/vertex/wait";
-import type { VertexJob } from "../../components/spec";
+import { INTERRUPTED_REASON, type VertexJob } from "../../components/spec";
 import { testJob } from "./helpers";
 
 const infeasible = (id: string, reason: string) => ({ id, state: "INFEASIBLE", infeasibleReason: reason });
@@ -22,6 +22,12 @@ describe("failureReason", () => {
     const trials = ["1", "2", "3", "4"].map((id) => infeasible(id, `crashed ${id}`));
     const job: VertexJob = { ...testJob(), state: "JOB_STATE_FAILED", error: { code: 9, message: "too many failed trials" }, trials };
     expect(failureReason(job)).toBe("the job failed: too many failed trials; trial 1: crashed 1; trial 2: crashed 2; trial 3: crashed 3");
+  });
+
+  it("leaves out a trial a restart of the local backend interrupted: its rerun is the one that counts, and the restart no cause", () => {
+    const trials = [infeasible("1", INTERRUPTED_REASON), infeasible("2", "crashed 2"), infeasible("3", "crashed 3"), infeasible("4", "crashed 4")];
+    const job: VertexJob = { ...testJob(), state: "JOB_STATE_FAILED", error: { code: 9, message: "3 trials failed (the limit is 3): trial 2: crashed 2" }, trials };
+    expect(failureReason(job)).toBe("the job failed: 3 trials failed (the limit is 3): trial 2: crashed 2; trial 3: crashed 3; trial 4: crashed 4");
   });
 
   it("says a CANCELLED job was cancelled, and why when the API says", () => {
