@@ -8,7 +8,7 @@ import { bestTrial, endedTrialCount, hasEnded, type VertexJob } from "../compone
 import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
-import { withFolderClient } from "./folderClient";
+import { isStateFolder, withFolderClient } from "./folderClient";
 import { bestLine, isRunning, metricIdOf, plainText, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
@@ -25,6 +25,9 @@ export interface LocalStatus {
 
 /** The folder's jobs, or the one named (its id, or its full name as `cancel` takes it). */
 export async function localStatus(options: { repoRoot: string; stateDir: string; job?: string }): Promise<LocalStatus> {
+  // No tune run has made the folder yet (a fresh clone's default one): it has no jobs, and the
+  // list says so with the folder's path, which also shows a mistyped --state.
+  if (options.job === undefined && !isStateFolder(options.stateDir)) return { jobs: [], idle: false };
   return withFolderClient({ stateDir: options.stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION }, async (client) => {
     let jobs: VertexJob[];
     if (options.job === undefined) {

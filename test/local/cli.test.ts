@@ -571,6 +571,17 @@ describe("tune status", () => {
     expect(one.output()).toBe(`${result.job.name} JOB_STATE_SUCCEEDED (cli-test): 2 of 2 trials ended, 0 running\n${trialLines}${bestLine(result.best!, "accuracy")}\n`);
   });
 
+  it("lists no jobs in a folder no tune run has made yet (a fresh clone's), and makes none; a job asked for there is refused", async () => {
+    const missing = join(tempDir(), "no-state");
+    const list = startTune(REPO_ROOT, ["status", "--state", missing]);
+    expect(await list.exited, list.output()).toBe(0);
+    expect(list.output()).toBe(`no jobs of tune run in ${missing}\n`);
+    const one = startTune(REPO_ROOT, ["status", "12", "--state", missing]);
+    expect(await one.exited).toBe(1);
+    expect(one.output()).toContain(`${missing} is not a local backend's state folder`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
   it("shows a running job from another terminal, and says when nothing runs it after its run was killed, leaving its trials running", async () => {
     const { root, run, jobId, pids } = await startHangingRun();
     const name = `projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId}`;
