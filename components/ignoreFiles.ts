@@ -12,9 +12,12 @@
  *   trailing `/` matches folders only; `!` re-includes; the last matching pattern wins.
  * - A path is left out when the rules ignore it or any folder above it.
  * - Symbolic links are uploaded as links, as `gcloud builds submit` packs its tarball (it walks
- *   the folder without following them): a link to a folder is one entry, never walked, and a
- *   broken link is skipped. (`gcloud meta list-files-for-upload` follows them instead, and
- *   crashes on a broken one: it is not what the build uploads.)
+ *   the folder without following them): a link to a folder is one entry, never walked. A broken
+ *   link is listed as the file gcloud takes it for: gcloud means to skip one, but tests the link
+ *   by its path from the working directory rather than from the folder, so run as the build
+ *   command runs it (from the program's folder) it tries to read the link's size and fails
+ *   (FileNotFoundError). (`gcloud meta list-files-for-upload` follows links instead: it is not
+ *   what the build uploads.)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -180,7 +183,8 @@ export class UploadFilter {
 
   /**
    * Every included file and symbolic link, as sorted POSIX paths relative to the folder. A link
-   * is an entry of its own (to a folder too: its target is not walked); a broken one is left out.
+   * is an entry of its own (to a folder too: its target is not walked); a broken one is listed as
+   * a file, as gcloud lists it (see the module's comment): it fails the upload.
    */
   files(): string[] {
     const out: string[] = [];
@@ -189,8 +193,8 @@ export class UploadFilter {
         const child = rel ? `${rel}/${entry}` : entry;
         const full = path.join(this.dir, child);
         if (fs.lstatSync(full).isSymbolicLink()) {
-          const target = linkTarget(full);
-          if (target && this.isIncluded(child, target.isDirectory())) out.push(child);
+          // gcloud's walk has a link to a folder among the folders, any other (a broken one too) among the files.
+          if (this.isIncluded(child, linkTarget(full)?.isDirectory() ?? false)) out.push(child);
         } else if (fs.statSync(full).isDirectory()) {
           if (this.isIncluded(child, true)) walk(child);
         } else if (this.isIncluded(child)) out.push(child);

@@ -40,6 +40,16 @@ export function digestSource(dir: string): SourceDigest {
     throw new Error(`${dir} has no Dockerfile: a source trainer is built with \`gcloud builds submit --tag\`, which needs one`);
   }
   const uploaded = new UploadFilter(dir).files();
+  // gcloud fails on a broken link it uploads (ignoreFiles.ts), at up, after the bucket, accounts
+  // and repository exist; and leaving it out of the hash gave a link broken on one machine only
+  // (to a dataset elsewhere) another tag there, so the job was replaced.
+  const broken = uploaded.filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (broken.length) {
+    throw new Error(
+      `${dir} holds broken symbolic links that \`gcloud builds submit\` would upload (${broken.slice(0, 5).join(", ")}), and it fails on them (FileNotFoundError): ` +
+        "fix or remove them, or leave them out of the upload in the folder's .gcloudignore",
+    );
+  }
   // gcloud looks for the Dockerfile on disk, then uploads the folder through its ignore file: one
   // left out (a .gcloudignore kept in step with a .dockerignore that lists it) fails the remote
   // build, at `up`, after the bucket, accounts and repository exist.

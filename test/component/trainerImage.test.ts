@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UploadFilter } from "../../components/ignoreFiles";
 import { buildCommandLine, digestSource, trainerImageUri } from "../../components/trainerImage";
@@ -87,6 +87,16 @@ describe("digestSource", () => {
     expect(digestSource(dir).hash).not.toBe(linked.hash);
   });
 
+  it("refuses a folder with a broken link the upload holds, naming it, rather than give it another tag than where the link resolves", () => {
+    const dir = makeTrainer();
+    mkdirSync(join(dir, "data"));
+    symlinkSync(join(dir, "nothing-here"), join(dir, "data", "images"));
+    symlinkSync("loop", join(dir, "loop"));
+    expect(() => digestSource(dir)).toThrow(/holds broken symbolic links that `gcloud builds submit` would upload \(data\/images, loop\)/);
+    write(dir, ".gcloudignore", ".gcloudignore\ntests/\ndata/\nloop\n");
+    expect(digestSource(dir).files).toEqual(["Dockerfile", "__init__.py", "requirements.txt", "task.py"]);
+  });
+
   it("refuses a folder without a Dockerfile", () => {
     const dir = makeTrainer();
     rmSync(join(dir, "Dockerfile"));
@@ -142,41 +152,51 @@ describe("UploadFilter (gcloud's .gcloudignore rules)", () => {
     ]);
   });
 
-  it("lists a link as one entry, to its own folder too (never walked), and leaves a broken link out", () => {
+  it("lists a link as one entry, to its own folder too (never walked), and a broken link as the file gcloud takes it for", () => {
     const dir = makeTrainer();
     symlinkSync(dir, join(dir, "loop"));
     symlinkSync(join(dir, "nothing-here"), join(dir, "broken"));
     symlinkSync("self", join(dir, "self")); // a loop of links: broken too
-    expect(new UploadFilter(dir).files()).toEqual(["Dockerfile", "__init__.py", "loop", "requirements.txt", "task.py"]);
+    symlinkSync("nothing-here", join(dir, "gone.py"));
+    write(dir, ".gcloudignore", ".gcloudignore\ntests/\ngone.py/\n"); // folders only: a broken link is no folder
+    expect(new UploadFilter(dir).files()).toEqual(["Dockerfile", "__init__.py", "broken", "gone.py", "loop", "requirements.txt", "self", "task.py"]);
   });
 
   /**
-   * What `gcloud builds submit` packs: its own Snapshot class, run by gcloud's Python (files, and
-   * the folders that are links, which it packs as links). Undefined where gcloud is missing.
+   * What `gcloud builds submit <folder>` packs, run as the build command runs it, from the
+   * folder's parent: its own Snapshot class, run by gcloud's Python (files, and the folders that
+   * are links, which it packs as links), or its error. Undefined where gcloud is missing.
    */
-  function gcloudUpload(dir: string): string[] | undefined {
+  function gcloudUpload(dir: string): { files?: string[]; error?: string } | undefined {
     const info = spawnSync("gcloud", ["info", "--format=value(basic.python_location,installation.sdk_root)"], { encoding: "utf8" });
     if (info.status !== 0) return undefined;
     const [python, sdk] = info.stdout.trim().split("\t");
     const script =
-      "import json, os\nfrom googlecloudsdk.api_lib.cloudbuild import snapshot\ns = snapshot.Snapshot('.')\n" +
-      "print(json.dumps(sorted(list(s.files) + [d for d in s.dirs if os.path.islink(d)])))";
-    const out = spawnSync(python!, ["-c", script], { cwd: dir, encoding: "utf8", env: { ...process.env, PYTHONPATH: `${sdk}/lib:${sdk}/lib/third_party` } });
-    expect(out.status, out.stderr).toBe(0);
-    return JSON.parse(out.stdout) as string[];
+      `import json, os\nfrom googlecloudsdk.api_lib.cloudbuild import snapshot\ns = snapshot.Snapshot(${JSON.stringify(basename(dir))})\n` +
+      `print(json.dumps(sorted(list(s.files) + [d for d in s.dirs if os.path.islink(os.path.join(${JSON.stringify(basename(dir))}, d))])))`;
+    const out = spawnSync(python!, ["-c", script], { cwd: dirname(dir), encoding: "utf8", env: { ...process.env, PYTHONPATH: `${sdk}/lib:${sdk}/lib/third_party` } });
+    return out.status === 0 ? { files: JSON.parse(out.stdout) as string[] } : { error: out.stderr };
   }
 
   const hasGcloud = spawnSync("gcloud", ["--version"], { encoding: "utf8" }).status === 0;
   if (!hasGcloud) console.log("gcloud is not on PATH: the comparison with what `gcloud builds submit` packs is skipped");
 
-  it.skipIf(!hasGcloud)("lists exactly what gcloud builds submit packs (its Snapshot), links and broken links included", () => {
+  it.skipIf(!hasGcloud)("lists exactly what gcloud builds submit packs (its Snapshot), links included", () => {
     for (const dir of [tree(), makeTrainer()]) {
       write(dir, "__pycache__/x.pyc", "x");
-      symlinkSync(join(dir, "nothing-here"), join(dir, "broken"));
       symlinkSync("task.py", join(dir, "main.py"));
-      symlinkSync("self", join(dir, "self"));
-      expect(new UploadFilter(dir).files()).toEqual(gcloudUpload(dir));
+      expect(gcloudUpload(dir)).toEqual({ files: new UploadFilter(dir).files() });
     }
+  }, 60_000);
+
+  it.skipIf(!hasGcloud)("fails where gcloud builds submit fails: on a broken link it uploads, not on one its .gcloudignore leaves out", () => {
+    const dir = makeTrainer();
+    symlinkSync(join(dir, "nothing-here"), join(dir, "tests", "broken"));
+    expect(gcloudUpload(dir)).toEqual({ files: new UploadFilter(dir).files() });
+    expect(() => digestSource(dir)).not.toThrow();
+    symlinkSync(join(dir, "nothing-here"), join(dir, "broken"));
+    expect(gcloudUpload(dir)?.error).toMatch(/FileNotFoundError/);
+    expect(() => digestSource(dir)).toThrow(/broken symbolic links that `gcloud builds submit` would upload \(broken\)/);
   }, 60_000);
 });
 
