@@ -1,10 +1,12 @@
 /**
- * One owner per state folder: `<state>/lock`, holding the owner's pid. Two servers on one journal
+ * One owner per state folder: `<state>/lock`, holding the owner's pid (on Linux, then its start in
+ * clock ticks since boot, which tells it from a later process with its pid). Two servers on one journal
  * would interleave events and both spawn the same trials, so a second server refuses to start. A
  * lock whose pid is dead (the owner was killed) is taken over, and so is one holding this
  * process's own pid that this process never took (a container restarted after a kill gives the
- * new server the old one's pid), and, on Linux, one whose pid another process took since: it
- * started well after the lock was written, so it cannot be the owner.
+ * new server the old one's pid), and, on Linux, one whose pid another process took since: its
+ * start is not the one the lock records (or, in a lock without it, came well after the lock was
+ * written), so it cannot be the owner.
  *
  * Two races are closed here, both seen with several servers started at once on a folder whose
  * owner had died (two of them took the lock in most rounds of six):
@@ -36,16 +38,25 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The pid a lock file holds, 0 for content that is no pid, undefined when the file is missing. */
-function readPid(path: string): number | undefined {
-  let text: string;
+/**
+ * What a lock file holds: its pid (0 for content that is no pid) and the start of that pid's
+ * process (startTicks) when it records one; undefined when the file is missing.
+ */
+function readLock(path: string): { pid: number; start?: number } | undefined {
+  let words: string[];
   try {
-    text = readFileSync(path, "utf8").trim();
+    words = readFileSync(path, "utf8").trim().split(/\s+/);
   } catch {
     return undefined;
   }
-  const pid = Number(text);
-  return Number.isInteger(pid) && pid > 0 ? pid : 0;
+  const pid = Number(words[0]);
+  const start = words[1] !== undefined && /^\d+$/.test(words[1]) ? Number(words[1]) : undefined;
+  return Number.isInteger(pid) && pid > 0 ? { pid, start } : { pid: 0 };
+}
+
+/** The pid a lock file holds, 0 for content that is no pid, undefined when the file is missing. */
+function readPid(path: string): number | undefined {
+  return readLock(path)?.pid;
 }
 
 /**
@@ -55,40 +66,65 @@ function readPid(path: string): number | undefined {
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
- * When process `pid` started, in epoch ms, on Linux (`/proc/<pid>/stat`'s start in clock ticks
- * since boot, at the kernel's fixed USER_HZ of 100, plus `/proc/stat`'s boot time); undefined
- * elsewhere or when unreadable.
+ * When process `pid` started, in clock ticks since boot (`/proc/<pid>/stat`'s field 22), on Linux;
+ * undefined elsewhere or when unreadable. Unlike a time of day, it stays put when the clock is set.
  */
-function processStart(pid: number): number | undefined {
+function startTicks(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces: the fields are counted after its ")". Field 22 is the start.
     const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
-    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+    return Number.isInteger(ticks) ? ticks : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
+ * When process `pid` started, in epoch ms, on Linux (startTicks, at the kernel's fixed USER_HZ of
+ * 100, plus `/proc/stat`'s boot time, which moves with the clock); undefined elsewhere or when unreadable.
+ */
+function processStart(pid: number): number | undefined {
+  const ticks = startTicks(pid);
+  if (ticks === undefined) return undefined;
+  try {
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
+    return Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What this process writes in a lock it takes: its pid, and its start where it is known. */
+function lockText(): string {
+  const start = startTicks(process.pid);
+  return start === undefined ? String(process.pid) : `${process.pid} ${start}`;
+}
+
+/**
  * Whether the process `pid` holds `path`: this one when it took it; another while it lives,
- * unless it started well after `path` was written (a pid reused after the owner's kill, as a
+ * unless it is not the process that wrote `path` (a pid reused after the owner's kill, as a
  * container's restart does: that lock used to refuse every server, naming an unrelated process).
+ * The start the lock records tells; a lock without one (an older server's, or not on Linux) is
+ * told by its time, which a clock set forward since it was written makes look older than its owner.
  */
 function holds(path: string, pid: number): boolean {
   if (pid === process.pid) return held.has(path);
   if (!isAlive(pid)) return false;
+  const lock = readLock(path);
+  const recorded = lock?.pid === pid ? lock.start : undefined;
+  const current = recorded === undefined ? undefined : startTicks(pid);
+  if (current !== undefined) return current === recorded;
   const started = processStart(pid);
   const written = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
   return started === undefined || written === undefined || started <= written + CLOCK_SKEW_MS;
 }
 
-/** Creates `path` holding this process's pid, whole or not at all; false when it already exists. */
+/** Creates `path` holding this process's pid (lockText), whole or not at all; false when it already exists. */
 function createHoldingPid(path: string): boolean {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
-    writeFileSync(temporary, String(process.pid), { mode: 0o600, flag: "wx" });
+    writeFileSync(temporary, lockText(), { mode: 0o600, flag: "wx" });
     linkSync(temporary, path);
     return true;
   } catch (error) {
@@ -116,7 +152,7 @@ function createExclusive(path: string): boolean {
     throw error;
   }
   try {
-    writeSync(fd, String(process.pid));
+    writeSync(fd, lockText());
     fsyncSync(fd);
   } finally {
     closeSync(fd);

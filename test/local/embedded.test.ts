@@ -1,5 +1,5 @@
 /** `ensureLocalBackend`, the entry of the tuning-job provider and `tune run`. */
-import { mkdirSync, readFileSync, realpathSync, renameSync, utimesSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -87,7 +87,9 @@ describe("ensureLocalBackend", () => {
     const stateDir = tempDir();
     const stranger = await holdLock(stateDir, 20_000);
     try {
-      // Written an hour before the process with its pid started: that process is not its owner.
+      // A dead server's lock: its start is not that of the process with its pid now (and, for a
+      // lock that records none, it was written an hour before that process started).
+      writeFileSync(join(stateDir, "lock"), `${stranger.pid} 1`);
       const hourAgo = new Date(Date.now() - 3_600_000);
       utimesSync(join(stateDir, "lock"), hourAgo, hourAgo);
       const started = Date.now();

@@ -54,7 +54,8 @@ describe("state folder lock", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "lock"), String(deadPid()));
     const release = acquireLock(dir);
-    expect(readFileSync(join(dir, "lock"), "utf8")).toBe(String(process.pid));
+    // Its pid, then its start in clock ticks since boot (Linux).
+    expect(readFileSync(join(dir, "lock"), "utf8")).toMatch(new RegExp(`^${process.pid} \\d+$`));
     expect(lockOwner(dir)).toBe(process.pid);
     expect(() => acquireLock(dir)).toThrow(/already serves/);
     release();
@@ -94,8 +95,28 @@ describe("state folder lock", () => {
       // Written after it started, the same pid's lock stands.
       writeFileSync(path, String(stranger.pid));
       expect(() => acquireLock(dir)).toThrow(new RegExp(`in use by another local backend \\(pid ${stranger.pid}\\)`));
+      // A lock that records another start for the pid is another process's, however recent.
+      writeFileSync(path, `${stranger.pid} 1`);
+      expect(lockOwner(dir)).toBeUndefined();
+      acquireLock(dir)();
     } finally {
       stranger.kill("SIGKILL");
+    }
+  });
+
+  it("keeps a live owner's lock when the clock is set forward after it was taken (a VM resumed, a clock without a battery synced late)", async () => {
+    const dir = tempDir();
+    const owner = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), dir, "30000"]);
+    try {
+      await new Promise((resolve) => owner.stdout.once("data", resolve));
+      // The clock set an hour forward since the owner took its lock: the lock's time is an hour
+      // before its owner's start as the clock now reads it (boot time + start ticks).
+      const anHourAgo = new Date(Date.now() - 3_600_000);
+      utimesSync(join(dir, "lock"), anHourAgo, anHourAgo);
+      expect(lockOwner(dir)).toBe(owner.pid);
+      expect(() => acquireLock(dir)).toThrow(new RegExp(`in use by another local backend \\(pid ${owner.pid}\\)`));
+    } finally {
+      owner.kill("SIGKILL");
     }
   });
 
