@@ -194,13 +194,20 @@ export class JobScheduler {
     this.pump();
   }
 
+  /**
+   * Stops following the job and leaves its trials running, their end unrecorded, for the next
+   * server to follow (a held job's at shutdown; every job's when the server's start failed).
+   */
+  abandon(): void {
+    this.closing = true;
+    for (const trial of this.running.values()) trial.release();
+    this.running.clear();
+  }
+
   /** Server shutdown: ends the trial processes without recording their end (the next start reruns them). */
   shutdown(): Promise<void> {
     this.closing = true;
-    if (this.held) {
-      for (const trial of this.running.values()) trial.release();
-      this.running.clear();
-    }
+    if (this.held) this.abandon();
     const pending = [...this.running.values()];
     for (const trial of pending) trial.stop("shutdown");
     return new Promise((resolve) => {

@@ -352,13 +352,28 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const url = `http://${urlHost}:${port}/`;
 
-  // Recovery before the first request can see a half-dead trial.
-  recoverInterruptedTrials(store);
-  for (const record of store.list()) {
-    if (!TERMINAL_STATES.has(record.job.state)) schedule(record, false);
-  }
   const serverJson = join(stateDir, "server.json");
-  writeFileSync(serverJson, `${JSON.stringify({ url, pid: process.pid, repoRoot })}\n`, { mode: 0o600 });
+  try {
+    // Recovery before the first request can see a half-dead trial.
+    recoverInterruptedTrials(store);
+    for (const record of store.list()) {
+      if (!TERMINAL_STATES.has(record.job.state)) schedule(record, false);
+    }
+    writeFileSync(serverJson, `${JSON.stringify({ url, pid: process.pid, repoRoot })}\n`, { mode: 0o600 });
+  } catch (error) {
+    // A start that fails here (the journal's disk full) ends as a kill would: trials are left
+    // running, unfollowed, for the next server. Left listening, with its lock and the trials'
+    // polls, the server kept its process from exiting after the error (tune run, tune serve hung)
+    // and any other server from the folder.
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+    for (const scheduler of schedulers.values()) scheduler.abandon();
+    store.close();
+    release();
+    throw error;
+  }
 
   let closed: Promise<void> | undefined;
   return {

@@ -1,0 +1,56 @@
+/**
+ * A server whose start fails after it listens (its recovery cannot journal: the disk is full) ends
+ * as a killed one would, its trials left for the next server: it stops listening and lets go of
+ * the state folder, so the process can exit with its error and another server can take the folder.
+ */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it, vi } from "vitest";
+import { lockOwner } from "../../local/lock";
+import { startServer } from "../../local/server";
+import { Store } from "../../local/store";
+import { eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
+
+/** Whether writes fail as on a full disk. */
+const disk = vi.hoisted(() => ({ full: false }));
+
+vi.mock("node:fs", async (importOriginal) => {
+  const fs = await importOriginal<typeof import("node:fs")>();
+  const writeSync = ((...args: unknown[]): number => {
+    if (disk.full) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    return (fs.writeSync as (...a: unknown[]) => number)(...args);
+  }) as typeof fs.writeSync;
+  return { ...fs, default: { ...fs, writeSync }, writeSync };
+});
+
+/** Servers listening in this process. */
+const listening = () => process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length;
+
+describe("a server whose start fails after it listens", () => {
+  it("stops listening and releases the state folder's lock, so its process exits with the error", async () => {
+    const stateDir = tempDir();
+    // A job whose trial died with the last server: recovery journals it as interrupted.
+    const store = new Store(stateDir);
+    const id = store.createJob("projects/p/locations/l", testJob(["--mode=hang"])).id;
+    store.setState(id, "JOB_STATE_RUNNING");
+    store.startTrial(id, [{ parameterId: "x", value: 0.5 }]);
+    store.setPid(id, "1", Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString()));
+    store.close();
+
+    const before = listening();
+    disk.full = true;
+    try {
+      await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
+    } finally {
+      disk.full = false;
+    }
+    // A closed server's handle is freed a little later.
+    expect(await eventually(() => listening() === before)).toBe(true);
+    expect(lockOwner(stateDir)).toBeUndefined();
+    // Once there is room, the next server starts on the folder and records what the failed one could not.
+    const server = await startServer({ stateDir, repoRoot: REPO_ROOT, resumeJobs: false });
+    await server.close();
+    const after = new Store(stateDir);
+    expect(after.get(id)!.trials[0]!.outcome).toBe("interrupted");
+    after.close();
+  });
+});
