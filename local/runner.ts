@@ -199,6 +199,11 @@ export class TrialProcess {
   private nonFiniteStep?: string;
   private ended = false;
   private readonly reader: MetricsReader;
+  /**
+   * The trial's start on performance.now()'s clock, which setting the time of day does not move:
+   * its timeout counts the time it ran (a clock set forward timed out every running trial).
+   */
+  private readonly startedAtMonotonic: number;
 
   /** @param startedAt when the trial started (epoch ms): now for `start`, the trial's start for `attach` */
   constructor(
@@ -211,6 +216,7 @@ export class TrialProcess {
     readonly startedAt = Date.now(),
   ) {
     this.reader = new MetricsReader(command.metricsFile, metricId, this.startedAt);
+    this.startedAtMonotonic = performance.now() - (Date.now() - this.startedAt);
   }
 
   /** Appends a line to the trial's own log (`trial.log`). */
@@ -293,7 +299,7 @@ export class TrialProcess {
     this.poll = setInterval(() => {
       this.look();
       check?.(deadline);
-      if (!this.ended && deadline !== undefined && !this.stopping && Date.now() >= deadline) this.stop("timeout");
+      if (!this.ended && this.timeoutMs !== undefined && !this.stopping && performance.now() - this.startedAtMonotonic >= this.timeoutMs) this.stop("timeout");
     }, this.options.pollMs);
   }
 

@@ -305,6 +305,23 @@ describe("failing trials", () => {
     expect(readFileSync(join(dir, EXIT_STATUS_FILE), "utf8")).toBe("0\n");
   });
 
+  it("times a trial by how long it ran, not by the clock: a clock set forward while it runs does not time it out", async () => {
+    const dir = tempDir();
+    const command = { argv: ["/bin/sh", "-c", "sleep 1"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
+    let exited!: (exit: TrialExit) => void;
+    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
+    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
+    trial.start(dir);
+    // The clock set two hours forward (a VM resumed, a machine without a battery clock synced late).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 2 * 3_600_000);
+      expect(await exit).toMatchObject({ code: 0, signal: null, stopReason: undefined });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("hands on what one look at the metrics file found in one call, so a trainer that reports every step is judged once a look, not once a line", async () => {
     const dir = tempDir();
     const metricsFile = join(dir, "metrics.jsonl");
