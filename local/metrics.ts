@@ -95,7 +95,7 @@ export class MetricsReader {
   constructor(readonly path: string, readonly metricId: string, readonly startedAt: number) {}
 
   /**
-   * Reads the file (absent = nothing yet) and returns what is new since the last look: while the
+   * Reads the file (absent, or no regular file = nothing yet) and returns what is new since the last look: while the
    * trial runs, at most LOOK_BYTES of it (the rest at the next looks), so that no look at a big
    * file (a new server's first) blocks the server for long, or makes a string past V8's limit.
    * @param final the trial's process has ended: a last line without its newline is complete, and the file is read to its end
@@ -109,7 +109,11 @@ export class MetricsReader {
       return update;
     }
     try {
-      const size = fstatSync(fd).size;
+      const stat = fstatSync(fd);
+      // A folder (a trainer that made one there) reads as no file: read(2) on it throws out of the
+      // server's poll, which ended the server, and every next one that followed the trial.
+      if (!stat.isFile()) return update;
+      const size = stat.size;
       // The bytes before where the last look ended are read with the first new ones, so the check
       // that they are unchanged holds for the bytes parsed, even if the file is rewritten meanwhile.
       let skip = this.tail.length;

@@ -2,7 +2,7 @@
  * The local backend's pure parts: the metrics reader, the list filter, the early-stopping rules,
  * the journal's torn-line handling, job ids and ordinals, the suggestion seed.
  */
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { DECAY_FITS_PER_LOOK, decayCheckpoint, decayCurveRule, fitSaturating, medianRule, shouldStop } from "../../local/earlyStopping";
@@ -172,6 +172,14 @@ describe("metrics reader", () => {
     appendFileSync(path, '{"accuracy": 0.5}\n');
     expect(reader.read().measurements).toHaveLength(1);
     expect(reader.read().measurements).toHaveLength(0);
+  });
+
+  it("reads a metrics path that is no file (a trainer made it a folder) as no report, not as an error out of the server's poll", () => {
+    const path = join(tempDir(), "output.metrics");
+    mkdirSync(path);
+    const reader = new MetricsReader(path, "accuracy", 0);
+    expect(reader.read()).toEqual({ measurements: [], nonFinite: [], malformed: [] });
+    expect(reader.read(true)).toEqual({ measurements: [], nonFinite: [], malformed: [] });
   });
 
   it("selects the final measurement: last by default, best by the goal with BEST_MEASUREMENT", () => {
