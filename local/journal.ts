@@ -85,10 +85,17 @@ export class Journal<E> {
   append(event: E, sync = true): void {
     const line = Buffer.from(`${this.torn ? "\n" : ""}${JSON.stringify(event)}\n`);
     this.torn = true;
-    // writeSync may write less than asked (a disk or a file size limit reached) and returns how
-    // much: the rest is written on, and the next call throws (ENOSPC, EFBIG) when none fits.
-    for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written);
-    if (sync) fsyncSync(this.fd);
+    try {
+      // writeSync may write less than asked (a disk or a file size limit reached) and returns how
+      // much: the rest is written on, and the next call throws (ENOSPC, EFBIG) when none fits.
+      for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written);
+      if (sync) fsyncSync(this.fd);
+    } catch (error) {
+      // Named: the error alone ("ENOSPC: no space left on device, write") ends the server
+      // without saying which disk filled, and the state folder may be on another than the work's.
+      const { code, message } = error as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`could not write the journal ${this.path}: ${message}`), { code });
+    }
     this.torn = false;
   }
 
