@@ -74,8 +74,24 @@ export class Journal<E> {
     if (size > 0) {
       const last = Buffer.alloc(1);
       readSync(this.fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) writeSync(this.fd, "\n");
+      try {
+        if (last[0] !== 0x0a) writeSync(this.fd, "\n");
+      } catch (error) {
+        // The disk still full after an append failed part-way: named as append names it.
+        closeSync(this.fd);
+        throw this.writeError(error);
+      }
     }
+  }
+
+  /**
+   * A failed write, naming the journal: the error alone ("ENOSPC: no space left on device,
+   * write") ends the server without saying which disk filled, and the state folder may be on
+   * another than the work's. Its code is kept.
+   */
+  private writeError(error: unknown): Error {
+    const { code, message } = error as NodeJS.ErrnoException;
+    return Object.assign(new Error(`could not write the journal ${this.path}: ${message}`), { code });
   }
 
   /**
@@ -91,10 +107,7 @@ export class Journal<E> {
       for (let written = 0; written < line.length; ) written += writeSync(this.fd, line, written);
       if (sync) fsyncSync(this.fd);
     } catch (error) {
-      // Named: the error alone ("ENOSPC: no space left on device, write") ends the server
-      // without saying which disk filled, and the state folder may be on another than the work's.
-      const { code, message } = error as NodeJS.ErrnoException;
-      throw Object.assign(new Error(`could not write the journal ${this.path}: ${message}`), { code });
+      throw this.writeError(error);
     }
     this.torn = false;
   }

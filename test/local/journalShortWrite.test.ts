@@ -4,6 +4,7 @@
  * must not act on it), and the next append, once there is room again, must not be glued to the
  * part left behind (replay would drop it with the torn line).
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { Journal, replayJournal } from "../../local/journal";
@@ -35,6 +36,24 @@ describe("journal on a full disk", () => {
     // Naming the file: the state folder may be on another disk than the one a user would look at.
     expect(() => journal.append({ n: 2, text: "half written" })).toThrow(`could not write the journal ${path}: ENOSPC: no space left on device, write`);
     disk.room = undefined;
+    journal.append({ n: 3, text: "after room was made" });
+    journal.close();
+    expect(replayJournal(path)).toEqual([
+      { n: 1, text: "kept" },
+      { n: 3, text: "after room was made" },
+    ]);
+  });
+
+  it("names the journal when the next server, the disk still full, cannot end the torn line a failed append left", () => {
+    const path = join(tempDir(), "journal.jsonl");
+    writeFileSync(path, '{"n":1,"text":"kept"}\n{"n":2,"te');
+    disk.room = 0;
+    try {
+      expect(() => new Journal<{ n: number; text: string }>(path)).toThrow(`could not write the journal ${path}: ENOSPC: no space left on device, write`);
+    } finally {
+      disk.room = undefined;
+    }
+    const journal = new Journal<{ n: number; text: string }>(path);
     journal.append({ n: 3, text: "after room was made" });
     journal.close();
     expect(replayJournal(path)).toEqual([
