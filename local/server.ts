@@ -220,7 +220,15 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   } catch {
     // There was none.
   }
-  writeFileSync(tokenPath, `${token}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(tokenPath, `${token}\n`, { mode: 0o600 });
+  } catch (error) {
+    // The disk full: the folder is let go, or this process (a provider's, which lives on) kept
+    // its lock, and every server after, this process's too, was refused the folder.
+    store.close();
+    release();
+    throw error;
+  }
 
   const schedulers = new Map<string, JobScheduler>();
   const schedulerOptions = {

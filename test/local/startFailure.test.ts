@@ -10,16 +10,21 @@ import { startServer } from "../../local/server";
 import { Store } from "../../local/store";
 import { eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
 
-/** Whether writes fail as on a full disk. */
-const disk = vi.hoisted(() => ({ full: false }));
+/** Whether writes fail as on a full disk: every writeSync, or writeFileSync of files with this name. */
+const disk = vi.hoisted(() => ({ full: false, fullFor: undefined as string | undefined }));
 
 vi.mock("node:fs", async (importOriginal) => {
   const fs = await importOriginal<typeof import("node:fs")>();
+  const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
   const writeSync = ((...args: unknown[]): number => {
-    if (disk.full) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    if (disk.full) throw enospc();
     return (fs.writeSync as (...a: unknown[]) => number)(...args);
   }) as typeof fs.writeSync;
-  return { ...fs, default: { ...fs, writeSync }, writeSync };
+  const writeFileSync = ((file: unknown, ...args: unknown[]): void => {
+    if (disk.fullFor !== undefined && String(file).endsWith(`/${disk.fullFor}`)) throw enospc();
+    return (fs.writeFileSync as (...a: unknown[]) => void)(file, ...args);
+  }) as typeof fs.writeFileSync;
+  return { ...fs, default: { ...fs, writeSync, writeFileSync }, writeSync, writeFileSync };
 });
 
 /** Servers listening in this process. */
@@ -52,5 +57,18 @@ describe("a server whose start fails after it listens", () => {
     const after = new Store(stateDir);
     expect(after.get(id)!.trials[0]!.outcome).toBe("interrupted");
     after.close();
+  });
+
+  it("releases the state folder's lock when its token cannot be written, so a server can start on it later in this process", async () => {
+    const stateDir = tempDir();
+    disk.fullFor = "token";
+    try {
+      await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
+    } finally {
+      disk.fullFor = undefined;
+    }
+    expect(lockOwner(stateDir)).toBeUndefined();
+    const server = await startServer({ stateDir, repoRoot: REPO_ROOT });
+    await server.close();
   });
 });
