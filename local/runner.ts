@@ -343,7 +343,12 @@ export class TrialProcess {
     this.ended = true;
     clearInterval(this.poll);
     clearTimeout(this.kill);
-    this.note("left running for the next server");
+    try {
+      this.note("left running for the next server");
+    } catch {
+      // The disk full (a server whose start failed on it lets its trials go): thrown, the note
+      // kept the trials after it followed, and the server its lock, its process from exiting.
+    }
   }
 
   /** Reads the metrics file and hands on what is new. */

@@ -4,13 +4,15 @@
  * the state folder, so the process can exit with its error and another server can take the folder.
  */
 import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { lockOwner } from "../../local/lock";
 import { startServer } from "../../local/server";
 import { Store } from "../../local/store";
 import { eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
 
-/** Whether writes fail as on a full disk: every writeSync, or writeFileSync of files with this name. */
+/** Whether writes fail as on a full disk: every writeSync, or writeFileSync and appendFileSync of files with this name. */
 const disk = vi.hoisted(() => ({ full: false, fullFor: undefined as string | undefined }));
 
 vi.mock("node:fs", async (importOriginal) => {
@@ -24,7 +26,11 @@ vi.mock("node:fs", async (importOriginal) => {
     if (disk.fullFor !== undefined && String(file).endsWith(`/${disk.fullFor}`)) throw enospc();
     return (fs.writeFileSync as (...a: unknown[]) => void)(file, ...args);
   }) as typeof fs.writeFileSync;
-  return { ...fs, default: { ...fs, writeSync, writeFileSync }, writeSync, writeFileSync };
+  const appendFileSync = ((file: unknown, ...args: unknown[]): void => {
+    if (disk.fullFor !== undefined && String(file).endsWith(`/${disk.fullFor}`)) throw enospc();
+    return (fs.appendFileSync as (...a: unknown[]) => void)(file, ...args);
+  }) as typeof fs.appendFileSync;
+  return { ...fs, default: { ...fs, writeSync, writeFileSync, appendFileSync }, writeSync, writeFileSync, appendFileSync };
 });
 
 /** Servers listening in this process. */
@@ -70,5 +76,25 @@ describe("a server whose start fails after it listens", () => {
     expect(lockOwner(stateDir)).toBeUndefined();
     const server = await startServer({ stateDir, repoRoot: REPO_ROOT });
     await server.close();
+  });
+
+  it("releases the state folder's lock when the disk is too full for the note of a trial it leaves to the next server", async () => {
+    const stateDir = tempDir();
+    const store = new Store(stateDir);
+    const id = store.createJob("projects/p/locations/l", testJob(["--mode=hang"])).id;
+    store.setState(id, "JOB_STATE_RUNNING");
+    store.startTrial(id, [{ parameterId: "x", value: 0.5 }]);
+    store.close();
+    // It ended while no server ran: the server follows it (to record its end), noting so in its log.
+    const trialDir = join(stateDir, "jobs", id, "trials", "1");
+    mkdirSync(trialDir, { recursive: true });
+    writeFileSync(join(trialDir, "exit.status"), "0\n");
+    disk.fullFor = "trial.log";
+    try {
+      await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
+    } finally {
+      disk.fullFor = undefined;
+    }
+    expect(lockOwner(stateDir)).toBeUndefined();
   });
 });
