@@ -15,10 +15,15 @@ export function hasEnded(trial: VertexTrial): boolean {
   return trial.state === "SUCCEEDED" || trial.state === "INFEASIBLE";
 }
 
+/** Whether a restart of the local backend interrupted the trial: its rerun is the one that counts. */
+export function wasInterrupted(trial: VertexTrial): boolean {
+  return trial.infeasibleReason === INTERRUPTED_REASON;
+}
+
 /**
  * How many trials have ended toward the study's maxTrialCount: not one a restart of the local
  * backend interrupted, counted in its rerun (counted twice, a study of 4 read "5 of 4").
  */
 export function endedTrialCount(trials: VertexTrial[]): number {
-  return trials.filter((t) => hasEnded(t) && t.infeasibleReason !== INTERRUPTED_REASON).length;
+  return trials.filter((t) => hasEnded(t) && !wasInterrupted(t)).length;
 }

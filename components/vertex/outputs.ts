@@ -3,7 +3,7 @@
  * and, when it ended badly, the reason said for a person.
  */
 import { bestTrial, finalValue } from "../spec/bestTrial";
-import { INTERRUPTED_REASON } from "../spec/trials";
+import { wasInterrupted } from "../spec/trials";
 import type { VertexJob, VertexTrial } from "../spec/vertexJson";
 import type { TrialCounts, TrialSummary, TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
 
@@ -94,7 +94,7 @@ export function failureReason(job: VertexJob): string | undefined {
   // trial a restart of the local backend interrupted is no cause: its rerun is the one that
   // counts (endedTrialCount), and its reason, quoted, read as if the restart had failed the job.
   const reasons = (job.trials ?? [])
-    .filter((t) => t.state === "INFEASIBLE" && t.infeasibleReason && t.infeasibleReason !== INTERRUPTED_REASON)
+    .filter((t) => t.state === "INFEASIBLE" && t.infeasibleReason && !wasInterrupted(t))
     .slice(0, 3)
     .map((t) => `trial ${t.id}: ${t.infeasibleReason}`)
     .filter((reason) => !job.error?.message?.includes(reason));
