@@ -55,9 +55,10 @@ function pythonEnvironment() {
   const python = join(root, ".venv/bin/python");
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8").trim() === wanted) return;
   // A .venv left half-made (setup interrupted, no venv module, a Python the pins do not install
-  // on) would fail every later run the same way: it is made again.
-  if (existsSync(python) && !usableVenv(python)) {
-    console.log("setup: .venv/ is incomplete or of an unsupported Python: making it again");
+  // on, or whose Python is gone: its bin/python a dangling link once the Python that made it was
+  // uninstalled or upgraded away) would fail every later run the same way: it is made again.
+  if (existsSync(join(root, ".venv")) && !(existsSync(python) && usableVenv(python))) {
+    console.log("setup: .venv/ is incomplete, of an unsupported Python or its Python is gone: making it again");
     rmSync(join(root, ".venv"), { recursive: true, force: true });
   }
   if (!existsSync(python)) run(findPython(), ["-m", "venv", ".venv"], "create the Python environment .venv/");

@@ -1,0 +1,50 @@
+/**
+ * scripts/setup.mjs on a scratch copy of the repository (its npm packages taken as installed, a
+ * trainer requirements file that installs nothing): a `.venv/` that cannot be used is made again
+ * rather than failing every later run the same way.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const REPO_ROOT = resolve(__dirname, "..", "..");
+
+/** The supported Python the repository's own .venv was made from (its interpreter's file: sys._base_executable is the venv's own before 3.11). */
+const basePython = spawnSync(join(REPO_ROOT, ".venv", "bin", "python"), ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).stdout.trim();
+
+/** A scratch repository with setup.mjs, whose only `python3` on PATH first is `basePython`. */
+function scratchRepo(): { root: string; env: NodeJS.ProcessEnv } {
+  const root = mkdtempSync(join(tmpdir(), "setup-"));
+  mkdirSync(join(root, "scripts"));
+  copyFileSync(join(REPO_ROOT, "scripts", "setup.mjs"), join(root, "scripts", "setup.mjs"));
+  writeFileSync(join(root, "package-lock.json"), "{}\n");
+  utimesSync(join(root, "package-lock.json"), new Date(2000, 0, 1), new Date(2000, 0, 1));
+  mkdirSync(join(root, "node_modules"));
+  writeFileSync(join(root, "node_modules", ".package-lock.json"), "{}\n");
+  mkdirSync(join(root, "trainer"));
+  writeFileSync(join(root, "trainer", "requirements.txt"), "# nothing to install\n");
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  symlinkSync(basePython, join(bin, "python3"));
+  return { root, env: { ...process.env, PATH: [bin, dirname(process.execPath), process.env.PATH].join(delimiter) } };
+}
+
+function setup(repo: { root: string; env: NodeJS.ProcessEnv }) {
+  return spawnSync(process.execPath, [join(repo.root, "scripts", "setup.mjs")], { cwd: repo.root, env: repo.env, encoding: "utf8" });
+}
+
+describe("setup", () => {
+  it("makes again a .venv whose Python is gone (the Python that made it uninstalled or upgraded away)", () => {
+    const repo = scratchRepo();
+    mkdirSync(join(repo.root, ".venv", "bin"), { recursive: true });
+    writeFileSync(join(repo.root, ".venv", "pyvenv.cfg"), "home = /nonexistent/bin\n");
+    for (const name of ["python", "python3"]) symlinkSync("/nonexistent/bin/python3", join(repo.root, ".venv", "bin", name));
+    const result = setup(repo);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(spawnSync(join(repo.root, ".venv", "bin", "python"), ["-m", "pip", "--version"]).status).toBe(0);
+    expect(readFileSync(join(repo.root, ".venv", ".requirements-sha256"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+});
