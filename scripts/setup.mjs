@@ -40,9 +40,13 @@ function findPython() {
   process.exit(1);
 }
 
-/** The venv's Python is one the pins install on, and it has pip. */
+/**
+ * The venv's Python is one the pins install on, and it has pip, installed in full: pip's
+ * metadata is the last part of its wheel to be written, so a venv whose pip was cut short (the
+ * first run stopped during `python -m venv`) has `import pip` work and `python -m pip` fail.
+ */
 function usableVenv(python) {
-  const probe = spawnSync(python, ["-c", `import sys, pip; print(${SUPPORTED_PYTHON})`], { encoding: "utf8" });
+  const probe = spawnSync(python, ["-c", `import sys, pip, importlib.metadata; importlib.metadata.version("pip"); print(${SUPPORTED_PYTHON})`], { encoding: "utf8" });
   return probe.status === 0 && probe.stdout.trim() === "True";
 }
 

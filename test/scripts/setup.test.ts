@@ -47,4 +47,19 @@ describe("setup", () => {
     expect(spawnSync(join(repo.root, ".venv", "bin", "python"), ["-m", "pip", "--version"]).status).toBe(0);
     expect(readFileSync(join(repo.root, ".venv", ".requirements-sha256"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
   });
+
+  it("makes again a .venv whose pip was left half-installed (the first run stopped while venv installed it)", () => {
+    const repo = scratchRepo();
+    expect(spawnSync(basePython, ["-m", "venv", "--without-pip", ".venv"], { cwd: repo.root }).status).toBe(0);
+    const python = join(repo.root, ".venv", "bin", "python");
+    const purelib = spawnSync(python, ["-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], { encoding: "utf8" }).stdout.trim();
+    // pip's wheel extracted as far as pip/__init__.py: `import pip` works, `python -m pip` does not.
+    mkdirSync(join(purelib, "pip"));
+    writeFileSync(join(purelib, "pip", "__init__.py"), "");
+    const result = setup(repo);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("making it again");
+    expect(spawnSync(python, ["-m", "pip", "--version"]).status).toBe(0);
+  });
 });
