@@ -14,7 +14,10 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 
 function step(title, command, args) {
   console.log(`\n== ${title}`);
-  return spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? "0" } });
+  // Plain output unless colour is asked for: FORCE_COLOR=0 (meant as "no colour") forced it, as
+  // vitest and pytest take the variable's presence, so piped logs (CI's) were full of escapes.
+  const plain = process.env.FORCE_COLOR === undefined ? { NO_COLOR: "1" } : {};
+  return spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...plain } });
 }
 
 // The typecheck counts as one test: vitest runs TypeScript without checking types.
