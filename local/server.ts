@@ -212,6 +212,11 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     release();
     throw error;
   }
+  /** Lets go of the state folder (its journal closed, its lock released): at close, and when the start fails. */
+  const letGoOfFolder = () => {
+    store.close();
+    release();
+  };
   const tokenPath = join(stateDir, "token");
   const token = randomBytes(32).toString("hex");
   // Unlink first: the mode of writeFileSync applies only to a file it creates.
@@ -225,8 +230,7 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   } catch (error) {
     // The disk full: the folder is let go, or this process (a provider's, which lives on) kept
     // its lock, and every server after, this process's too, was refused the folder.
-    store.close();
-    release();
+    letGoOfFolder();
     throw error;
   }
 
@@ -348,12 +352,17 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
       answer(res, method, path, error.httpCode, errorBody(error.httpCode, error.status, error.message));
     });
   });
+  /** Stops accepting connections and drops the open ones; resolves once the server is closed. */
+  const stopListening = () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
   await new Promise<void>((resolvePromise, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, host, () => resolvePromise());
   }).catch((error) => {
-    store.close();
-    release();
+    letGoOfFolder();
     throw error;
   });
   port = (server.address() as AddressInfo).port;
@@ -373,13 +382,9 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     // running, unfollowed, for the next server. Left listening, with its lock and the trials'
     // polls, the server kept its process from exiting after the error (tune run, tune serve hung)
     // and any other server from the folder.
-    await new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    });
+    await stopListening();
     for (const scheduler of schedulers.values()) scheduler.abandon();
-    store.close();
-    release();
+    letGoOfFolder();
     throw error;
   }
 
@@ -393,18 +398,14 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     runningTrials: () => [...schedulers.values()].reduce((n, s) => n + s.runningCount, 0),
     close: () =>
       (closed ??= (async () => {
-        await new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        });
+        await stopListening();
         await Promise.all([...schedulers.values()].map((s) => s.shutdown()));
         try {
           unlinkSync(serverJson);
         } catch {
           // Already gone.
         }
-        store.close();
-        release();
+        letGoOfFolder();
       })()),
   };
 }
