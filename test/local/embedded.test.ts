@@ -1,23 +1,10 @@
 /** `ensureLocalBackend`, the entry of the tuning-job provider and `tune run`. */
 import { mkdirSync, readFileSync, realpathSync, renameSync, utimesSync, writeFileSync } from "node:fs";
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeEmbeddedServers, ensureLocalBackend } from "../../local/embedded";
 import { startServer } from "../../local/server";
-import { client, REPO_ROOT, tempDir } from "./helpers";
-
-/**
- * Another process that takes the folder's lock as a starting server does and holds it for `ms`;
- * with `announceMs`, it writes a token and server.json naming itself after that long
- * (test/local/holdLock.ts). Resolves once the lock is taken.
- */
-async function holdLock(stateDir: string, ms: number, announceMs?: number): Promise<ChildProcess> {
-  const args = [join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, String(ms), ...(announceMs === undefined ? [] : [String(announceMs)])];
-  const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
-  return holder;
-}
+import { client, holdLock, REPO_ROOT, tempDir } from "./helpers";
 
 /** Another repository: any folder other than this one. */
 const OTHER_REPO = tempDir("other-repo-");

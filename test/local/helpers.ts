@@ -1,4 +1,5 @@
-/** Shared pieces of the local backend's tests: a job request, an HTTP caller, waiting, overlap. */
+/** Shared pieces of the local backend's tests: a job request, an HTTP caller, waiting, overlap, other processes. */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
@@ -164,4 +165,21 @@ export async function eventually(check: () => boolean, timeoutMs = 3000): Promis
     await new Promise((r) => setTimeout(r, 50));
   }
   return true;
+}
+
+/** The pid of a process that has exited. */
+export function deadPid(): number {
+  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+}
+
+/**
+ * Another process that takes the folder's lock as a starting server does and holds it for `ms`;
+ * with `announceMs`, it writes a token and server.json naming itself after that long
+ * (test/local/holdLock.ts). Resolves once the lock is taken.
+ */
+export async function holdLock(stateDir: string, ms: number, announceMs?: number): Promise<ChildProcess> {
+  const args = [join(REPO_ROOT, "test/local/holdLock.ts"), stateDir, String(ms), ...(announceMs === undefined ? [] : [String(announceMs)])];
+  const holder = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolvePromise) => holder.stdout!.once("data", resolvePromise));
+  return holder;
 }

@@ -3,17 +3,12 @@
  * several servers started at once on a folder whose owner died exactly one takes it (real
  * processes racing on the real file system).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquireLock, lockOwner } from "../../local/lock";
-import { REPO_ROOT, tempDir } from "./helpers";
-
-/** The pid of a process that has exited. */
-function deadPid(): number {
-  return Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
-}
+import { deadPid, holdLock, REPO_ROOT, tempDir } from "./helpers";
 
 /** Runs `count` contenders that all try to take the lock at the same moment; returns what each printed. */
 async function race(stateDir: string, count: number): Promise<string[]> {
@@ -106,9 +101,8 @@ describe("state folder lock", () => {
 
   it("keeps a live owner's lock when the clock is set forward after it was taken (a VM resumed, a clock without a battery synced late)", async () => {
     const dir = tempDir();
-    const owner = spawn(process.execPath, ["--import", join(REPO_ROOT, "node_modules/tsx/dist/loader.mjs"), join(REPO_ROOT, "test/local/holdLock.ts"), dir, "30000"]);
+    const owner = await holdLock(dir, 30_000);
     try {
-      await new Promise((resolve) => owner.stdout.once("data", resolve));
       // The clock set an hour forward since the owner took its lock: the lock's time is an hour
       // before its owner's start as the clock now reads it (boot time + start ticks).
       const anHourAgo = new Date(Date.now() - 3_600_000);

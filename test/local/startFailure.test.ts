@@ -3,14 +3,13 @@
  * as a killed one would, its trials left for the next server: it stops listening and lets go of
  * the state folder, so the process can exit with its error and another server can take the folder.
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { lockOwner } from "../../local/lock";
 import { startServer } from "../../local/server";
 import { Store } from "../../local/store";
-import { eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
+import { deadPid, eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
 
 /** Whether writes fail as on a full disk: every writeSync, or writeFileSync and appendFileSync of files with this name. */
 const disk = vi.hoisted(() => ({ full: false, fullFor: undefined as string | undefined }));
@@ -44,7 +43,7 @@ describe("a server whose start fails after it listens", () => {
     const id = store.createJob("projects/p/locations/l", testJob(["--mode=hang"])).id;
     store.setState(id, "JOB_STATE_RUNNING");
     store.startTrial(id, [{ parameterId: "x", value: 0.5 }]);
-    store.setPid(id, "1", Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString()));
+    store.setPid(id, "1", deadPid());
     store.close();
 
     const before = listening();
