@@ -65,6 +65,7 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
   if (overrides.maxTrials !== undefined && overrides.parallelTrials === undefined && (study.parallelTrials ?? 1) > overrides.maxTrials) {
     study.parallelTrials = overrides.maxTrials;
   }
+  const stackLabels = result.config.labels ?? {};
   const { job, issues } = buildJob(study, result.config.trainer, {
     backend: "local",
     defaultDisplayName: `tune-${stack}`,
@@ -72,7 +73,7 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     // by the identity label `run` adds, not by this one. A stack name may hold capitals and dots,
     // a label value may not: a name that is a valid value already is kept as it is. Left out when
     // the stack's own labels take every place: added, it refused the 62 labels `pulumi up` takes.
-    labels: { ...(result.config.labels ?? {}), ...(Object.keys(result.config.labels ?? {}).length < MAX_STUDY_LABELS ? { "tune-stack": toLabelValue(stack) } : {}) },
+    labels: Object.keys(stackLabels).length < MAX_STUDY_LABELS ? { ...stackLabels, "tune-stack": toLabelValue(stack) } : { ...stackLabels },
   });
   // A source trainer runs as a module of the repository: one it cannot run is refused before any trial.
   const source = localSourceIssue(result.config.trainer, repoRoot);
