@@ -21,14 +21,14 @@ vi.mock("node:fs", async (importOriginal) => {
     if (disk.full) throw enospc();
     return (fs.writeSync as (...a: unknown[]) => number)(...args);
   }) as typeof fs.writeSync;
-  const writeFileSync = ((file: unknown, ...args: unknown[]): void => {
-    if (disk.fullFor !== undefined && String(file).endsWith(`/${disk.fullFor}`)) throw enospc();
-    return (fs.writeFileSync as (...a: unknown[]) => void)(file, ...args);
-  }) as typeof fs.writeFileSync;
-  const appendFileSync = ((file: unknown, ...args: unknown[]): void => {
-    if (disk.fullFor !== undefined && String(file).endsWith(`/${disk.fullFor}`)) throw enospc();
-    return (fs.appendFileSync as (...a: unknown[]) => void)(file, ...args);
-  }) as typeof fs.appendFileSync;
+  /** `write` (a whole-file write: its first argument the file), failing for files named disk.fullFor. */
+  const fullFor = <W>(write: W): W =>
+    ((file: unknown, ...args: unknown[]): void => {
+      if (disk.fullFor !== undefined && String(file).endsWith(`/${disk.fullFor}`)) throw enospc();
+      return (write as (...a: unknown[]) => void)(file, ...args);
+    }) as W;
+  const writeFileSync = fullFor(fs.writeFileSync);
+  const appendFileSync = fullFor(fs.appendFileSync);
   return { ...fs, default: { ...fs, writeSync, writeFileSync, appendFileSync }, writeSync, writeFileSync, appendFileSync };
 });
 
