@@ -204,7 +204,10 @@ export class JobScheduler {
     this.running.clear();
   }
 
-  /** Server shutdown: ends the trial processes without recording their end (the next start reruns them). */
+  /**
+   * Server shutdown: ends the trial processes without recording their end (the next start reruns
+   * them); a held job's are left running instead (abandon).
+   */
   shutdown(): Promise<void> {
     this.closing = true;
     if (this.held) this.abandon();
