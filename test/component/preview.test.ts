@@ -10,6 +10,11 @@ import { HyperparameterTuningStudy, type StudyDefinition } from "../../component
 import { JOB_TYPE, PROJECT, STACK, type Recorded } from "./mocks";
 import { makeTrainer, ROOT, stackStudy } from "./fixtures";
 
+/** Runs a program of this folder as its own process (`args` its arguments): a failure in an Output's callback is the program's, as the Pulumi runtime reports it. */
+function runProgram(file: string, ...args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", join(__dirname, file), ...args], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+}
+
 const recorded: Recorded[] = [];
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
@@ -36,18 +41,16 @@ describe("HyperparameterTuningStudy at preview", () => {
   });
 
   it("fails the preview of a study given as an Output once it is known, not at up after the children", () => {
-    // Its own process: the failure is the program's, as the Pulumi runtime reports it.
-    const preview = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "outputStudyPreview.ts")], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    const preview = runProgram("outputStudyPreview.ts");
     expect(preview.status).not.toBe(0);
     expect(preview.stderr).toMatch(/HyperparameterTuningStudy pout is invalid:\n\s+study\.parallelTrials: must not exceed maxTrials \(3 > 2\)/);
   });
 
   it("fails the preview of a study under a gcp.Provider without a region, naming it, and at up creates no child", () => {
-    const run = (mode: string) => spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "providerPlacement.ts"), mode], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
-    const preview = run("preview");
+    const preview = runProgram("providerPlacement.ts", "preview");
     expect(preview.status).not.toBe(0);
     expect(preview.stderr).toMatch(/HyperparameterTuningStudy noregion is invalid:\n\s+region: set the region argument or the provider's region/);
-    const up = run("up");
+    const up = runProgram("providerPlacement.ts", "up");
     expect(up.status).not.toBe(0);
     expect(up.stdout.split("\n").filter((line) => line.includes(" noregion-"))).toEqual(["pulumi:providers:gcp noregion-gcp"]);
   });
