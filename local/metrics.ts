@@ -95,9 +95,10 @@ export class MetricsReader {
   constructor(readonly path: string, readonly metricId: string, readonly startedAt: number) {}
 
   /**
-   * Reads the file (absent, or no regular file = nothing yet) and returns what is new since the last look: while the
-   * trial runs, at most LOOK_BYTES of it (the rest at the next looks), so that no look at a big
-   * file (a new server's first) blocks the server for long, or makes a string past V8's limit.
+   * Reads the file (absent, or no regular file = nothing yet) and returns what is new since the
+   * last look: while the trial runs, at most LOOK_BYTES of it (the rest at the next looks), so that
+   * no look at a big file (a new server's first) blocks the server for long, or makes a string
+   * past V8's limit.
    * @param final the trial's process has ended: a last line without its newline is complete, and the file is read to its end
    */
   read(final = false): MetricsUpdate {
