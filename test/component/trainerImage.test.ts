@@ -171,9 +171,10 @@ describe("UploadFilter (gcloud's .gcloudignore rules)", () => {
     const info = spawnSync("gcloud", ["info", "--format=value(basic.python_location,installation.sdk_root)"], { encoding: "utf8" });
     if (info.status !== 0) return undefined;
     const [python, sdk] = info.stdout.trim().split("\t");
+    const folder = JSON.stringify(basename(dir)); // as a Python string
     const script =
-      `import json, os\nfrom googlecloudsdk.api_lib.cloudbuild import snapshot\ns = snapshot.Snapshot(${JSON.stringify(basename(dir))})\n` +
-      `print(json.dumps(sorted(list(s.files) + [d for d in s.dirs if os.path.islink(os.path.join(${JSON.stringify(basename(dir))}, d))])))`;
+      `import json, os\nfrom googlecloudsdk.api_lib.cloudbuild import snapshot\ns = snapshot.Snapshot(${folder})\n` +
+      `print(json.dumps(sorted(list(s.files) + [d for d in s.dirs if os.path.islink(os.path.join(${folder}, d))])))`;
     const out = spawnSync(python!, ["-c", script], { cwd: dirname(dir), encoding: "utf8", env: { ...process.env, PYTHONPATH: `${sdk}/lib:${sdk}/lib/third_party` } });
     return out.status === 0 ? { files: JSON.parse(out.stdout) as string[] } : { error: out.stderr };
   }
