@@ -8,12 +8,26 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { localTrainerCommand, type VertexJob } from "../../components/spec";
 import { localBackendIssues } from "../../components/spec/localRules";
 import { isCredentialVariable, trialCommand } from "../../local/command";
-import { EXIT_STATUS_FILE, STOP_REASON_FILE, TrialProcess, type TrialExit } from "../../local/runner";
+import { EXIT_STATUS_FILE, STOP_REASON_FILE, TrialProcess, type TrialExit, type TrialHooks } from "../../local/runner";
 import type { Measurement } from "../../local/metrics";
 import { failureBudget, studySeed } from "../../local/scheduler";
 import { suggest, type Suggest, type SuggestRequest } from "../../optimizer";
 import { startServer, type LocalServer } from "../../local/server";
 import { alive, client, eventually, maxOverlap, REPO_ROOT, tempDir, testJob } from "./helpers";
+
+/**
+ * Starts `script` under /bin/sh as a trial whose folder and working directory are `dir` (timeout
+ * 60 s, looked at every 50 ms); `exit` resolves with its end. `path` replaces the command's PATH.
+ */
+function startTrial(dir: string, script: string, options: { path?: string; onMeasurements?: TrialHooks["onMeasurements"] } = {}): { trial: TrialProcess; exit: Promise<TrialExit> } {
+  const env = { PATH: options.path ?? process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") };
+  const command = { argv: ["/bin/sh", "-c", script], env, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
+  let exited!: (exit: TrialExit) => void;
+  const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
+  const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: options.onMeasurements ?? (() => undefined), onExit: exited }, { pollMs: 50, graceMs: 300 });
+  trial.start(dir);
+  return { trial, exit };
+}
 
 let server: LocalServer;
 let api: ReturnType<typeof client>;
@@ -271,11 +285,7 @@ describe("failing trials", () => {
 
   it("leaves a trial that ended on its own as it ended when a stop comes before its exit is handled", async () => {
     const dir = tempDir();
-    const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
-    let exited!: (exit: TrialExit) => void;
-    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
-    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
-    trial.start(dir);
+    const { trial, exit } = startTrial(dir, "exit 0");
     // Spun without yielding: the command ends and its shell records the status, but this process
     // cannot handle the exit before the stop, as when a cancel lands in that window.
     const until = Date.now() + 10_000;
@@ -292,11 +302,7 @@ describe("failing trials", () => {
     const bin = join(dir, "bin");
     mkdirSync(bin);
     writeFileSync(join(bin, "mv"), `#!/bin/sh\n: > "${join(dir, "in-mv")}"\nwhile [ ! -e "${join(dir, "go")}" ]; do sleep 0.01; done\nexec /bin/mv "$@"\n`, { mode: 0o755 });
-    const command = { argv: ["/bin/sh", "-c", "exit 0"], env: { PATH: `${bin}:${process.env.PATH ?? ""}`, AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
-    let exited!: (exit: TrialExit) => void;
-    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
-    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
-    trial.start(dir);
+    const { trial, exit } = startTrial(dir, "exit 0", { path: `${bin}:${process.env.PATH ?? ""}` });
     expect(await eventually(() => existsSync(join(dir, "in-mv")), 10_000)).toBe(true);
     trial.stop("cancel");
     writeFileSync(join(dir, "go"), "");
@@ -307,11 +313,7 @@ describe("failing trials", () => {
 
   it("times a trial by how long it ran, not by the clock: a clock set forward while it runs does not time it out", async () => {
     const dir = tempDir();
-    const command = { argv: ["/bin/sh", "-c", "sleep 1"], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile: join(dir, "metrics.jsonl") };
-    let exited!: (exit: TrialExit) => void;
-    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
-    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: () => undefined, onExit: exited }, { pollMs: 50, graceMs: 300 });
-    trial.start(dir);
+    const { exit } = startTrial(dir, "sleep 1");
     // The clock set two hours forward (a VM resumed, a machine without a battery clock synced late).
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
@@ -328,12 +330,8 @@ describe("failing trials", () => {
     const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ accuracy: String(i / 500), global_step: String(i + 1), timestamp: 1 + i }));
     writeFileSync(join(dir, "prepared.jsonl"), `${lines.join("\n")}\n`);
     // Renamed into place at once: the first look that sees the file sees all 500 lines.
-    const command = { argv: ["/bin/sh", "-c", `mv "${join(dir, "prepared.jsonl")}" "${metricsFile}"; sleep 0.3`], env: { PATH: process.env.PATH ?? "", AIP_MODEL_DIR: join(dir, "model") }, withheld: [], metricsFile };
     const looks: Measurement[][] = [];
-    let exited!: (exit: TrialExit) => void;
-    const exit = new Promise<TrialExit>((resolve) => (exited = resolve));
-    const trial = new TrialProcess(dir, command, "accuracy", 60_000, { onMeasurements: (m) => void looks.push(m), onExit: exited }, { pollMs: 50, graceMs: 300 });
-    trial.start(dir);
+    const { exit } = startTrial(dir, `mv "${join(dir, "prepared.jsonl")}" "${metricsFile}"; sleep 0.3`, { onMeasurements: (m) => void looks.push(m) });
     expect(await exit).toMatchObject({ code: 0 });
     expect(looks.map((m) => m.length)).toEqual([500]);
     expect(looks[0]!.map((m) => m.stepCount)).toEqual(lines.map((_, i) => String(i + 1)));
