@@ -35,24 +35,35 @@ vi.mock("node:fs", async (importOriginal) => {
 /** Servers listening in this process. */
 const listening = () => process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length;
 
+/** A RUNNING job of the folder with its trial 1 started (`pid` its recorded process, if given), as a server that died left it; returns its id. */
+function jobWithStartedTrial(stateDir: string, pid?: number): string {
+  const store = new Store(stateDir);
+  const id = store.createJob("projects/p/locations/l", testJob(["--mode=hang"])).id;
+  store.setState(id, "JOB_STATE_RUNNING");
+  store.startTrial(id, [{ parameterId: "x", value: 0.5 }]);
+  if (pid !== undefined) store.setPid(id, "1", pid);
+  store.close();
+  return id;
+}
+
+/** Starts a server on the folder while the disk is `full` as given, and expects the start to fail with ENOSPC; the disk has room again after. */
+async function expectStartOnFullDisk(stateDir: string, full: Partial<typeof disk>): Promise<void> {
+  Object.assign(disk, full);
+  try {
+    await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
+  } finally {
+    Object.assign(disk, { full: false, fullFor: undefined });
+  }
+}
+
 describe("a server whose start fails after it listens", () => {
   it("stops listening and releases the state folder's lock, so its process exits with the error", async () => {
     const stateDir = tempDir();
     // A job whose trial died with the last server: recovery journals it as interrupted.
-    const store = new Store(stateDir);
-    const id = store.createJob("projects/p/locations/l", testJob(["--mode=hang"])).id;
-    store.setState(id, "JOB_STATE_RUNNING");
-    store.startTrial(id, [{ parameterId: "x", value: 0.5 }]);
-    store.setPid(id, "1", deadPid());
-    store.close();
+    const id = jobWithStartedTrial(stateDir, deadPid());
 
     const before = listening();
-    disk.full = true;
-    try {
-      await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
-    } finally {
-      disk.full = false;
-    }
+    await expectStartOnFullDisk(stateDir, { full: true });
     // A closed server's handle is freed a little later.
     expect(await eventually(() => listening() === before)).toBe(true);
     expect(lockOwner(stateDir)).toBeUndefined();
@@ -66,12 +77,7 @@ describe("a server whose start fails after it listens", () => {
 
   it("releases the state folder's lock when its token cannot be written, so a server can start on it later in this process", async () => {
     const stateDir = tempDir();
-    disk.fullFor = "token";
-    try {
-      await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
-    } finally {
-      disk.fullFor = undefined;
-    }
+    await expectStartOnFullDisk(stateDir, { fullFor: "token" });
     expect(lockOwner(stateDir)).toBeUndefined();
     const server = await startServer({ stateDir, repoRoot: REPO_ROOT });
     await server.close();
@@ -79,21 +85,12 @@ describe("a server whose start fails after it listens", () => {
 
   it("releases the state folder's lock when the disk is too full for the note of a trial it leaves to the next server", async () => {
     const stateDir = tempDir();
-    const store = new Store(stateDir);
-    const id = store.createJob("projects/p/locations/l", testJob(["--mode=hang"])).id;
-    store.setState(id, "JOB_STATE_RUNNING");
-    store.startTrial(id, [{ parameterId: "x", value: 0.5 }]);
-    store.close();
+    const id = jobWithStartedTrial(stateDir);
     // It ended while no server ran: the server follows it (to record its end), noting so in its log.
     const trialDir = join(stateDir, "jobs", id, "trials", "1");
     mkdirSync(trialDir, { recursive: true });
     writeFileSync(join(trialDir, "exit.status"), "0\n");
-    disk.fullFor = "trial.log";
-    try {
-      await expect(startServer({ stateDir, repoRoot: REPO_ROOT })).rejects.toThrow(/ENOSPC/);
-    } finally {
-      disk.fullFor = undefined;
-    }
+    await expectStartOnFullDisk(stateDir, { fullFor: "trial.log" });
     expect(lockOwner(stateDir)).toBeUndefined();
   });
 });
