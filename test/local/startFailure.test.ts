@@ -1,7 +1,8 @@
 /**
- * A server whose start fails after it listens (its recovery cannot journal: the disk is full) ends
- * as a killed one would, its trials left for the next server: it stops listening and lets go of
- * the state folder, so the process can exit with its error and another server can take the folder.
+ * A server whose start fails on a full disk lets go of the state folder, so the process can exit
+ * with its error and another server can take the folder: before it listens (its token cannot be
+ * written), and after (its recovery cannot journal, or cannot note a trial it follows), when it
+ * ends as a killed one would, its trials left for the next server, and stops listening.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -56,7 +57,7 @@ async function expectStartOnFullDisk(stateDir: string, full: Partial<typeof disk
   }
 }
 
-describe("a server whose start fails after it listens", () => {
+describe("a server whose start fails on a full disk", () => {
   it("stops listening and releases the state folder's lock, so its process exits with the error", async () => {
     const stateDir = tempDir();
     // A job whose trial died with the last server: recovery journals it as interrupted.
