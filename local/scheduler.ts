@@ -42,6 +42,11 @@ export interface SchedulerOptions extends RunnerOptions {
   suggest?: Suggest;
 }
 
+/** The trials that count toward maxTrialCount: not one a restart interrupted (its rerun counts). */
+function countedTrials(trials: TrialRecord[]): TrialRecord[] {
+  return trials.filter((t) => t.outcome !== "interrupted");
+}
+
 /** `maxFailedTrialCount: 0` means "the backend decides": max(3, 20% of the max trial count). */
 export function failureBudget(job: { maxFailedTrialCount?: number | null; maxTrialCount?: number | null }): number {
   const given = job.maxFailedTrialCount ?? 0;
@@ -270,9 +275,9 @@ export class JobScheduler {
       this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: this.failureCode, message: this.failure });
     } else if (succeeded.length > 0) {
       this.store.setState(this.record.id, "JOB_STATE_SUCCEEDED");
-      this.log(`succeeded: ${succeeded.length} of ${trials.filter((t) => t.outcome !== "interrupted").length} trials succeeded`);
+      this.log(`succeeded: ${succeeded.length} of ${countedTrials(trials).length} trials succeeded`);
     } else {
-      const reasons = trials.filter((t) => t.outcome !== "interrupted").slice(0, 3).map((t) => `trial ${t.trial.id}: ${t.trial.infeasibleReason}`);
+      const reasons = countedTrials(trials).slice(0, 3).map((t) => `trial ${t.trial.id}: ${t.trial.infeasibleReason}`);
       const message = trials.length === 0 ? "the optimizer suggested no trial" : `no trial succeeded: ${reasons.join("; ")}`;
       this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: 9, message });
       this.log(message);
@@ -303,7 +308,7 @@ export class JobScheduler {
       this.checkFailures();
       if (this.failure) return;
       const trials = this.record.trials;
-      const counted = trials.filter((t) => t.outcome !== "interrupted").length;
+      const counted = countedTrials(trials).length;
       if (counted >= max) return;
       const rerun = trials.find((t) => t.outcome === "interrupted" && !trials.some((r) => r.rerunOf === t.trial.id));
       if (rerun) {
