@@ -56,7 +56,9 @@ export function flagValue(value: number | string, spec: ParameterSpec | undefine
 /**
  * Whether a variable of the server's environment carries credentials, by its name: the
  * deployer's Google credentials (`GOOGLE_OAUTH_ACCESS_TOKEN`, `GOOGLE_CREDENTIALS`,
- * `GOOGLE_APPLICATION_CREDENTIALS`, a `..._KEYFILE_JSON`, `CLOUDSDK_AUTH_...`), Pulumi's
+ * `GOOGLE_APPLICATION_CREDENTIALS`, a `..._KEYFILE_JSON`, `CLOUDSDK_AUTH_...`, and `CLOUDSDK_CONFIG`:
+ * gcloud's folder, which holds gcloud's login and the Application Default Credentials file that
+ * google-auth and TensorFlow's `gs://` file system read from there), Pulumi's
  * (`PULUMI_ACCESS_TOKEN`, `PULUMI_CONFIG_PASSPHRASE`, and `PULUMI_CONFIG`, the program's
  * config with its secrets decrypted), and any name with a `TOKEN`, `SECRET`, `PASSWORD`,
  * `PASSPHRASE`, `CREDENTIAL(S)`, `KEYFILE`, `API_KEY` or `PRIVATE_KEY` segment. A trial does not
@@ -66,7 +68,7 @@ export function flagValue(value: number | string, spec: ParameterSpec | undefine
  * `trial.env` gives it. Segments, not substrings: `TOKENIZERS_PARALLELISM` is passed.
  */
 export function isCredentialVariable(name: string): boolean {
-  return /^PULUMI_CONFIG(_|$)|^CLOUDSDK_AUTH_|(^|_)(TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?|KEYFILE|API_KEY|PRIVATE_KEY)(_|$)/i.test(name);
+  return /^PULUMI_CONFIG(_|$)|^CLOUDSDK_AUTH_|^CLOUDSDK_CONFIG$|(^|_)(TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?|KEYFILE|API_KEY|PRIVATE_KEY)(_|$)/i.test(name);
 }
 
 /**

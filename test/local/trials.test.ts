@@ -370,6 +370,11 @@ describe("trial command", () => {
     expect(passed.filter(isCredentialVariable)).toEqual([]);
   });
 
+  it("withholds CLOUDSDK_CONFIG, gcloud's folder: gcloud's login and the ADC file there (google-auth, TensorFlow's gs://) would authenticate a trial as the deployer", () => {
+    expect(isCredentialVariable("CLOUDSDK_CONFIG")).toBe(true);
+    expect(isCredentialVariable("CLOUDSDK_CORE_PROJECT")).toBe(false);
+  });
+
   it("maps gs:// output under <state>/gcs/, and refuses a . or .. segment (Cloud Storage's text, a climb here)", () => {
     const job = (outputUriPrefix: string): VertexJob => ({ trialJobSpec: { baseOutputDirectory: { outputUriPrefix }, workerPoolSpecs: [{ containerSpec: { imageUri: "x", command: ["train"] } }] } });
     const ctx = { repoRoot: "/repo", stateDir: "/state", trialDir: "/state/jobs/1/trials/3", trialId: "3", cores: 1 };
