@@ -67,9 +67,28 @@ function unquote(value: string): string {
   }
 }
 
-/** `*` in a `:` match is a wildcard over any characters; everything else is literal. */
-function wildcard(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split("*").map((s) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+/**
+ * `*` in a `:` match is a wildcard over any characters; everything else is literal. Matched by
+ * finding each literal piece in turn, the leftmost place after the last: a regular expression of
+ * `.*`s backtracks over every way to place them, and `display_name:"a*a*a*a*a*a*a*a*a*a*b"`
+ * against a 40-character name held the server (every job's trials with it) for 14 s.
+ */
+function wildcard(pattern: string): { test(text: string): boolean } {
+  const [first, ...rest] = pattern.split("*");
+  const last = rest.pop();
+  return {
+    test: (text) => {
+      if (last === undefined) return text === first;
+      if (text.length < first.length + last.length || !text.startsWith(first) || !text.endsWith(last)) return false;
+      let at = first.length;
+      for (const piece of rest) {
+        const found = text.indexOf(piece, at);
+        if (found < 0 || found + piece.length > text.length - last.length) return false;
+        at = found + piece.length;
+      }
+      return true;
+    },
+  };
 }
 
 function term(text: string): JobPredicate {

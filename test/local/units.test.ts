@@ -240,6 +240,19 @@ describe("list filter", () => {
     }
     expect(parseFilter('state="JOB_STATE_PARTIALLY_SUCCEEDED"')({ state: "JOB_STATE_RUNNING" })).toBe(false);
   });
+  it("matches * wildcards in time linear in the name, not by backtracking over every way to place them", () => {
+    // A regular expression of .*s took 14 s here over this name (each further * about ten times more).
+    const name = { displayName: "a".repeat(40) };
+    const started = performance.now();
+    expect(parseFilter(`display_name:"${"a*".repeat(10)}b"`)(name)).toBe(false);
+    expect(parseFilter(`display_name:"${"a*".repeat(10)}a"`)(name)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1000);
+    for (const [pattern, text, matches] of [
+      ["*", "", true], ["ab*", "ab", true], ["*ab*ba*", "xabaxba", true], ["a*a", "a", false], ["a*b*c", "acb", false], ["a.b*", "axb", false], ["*x*", "line\nx", true],
+    ] as const) {
+      expect(parseFilter(`display_name:${JSON.stringify(pattern)}`)({ displayName: text }), `${pattern} ${JSON.stringify(text)}`).toBe(matches);
+    }
+  });
   it("splits on AND only outside quoted strings", () => {
     const named = { state: "JOB_STATE_RUNNING", displayName: "a AND b", labels: { "x-and-y": "p AND q" } };
     expect(parseFilter('display_name="a AND b"')(named)).toBe(true);
