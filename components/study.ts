@@ -116,7 +116,11 @@ export interface HyperparameterTuningStudyArgs {
   localStateDir?: pulumi.Input<string>;
   /** Local backend: the folder trial commands run from. Default: the Pulumi project root. */
   localRepoRoot?: pulumi.Input<string>;
-  /** Override of the Vertex API root, e.g. a local server started by hand. Default: the regional endpoint. */
+  /**
+   * Override of the Vertex API root, e.g. a local server started by hand. Default: the regional
+   * endpoint. On the vertex backend https, or plain http to this machine only: every request
+   * carries the deployer's Google token.
+   */
   apiEndpoint?: pulumi.Input<string>;
 }
 

@@ -16,7 +16,7 @@ export interface TuningJobInputs {
   job: VertexJob;
   /** `vertex` (default) or `local`: the local backend runs an embedded server over `localStateDir`. */
   backend?: Backend;
-  /** Override of the API root, e.g. `http://127.0.0.1:8080/` for a local server started by hand or a test. */
+  /** Override of the API root, e.g. `http://127.0.0.1:8080/` for a local server started by hand or a test. On the vertex backend https, or plain http to this machine only (requests carry the Google token). */
   apiEndpoint?: string;
   /** State folder of the local backend (its journal, trial folders, token). Default `.tune/state` under the repository root. */
   localStateDir?: string;

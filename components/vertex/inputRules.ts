@@ -71,8 +71,14 @@ export function checkInputs(_olds: TuningJobInputs, news: TuningJobInputs): pulu
       failures.push({ property: key, reason: `must be a non-empty string (got ${JSON.stringify(value)})` });
     }
   }
-  if (typeof news.apiEndpoint === "string" && !isUnknown(news.apiEndpoint) && !/^https?:\/\/[^/\s]+/.test(news.apiEndpoint)) {
-    failures.push({ property: "apiEndpoint", reason: `must be an http(s) URL such as http://127.0.0.1:8080/ (got ${JSON.stringify(news.apiEndpoint)})` });
+  if (typeof news.apiEndpoint === "string" && !isUnknown(news.apiEndpoint)) {
+    if (!/^https?:\/\/[^/\s]+/.test(news.apiEndpoint)) {
+      failures.push({ property: "apiEndpoint", reason: `must be an http(s) URL such as http://127.0.0.1:8080/ (got ${JSON.stringify(news.apiEndpoint)})` });
+    } else if (!isLocal(news) && !/^https:|^http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?(\/|$)/i.test(news.apiEndpoint)) {
+      // The vertex backend sends the deployer's Google token with every request: in clear text
+      // over plain http to another machine.
+      failures.push({ property: "apiEndpoint", reason: `plain http carries the deployer's Google token in clear text: use https, or http to this machine only (127.0.0.1, [::1], localhost) (got ${JSON.stringify(news.apiEndpoint)})` });
+    }
   }
   if (news.job === undefined || news.job === null) {
     failures.push({ property: "job", reason: "job is required" });

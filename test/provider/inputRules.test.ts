@@ -40,6 +40,15 @@ describe("check", () => {
     ]);
   });
 
+  it("refuses an endpoint of plain http to another machine on Vertex: every request carries the deployer's Google token", async () => {
+    const failures = async (apiEndpoint: string, backend?: "local") => (await tuningJobProvider.check({} as TuningJobInputs, inputs({ apiEndpoint, backend }))).failures ?? [];
+    expect((await failures("http://vertex-proxy.corp.example:8080/")).map((f) => f.property)).toEqual(["apiEndpoint"]);
+    expect((await failures("http://127.0.0.1.evil.example/")).map((f) => f.property)).toEqual(["apiEndpoint"]);
+    for (const fine of ["https://vertex-proxy.corp.example/", "http://127.0.0.1:8080/", "http://localhost:8080", "http://[::1]:9/"]) expect(await failures(fine), fine).toEqual([]);
+    // The local backend's token is its own, and its server is on loopback anyway.
+    expect(await failures("http://vertex-proxy.corp.example:8080/", "local")).toEqual([]);
+  });
+
   it("refuses a project or location Vertex AI would refuse at up, on Vertex only: the local backend takes any name", async () => {
     const news = inputs({ project: "p", location: "US-CENTRAL1" });
     expect((await tuningJobProvider.check({} as TuningJobInputs, news)).failures!.map((f) => f.property)).toEqual(["project", "location"]);
