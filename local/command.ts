@@ -61,14 +61,17 @@ export function flagValue(value: number | string, spec: ParameterSpec | undefine
  * google-auth and TensorFlow's `gs://` file system read from there), Pulumi's
  * (`PULUMI_ACCESS_TOKEN`, `PULUMI_CONFIG_PASSPHRASE`, and `PULUMI_CONFIG`, the program's
  * config with its secrets decrypted), and any name with a `TOKEN`, `SECRET`, `PASSWORD`,
- * `PASSPHRASE`, `CREDENTIAL(S)`, `KEYFILE`, `API_KEY` or `PRIVATE_KEY` segment. A trial does not
+ * `PASSPHRASE`, `CREDENTIAL(S)`, `KEYFILE`, `API_KEY` or `PRIVATE_KEY` segment, and the
+ * well-known ones no segment names: PostgreSQL's `PGPASSWORD`, MySQL's `MYSQL_PWD`, Kaggle's
+ * `KAGGLE_KEY`, GitLab's `DOCKER_AUTH_CONFIG`, npm's `..._authToken`, and the credentials file of
+ * Google's GitHub action (`GOOGLE_GHA_CREDS_PATH`). A trial does not
  * inherit them: a trial's container on Vertex AI has only its image's variables and the job's
  * own, never the deployer's credentials, so a trainer that prints its environment leaks nothing
  * here either, and one that needs a credential fails here as it would there, until the study's
  * `trial.env` gives it. Segments, not substrings: `TOKENIZERS_PARALLELISM` is passed.
  */
 export function isCredentialVariable(name: string): boolean {
-  return /^PULUMI_CONFIG(_|$)|^CLOUDSDK_AUTH_|^CLOUDSDK_CONFIG$|(^|_)(TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?|KEYFILE|API_KEY|PRIVATE_KEY)(_|$)/i.test(name);
+  return /^PULUMI_CONFIG(_|$)|^CLOUDSDK_AUTH_|^CLOUDSDK_CONFIG$|^(PGPASSWORD|MYSQL_PWD|KAGGLE_KEY|DOCKER_AUTH_CONFIG|GOOGLE_GHA_CREDS_PATH)$|_authToken$|(^|_)(TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?|KEYFILE|API_KEY|PRIVATE_KEY)(_|$)/i.test(name);
 }
 
 /**

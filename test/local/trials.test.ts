@@ -364,8 +364,10 @@ describe("trial command", () => {
       "GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_CREDENTIALS", "GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
       "PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
       "GITHUB_TOKEN", "WANDB_API_KEY", "DB_PASSWORD", "ssh_private_key", "token",
+      // Well known, though no segment names them.
+      "PGPASSWORD", "MYSQL_PWD", "KAGGLE_KEY", "DOCKER_AUTH_CONFIG", "npm_config__authToken", "npm_config_//registry.npmjs.org/:_authToken", "GOOGLE_GHA_CREDS_PATH",
     ];
-    const passed = ["PATH", "HOME", "TOKENIZERS_PARALLELISM", "KEYBOARD", "PULUMI_HOME", "CLOUDSDK_CORE_PROJECT", "CUDA_VISIBLE_DEVICES", "KERAS_HOME", "MONKEY_SECRETARY"];
+    const passed = ["PATH", "HOME", "PWD", "TOKENIZERS_PARALLELISM", "KEYBOARD", "PULUMI_HOME", "CLOUDSDK_CORE_PROJECT", "CUDA_VISIBLE_DEVICES", "KERAS_HOME", "MONKEY_SECRETARY", "KAGGLE_USERNAME", "MYSQL_HOST"];
     expect(withheld.filter((name) => !isCredentialVariable(name))).toEqual([]);
     expect(passed.filter(isCredentialVariable)).toEqual([]);
   });
