@@ -59,6 +59,7 @@ describe("early stopping", () => {
     const job = await run(curvesJob({ decayCurveStoppingSpec: { useElapsedDuration: false } }, join(tempDir(), "overlap.log")));
     expect(job.state).toBe("JOB_STATE_SUCCEEDED");
     const trials = job.trials as Trial[];
+    expect(trials.map((t) => t.parameters![0].value)).toEqual(["0.9", "0.85", "0.8", "0.1", "0.2"]);
     expect(trials.slice(0, 3).every((t) => !t.earlyStopped && t.measurements!.length === 8)).toBe(true);
     for (const t of trials.slice(3)) {
       expect(t.earlyStopped).toBe(true);
@@ -95,6 +96,7 @@ describe("early stopping", () => {
       medianAutomatedStoppingSpec: { useElapsedDuration: false },
     }));
     const trials = job.trials as Trial[];
+    expect(trials.map((t) => t.parameters![0].value)).toEqual(["0.9", "0.85", "0.8", "0.1", "0.2"]);
     expect(trials.slice(0, 3).every((t) => t.state === "SUCCEEDED")).toBe(true);
     for (const t of trials.slice(3)) {
       expect(t.measurements!.length).toBeLessThan(7); // stopped early: 7 finite reports make a full run
@@ -104,6 +106,7 @@ describe("early stopping", () => {
 
   it("leaves every trial alone without a stopping spec", async () => {
     const job = await run(curvesJob({}, join(tempDir(), "overlap.log")));
+    expect(job.trials).toHaveLength(5);
     expect((job.trials as Trial[]).every((t) => !t.earlyStopped && t.measurements!.length === 8)).toBe(true);
   });
 });
