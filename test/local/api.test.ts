@@ -194,6 +194,7 @@ describe("validation", () => {
     expect(created.body.studySpec.parameters).toMatchObject([{ doubleValueSpec: { minValue: 0, maxValue: 0.9 } }, { integerValueSpec: { minValue: "0", maxValue: "3" } }]);
     const done = await api.waitFor(created.body.name.split("/").pop());
     expect(done.state).toBe("JOB_STATE_SUCCEEDED");
+    expect(done.trials).toHaveLength(2);
     for (const trial of done.trials!) {
       const [x, n] = trial.parameters!.map((p) => p.value as number);
       expect(x).toBeGreaterThanOrEqual(0);
