@@ -368,7 +368,9 @@ describe("tune run", () => {
     const result = await runStudy({ repoRoot: root, stack: "t", output: { write: (t) => void lines.push(t), tty: false } });
     expect(result.job.state).toBe("JOB_STATE_FAILED");
     const why = "the trial process exited with code 3; last lines of stderr: Traceback: ValueError: the trainer blew up on purpose";
-    expect(lines.filter((l) => l.startsWith("trial ")).every((l) => l.includes(`INFEASIBLE (${why})`)), lines.join("")).toBe(true);
+    const trialLines = lines.filter((l) => l.startsWith("trial "));
+    expect(trialLines, lines.join("")).toHaveLength(2);
+    expect(trialLines.every((l) => l.includes(`INFEASIBLE (${why})`)), lines.join("")).toBe(true);
     const html = readFileSync(result.reportPath, "utf8");
     expect(html).toContain(`<td>${why}</td>`);
     expect(html).toMatch(/<pre class="error">[^<]*the trainer blew up on purpose[^<]*<\/pre>/);
