@@ -116,6 +116,7 @@ describe("output warping", () => {
   it("warps labels of any magnitude to finite values, in order, the same as the labels scaled down", () => {
     for (const labels of [[1e200, 1, 2, NaN], [1e308, -1e308, 0], [-1e300, -2e300, -3e300, 5]]) {
       const w = warpLabels(labels)!;
+      expect(w).toHaveLength(labels.length);
       for (const v of w) expect(Number.isFinite(v)).toBe(true);
       const scale = Math.max(...labels.filter(Number.isFinite).map(Math.abs));
       const scaled = warpLabels(labels.map((v) => v / scale))!;
