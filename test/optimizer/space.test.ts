@@ -73,7 +73,9 @@ describe("search space mapping", () => {
       expect(Number.isInteger(a.intlog)).toBe(true);
       expect([16, 32, 64, 256]).toContain(a.disc);
       expect(["adam", "sgd", "rmsprop"]).toContain(a.cat);
-      encode(space, a).forEach((v, d) => expect(v).toBeCloseTo(x[d]!, 12));
+      const encoded = encode(space, a);
+      expect(encoded).toHaveLength(x.length);
+      encoded.forEach((v, d) => expect(v).toBeCloseTo(x[d]!, 12));
     }
   });
 
