@@ -3,7 +3,7 @@
 // the npm packages (from the committed lockfile) and the project's Python environment `.venv/`
 // (CPU TensorFlow and the trainer's pinned requirements). Needs only Node, npm and Python 3.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,9 +61,19 @@ function pythonEnvironment() {
   // A .venv left half-made (setup interrupted, no venv module, a Python the pins do not install
   // on, or whose Python is gone: its bin/python a dangling link once the Python that made it was
   // uninstalled or upgraded away) would fail every later run the same way: it is made again.
-  if (existsSync(join(root, ".venv")) && !(existsSync(python) && usableVenv(python))) {
+  const venv = join(root, ".venv");
+  const found = lstatSync(venv, { throwIfNoEntry: false });
+  if (found && !(existsSync(python) && usableVenv(python))) {
+    // Only a folder of its own is made again: a .venv that is a symbolic link (to a venv shared
+    // with another checkout) or a file (a path to a venv elsewhere, as some tools keep) is the
+    // user's, and removing it would silently drop what it stands for.
+    if (!found.isDirectory()) {
+      const what = found.isSymbolicLink() ? `a symbolic link to ${readlinkSync(venv)}` : "not a folder";
+      console.error(`setup: .venv is ${what}, and no usable Python environment (Python 3.10 to 3.12 with pip): setup makes .venv/ again only when it is a folder of its own; repair it there, or move .venv away and run setup again`);
+      process.exit(1);
+    }
     console.log("setup: .venv/ is incomplete, of an unsupported Python or its Python is gone: making it again");
-    rmSync(join(root, ".venv"), { recursive: true, force: true });
+    rmSync(venv, { recursive: true, force: true });
   }
   if (!existsSync(python)) run(findPython(), ["-m", "venv", ".venv"], "create the Python environment .venv/");
   if (files.length) {

@@ -4,7 +4,7 @@
  * rather than failing every later run the same way.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -61,5 +61,27 @@ describe("setup", () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("making it again");
     expect(spawnSync(python, ["-m", "pip", "--version"]).status).toBe(0);
+  });
+
+  it("leaves a .venv that is a symbolic link or a file alone, and says so, rather than replacing it with a venv of its own", () => {
+    // A link to a venv shared with another checkout, whose Python is gone: the link is the user's.
+    const linked = scratchRepo();
+    const shared = mkdtempSync(join(tmpdir(), "shared-venv-"));
+    mkdirSync(join(shared, "bin"));
+    writeFileSync(join(shared, "pyvenv.cfg"), "home = /nonexistent/bin\n");
+    symlinkSync("/nonexistent/bin/python3", join(shared, "bin", "python"));
+    symlinkSync(shared, join(linked.root, ".venv"));
+    const viaLink = setup(linked);
+    expect(viaLink.status).toBe(1);
+    expect(viaLink.stderr).toContain(`.venv is a symbolic link to ${shared}`);
+    expect(lstatSync(join(linked.root, ".venv")).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(shared, "bin", "python"))).toBe("/nonexistent/bin/python3");
+    // A file naming a venv elsewhere, as some tools keep one.
+    const pointer = scratchRepo();
+    writeFileSync(join(pointer.root, ".venv"), "/home/me/.virtualenvs/project\n");
+    const viaFile = setup(pointer);
+    expect(viaFile.status).toBe(1);
+    expect(viaFile.stderr).toContain(".venv is not a folder");
+    expect(readFileSync(join(pointer.root, ".venv"), "utf8")).toBe("/home/me/.virtualenvs/project\n");
   });
 });
