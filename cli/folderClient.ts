@@ -65,15 +65,10 @@ export function folderClient(options: FolderClientOptions): VertexClient {
 export async function withFolderClient<T>(options: Omit<FolderClientOptions, "resumeJobs">, call: (client: VertexClient) => Promise<T>): Promise<T> {
   const stateDir = resolve(options.stateDir);
   // Starting a server would make the folder: a mistyped --state must not leave one behind.
-  if (!isStateFolder(stateDir)) throw new Error(`${stateDir} is not a local backend's state folder (it has no journal.jsonl)`);
+  if (!existsSync(join(stateDir, "journal.jsonl"))) throw new Error(`${stateDir} is not a local backend's state folder (it has no journal.jsonl)`);
   try {
     return await call(folderClient({ ...options, stateDir, resumeJobs: false }));
   } finally {
     await closeEmbeddedServers();
   }
-}
-
-/** Whether a local backend has run on the folder (its journal is there). */
-export function isStateFolder(stateDir: string): boolean {
-  return existsSync(join(stateDir, "journal.jsonl"));
 }

@@ -4,11 +4,12 @@
  * the server that owns the folder (a running `tune run` or `tune serve`), or one started for the
  * call that resumes no job (withFolderClient).
  */
+import { existsSync } from "node:fs";
 import { bestTrial, endedTrialCount, hasEnded, type VertexJob } from "../components/spec";
 import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
-import { isStateFolder, withFolderClient } from "./folderClient";
+import { withFolderClient } from "./folderClient";
 import { bestLine, isRunning, metricIdOf, plainText, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
@@ -26,8 +27,10 @@ export interface LocalStatus {
 /** The folder's jobs, or the one named (its id, or its full name as `cancel` takes it). */
 export async function localStatus(options: { repoRoot: string; stateDir: string; job?: string }): Promise<LocalStatus> {
   // No tune run has made the folder yet (a fresh clone's default one): it has no jobs, and the
-  // list says so with the folder's path, which also shows a mistyped --state.
-  if (options.job === undefined && !isStateFolder(options.stateDir)) return { jobs: [], idle: false };
+  // list says so with the folder's path, which also shows a mistyped --state. A folder that is
+  // there without being a state folder (--state .tune, the state folder's parent) is refused as
+  // before: "no jobs" would tell its user that the jobs they look for are gone.
+  if (options.job === undefined && !existsSync(options.stateDir)) return { jobs: [], idle: false };
   return withFolderClient({ stateDir: options.stateDir, repoRoot: options.repoRoot, project: LOCAL_PROJECT, location: LOCAL_LOCATION }, async (client) => {
     let jobs: VertexJob[];
     if (options.job === undefined) {

@@ -584,6 +584,14 @@ describe("tune status", () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it("refuses a folder that is there but is no state folder (the state folder's parent, say): its user's jobs are not gone, as 'no jobs' would say", async () => {
+    const parent = tempDir();
+    await startServer({ stateDir: join(parent, "state"), repoRoot: REPO_ROOT }).then((s) => s.close());
+    const list = startTune(REPO_ROOT, ["status", "--state", parent]);
+    expect(await list.exited, list.output()).toBe(1);
+    expect(list.output()).toContain(`${parent} is not a local backend's state folder`);
+  });
+
   it("shows a running job from another terminal, and says when nothing runs it after its run was killed, leaving its trials running", async () => {
     const { root, run, jobId, pids } = await startHangingRun();
     const name = `projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId}`;
