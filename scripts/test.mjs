@@ -12,12 +12,19 @@ mkdirSync(results, { recursive: true });
 const bin = (name) => join(root, "node_modules/.bin", name);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
+/**
+ * Plain output unless colour is asked for: vitest and pytest take FORCE_COLOR's presence, so
+ * FORCE_COLOR=0 (meant as "no colour", as this script once set it) coloured piped logs (CI's)
+ * with escape codes. Another FORCE_COLOR value keeps colour.
+ */
+function testEnvironment(env) {
+  const { FORCE_COLOR, ...rest } = env;
+  return FORCE_COLOR !== undefined && FORCE_COLOR !== "0" && FORCE_COLOR !== "false" ? env : { ...rest, NO_COLOR: "1" };
+}
+
 function step(title, command, args) {
   console.log(`\n== ${title}`);
-  // Plain output unless colour is asked for: FORCE_COLOR=0 (meant as "no colour") forced it, as
-  // vitest and pytest take the variable's presence, so piped logs (CI's) were full of escapes.
-  const plain = process.env.FORCE_COLOR === undefined ? { NO_COLOR: "1" } : {};
-  return spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...plain } });
+  return spawnSync(command, args, { cwd: root, stdio: "inherit", env: testEnvironment(process.env) });
 }
 
 // The typecheck counts as one test: vitest runs TypeScript without checking types.
