@@ -71,6 +71,9 @@ export function flagValue(value: number | string, spec: ParameterSpec | undefine
  * `trial.env` gives it. Segments, not substrings: `TOKENIZERS_PARALLELISM` is passed.
  */
 export function isCredentialVariable(name: string): boolean {
+  // A switch that turns something off carries no secret: HF_HUB_DISABLE_IMPLICIT_TOKEN, withheld
+  // for its TOKEN segment, let huggingface_hub send the user's stored token again.
+  if (/(^|_)DISABLE(_|$)/i.test(name)) return false;
   return /^PULUMI_CONFIG(_|$)|^CLOUDSDK_AUTH_|^CLOUDSDK_CONFIG$|^(PGPASSWORD|MYSQL_PWD|KAGGLE_KEY|DOCKER_AUTH_CONFIG|GOOGLE_GHA_CREDS_PATH)$|_authToken$|(^|_)(TOKEN|SECRET|PASSWORD|PASSPHRASE|CREDENTIALS?|KEYFILE|API_KEY|PRIVATE_KEY)(_|$)/i.test(name);
 }
 

@@ -367,7 +367,7 @@ describe("trial command", () => {
       // Well known, though no segment names them.
       "PGPASSWORD", "MYSQL_PWD", "KAGGLE_KEY", "DOCKER_AUTH_CONFIG", "npm_config__authToken", "npm_config_//registry.npmjs.org/:_authToken", "GOOGLE_GHA_CREDS_PATH",
     ];
-    const passed = ["PATH", "HOME", "PWD", "TOKENIZERS_PARALLELISM", "KEYBOARD", "PULUMI_HOME", "CLOUDSDK_CORE_PROJECT", "CUDA_VISIBLE_DEVICES", "KERAS_HOME", "MONKEY_SECRETARY", "KAGGLE_USERNAME", "MYSQL_HOST"];
+    const passed = ["PATH", "HOME", "PWD", "TOKENIZERS_PARALLELISM", "KEYBOARD", "PULUMI_HOME", "CLOUDSDK_CORE_PROJECT", "CUDA_VISIBLE_DEVICES", "KERAS_HOME", "MONKEY_SECRETARY", "KAGGLE_USERNAME", "MYSQL_HOST", "HF_HUB_DISABLE_IMPLICIT_TOKEN"];
     expect(withheld.filter((name) => !isCredentialVariable(name))).toEqual([]);
     expect(passed.filter(isCredentialVariable)).toEqual([]);
   });
