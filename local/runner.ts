@@ -289,17 +289,23 @@ export class TrialProcess {
     });
   }
 
+  /** Whether the trial has run its timeout's length, counted on the monotonic clock (startedAtMonotonic). */
+  private ranPastTimeout(): boolean {
+    return this.timeoutMs !== undefined && performance.now() - this.startedAtMonotonic >= this.timeoutMs;
+  }
+
   /**
    * Reads the metrics on every poll, `check`s for the end of an attached trial, and checks the
    * timeout (on the poll, not by a timer of its own: Node's timers fire at once for delays past
    * 2^31 - 1 ms, 24.8 days, which scheduling.timeout may exceed).
    */
   private follow(check?: (deadline: number | undefined) => void): void {
+    // A time of day, for `check`: an attached trial's end, read from its folder, is one.
     const deadline = this.timeoutMs === undefined ? undefined : this.startedAt + this.timeoutMs;
     this.poll = setInterval(() => {
       this.look();
       check?.(deadline);
-      if (!this.ended && this.timeoutMs !== undefined && !this.stopping && performance.now() - this.startedAtMonotonic >= this.timeoutMs) this.stop("timeout");
+      if (!this.ended && !this.stopping && this.ranPastTimeout()) this.stop("timeout");
     }, this.options.pollMs);
   }
 
