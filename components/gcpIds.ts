@@ -1,8 +1,9 @@
 /**
  * Google Cloud ids that must be given explicitly (service account ids, repository ids) and be
  * unique per Google Cloud project: the component derives them from the Pulumi project, the
- * component name and the stack, so no two stacks (of one Pulumi project or of several) sharing a
- * Google Cloud project collide, and this shortens them with a hash of the whole when too long.
+ * component's name (or its `idName`) and the stack, so no two stacks (of one Pulumi project or
+ * of several) sharing a Google Cloud project collide, and this shortens them with a hash of the
+ * whole when too long.
  */
 import { shortHash } from "./spec";
 

@@ -61,6 +61,16 @@ export interface StagingBucketArgs {
 /** Arguments of `HyperparameterTuningStudy`. Only `study` is required. */
 export interface HyperparameterTuningStudyArgs {
   /**
+   * The name Google Cloud ids (service accounts, repository: `<pulumi project>-<idName>-<stack>[-<role>]`),
+   * the default `study.displayName` (so the trials' output folder) and resource display names
+   * derive from. Default: the component's name. When renaming the component with `aliases`, set
+   * it to the old name so nothing is replaced: the aliases keep the children's URNs, this keeps
+   * their inputs, and the finished study is kept rather than run again. Pulumi names of the
+   * children (`<name>-<role>`) always follow the component's name. A plain, non-blank string:
+   * the ids are decided at construction.
+   */
+  idName?: string;
+  /**
    * Where the study runs: `vertex` (default), Vertex AI with its Google Cloud resources, or
    * `local`, this machine's Vertex-compatible backend, which creates no Google Cloud resource.
    * A plain value: it decides which resources exist.
@@ -100,7 +110,7 @@ export interface HyperparameterTuningStudyArgs {
   enableApis?: boolean;
   /**
    * Service account the image build runs as. Default: a service account the component creates
-   * (id `<pulumi project>-<name>-<stack>-builder`, shortened with a hash past 30 characters);
+   * (id `<pulumi project>-<idName>-<stack>-builder`, shortened with a hash past 30 characters);
    * never the project's default build account. Either is granted
    * `roles/artifactregistry.writer` on the study's repository, `roles/storage.objectUser` and
    * `roles/storage.legacyBucketReader` on the staging bucket (sources and build logs) and
@@ -197,10 +207,21 @@ function settingIssues(args: HyperparameterTuningStudyArgs): Issue[] {
     ["wait", args.wait, SETTING_RULES.flag],
     ["waitTimeoutMinutes", args.waitTimeoutMinutes, SETTING_RULES.minutes],
   ];
-  return settings.flatMap(([path, value, rule]) => {
+  const issues = settings.flatMap(([path, value, rule]) => {
     const message = value !== undefined && isPrompt(value) ? rule(value) : undefined;
     return message ? [{ path, message }] : [];
   });
+  // Checked even as an Output: the ids are decided at construction, before its value exists.
+  const idName: unknown = args.idName;
+  if (idName !== undefined && !usableIdName(idName)) {
+    issues.push({ path: "idName", message: `must be a non-blank string, such as the component's name before a rename (got ${isPrompt(idName) ? JSON.stringify(idName) : "an Output or Promise"})` });
+  }
+  return issues;
+}
+
+/** Whether an `idName` can name the study's ids and folder: a string of more than white space. */
+function usableIdName(value: unknown): value is string {
+  return typeof value === "string" && value.trim() !== "";
 }
 
 /** A service account's display name cut to IAM's 100 bytes (a long study name would exceed them). */
@@ -356,10 +377,17 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * does not (its parent only picks the provider), so the look-ups are given it explicitly.
    */
   private readonly declaredDependsOn: pulumi.ComponentResourceOptions["dependsOn"];
+  /**
+   * What Google Cloud ids and display names derive from (`idName`, else the component's name);
+   * Pulumi names never do. An unusable `idName` is an issue at construction: the name stands in
+   * meanwhile, so the other checks report as they would without it.
+   */
+  private readonly idName: string;
 
   constructor(name: string, args: HyperparameterTuningStudyArgs, opts?: pulumi.ComponentResourceOptions) {
     super(STUDY_TYPE, name, {}, opts);
     this.declaredDependsOn = opts?.dependsOn;
+    this.idName = usableIdName(args.idName) ? args.idName : name;
     // The definitions' shape first: what follows reads them as typed, and a JavaScript caller's
     // mistake (parameters: {}, a child without its parameter) would be a TypeError there.
     const trainerArgs = args.trainer ?? { source: DEFAULTS.trainerSource };
@@ -374,7 +402,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
     const { project, region } = this.placement(name, args, backend);
 
-    let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: name });
+    let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: this.idName });
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
     if (backend === "vertex") {
@@ -385,10 +413,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
         .all([infra.bucket.name, infra.serviceAccount.email, infra.imageUri, study, args.labels, args.kmsKeyName, resolvedTrainer])
         .apply(([bucket, serviceAccount, builtImageUri, study, labels, kmsKeyName, trainerNow]) => ({
           backend,
-          defaultDisplayName: name,
+          defaultDisplayName: this.idName,
           serviceAccount,
           builtImageUri,
-          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? name, { study, trainer: trainerNow, imageUri: builtImageUri, labels, kmsKeyName }),
+          baseOutputDirectory: outputDirectory(bucket, study.displayName ?? this.idName, { study, trainer: trainerNow, imageUri: builtImageUri, labels, kmsKeyName }),
         }));
       this.bucket = infra.bucket;
       this.serviceAccount = infra.serviceAccount;
@@ -508,7 +536,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     return {
       ...(backend === "vertex" ? VERTEX_INFRA_PLACEHOLDERS : {}),
       backend,
-      defaultDisplayName: name,
+      defaultDisplayName: this.idName,
       labels: known(args.labels),
       kmsKeyName: known(args.kmsKeyName),
     };
@@ -555,7 +583,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   ): VertexJob {
     const location = ctx.backend === "vertex" ? placement.location : undefined;
     const { job, issues } = buildJob(study, trainer, ctx, location || undefined);
-    issues.push(...extraIssues, ...this.infraIssues(ctx, placement, args, study.displayName ?? name));
+    issues.push(...extraIssues, ...this.infraIssues(ctx, placement, args, study.displayName ?? this.idName));
     if (issues.length) throw this.invalid(name, issues);
     return job;
   }
@@ -585,7 +613,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     if (STAGING_PREFIXES.includes(`${folder}/`)) {
       issues.push({
         path: "study.displayName",
-        message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? " (it defaults to the component's name)" : ""}`,
+        message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? ` (it defaults to ${args.idName === undefined ? "the component's name" : "idName"})` : ""}`,
       });
     }
     issues.push(...this.placementIssues(placement));
@@ -617,16 +645,17 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
 
   /**
    * A Google Cloud id unique to this study among every Pulumi project and stack that shares the
-   * Google Cloud project: `<pulumi project>-<name>-<stack>[-<role>]`, shortened with a hash.
+   * Google Cloud project: `<pulumi project>-<idName>-<stack>[-<role>]`, shortened with a hash.
    */
-  private static gcpId(name: string, role: string | undefined, maxLength: number): string {
-    return gcpId([pulumi.getProject(), name, pulumi.getStack(), ...(role ? [role] : [])].join("-"), maxLength);
+  private gcpId(role: string | undefined, maxLength: number): string {
+    return gcpId([pulumi.getProject(), this.idName, pulumi.getStack(), ...(role ? [role] : [])].join("-"), maxLength);
   }
 
   /**
    * Refuses a second study of this program whose Google Cloud ids would be this one's: two
    * components of one name under different parents (their URNs differ, so Pulumi allows them) or
-   * names that differ only where an id cannot (`Study`, `study.v1` against `study`, `study-v1`).
+   * names that differ only where an id cannot (`Study`, `study.v1` against `study`, `study-v1`),
+   * or an `idName` that is another study's name (a renamed study whose old component was kept).
    * Without this the second account or repository fails at `up`, after the first one's children.
    */
   private claimGcpIds(name: string, args: HyperparameterTuningStudyArgs): void {
@@ -644,13 +673,15 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     runs.set(run, claimed);
     const inScope = claimed.get(scope) ?? new Map<string, string>();
     claimed.set(scope, inScope);
-    const id = HyperparameterTuningStudy.gcpId(name, undefined, 63);
+    const id = this.gcpId(undefined, 63);
     const other = inScope.get(id);
+    // The ids come from idName when it is given: the argument to change is that one.
+    const field = args.idName === undefined ? "name" : "idName";
     if (other !== undefined) {
       const where = typeof scope === "string" ? `project ${scope}` : "the project of their gcp.Provider";
-      throw this.invalid(name, [{ path: "name", message: `the study "${other}" in this stack already has this name's Google Cloud ids in ${where} (repository ${id}, and its service accounts): give one of the two another name` }]);
+      throw this.invalid(name, [{ path: field, message: `the study ${other} in this stack already has this ${field}'s Google Cloud ids in ${where} (repository ${id}, and its service accounts): give one of the two another ${field}` }]);
     }
-    inScope.set(id, name);
+    inScope.set(id, field === "name" ? `"${name}"` : `"${name}" (idName "${this.idName}")`);
   }
 
   private createVertexInfra(
@@ -750,8 +781,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       `${name}-trials`,
       {
         project,
-        accountId: HyperparameterTuningStudy.gcpId(name, "trials", 30),
-        displayName: accountDisplayName(`Trials of the ${name} tuning study (${pulumi.getStack()})`),
+        accountId: this.gcpId("trials", 30),
+        displayName: accountDisplayName(`Trials of the ${this.idName} tuning study (${pulumi.getStack()})`),
       },
       this.gcpOpts(),
     );
@@ -784,9 +815,9 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       {
         project,
         location: region,
-        repositoryId: HyperparameterTuningStudy.gcpId(name, undefined, 63),
+        repositoryId: this.gcpId(undefined, 63),
         format: "DOCKER",
-        description: `Trainer images of the ${name} tuning study`,
+        description: `Trainer images of the ${this.idName} tuning study`,
         dockerConfig: { immutableTags: true },
         labels: args.labels,
         kmsKeyName: args.kmsKeyName,
@@ -807,8 +838,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       `${name}-builder`,
       {
         project,
-        accountId: HyperparameterTuningStudy.gcpId(name, "builder", 30),
-        displayName: accountDisplayName(`Image builds of the ${name} tuning study (${pulumi.getStack()})`),
+        accountId: this.gcpId("builder", 30),
+        displayName: accountDisplayName(`Image builds of the ${this.idName} tuning study (${pulumi.getStack()})`),
       },
       this.gcpOpts(),
     );

@@ -159,7 +159,7 @@ export interface TrainerDefinition {
 
 /** The whole study: what is searched, how, and with which trial. */
 export interface StudyDefinition {
-  /** Display name of the tuning job. Default: the component's name. */
+  /** Display name of the tuning job. Default: the component's `idName`, else its name. */
   displayName?: string;
   /** The metric to optimize. */
   metric: MetricDefinition;

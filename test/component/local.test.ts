@@ -35,6 +35,18 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect(await promiseOf(study.bestParameters)).toMatchObject({ "num-units": 256 });
   });
 
+  it("names the job after idName, as the component it was renamed from did", async () => {
+    // No displayName: the job's defaults to the name.
+    const { study: { displayName: _seedName, ...study }, trainer } = stackStudy("local");
+    const jobOf = async (name: string, args: Partial<HyperparameterTuningStudyArgs> = {}) => {
+      await promiseOf(new HyperparameterTuningStudy(name, { backend: "local", study, trainer, ...args }).jobName);
+      return recorded.find((r) => r.type === JOB_TYPE && r.name === `${name}-job`)!.inputs.job;
+    };
+    const before = await jobOf("lold");
+    expect(before.displayName).toBe("lold");
+    expect(await jobOf("lnew", { idName: "lold" })).toEqual(before);
+  });
+
   it("refuses at construction a source folder that python -m <last segment>.task from the repository root would not run", () => {
     // A repository with its own trainer/ beside the user's ml/trainer, which a nested source ran in its place.
     const repo = mkdtempSync(join(tmpdir(), "vt-repo-"));

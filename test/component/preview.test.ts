@@ -40,6 +40,27 @@ describe("HyperparameterTuningStudy at preview", () => {
     );
   });
 
+  it("fails a bad idName at its argument, with the study's other problems", () => {
+    const study = { ...stackStudy("dev").study, maxTrials: 2, parallelTrials: 3 } as StudyDefinition;
+    const args = { study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() }, enableApis: "no" as never };
+    const messageOf = (idName: unknown) => {
+      try {
+        new HyperparameterTuningStudy("pidname", { ...args, idName: idName as never });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "created";
+    };
+    // An Output is refused too: the ids are decided before its value exists.
+    for (const [idName, got] of [["", '""'], [" ", '" "'], [5, "5"], [pulumi.output("old"), "an Output or Promise"]] as const) {
+      const message = messageOf(idName);
+      expect(message.split("\n")[0]).toBe("HyperparameterTuningStudy pidname is invalid:");
+      expect(message).toContain(`\n  idName: must be a non-blank string, such as the component's name before a rename (got ${got})`);
+      expect(message).toMatch(/^\s+study\.parallelTrials: must not exceed maxTrials/m);
+      expect(message).toMatch(/^\s+enableApis: must be true or false/m);
+    }
+  });
+
   it("fails the preview of a study given as an Output once it is known, not at up after the children", () => {
     const preview = runProgram("outputStudyPreview.ts");
     expect(preview.status).not.toBe(0);

@@ -25,6 +25,7 @@ import {
   type Recorded,
 } from "./mocks";
 import { makeTrainer, stackStudy } from "./fixtures";
+import { tuningJobProvider } from "../../components/tuningJob";
 import { seedVertexJob } from "../fixtures/seedStudy";
 
 let recorded: Recorded[];
@@ -500,5 +501,52 @@ describe("HyperparameterTuningStudy options", () => {
     for (const role of roles) expect(role).not.toMatch(PRIMITIVE);
     // Nor a binding or policy resource that could carry one.
     expect(mine.map((r) => r.type).filter((t) => /IAM(Binding|Policy)|Iam(Binding|Policy)/.test(t))).toEqual([]);
+  });
+});
+
+describe("HyperparameterTuningStudy renamed with aliases", () => {
+  it("with idName set to the old name, gives the new name's children the old one's inputs: ids, display names, job and output folder", async () => {
+    // No displayName: the job's and the output folder's default to the name.
+    const { displayName: _seedName, ...study } = stackStudy("dev").study;
+    const args = seedArgs({ study, trainer: { source: makeTrainer() } });
+    // Two program runs, before and after the rename: in one, the second would claim the first's ids.
+    type Constructed = Awaited<ReturnType<typeof construct>>;
+    let before: Constructed | undefined;
+    let after: Constructed | undefined;
+    await pulumi.runtime.runInPulumiStack(async () => {
+      before = await construct("old", args);
+    });
+    await pulumi.runtime.runInPulumiStack(async () => {
+      after = await construct("new", { ...args, idName: "old" }, { aliases: [{ name: "old" }] });
+    });
+    const oldBucket = (await promiseOf(before!.study.bucketName))!;
+    const newBucket = (await promiseOf(after!.study.bucketName))!;
+    /**
+     * Each child's inputs by type and role. The bucket is named by Pulumi (autonaming, which keeps
+     * the old name under an alias; the mocks name it after the resource): it stands as <bucket>.
+     */
+    const inputs = (made: Constructed, name: string, bucket: string) =>
+      Object.fromEntries(made.mine.filter((r) => r.custom).map((r) => [`${r.type}::${r.name.slice(name.length)}`, JSON.parse(JSON.stringify(r.inputs).split(bucket).join("<bucket>"))]));
+    const oldInputs = inputs(before!, "old", oldBucket);
+    const newInputs = inputs(after!, "new", newBucket);
+    // The job's identity hashes its URN, its spec hash the job with the mocks' bucket name: its
+    // provider's diff ignores both (checked below), and the job itself is compared.
+    const { identity, formerIdentity: _f, specHash: _s, ...renamedJob } = newInputs[`${JOB_TYPE}::-job`];
+    const { identity: oldIdentity, formerIdentity: _of, specHash: _os, ...oldJob } = oldInputs[`${JOB_TYPE}::-job`];
+    expect(Object.keys(newInputs)).toHaveLength(20);
+    expect({ ...newInputs, [`${JOB_TYPE}::-job`]: renamedJob }).toEqual({ ...oldInputs, [`${JOB_TYPE}::-job`]: oldJob });
+    expect(identity).not.toBe(oldIdentity);
+    const finished = { ...oldInputs[`${JOB_TYPE}::-job`], state: "JOB_STATE_SUCCEEDED" };
+    expect(await tuningJobProvider.diff!("id", finished as never, newInputs[`${JOB_TYPE}::-job`])).toMatchObject({ changes: false, replaces: [] });
+    // What a rename without idName changed, named: the ids, the display names and the job's folder.
+    const account = (role: string) => after!.get("gcp:serviceaccount/account:Account", role).inputs;
+    expect(account("trials")).toMatchObject({ accountId: gcpIdOf("old", "trials"), displayName: `Trials of the old tuning study (${STACK})` });
+    expect(account("builder")).toMatchObject({ accountId: gcpIdOf("old", "builder"), displayName: `Image builds of the old tuning study (${STACK})` });
+    expect(after!.get("gcp:artifactregistry/repository:Repository", "repository").inputs).toMatchObject({ repositoryId: gcpIdOf("old"), description: "Trainer images of the old tuning study" });
+    const job = after!.get(JOB_TYPE, "job").inputs.job;
+    expect(job.displayName).toBe("old");
+    expect(job.trialJobSpec.baseOutputDirectory.outputUriPrefix).toMatch(new RegExp(`^gs://${newBucket}/old/[0-9a-f]{12}/$`));
+    // Pulumi names follow the component's real name.
+    expect(after!.mine.filter((r) => r.custom).every((r) => r.name.startsWith("new-"))).toBe(true);
   });
 });

@@ -203,6 +203,9 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(byName.message).toMatch(/^\s+study\.displayName: the trials write under gs:\/\/<bucket>\/source\/.*\(it defaults to the component's name\)$/m);
     const byDisplayName = errorOf(() => new HyperparameterTuningStudy("logs", { study: { ...study, displayName: "build-logs/v2" }, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
     expect(byDisplayName.message).toMatch(/^\s+study\.displayName: .*everything under build-logs\/ /m);
+    // A renamed study's folder is its idName's.
+    const byIdName = errorOf(() => new HyperparameterTuningStudy("renamed-source", { study, idName: "source", project: "my-project", region: "us-central1", trainer: { imageUri: "i" } }));
+    expect(byIdName.message).toMatch(/^\s+study\.displayName: the trials write under gs:\/\/<bucket>\/source\/.*\(it defaults to idName\)$/m);
     // On the local backend there is no bucket to empty.
     expect(() => new HyperparameterTuningStudy("source-local", { study: { ...study, displayName: "source" }, backend: "local" })).not.toThrow();
   });
@@ -261,6 +264,21 @@ describe("HyperparameterTuningStudy validation", () => {
     const other = new gcp.Provider("other-gcp", { project: "other-project", region: "europe-west4" });
     expect(() => new HyperparameterTuningStudy("shared", args, { parent: teamB, providers: [other] })).not.toThrow();
     expect(() => new HyperparameterTuningStudy("shared", { ...args, project: pulumi.output("third-project") }, { parent: teamB })).not.toThrow();
+  });
+
+  it("claims the ids of idName, not of the name: a renamed study beside the component it was renamed from is refused", () => {
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2 };
+    const args = { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } };
+    new HyperparameterTuningStudy("kept", args);
+    const renamed = errorOf(() => new HyperparameterTuningStudy("renamed", { ...args, idName: "kept" }));
+    expect(renamed.message).toMatch(
+      /^HyperparameterTuningStudy renamed is invalid:\n\s+idName: the study "kept" in this stack already has this idName's Google Cloud ids in project my-project \(repository vertex-tuning-kept-dev, and its service accounts\): give one of the two another idName$/,
+    );
+    new HyperparameterTuningStudy("moved", { ...args, idName: "origin" });
+    const byName = errorOf(() => new HyperparameterTuningStudy("origin", args));
+    expect(byName.message).toMatch(/^\s+name: the study "moved" \(idName "origin"\) in this stack already has this name's Google Cloud ids in project my-project \(repository vertex-tuning-origin-dev,/m);
+    // The name's own ids are free: only idName's are taken.
+    expect(() => new HyperparameterTuningStudy("moved-twin", { ...args, idName: "moved" })).not.toThrow();
   });
 
   it("keeps one record of ids per program run: an Automation API program that runs again keeps its study", async () => {
