@@ -20,14 +20,18 @@ def diverged(logs):
 
 
 def _hypertune():
-    """cloudml-hypertune's reporter, also when ``$CLOUD_ML_HP_METRIC_FILE`` is a bare file name.
+    """cloudml-hypertune's reporter, also for a bare or empty ``$CLOUD_ML_HP_METRIC_FILE``.
 
     The library creates the file's folder with ``os.makedirs(os.path.dirname(path))``, which
     raises for a bare name (its folder is ""): such a name gets the current directory's ``./``
-    first, which names the same file.
+    first, which names the same file. An empty value (a variable set to nothing, as a launcher
+    or an ``env`` entry may leave it) would reach ``os.makedirs("")`` too; it means no file was
+    chosen, so it is dropped and the library writes to its default path, as when it is unset.
     """
     path = os.environ.get("CLOUD_ML_HP_METRIC_FILE")
-    if path and not os.path.dirname(path):
+    if path == "":
+        del os.environ["CLOUD_ML_HP_METRIC_FILE"]
+    elif path and not os.path.dirname(path):
         os.environ["CLOUD_ML_HP_METRIC_FILE"] = os.path.join(os.curdir, path)
     return hypertune.HyperTune()
 
