@@ -57,11 +57,14 @@ class Dataset:
 def fashion_mnist_cache():
     """Where Keras caches Fashion-MNIST, by Keras 3's own rule (its config and ``get_file``).
 
-    ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` when the home folder is read-only); and
-    ``/tmp/.keras`` whenever that folder is not writable. Then ``datasets/fashion-mnist``.
+    ``$KERAS_HOME`` (a leading ``~`` expanded, as ``get_file`` expands it), else ``~/.keras``
+    (``/tmp/.keras`` when the home folder is read-only); and ``/tmp/.keras`` whenever that folder
+    is not writable. Then ``datasets/fashion-mnist``. Read literally, ``KERAS_HOME=~/k`` named a
+    folder ``~`` that is not there, so a truncated download was looked for, and cleared, in
+    ``/tmp/.keras`` while Keras kept failing on the one in ``$HOME/k``.
     """
     if "KERAS_HOME" in os.environ:
-        home = os.environ["KERAS_HOME"]
+        home = os.path.expanduser(os.environ["KERAS_HOME"])
     else:
         base = os.path.expanduser("~")
         home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")

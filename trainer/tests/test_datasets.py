@@ -31,3 +31,13 @@ def test_validation_split_is_the_same_on_every_load():
     first, second = datasets.load("digits"), datasets.load("digits")
     assert np.array_equal(first.x_val, second.x_val) and np.array_equal(first.y_val, second.y_val)
     assert (len(first.x_train), len(first.x_val), first.input_shape) == (1347, 450, (8, 8))
+
+
+def test_the_fashion_mnist_cache_is_where_keras_puts_it_with_a_tilde_in_keras_home(monkeypatch, tmp_path):
+    """Keras expands ``~`` in ``$KERAS_HOME``; the folder a truncated download is cleared from must be the same."""
+    (tmp_path / "keras").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", "~/keras")
+    # From a folder with no "~" in it, which the unexpanded name would find.
+    monkeypatch.chdir(tmp_path)
+    assert datasets.fashion_mnist_cache() == str(tmp_path / "keras" / "datasets" / "fashion-mnist")
