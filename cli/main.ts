@@ -15,7 +15,7 @@ import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { localStatus, statusText } from "./status";
 import { CommandLineError } from "./study";
-import { bestLine, formatMetric, metricIdOf, plainText } from "./progress";
+import { bestLine, formatMetric, metricIdOf, plainText, printable } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
@@ -150,7 +150,7 @@ function medianComparison(result: RunResult): string {
   if (!result.best || values.length === 0) return "";
   const mid = Math.floor(values.length / 2);
   const median = values.length % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-  return `the best trial's ${metricId} ${formatMetric(result.best.metricValue)} vs the median trial's ${formatMetric(median)} (${values.length} trials succeeded)\n`;
+  return `the best trial's ${printable(metricId)} ${formatMetric(result.best.metricValue)} vs the median trial's ${formatMetric(median)} (${values.length} trials succeeded)\n`;
 }
 
 async function serve(values: Record<string, string | boolean | undefined>, repoRoot: string): Promise<void> {

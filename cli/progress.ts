@@ -48,6 +48,18 @@ export function plainText(text: string): string {
 }
 
 /**
+ * Text of a job (its display name, metric id, a CATEGORICAL value: any string the study gave) as
+ * a line shows it: each control character written as JSON writes it (ESC as \u001b, a carriage
+ * return as \u000d), every other character as it is, any script's. Printed raw, an escape
+ * sequence in a display name rewrote the terminal, and a `\r` or `\n` forged a line of its own
+ * (a trial line that no trial wrote). Unlike plainText, which shows a trainer's output as its
+ * terminal did, a name is shown as it is spelled.
+ */
+export function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
  * A trial's reason on one line. The local backend's reason for a failed process is a lead-in
  * ("…; last lines of stderr:") followed by those lines, so the lead-in alone says nothing: the
  * last non-empty line (the exception, usually) goes after it.
@@ -71,7 +83,7 @@ export function formatMetric(value: number): string {
 export function trialLine(trial: VertexTrial & { earlyStopped?: boolean }, metricId: string): string {
   const value = finalValue(trial, metricId);
   const outcome = trial.state === "SUCCEEDED" ? `${metricId}=${value === undefined ? "?" : formatMetric(value)}${trial.earlyStopped ? " (stopped early)" : ""}` : `(${reasonLine(trial.infeasibleReason)})`;
-  return `trial ${trial.id} ${trial.state} ${outcome}  ${parameterText((trial.parameters ?? []).map((p) => [p.parameterId, p.value]))}`;
+  return printable(`trial ${trial.id} ${trial.state} ${outcome}  ${parameterText((trial.parameters ?? []).map((p) => [p.parameterId, p.value]))}`);
 }
 
 /** Whether a trial's process runs: ACTIVE, or STOPPING (early stopping asked it to end, and it has not yet). */
@@ -81,7 +93,7 @@ export function isRunning(trial: VertexTrial): boolean {
 
 /** The best trial's line: its id, value and parameters, written as the trial lines write them. */
 export function bestLine(best: BestTrial, metricId: string): string {
-  return `best trial ${best.id}: ${metricId} ${formatMetric(best.metricValue)}  ${parameterText(Object.entries(best.parameters))}`;
+  return printable(`best trial ${best.id}: ${metricId} ${formatMetric(best.metricValue)}  ${parameterText(Object.entries(best.parameters))}`);
 }
 
 /**
@@ -124,7 +136,7 @@ export function createProgress(out: ProgressOutput): { update(job: VertexJob): v
       const running = trials.filter(isRunning).length;
       // Cut to the terminal's width: a bar that wraps is cleared only on its last row by "\r\x1b[K",
       // so each redraw (every poll) would leave a row behind (a narrow pane, a long metric id).
-      const text = (`[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +
+      const text = printable(`[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${counted}/${total} trials · ${running} running` +
         (best ? ` · best ${metricId} ${formatMetric(best.metricValue)} (trial ${best.id})` : "")).slice(0, Math.max(1, columns - 1));
       out.write(`\r\x1b[K${text}`);
       bar = text;

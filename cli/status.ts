@@ -10,7 +10,7 @@ import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
 import { withFolderClient } from "./folderClient";
-import { bestLine, isRunning, metricIdOf, plainText, trialLine } from "./progress";
+import { bestLine, isRunning, metricIdOf, plainText, printable, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** What `tune status` shows: the jobs, and whether no other server runs the folder's jobs. */
@@ -56,7 +56,7 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
     if (!status.jobs.length) return `no jobs of tune run in ${stateDir}\n`;
     const lines = status.jobs.map((j) => {
       const stack = j.labels?.["tune-stack"];
-      return `${j.name!.split("/").pop()}  ${j.state}  ${j.displayName ?? ""}${stack ? `  (stack ${stack})` : ""}  created ${j.createTime ?? "?"}`;
+      return printable(`${j.name!.split("/").pop()}  ${j.state}  ${j.displayName ?? ""}${stack ? `  (stack ${stack})` : ""}  created ${j.createTime ?? "?"}`);
     });
     return `${lines.join("\n")}\n${idleNote(status, stateDir)}`;
   }
@@ -65,7 +65,7 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
   const trials = job.trials ?? [];
   const ended = trials.filter(hasEnded);
   const running = trials.filter(isRunning).length;
-  const lines = [`${job.name} ${job.state} (${job.displayName ?? ""}): ${endedTrialCount(trials)} of ${job.maxTrialCount ?? "?"} trials ended, ${running} running`];
+  const lines = [printable(`${job.name} ${job.state} (${job.displayName ?? ""}): ${endedTrialCount(trials)} of ${job.maxTrialCount ?? "?"} trials ended, ${running} running`)];
   for (const t of ended) lines.push(trialLine(t, metricId));
   const best = bestTrial(job);
   if (best) lines.push(bestLine(best, metricId));

@@ -630,6 +630,32 @@ describe("tune status", () => {
     };
     expect(statusText({ jobs: [job], idle: false }, "state", true).split("\n")[0]).toBe("j JOB_STATE_SUCCEEDED (d): 2 of 2 trials ended, 0 running");
   });
+
+  it("prints a job's display name, metric id and CATEGORICAL values with their control characters escaped, other characters as they are", () => {
+    // An escape sequence that clears the screen, and a \r and \n that would forge a trial line.
+    const metricId = "acc\x1b[8m";
+    const job = {
+      name: "projects/local/locations/us-central1/hyperparameterTuningJobs/7",
+      state: "JOB_STATE_SUCCEEDED",
+      displayName: "naïve 名前\x1b[2J\rtrial 9 SUCCEEDED\n\x9b",
+      createTime: "t",
+      maxTrialCount: 1,
+      studySpec: { metrics: [{ metricId, goal: "MAXIMIZE" }] },
+      trials: [{ id: "1", state: "SUCCEEDED", parameters: [{ parameterId: "opt", value: "adam\r\x1b[1A" }], finalMeasurement: { metrics: [{ metricId, value: 0.5 }] } }],
+    };
+    const name = "naïve 名前\\u001b[2J\\u000dtrial 9 SUCCEEDED\\u000a\\u009b";
+    expect(statusText({ jobs: [job], idle: false }, "state", false)).toBe(`7  JOB_STATE_SUCCEEDED  ${name}  created t\n`);
+    expect(statusText({ jobs: [job], idle: false }, "state", true)).toBe(
+      `${job.name} JOB_STATE_SUCCEEDED (${name}): 1 of 1 trials ended, 0 running\n` +
+        "trial 1 SUCCEEDED acc\\u001b[8m=0.5000  opt=adam\\u000d\\u001b[1A\n" +
+        "best trial 1: acc\\u001b[8m 0.5000  opt=adam\\u000d\\u001b[1A\n",
+    );
+    let screen = "";
+    createProgress({ write: (t) => void (screen += t), tty: true, columns: 200 }).update(job);
+    // Only the bar's own redraw (\r, erase the line) and the line ends are left.
+    expect(screen.replaceAll("\r\x1b[K", "").replaceAll("\n", "")).not.toMatch(/\p{Cc}/u);
+    expect(screen).toContain("best acc\\u001b[8m 0.5000 (trial 1)");
+  });
 });
 
 describe("progress", () => {
