@@ -7,11 +7,12 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import { startServer, type FaultRule, type LocalServer, type RequestLogEntry } from "../../local/server";
 import { createVertexClient, type VertexClient } from "../../components/vertex/client";
 import { specHash, type VertexJob } from "../../components/spec";
 import type { Clock } from "../../components/vertex/clock";
-import type { TuningJobInputs } from "../../components/tuningJobTypes";
+import type { TuningJobInputs, TuningJobOutputs } from "../../components/tuningJobTypes";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
 const TRAINER = join(REPO_ROOT, "test/provider/trainers/quadratic.js");
@@ -132,6 +133,23 @@ export const PATHS = {
   cancel: /:cancel$/,
   operation: /\/operations\//,
 };
+
+/**
+ * Checks the outputs' best trial against their trials: one of the trials that succeeded, with its
+ * parameters and final measurement (which holds its metric value), and no succeeded trial better
+ * toward the study's goal. Checking only that it is there passed another trial's, or the worst.
+ */
+export function expectBestTrial(outs: Pick<TuningJobOutputs, "job" | "trials" | "bestTrial">): void {
+  const { metricId, goal } = outs.job.studySpec!.metrics![0]!;
+  const succeeded = outs.trials.filter((t) => t.state === "SUCCEEDED");
+  const best = outs.bestTrial;
+  const trial = succeeded.find((t) => t.id === best?.id);
+  expect(trial, `best trial ${best?.id} among the succeeded trials ${succeeded.map((t) => t.id).join(", ")}`).toBeDefined();
+  expect(best).toMatchObject({ parameters: trial!.parameters, metricValue: trial!.metricValue, finalMeasurement: trial!.finalMeasurement });
+  expect(best!.finalMeasurement.metrics).toEqual([{ metricId, value: best!.metricValue }]);
+  const sign = goal === "MINIMIZE" ? -1 : 1;
+  for (const t of succeeded) expect(sign * t.metricValue!, `trial ${t.id}'s ${metricId} beats the best trial's`).toBeLessThanOrEqual(sign * best!.metricValue);
+}
 
 /** Runs `promise` and returns what it threw (fails the test when it did not throw). */
 export async function thrown<T = Error & Record<string, unknown>>(promise: Promise<unknown>): Promise<T> {

@@ -11,8 +11,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { tuningJobProvider, vertexApiModulePath } from "../../components/tuningJob";
 import { loadAiplatform } from "../../components/vertex/client";
 import { specHash, UNKNOWN } from "../../components/spec";
+import type { TuningJobOutputs } from "../../components/tuningJobTypes";
 import { startDynamicProviderHost, type DynamicProviderHost } from "./dynamicProviderHost";
-import { embeddedInputs, REPO_ROOT, startLocalBackend, testInputs, testJob, type LocalBackend } from "./helpers";
+import { embeddedInputs, expectBestTrial, REPO_ROOT, startLocalBackend, testInputs, testJob, type LocalBackend } from "./helpers";
 
 let backend: LocalBackend | undefined;
 let host: DynamicProviderHost | undefined;
@@ -67,7 +68,7 @@ describe("the provider in Pulumi's dynamic-provider host", () => {
     const created = await host.create("job", inputs);
     expect(created.id).toMatch(/^projects\/p\/locations\/us-central1\/hyperparameterTuningJobs\/\d+$/);
     expect(created.properties.state).toBe("JOB_STATE_SUCCEEDED");
-    expect((created.properties.bestTrial as { metricValue: number }).metricValue).toBeGreaterThan(0);
+    expectBestTrial(created.properties as unknown as TuningJobOutputs);
     // The provider's stdout: what `pulumi up` shows as diagnostics.
     expect(host.output()).toContain("2/2 trials finished");
 
