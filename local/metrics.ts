@@ -244,13 +244,25 @@ function readFully(fd: number, buffer: Buffer, position: number): number {
   return length;
 }
 
+/**
+ * Python's `json.dumps` writes a NaN or an infinity as the bare tokens `NaN`, `Infinity` and
+ * `-Infinity` (its `allow_nan` default), which JSON has not: a trainer that appends its reports
+ * with it, as the README shows, had its NaN report skipped as malformed, and the trial succeeded
+ * on its other reports where a NaN must fail it. Outside strings, such a token reads as its text,
+ * which metricNumber takes as the float it is.
+ */
+const PYTHON_NON_FINITE = /"(?:[^"\\]|\\.)*"|-?\b(?:NaN|Infinity)\b/g;
+
 function parseLine(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
+  for (const text of [line, line.replace(PYTHON_NON_FINITE, (token) => (token.startsWith('"') ? token : `"${token}"`))]) {
+    try {
+      const value: unknown = JSON.parse(text);
+      return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    } catch {
+      // Not JSON as written: read again with Python's non-finite tokens, then given up.
+    }
   }
+  return undefined;
 }
 
 /** Seconds of a Vertex duration string ("12.3s"). */

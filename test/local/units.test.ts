@@ -77,6 +77,18 @@ describe("metrics reader", () => {
     expect(reader.unreadable).toBe('"tf.Tensor(0.91, shape=(), dtype=float32)"');
   });
 
+  it("reads the NaN and infinities of Python's json.dumps (bare NaN, Infinity, -Infinity) as non-finite reports, not malformed lines", () => {
+    const reader = new MetricsReader("/nonexistent", "loss", 0);
+    // json.dumps({"loss": x, "global_step": n}) for x = nan, inf, -inf, then a finite one and a string holding the words.
+    const lines = ['{"loss": NaN, "global_step": 3}', '{"loss": Infinity, "global_step": 4}', '{"loss": -Infinity, "global_step": 5}', '{"loss": 0.5, "global_step": 6, "note": "NaN or Infinity"}'];
+    const update = reader.parse(`${lines.join("\n")}\n`);
+    expect(update.malformed).toEqual([]);
+    expect(update.nonFinite).toEqual(["3", "4", "5"]);
+    expect(update.measurements.map((m) => [m.stepCount, m.metrics[0].value])).toEqual([["6", 0.5]]);
+    // Still no number: a bare word that is none of Python's tokens.
+    expect(reader.parse('{"loss": nan, "global_step": 7}\n').malformed).toEqual(['{"loss": nan, "global_step": 7}']);
+  });
+
   it("writes a step as an int64's exact digits, and skips a report whose step no int64 holds", () => {
     const reader = new MetricsReader("/nonexistent", "accuracy", 0);
     const at = (step: unknown, timestamp: number) => JSON.stringify({ accuracy: "0.5", global_step: step, timestamp });
