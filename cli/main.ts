@@ -14,7 +14,7 @@ import { DEFAULTS, finalValue } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { localStatus, statusText } from "./status";
-import { CommandLineError } from "./study";
+import { CommandLineError, projectName } from "./study";
 import { bestLine, formatMetric, metricIdOf, plainText, printable } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
@@ -198,6 +198,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!(command in COMMAND_OPTIONS)) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   checkCommandLine(command, values, positionals, repoRoot);
+  // Not only for run: the server that serve, status and cancel start takes the folder they run in
+  // as the state folder's repository. Run elsewhere (a trainer's own folder, holding the state
+  // folder), status handed the folder over to it, refusing the real repository from then on, and
+  // serve resumed its jobs' trials there, without the repository's .venv or relative paths.
+  projectName(repoRoot);
   switch (command) {
     case "run": {
       const result = await run(values, repoRoot);

@@ -30,8 +30,11 @@ function readYaml(file: string, missing: string): unknown {
   }
 }
 
-/** Reads the project name (the config namespace) from `Pulumi.yaml`. */
-function projectName(repoRoot: string): string {
+/**
+ * Reads the project name (the config namespace) from `Pulumi.yaml`. Every `tune` command reads it
+ * first: the folder it runs in is the repository whose trainer a state folder's trials run.
+ */
+export function projectName(repoRoot: string): string {
   const file = join(repoRoot, "Pulumi.yaml");
   const project = readYaml(file, `no ${file}: run tune from a Pulumi project's folder`) as { name?: string } | null;
   if (!project?.name) throw new Error(`${file} has no name`);

@@ -592,6 +592,24 @@ describe("tune status", () => {
     expect(list.output()).toContain(`${parent} is not a local backend's state folder`);
   });
 
+  it("refuses, as cancel and serve do, to run outside a Pulumi project's folder, leaving a state folder there to its repository", async () => {
+    const root = scratchRepo([]);
+    // The trainer's own folder, say, holding the state folder of the repository's runs.
+    const outside = tempDir("tune-outside-");
+    const state = join(outside, "state");
+    await startServer({ stateDir: state, repoRoot: root }).then((s) => s.close());
+    const claim = readFileSync(join(state, "repository"), "utf8");
+    for (const args of [["status"], ["cancel", "1"], ["serve"]]) {
+      const call = startTune(outside, [...args, "--state", state]);
+      // A serve that was not refused runs until it is stopped.
+      const stopped = setTimeout(() => call.child.kill("SIGINT"), 10_000);
+      expect(await call.exited, args[0]).toBe(1);
+      clearTimeout(stopped);
+      expect(call.output()).toBe(`tune: no ${join(outside, "Pulumi.yaml")}: run tune from a Pulumi project's folder\n`);
+    }
+    expect(readFileSync(join(state, "repository"), "utf8")).toBe(claim);
+  });
+
   it("shows a running job from another terminal, and says when nothing runs it after its run was killed, leaving its trials running", async () => {
     const { root, run, jobId, pids } = await startHangingRun();
     const name = `projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId}`;
