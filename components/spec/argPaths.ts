@@ -81,6 +81,8 @@ const TERMS: [RegExp, string][] = [
   [/\bmedianAutomatedStoppingSpec\b/g, "median"],
   [/\bdecayCurveStoppingSpec\b/g, "decayCurve"],
   [/\bconvexAutomatedStoppingSpec\b/g, "convex"],
+  [/\bGRID_SEARCH\b/g, "GRID"],
+  [/\bRANDOM_SEARCH\b/g, "RANDOM"],
 ];
 
 /** A validation message in the study's words: `must be > 0 for LOG`, not `for UNIT_LOG_SCALE`. */

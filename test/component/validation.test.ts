@@ -120,7 +120,7 @@ describe("HyperparameterTuningStudy validation", () => {
     at("study.parameters[1].min", /> 0 for LOG \(got 0\)$/); // LOG scale with a non-positive bound
     at("study.parameters[2].id", /duplicate/); // duplicate ids
     at("study.parameters[3].values", /at least one value/); // empty values
-    at("study.parameters[0].type", /GRID_SEARCH cannot search a DOUBLE/); // GRID with a DOUBLE
+    at("study.parameters[0].type", /: GRID cannot search a DOUBLE/); // GRID with a DOUBLE
     at("study.parallelTrials", /must not exceed/); // parallel above max
     at("study.earlyStopping", /at most one early-stopping spec may be set \(found median, decayCurve\)$/); // two early-stopping rules
     at("study.trial.acceleratorCount", /set together/); // accelerator type without count

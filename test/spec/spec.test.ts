@@ -136,7 +136,7 @@ describe("validation", () => {
       "study.trial.acceleratorCount",
     ]);
     expect(byPath["study.parameters[0].min"]).toMatch(/less than max \(/);
-    expect(byPath["study.parameters[0].type"]).toMatch(/GRID_SEARCH cannot search a DOUBLE/);
+    expect(byPath["study.parameters[0].type"]).toMatch(/^GRID cannot search a DOUBLE/);
     expect(byPath["study.parameters[1].min"]).toMatch(/> 0 for LOG \(/);
     expect(byPath["study.parameters[2].id"]).toMatch(/duplicate id "lr"/);
     expect(byPath["study.parameters[2].values"]).toMatch(/at least one value/);
@@ -259,6 +259,8 @@ describe("validation", () => {
     expect(toArgPath("trialJobSpec.scheduling.restartJobOnWorkerRestart")).toBe("study.trial.restartOnWorkerRestart");
     // Messages speak the study's words, whole words only.
     expect(toArgMessage("must be > 0 for UNIT_REVERSE_LOG_SCALE (found medianAutomatedStoppingSpec, maxValueX)")).toBe("must be > 0 for REVERSE_LOG (found median, maxValueX)");
+    // The algorithm as `algorithm:` takes it: GRID, not Vertex's GRID_SEARCH.
+    expect(toArgMessage("GRID_SEARCH cannot search a DOUBLE parameter")).toBe("GRID cannot search a DOUBLE parameter");
     // env is a map in the study: its Vertex index means nothing there.
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].containerSpec.env[3].name")).toBe("study.trial.env");
     expect(toArgPath("trialJobSpec.workerPoolSpecs[0].pythonPackageSpec.env")).toBe("study.trial.env");
