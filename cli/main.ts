@@ -15,7 +15,7 @@ import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { localStatus, statusText } from "./status";
 import { CommandLineError, projectName } from "./study";
-import { bestLine, formatMetric, metricIdOf, plainText, printable } from "./progress";
+import { bestLine, formatMetric, metricIdOf, plainText, printable, trialFilesLine } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 
@@ -135,7 +135,7 @@ function summary(result: RunResult): string {
   const metricId = metricIdOf(job);
   const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${plainText(job.error.message)}` : ""}`];
   if (result.best) lines.push(bestLine(result.best, metricId));
-  lines.push(`result: ${result.resultPath}`, `report: ${result.reportPath}`);
+  lines.push(trialFilesLine(result.stateDir, job.name!), `result: ${result.resultPath}`, `report: ${result.reportPath}`);
   return `${lines.join("\n")}\n`;
 }
 

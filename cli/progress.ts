@@ -2,6 +2,7 @@
  * Progress of a running study: one plain line per finished trial (id, parameters, value, state),
  * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
  */
+import { join } from "node:path";
 import { bestTrial, endedTrialCount, finalValue, hasEnded, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
 
 /** Where progress goes. */
@@ -94,6 +95,15 @@ export function isRunning(trial: VertexTrial): boolean {
 /** The best trial's line: its id, value and parameters, written as the trial lines write them. */
 export function bestLine(best: BestTrial, metricId: string): string {
   return printable(`best trial ${best.id}: ${metricId} ${formatMetric(best.metricValue)}  ${parameterText(Object.entries(best.parameters))}`);
+}
+
+/**
+ * Where a local job's trials keep their files: the end of `tune run` and `tune status JOB` named
+ * the best trial and the result files, but not the folders that hold its model and every trial's
+ * logs (a failed trial's whole stderr), which only the README told.
+ */
+export function trialFilesLine(stateDir: string, jobName: string): string {
+  return `trial files: ${join(stateDir, "jobs", jobName.split("/").pop()!, "trials")}/<trial id>/ (model/, stdout.log, stderr.log, trial.log)`;
 }
 
 /**

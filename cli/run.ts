@@ -39,6 +39,8 @@ export interface RunResult {
   best?: BestTrial;
   resultPath: string;
   reportPath: string;
+  /** The state folder the job ran on: its trials' files are there. */
+  stateDir: string;
   /** The signal that cancelled the job (Ctrl-C's SIGINT, or SIGTERM), if one did. */
   interrupted?: CancelSignal;
 }
@@ -170,7 +172,7 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
     const best = bestTrial(job);
     writeWhole(resultPath, `${JSON.stringify({ job, bestTrial: best ?? null }, null, 2)}\n`);
     writeWhole(reportPath, renderReport(job));
-    return { job, best, resultPath, reportPath, interrupted };
+    return { job, best, resultPath, reportPath, stateDir, interrupted };
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
     await closeEmbeddedServers();

@@ -10,7 +10,7 @@ import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
 import { withFolderClient } from "./folderClient";
-import { bestLine, isRunning, metricIdOf, plainText, printable, trialLine } from "./progress";
+import { bestLine, isRunning, metricIdOf, plainText, printable, trialFilesLine, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** What `tune status` shows: the jobs, and whether no other server runs the folder's jobs. */
@@ -70,5 +70,6 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
   const best = bestTrial(job);
   if (best) lines.push(bestLine(best, metricId));
   if (job.error?.message) lines.push(`error: ${plainText(job.error.message)}`);
+  lines.push(trialFilesLine(stateDir, job.name!));
   return `${lines.join("\n")}\n${idleNote(status, stateDir)}`;
 }

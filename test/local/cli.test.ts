@@ -422,6 +422,17 @@ describe("tune run", () => {
     expect(/^best trial 1: accuracy \S+ {2}(.*)$/m.exec(output())![1]).toBe(trial);
   });
 
+  it("names at its end the folders of the trials' model and logs, beside the result and the report", async () => {
+    const root = scratchRepo(["--steps=1", "--sleep=0"]);
+    const state = join(root, "state");
+    const { output, exited } = startTune(root, ["run", "--stack", "t", "--max-trials", "1", "--state", state]);
+    expect(await exited, output()).toBe(0);
+    const [jobId] = readdirSync(join(state, "jobs"));
+    const trials = join(state, "jobs", jobId, "trials");
+    expect(output()).toMatch(new RegExp(`^best trial 1: .*\ntrial files: ${trials}/<trial id>/ \\(model/, stdout\\.log, stderr\\.log, trial\\.log\\)\nresult: `, "m"));
+    expect(readdirSync(join(trials, "1"))).toEqual(expect.arrayContaining(["model", "stdout.log", "stderr.log", "trial.log"]));
+  });
+
   it("SIGTERM (kill, timeout, a cancelled CI job) cancels the job as Ctrl-C does: no trial runs on without a server", async () => {
     const { root, run, pids } = await startHangingRun();
     const { child, output, exited } = run;
@@ -570,7 +581,12 @@ describe("tune status", () => {
     const one = startTune(root, ["status", id, "--state", state]);
     expect(await one.exited, one.output()).toBe(0);
     const trialLines = lines.filter((l) => l.startsWith("trial ")).join("");
-    expect(one.output()).toBe(`${result.job.name} JOB_STATE_SUCCEEDED (cli-test): 2 of 2 trials ended, 0 running\n${trialLines}${bestLine(result.best!, "accuracy")}\n`);
+    const trials = join(state, "jobs", id, "trials");
+    expect(one.output()).toBe(
+      `${result.job.name} JOB_STATE_SUCCEEDED (cli-test): 2 of 2 trials ended, 0 running\n${trialLines}${bestLine(result.best!, "accuracy")}\n` +
+        `trial files: ${trials}/<trial id>/ (model/, stdout.log, stderr.log, trial.log)\n`,
+    );
+    expect(existsSync(join(trials, result.best!.id, "stdout.log"))).toBe(true);
   });
 
   it("lists no jobs in a folder no tune run has made yet (a fresh clone's), and makes none; a job asked for there is refused", async () => {
@@ -615,7 +631,9 @@ describe("tune status", () => {
     const name = `projects/local/locations/us-central1/hyperparameterTuningJobs/${jobId}`;
     const live = startTune(root, ["status", jobId, "--state", run.state]);
     expect(await live.exited, live.output()).toBe(0);
-    expect(live.output()).toBe(`${name} JOB_STATE_RUNNING (cli-test): 0 of 4 trials ended, 2 running\n`);
+    expect(live.output()).toBe(
+      `${name} JOB_STATE_RUNNING (cli-test): 0 of 4 trials ended, 2 running\ntrial files: ${join(run.state, "jobs", jobId, "trials")}/<trial id>/ (model/, stdout.log, stderr.log, trial.log)\n`,
+    );
 
     run.child.kill("SIGKILL");
     await run.exited;
@@ -631,7 +649,7 @@ describe("tune status", () => {
 
   it("counts a STOPPING trial (early stopping asked it to end, its process has not yet) as running", () => {
     const job = { name: "j", state: "JOB_STATE_RUNNING", displayName: "d", maxTrialCount: 3, trials: [{ id: "1", state: "STOPPING" }, { id: "2", state: "ACTIVE" }] };
-    expect(statusText({ jobs: [job], idle: false }, "state", true)).toBe("j JOB_STATE_RUNNING (d): 0 of 3 trials ended, 2 running\n");
+    expect(statusText({ jobs: [job], idle: false }, "state", true).split("\n")[0]).toBe("j JOB_STATE_RUNNING (d): 0 of 3 trials ended, 2 running");
   });
 
   it("counts toward the trial count no trial a restart interrupted (its rerun is counted), as tune run's bar", () => {
