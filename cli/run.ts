@@ -63,6 +63,16 @@ export const CANCEL_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 /** One of CANCEL_SIGNALS. */
 export type CancelSignal = (typeof CANCEL_SIGNALS)[number];
 
+/**
+ * How soon after the first cancel signal the same signal again is that one delivered twice, not
+ * a second Ctrl-C. A terminal's Ctrl-C reaches every process of its foreground group, under
+ * `npm run tune` and `npx tsx` tsx's own process too, which relays it to this one unless this
+ * one's word that it has it already reaches tsx first: measured here, one Ctrl-C in eight
+ * arrived twice, 35 ms apart, and ended the run as a second Ctrl-C does, without its summary and
+ * result.json. A person's second Ctrl-C, after reading that the job is being cancelled, comes later.
+ */
+export const SAME_SIGNAL_MS = 500;
+
 /** How often `tune` polls its local job: the server is on loopback, so a poll costs nothing. */
 const POLL = { initialMs: 500, factor: 1, maxMs: 500 };
 
@@ -110,15 +120,17 @@ export async function runStudy(options: RunOptions): Promise<RunResult> {
   // From the start: a Ctrl-C while the server starts or the job is created must still cancel it.
   let name: string | undefined;
   let interrupted: CancelSignal | undefined;
+  let interruptedAt = 0;
   /** A second signal is ending the process: it exits once its server has closed. */
   let leaving = false;
   const cancel = (jobName: string) => client.cancel(jobName).catch((error: Error) => options.output.write(`cancel failed: ${error.message}\n`));
   const onInterrupt = (signal: CancelSignal) => {
     if (interrupted === undefined) {
       interrupted = signal;
+      interruptedAt = performance.now();
       options.output.write(`\ncancelling the job${name ? "" : " once it exists"} (Ctrl-C again to stop waiting; its trial processes end either way)...\n`);
       if (name) void cancel(name);
-    } else {
+    } else if (signal !== interrupted || performance.now() - interruptedAt >= SAME_SIGNAL_MS) {
       leaving = true;
       void closeEmbeddedServers().finally(() => process.exit(signalStatus(interrupted!)));
     }

@@ -12,7 +12,7 @@ import { cancelLocalJob } from "../../cli/cancel";
 import { localStatus, statusText } from "../../cli/status";
 import { bestLine, createProgress, formatMetric, POLL_FIELDS, trialLine } from "../../cli/progress";
 import { renderReport } from "../../cli/report";
-import { runStudy } from "../../cli/run";
+import { runStudy, SAME_SIGNAL_MS } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
 import { PROGRESS_FIELDS as PROVIDER_FIELDS, progressReporter } from "../../components/vertex/wait";
 import { requestedFields, selectFields } from "../../local/fields";
@@ -433,6 +433,18 @@ describe("tune run", () => {
     expect(readdirSync(join(trials, "1"))).toEqual(expect.arrayContaining(["model", "stdout.log", "stderr.log", "trial.log"]));
   });
 
+  it("takes a Ctrl-C delivered twice (tsx relays the terminal's to it, some 35 ms later) as one: the job is cancelled and the result written", async () => {
+    const { root, run, pids } = await startHangingRun();
+    const { child, output, exited } = run;
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 35));
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(output()).toContain("ended JOB_STATE_CANCELLED");
+    expect(pids.some(alive)).toBe(false);
+    expect(JSON.parse(readFileSync(join(root, ".tune", "out", "t", "result.json"), "utf8")).job.state).toBe("JOB_STATE_CANCELLED");
+  });
+
   it("SIGTERM (kill, timeout, a cancelled CI job) cancels the job as Ctrl-C does: no trial runs on without a server", async () => {
     const { root, run, pids } = await startHangingRun();
     const { child, output, exited } = run;
@@ -544,6 +556,8 @@ describe("tune cancel", () => {
     const [jobId] = readdirSync(join(run.state, "jobs"));
     run.child.kill("SIGINT");
     expect(await eventually(() => readFileSync(join(run.state, "jobs", jobId, "job.log"), "utf8").includes("cancel requested"), 10_000)).toBe(true);
+    // Sooner, it would be the first one delivered twice.
+    await new Promise((r) => setTimeout(r, SAME_SIGNAL_MS));
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(130);
     // Its polls failing while its server closed were not reported as the run's error.
