@@ -91,6 +91,8 @@ export class MetricsReader {
   readonly tags = new Set<string>();
   /** The first value of the study's metric that is no number (see metricNumber), as JSON: the trial's reason quotes it. */
   unreadable?: string;
+  /** The first line that is no report: a trial that never reported the metric quotes it. */
+  firstMalformed?: string;
 
   constructor(readonly path: string, readonly metricId: string, readonly startedAt: number) {}
 
@@ -178,6 +180,7 @@ export class MetricsReader {
     const malformed = (line: string): void => {
       if (!this.seenMalformed.has(line)) {
         this.seenMalformed.add(line);
+        this.firstMalformed ??= line;
         update.malformed.push(line);
       }
     };

@@ -35,6 +35,8 @@ export interface TrialExit {
   tags: string[];
   /** The first value of the study's metric that was no number, as JSON (MetricsReader.unreadable). */
   unreadable?: string;
+  /** The first line of the metrics file that was no report (MetricsReader.firstMalformed). */
+  malformed?: string;
   /** The last lines of stderr, for a crash's reason. */
   stderrTail: string;
 }
@@ -382,6 +384,7 @@ export class TrialProcess {
       nonFiniteStep: this.nonFiniteStep,
       tags: [...this.reader.tags],
       unreadable: this.reader.unreadable,
+      malformed: this.reader.firstMalformed,
       stderrTail: tailOf(join(this.dir, "stderr.log")),
     });
   }

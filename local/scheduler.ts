@@ -470,7 +470,14 @@ export class JobScheduler {
     } else if (!final && exit.unreadable !== undefined) {
       this.end(record, "failed", `the trial never reported the metric "${metricId}" as a number: it wrote ${exit.unreadable.slice(0, 200)}; report a float with cloudml-hypertune (a tensor's value, e.g. float(tensor), not the tensor)`);
     } else if (!final) {
-      const others = exit.tags.length ? `it reported only ${exit.tags.map((t) => JSON.stringify(t)).join(", ")}` : "its metrics file was empty or missing";
+      // A file of lines that are no JSON report (`{"acc": np.float64(0.9)}`, numpy 2's repr written
+      // by hand) is not "empty or missing", which sent its user looking for a wrong path.
+      const unread = exit.malformed === undefined ? "" : `lines that read as no report (each noted in trial.log), such as ${exit.malformed.slice(0, 200)}`;
+      const others = exit.tags.length
+        ? `it reported only ${exit.tags.map((t) => JSON.stringify(t)).join(", ")}${unread ? `, and ${unread}` : ""}`
+        : unread
+          ? `its metrics file held only ${unread}`
+          : "its metrics file was empty or missing";
       this.end(record, "failed", `the trial never reported the metric "${metricId}" (${others}); report it with cloudml-hypertune under the study's metricId`);
     } else {
       this.end(record, "succeeded", undefined, final);

@@ -205,6 +205,18 @@ describe("failing trials", () => {
 
   });
 
+  it("quotes, for a trial that never reported the metric, a metrics line it could not read, rather than calling the file empty", async () => {
+    const base = testJob([]);
+    const writing = (lines: string) => ({ ...base, maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["/bin/sh", "-c", `printf '${lines}' > "$CLOUD_ML_HP_METRIC_FILE"`] } }] } });
+    // numpy 2's repr of a float, written by hand with an f-string.
+    const numpy = '{"accuracy": np.float64(0.6), "global_step": 1}';
+    expect((await run(writing(`${numpy}\\n`))).trials![0].infeasibleReason).toBe(
+      `the trial never reported the metric "accuracy" (its metrics file held only lines that read as no report (each noted in trial.log), such as ${numpy}); report it with cloudml-hypertune under the study's metricId`,
+    );
+    expect((await run(writing(`{"loss": 0.5}\\n${numpy}\\n`))).trials![0].infeasibleReason).toContain(`(it reported only "loss", and lines that read as no report (each noted in trial.log), such as ${numpy})`);
+    expect((await run(writing(""))).trials![0].infeasibleReason).toContain("(its metrics file was empty or missing)");
+  });
+
   it("refuses at create a job whose container has no command (every trial of it failed, after a preview and an up had passed)", async () => {
     const base = testJob([]);
     const noCommand = { ...base, maxTrialCount: 1, trialJobSpec: { workerPoolSpecs: [{ ...base.trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "gcr.io/p/image" } }] } };
