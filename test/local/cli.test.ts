@@ -698,7 +698,8 @@ describe("tune status", () => {
     expect(statusText({ jobs: [job], idle: false }, "state", true)).toBe(
       `${job.name} JOB_STATE_SUCCEEDED (${name}): 1 of 1 trials ended, 0 running\n` +
         "trial 1 SUCCEEDED acc\\u001b[8m=0.5000  opt=adam\\u000d\\u001b[1A\n" +
-        "best trial 1: acc\\u001b[8m 0.5000  opt=adam\\u000d\\u001b[1A\n",
+        "best trial 1: acc\\u001b[8m 0.5000  opt=adam\\u000d\\u001b[1A\n" +
+        "trial files: state/jobs/7/trials/<trial id>/ (model/, stdout.log, stderr.log, trial.log)\n",
     );
     let screen = "";
     createProgress({ write: (t) => void (screen += t), tty: true, columns: 200 }).update(job);
