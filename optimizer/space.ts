@@ -311,13 +311,19 @@ export function pointKey(x: Float64Array): string {
   return String.fromCharCode.apply(null, new Uint16Array(bits.buffer) as unknown as number[]);
 }
 
-/** A uniformly random feasible point: log-uniform for log scales, each integer/value equally likely. */
+/**
+ * A uniformly random feasible point, uniform after each parameter's scale: a LINEAR INTEGER's
+ * integers and a DISCRETE parameter's values equally likely; a log-scaled DOUBLE or INTEGER
+ * log-uniform (an INTEGER drawn on its scale and snapped there, as Vizier's random designer
+ * samples the scaled space: drawn as integers, batch sizes of 1 to 1,000 with UNIT_LOG_SCALE had a
+ * median near 500, against about 31 log-uniform).
+ */
 export function samplePoint(space: Space, rng: Rng): Float64Array {
   const x = new Float64Array(space.dims.length);
   space.dims.forEach((dim, d) => {
     if (dim.type === "CATEGORICAL") x[d] = rng.int(dim.categories.length);
     else if (dim.type === "DOUBLE") x[d] = rng.uniform();
-    else if (dim.type === "INTEGER") x[d] = toUnit(dim, dim.lo + rng.int(dim.hi - dim.lo + 1));
+    else if (dim.type === "INTEGER") x[d] = dim.scale === "LINEAR" ? toUnit(dim, dim.lo + rng.int(dim.hi - dim.lo + 1)) : rng.uniform();
     else x[d] = dim.unitValues[rng.int(dim.values.length)]!;
   });
   repair(space, x, rng);

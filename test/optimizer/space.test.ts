@@ -95,6 +95,30 @@ describe("search space mapping", () => {
     expect(suggest({ space: { ...wide, algorithm: "GRID_SEARCH" }, completed: [], pending: [], count: 3, seed: 3 })).toEqual([{ x: -1e308 }, { x: 0 }, { x: 1e308 }]);
   });
 
+  it("draws a log-scaled INTEGER log-uniformly and a linear one with every integer equally likely", () => {
+    const spaceOf = (scaleType: string) => parseSpace({ parameters: [{ parameterId: "n", integerValueSpec: { minValue: "1", maxValue: "1000" }, scaleType }] });
+    const draws = (scaleType: string) => {
+      const space = spaceOf(scaleType);
+      const rng = new Rng(11);
+      return Array.from({ length: 4000 }, () => decode(space, samplePoint(space, rng)).n as number);
+    };
+    const share = (values: number[], test: (v: number) => boolean) => values.filter(test).length / values.length;
+    // Log-uniform on [1, 1000]: half below √1000 ≈ 31.6, a third below 10; each integer 1 in 1,000 on a linear scale.
+    const log = draws("UNIT_LOG_SCALE");
+    expect(share(log, (v) => v <= 31)).toBeGreaterThan(0.45);
+    expect(share(log, (v) => v <= 31)).toBeLessThan(0.55);
+    expect(share(log, (v) => v < 10)).toBeGreaterThan(0.28);
+    expect(log.every((v) => Number.isInteger(v) && v >= 1 && v <= 1000)).toBe(true);
+    expect(log).toContain(1);
+    expect(Math.max(...log)).toBeGreaterThan(900);
+    const reverse = draws("UNIT_REVERSE_LOG_SCALE");
+    expect(share(reverse, (v) => v >= 970)).toBeGreaterThan(0.45);
+    const linear = draws("UNIT_LINEAR_SCALE");
+    expect(share(linear, (v) => v <= 31)).toBeLessThan(0.05);
+    expect(share(linear, (v) => v <= 500)).toBeGreaterThan(0.45);
+    expect(share(linear, (v) => v <= 500)).toBeLessThan(0.55);
+  });
+
   it("rejects what it cannot interpret", () => {
     expect(() => parseSpace({ parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 }, scaleType: "UNIT_LOG_SCALE" }] })).toThrow(/positive/);
     expect(() => parseSpace({ parameters: [{ parameterId: "x" }] })).toThrow(/no value spec/);
