@@ -62,8 +62,8 @@ export interface StagingBucketArgs {
 export interface HyperparameterTuningStudyArgs {
   /**
    * The name Google Cloud ids (service accounts, repository: `<pulumi project>-<idName>-<stack>[-<role>]`),
-   * the default `study.displayName` (so the trials' output folder) and resource display names
-   * derive from. Default: the component's name. When renaming the component with `aliases`, set
+   * the default `study.displayName` (so the trials' output folder), resource display names and
+   * the job's identity label (the URN of `<idName>-job`) derive from. Default: the component's name. When renaming the component with `aliases`, set
    * it to the old name so nothing is replaced: the aliases keep the children's URNs, this keeps
    * their inputs, and the finished study is kept rather than run again. Pulumi names of the
    * children (`<name>-<role>`) always follow the component's name. A plain, non-blank string:
@@ -233,6 +233,8 @@ function accountDisplayName(text: string): string {
 
 /** Where each program run's studies record the Google Cloud ids they took (global: a library loaded twice shares it). */
 const CLAIMED_IDS = Symbol.for("vertex-tuning/claimed-gcp-ids");
+/** Where each program run's local-backend studies record the names their jobs' identity labels follow. */
+const CLAIMED_JOBS = Symbol.for("vertex-tuning/claimed-local-jobs");
 
 /** The trainer as known at construction: an Output image or package URI as the unknown placeholder. */
 function knownTrainer(trainer: TrainerArgs): TrainerDefinition {
@@ -405,6 +407,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: this.idName });
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
+    if (backend === "local") this.claimLocalJobIdentity(name, args);
     if (backend === "vertex") {
       this.claimGcpIds(name, args);
       infra = this.createVertexInfra(name, args, trainer, trainerSource.source, project, region);
@@ -446,6 +449,9 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
           : {}),
       },
       { parent: this, dependsOn: dependencies },
+      // The job's identity label follows idName, as its inputs do: a renamed study's up after an
+      // interrupted one finds the job the old name started, where it left it running and made another.
+      `${this.idName}-job`,
     );
 
     this.jobName = this.job.name;
@@ -682,6 +688,28 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       throw this.invalid(name, [{ path: field, message: `the study ${other} in this stack already has this ${field}'s Google Cloud ids in ${where} (repository ${id}, and its service accounts): give one of the two another ${field}` }]);
     }
     inScope.set(id, field === "name" ? `"${name}"` : `"${name}" (idName "${this.idName}")`);
+  }
+
+  /**
+   * On the local backend, refuses a second study of this program whose job would carry this one's
+   * identity label: its job is named after `idName`, so a study with another's name as `idName`
+   * (a renamed study whose old component was kept) would adopt, or cancel as an orphan, the other's
+   * job. On Vertex AI claimGcpIds refuses it (the same ids). Two studies of one name without
+   * `idName` are left alone: under parents of different types their jobs' URNs differ, and under
+   * parents of one type Pulumi refuses the second URN itself.
+   */
+  private claimLocalJobIdentity(name: string, args: HyperparameterTuningStudyArgs): void {
+    const runs = ((globalThis as Record<symbol, WeakMap<object, Map<string, { study: string; idName: boolean }>> | undefined>)[CLAIMED_JOBS] ??= new WeakMap());
+    const run = pulumi.runtime.getStackResource() ?? runs;
+    const claimed = runs.get(run) ?? new Map<string, { study: string; idName: boolean }>();
+    runs.set(run, claimed);
+    const other = claimed.get(this.idName);
+    const idName = args.idName !== undefined;
+    if (other !== undefined && (idName || other.idName)) {
+      const field = idName ? "idName" : "name";
+      throw this.invalid(name, [{ path: field, message: `the study ${other.study} in this stack names its local job after the same ${JSON.stringify(this.idName)}: each would take the other's job for its own (adopting or cancelling it); give one of the two another ${field}` }]);
+    }
+    if (other === undefined) claimed.set(this.idName, { study: idName ? `"${name}" (idName "${this.idName}")` : `"${name}"`, idName });
   }
 
   private createVertexInfra(

@@ -141,7 +141,7 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
   declare public readonly localRepoRoot: pulumi.Output<string | undefined>;
   declare public readonly wait: pulumi.Output<boolean | undefined>;
   declare public readonly waitTimeoutMinutes: pulumi.Output<number | undefined>;
-  /** Hash of this resource's URN and organization (`jobIdentity`), carried by the job as its identity label. */
+  /** Hash of this resource's URN (its `identityName`'s) and organization (`jobIdentity`), carried by the job as its identity label. */
   declare public readonly identity: pulumi.Output<string>;
   /** The identity label of jobs made before it included the organization (`formerJobIdentity`), if it differs. */
   declare public readonly formerIdentity: pulumi.Output<string | undefined>;
@@ -164,11 +164,18 @@ export class HyperparameterTuningJob extends pulumi.dynamic.Resource {
   /** Google Cloud console page of the job; empty on the local backend. */
   declare public readonly consoleUrl: pulumi.Output<string>;
 
-  constructor(name: string, args: TuningJobArgs, opts?: pulumi.CustomResourceOptions) {
+  /**
+   * @param identityName the name whose URN (under the same parent) the job's identity label
+   *   hashes. Default: `name`. A resource renamed with `aliases` keeps its old name here, so the
+   *   job an interrupted `up` of the old name left running is still found, adopted or cancelled
+   *   (the study passes its `idName`'s); with the new name's label, that job was left running
+   *   and a second one created. No other job of the stack may have this URN.
+   */
+  constructor(name: string, args: TuningJobArgs, opts?: pulumi.CustomResourceOptions, identityName: string = name) {
     const type = "pulumi-nodejs:dynamic/vertex:HyperparameterTuningJob";
     // The provider's create gets no URN, so the URN's hash travels as an input. createUrn gives
     // the exact URN, parent chain included, from the parent's URN: no cycle through our own.
-    const urn = pulumi.createUrn(name, type, opts?.parent);
+    const urn = pulumi.createUrn(identityName, type, opts?.parent);
     const identity = urn.apply(jobIdentity);
     const localBackendModule = pulumi.output(args.backend).apply((b) => (b === "local" ? localBackendModulePath() : undefined));
     super(

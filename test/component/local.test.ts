@@ -2,6 +2,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type HyperparameterTuningStudyArgs } from "../../components";
 import { JOB_TYPE, installMocks, promiseOf, type Recorded } from "./mocks";
@@ -35,16 +36,47 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect(await promiseOf(study.bestParameters)).toMatchObject({ "num-units": 256 });
   });
 
-  it("names the job after idName, as the component it was renamed from did", async () => {
+  it("names the job after idName, as the component it was renamed from did, and labels it as that one's", async () => {
     // No displayName: the job's defaults to the name.
     const { study: { displayName: _seedName, ...study }, trainer } = stackStudy("local");
-    const jobOf = async (name: string, args: Partial<HyperparameterTuningStudyArgs> = {}) => {
-      await promiseOf(new HyperparameterTuningStudy(name, { backend: "local", study, trainer, ...args }).jobName);
-      return recorded.find((r) => r.type === JOB_TYPE && r.name === `${name}-job`)!.inputs.job;
+    // Two program runs, before and after the rename: in one, the second would claim the first's job.
+    const inputsOf = async (name: string, args: Partial<HyperparameterTuningStudyArgs> = {}) => {
+      await pulumi.runtime.runInPulumiStack(async () => {
+        await promiseOf(new HyperparameterTuningStudy(name, { backend: "local", study, trainer, ...args }).jobName);
+      });
+      return recorded.find((r) => r.type === JOB_TYPE && r.name === `${name}-job`)!.inputs;
     };
-    const before = await jobOf("lold");
-    expect(before.displayName).toBe("lold");
-    expect(await jobOf("lnew", { idName: "lold" })).toEqual(before);
+    const before = await inputsOf("lold");
+    expect(before.job.displayName).toBe("lold");
+    const after = await inputsOf("lnew", { idName: "lold" });
+    expect(after.job).toEqual(before.job);
+    // The identity label the job an interrupted up of "lold" left running carries: an up of
+    // "lnew" adopts it (or cancels it, for another spec), where it left it running and made a second.
+    expect(after.identity).toBe(before.identity);
+    expect(after.specHash).toBe(before.specHash);
+  });
+
+  it("refuses a study whose idName is another local study's name or idName in the stack: their jobs would carry one identity label", () => {
+    const { study, trainer } = stackStudy("local");
+    const args = { backend: "local" as const, study, trainer };
+    new HyperparameterTuningStudy("lkept", args);
+    const message = (make: () => unknown) => {
+      try {
+        make();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "created";
+    };
+    expect(message(() => new HyperparameterTuningStudy("lrenamed", { ...args, idName: "lkept" }))).toMatch(
+      /^HyperparameterTuningStudy lrenamed is invalid:\n\s+idName: the study "lkept" in this stack names its local job after the same "lkept": each would take the other's job for its own \(adopting or cancelling it\); give one of the two another idName$/,
+    );
+    new HyperparameterTuningStudy("lmoved", { ...args, idName: "lorigin" });
+    expect(message(() => new HyperparameterTuningStudy("lorigin", args))).toMatch(/^\s+name: the study "lmoved" \(idName "lorigin"\) in this stack names its local job after the same "lorigin":/m);
+    // A name of its own, and the same name under another parent (their jobs' URNs differ), are free.
+    expect(message(() => new HyperparameterTuningStudy("ltwin", { ...args, idName: "lmoved" }))).toBe("created");
+    const parent = new pulumi.ComponentResource("test:index:Team", "team");
+    expect(message(() => new HyperparameterTuningStudy("lkept", args, { parent }))).toBe("created");
   });
 
   it("refuses at construction a source folder that python -m <last segment>.task from the repository root would not run", () => {
