@@ -3,7 +3,10 @@
  * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
  */
 import { join } from "node:path";
-import { bestTrial, endedTrialCount, finalValue, hasEnded, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
+import { bestTrial, endedTrialCount, finalValue, hasEnded, printable, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
+
+// Shared with the provider's progress lines; imported from here by the other commands.
+export { printable };
 
 /** Where progress goes. */
 export interface ProgressOutput {
@@ -46,18 +49,6 @@ export function plainText(text: string): string {
     .split("\n")
     .map((line) => line.trimEnd().split("\r").pop()!.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/[\x00-\x1f\x7f-\x9f]/g, " "))
     .join("\n");
-}
-
-/**
- * Text of a job (its display name, metric id, a CATEGORICAL value: any string the study gave) as
- * a line shows it: each control character written as JSON writes it (ESC as \u001b, a carriage
- * return as \u000d), every other character as it is, any script's. Printed raw, an escape
- * sequence in a display name rewrote the terminal, and a `\r` or `\n` forged a line of its own
- * (a trial line that no trial wrote). Unlike plainText, which shows a trainer's output as its
- * terminal did, a name is shown as it is spelled.
- */
-export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**

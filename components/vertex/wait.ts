@@ -4,7 +4,7 @@
  * progress as it changes.
  */
 import { bestTrial } from "../spec/bestTrial";
-import { endedTrialCount } from "../spec/trials";
+import { endedTrialCount, printable } from "../spec/trials";
 import type { VertexJob } from "../spec/vertexJson";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
@@ -80,8 +80,10 @@ export function progressReporter(write: (line: string) => void): (job: VertexJob
     const finished = endedTrialCount(trials);
     const best = bestTrial(job);
     const metric = job.studySpec?.metrics?.[0]?.metricId ?? "metric";
-    const line = `${job.name}: ${job.state}, ${finished}/${job.maxTrialCount ?? "?"} trials finished` +
-      (best ? `, best ${metric} ${best.metricValue} (trial ${best.id})` : "");
+    // Escaped as tune's lines are: the metric id is the study's (only white space is refused in
+    // it), and an escape sequence in it reached the terminal of `pulumi up` through the engine.
+    const line = printable(`${job.name}: ${job.state}, ${finished}/${job.maxTrialCount ?? "?"} trials finished` +
+      (best ? `, best ${metric} ${best.metricValue} (trial ${best.id})` : ""));
     if (line !== last) write(line);
     last = line;
   };

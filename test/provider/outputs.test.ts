@@ -66,6 +66,15 @@ describe("progressReporter", () => {
       "jobs/1: JOB_STATE_RUNNING, 2/3 trials finished, best score 0.7 (trial 2)",
     ]);
   });
+
+  it("writes a metric id's control characters escaped, as tune's lines do: pulumi up's terminal gets no escape sequence", () => {
+    const lines: string[] = [];
+    // Only white space is refused in a metric id: an escape sequence that clears the screen is not.
+    const job = testJob({ maxTrialCount: 1 });
+    job.studySpec!.metrics![0]!.metricId = "score\x1b[2J\x9b";
+    progressReporter((l) => lines.push(l))({ ...job, name: "jobs/1", state: "JOB_STATE_SUCCEEDED", trials: [{ ...succeeded("1", 0.5), finalMeasurement: { metrics: [{ metricId: "score\x1b[2J\x9b", value: 0.5 }] } }] });
+    expect(lines).toEqual(["jobs/1: JOB_STATE_SUCCEEDED, 1/1 trials finished, best score\\u001b[2J\\u009b 0.5 (trial 1)"]);
+  });
 });
 
 describe("waitForJob with fields", () => {
