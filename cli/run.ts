@@ -66,10 +66,12 @@ export type CancelSignal = (typeof CANCEL_SIGNALS)[number];
 /**
  * How soon after the first cancel signal the same signal again is that one delivered twice, not
  * a second Ctrl-C. A terminal's Ctrl-C reaches every process of its foreground group, under
- * `npm run tune` and `npx tsx` tsx's own process too, which relays it to this one unless this
- * one's word that it has it already reaches tsx first: measured here, one Ctrl-C in eight
- * arrived twice, 35 ms apart, and ended the run as a second Ctrl-C does, without its summary and
- * result.json. A person's second Ctrl-C, after reading that the job is being cancelled, comes later.
+ * `npx tsx cli/main.ts` tsx's own process too, which relays it to this one unless this one's word
+ * that it has it already reaches tsx first: measured here, one Ctrl-C in eight arrived twice,
+ * 35 ms apart, and ended the run as a second Ctrl-C does, without its summary and result.json.
+ * (`npm run tune` runs `node --import tsx`, one process, for that and for tsx's SIGKILL of a busy
+ * one: package.json.) A person's second Ctrl-C, after reading that the job is being cancelled,
+ * comes later.
  */
 export const SAME_SIGNAL_MS = 500;
 

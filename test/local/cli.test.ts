@@ -91,8 +91,13 @@ describe("npm run tune", () => {
   it("installs what it needs first, as npm run demo and npm test do, and passes its arguments to tune", () => {
     const scripts = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
     expect(scripts.demo).toMatch(/^node scripts\/setup\.mjs && /);
-    // npm appends `-- <args>` to the script's end: the last command must be tune itself.
-    expect(scripts.tune).toBe("node scripts/setup.mjs && tsx cli/main.ts");
+    // npm appends `-- <args>` to the script's end: the last command must be tune itself. Node loads
+    // the TypeScript through tsx's hooks (--import tsx) rather than under the tsx command, whose
+    // own process relays a Ctrl-C to tune and SIGKILLs it when tune has not said within 60 ms that
+    // it has it: with the event loop busy (a suggestion, 0.1-1 s) that killed 4 Ctrl-Cs of 6
+    // outright, leaving the job's trials running with no server, and no summary or result.json.
+    expect(scripts.tune).toBe("node scripts/setup.mjs && node --import tsx cli/main.ts");
+    expect(scripts.demo).toBe("node scripts/setup.mjs && node --import tsx cli/main.ts demo");
   });
 
   it("shows its usage as the npm command a person types, with the defaults", async () => {
