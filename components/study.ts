@@ -236,6 +236,27 @@ const CLAIMED_IDS = Symbol.for("vertex-tuning/claimed-gcp-ids");
 /** Where each program run's local-backend studies record the names their jobs' identity labels follow. */
 const CLAIMED_JOBS = Symbol.for("vertex-tuning/claimed-local-jobs");
 
+/**
+ * This program run's record under `key` (global: a library loaded twice shares it). One record
+ * per program run: an Automation API program runs again in the same process, with a stack
+ * resource of its own each time (and without one, as under test mocks, one record).
+ */
+function runRecord<K, V>(key: symbol): Map<K, V> {
+  const runs = ((globalThis as Record<symbol, WeakMap<object, Map<K, V>> | undefined>)[key] ??= new WeakMap());
+  const run = pulumi.runtime.getStackResource() ?? runs;
+  let record = runs.get(run);
+  if (record === undefined) runs.set(run, (record = new Map()));
+  return record;
+}
+
+/** A study's claim on ids or a job identity: the argument they come from, and how a refusal names the study. */
+interface Claimant {
+  /** The argument a refused study is asked to change: `idName` when it is given, else `name`. */
+  field: "name" | "idName";
+  /** The study as another's refusal names it: `"churn"`, or `"churn" (idName "study")`. */
+  label: string;
+}
+
 /** The trainer as known at construction: an Output image or package URI as the unknown placeholder. */
 function knownTrainer(trainer: TrainerArgs): TrainerDefinition {
   const { imageUri, pythonPackage, ...rest } = trainer;
@@ -671,23 +692,17 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const project = known(args.project) ?? this.ambientGcpConfig().project;
     const scope = project !== undefined && project !== UNKNOWN ? project : args.project === undefined ? this.getProvider("gcp:index:Provider") : undefined;
     if (scope === undefined) return;
-    // One record per program run: an Automation API program runs again in the same process, with
-    // a stack resource of its own each time (and without one, as under test mocks, one record).
-    const runs = ((globalThis as Record<symbol, WeakMap<object, Map<unknown, Map<string, string>>> | undefined>)[CLAIMED_IDS] ??= new WeakMap());
-    const run = pulumi.runtime.getStackResource() ?? runs;
-    const claimed = runs.get(run) ?? new Map<unknown, Map<string, string>>();
-    runs.set(run, claimed);
+    const claimed = runRecord<unknown, Map<string, string>>(CLAIMED_IDS);
     const inScope = claimed.get(scope) ?? new Map<string, string>();
     claimed.set(scope, inScope);
     const id = this.gcpId(undefined, 63);
     const other = inScope.get(id);
-    // The ids come from idName when it is given: the argument to change is that one.
-    const field = args.idName === undefined ? "name" : "idName";
+    const { field, label } = this.claimant(name, args);
     if (other !== undefined) {
       const where = typeof scope === "string" ? `project ${scope}` : "the project of their gcp.Provider";
       throw this.invalid(name, [{ path: field, message: `the study ${other} in this stack already has this ${field}'s Google Cloud ids in ${where} (repository ${id}, and its service accounts): give one of the two another ${field}` }]);
     }
-    inScope.set(id, field === "name" ? `"${name}"` : `"${name}" (idName "${this.idName}")`);
+    inScope.set(id, label);
   }
 
   /**
@@ -699,17 +714,19 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
    * parents of one type Pulumi refuses the second URN itself.
    */
   private claimLocalJobIdentity(name: string, args: HyperparameterTuningStudyArgs): void {
-    const runs = ((globalThis as Record<symbol, WeakMap<object, Map<string, { study: string; idName: boolean }>> | undefined>)[CLAIMED_JOBS] ??= new WeakMap());
-    const run = pulumi.runtime.getStackResource() ?? runs;
-    const claimed = runs.get(run) ?? new Map<string, { study: string; idName: boolean }>();
-    runs.set(run, claimed);
+    const claimed = runRecord<string, Claimant>(CLAIMED_JOBS);
+    const mine = this.claimant(name, args);
     const other = claimed.get(this.idName);
-    const idName = args.idName !== undefined;
-    if (other !== undefined && (idName || other.idName)) {
-      const field = idName ? "idName" : "name";
-      throw this.invalid(name, [{ path: field, message: `the study ${other.study} in this stack names its local job after the same ${JSON.stringify(this.idName)}: each would take the other's job for its own (adopting or cancelling it); give one of the two another ${field}` }]);
+    if (other === undefined) {
+      claimed.set(this.idName, mine);
+    } else if (mine.field === "idName" || other.field === "idName") {
+      throw this.invalid(name, [{ path: mine.field, message: `the study ${other.label} in this stack names its local job after the same ${JSON.stringify(this.idName)}: each would take the other's job for its own (adopting or cancelling it); give one of the two another ${mine.field}` }]);
     }
-    if (other === undefined) claimed.set(this.idName, { study: idName ? `"${name}" (idName "${this.idName}")` : `"${name}"`, idName });
+  }
+
+  /** This study as its claims name it (see Claimant). */
+  private claimant(name: string, args: HyperparameterTuningStudyArgs): Claimant {
+    return args.idName === undefined ? { field: "name", label: `"${name}"` } : { field: "idName", label: `"${name}" (idName "${this.idName}")` };
   }
 
   private createVertexInfra(
