@@ -61,13 +61,14 @@ export interface StagingBucketArgs {
 /** Arguments of `HyperparameterTuningStudy`. Only `study` is required. */
 export interface HyperparameterTuningStudyArgs {
   /**
-   * The name Google Cloud ids (service accounts, repository: `<pulumi project>-<idName>-<stack>[-<role>]`),
-   * the default `study.displayName` (so the trials' output folder), resource display names and
-   * the job's identity label (the URN of `<idName>-job`) derive from. Default: the component's name. When renaming the component with `aliases`, set
-   * it to the old name so nothing is replaced: the aliases keep the children's URNs, this keeps
-   * their inputs, and the finished study is kept rather than run again. Pulumi names of the
-   * children (`<name>-<role>`) always follow the component's name. A plain, non-blank string:
-   * the ids are decided at construction.
+   * The name the study's Google Cloud side derives from: the ids of its service accounts and
+   * repository (`<pulumi project>-<idName>-<stack>[-<role>]`), their display names, the default
+   * `study.displayName` (so the trials' output folder) and the job's identity label (the URN of
+   * `<idName>-job`). Default: the component's name. When renaming the component with `aliases`,
+   * set it to the old name so nothing is replaced: the aliases keep the children's URNs, this
+   * keeps their inputs, and the finished study is kept rather than run again. The children's
+   * Pulumi names (`<name>-<role>`) always follow the component's name. A plain, non-blank string,
+   * not an Output: the ids are decided at construction.
    */
   idName?: string;
   /**
