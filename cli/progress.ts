@@ -5,9 +5,6 @@
 import { join } from "node:path";
 import { bestTrial, endedTrialCount, finalValue, hasEnded, printable, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
 
-// Shared with the provider's progress lines; imported from here by the other commands.
-export { printable };
-
 /** Where progress goes. */
 export interface ProgressOutput {
   write(text: string): void;

@@ -9,6 +9,7 @@ export * from "./validate";
 export * from "./argPaths";
 export * from "./bestTrial";
 export * from "./trials";
+export * from "./printable";
 export * from "./hash";
 export * from "./config";
 export * from "./build";

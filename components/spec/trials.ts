@@ -1,6 +1,6 @@
 /**
- * A job's trials as a person counts them against its maxTrialCount, and a job's text as a line
- * shows it, one way for the provider's progress lines, `tune run`'s bar and `tune status`.
+ * A job's trials as a person counts them against its maxTrialCount, one way for the provider's
+ * progress lines, `tune run`'s bar and `tune status`.
  */
 import type { VertexTrial } from "./vertexJson";
 
@@ -26,16 +26,4 @@ export function wasInterrupted(trial: VertexTrial): boolean {
  */
 export function endedTrialCount(trials: VertexTrial[]): number {
   return trials.filter((t) => hasEnded(t) && !wasInterrupted(t)).length;
-}
-
-/**
- * Text of a job (its display name, metric id, a CATEGORICAL value: any string the study gave) as
- * a line shows it: each control character as `\u` and its four hex digits (ESC as \u001b, a
- * carriage return as \u000d), every other character as it is, any script's. Printed raw, an
- * escape sequence in a display name rewrote the terminal, and a `\r` or `\n` forged a line of its
- * own (a trial line that no trial wrote). Unlike `tune`'s plainText, which shows a trainer's
- * output as its terminal did, a name is shown as it is spelled.
- */
-export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

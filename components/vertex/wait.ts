@@ -4,7 +4,8 @@
  * progress as it changes.
  */
 import { bestTrial } from "../spec/bestTrial";
-import { endedTrialCount, printable } from "../spec/trials";
+import { printable } from "../spec/printable";
+import { endedTrialCount } from "../spec/trials";
 import type { VertexJob } from "../spec/vertexJson";
 import type { Clock } from "./clock";
 import type { VertexClient } from "./client";
