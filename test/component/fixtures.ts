@@ -20,6 +20,16 @@ export function makeTrainer(): string {
   return dir;
 }
 
+/** What `make` threw, as its message, or "created": a refusal and an acceptance compare as one string. */
+export function constructionMessage(make: () => unknown): string {
+  try {
+    make();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return "created";
+}
+
 export function write(dir: string, file: string, text: string): void {
   mkdirSync(dirname(join(dir, file)), { recursive: true });
   writeFileSync(join(dir, file), text);

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type HyperparameterTuningStudyArgs } from "../../components";
 import { JOB_TYPE, installMocks, promiseOf, type Recorded } from "./mocks";
-import { ROOT, stackStudy, write } from "./fixtures";
+import { constructionMessage, ROOT, stackStudy, write } from "./fixtures";
 
 let recorded: Recorded[];
 beforeAll(async () => {
@@ -60,23 +60,15 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     const { study, trainer } = stackStudy("local");
     const args = { backend: "local" as const, study, trainer };
     new HyperparameterTuningStudy("lkept", args);
-    const message = (make: () => unknown) => {
-      try {
-        make();
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return "created";
-    };
-    expect(message(() => new HyperparameterTuningStudy("lrenamed", { ...args, idName: "lkept" }))).toMatch(
+    expect(constructionMessage(() => new HyperparameterTuningStudy("lrenamed", { ...args, idName: "lkept" }))).toMatch(
       /^HyperparameterTuningStudy lrenamed is invalid:\n\s+idName: the study "lkept" in this stack names its local job after the same "lkept": each would take the other's job for its own \(adopting or cancelling it\); give one of the two another idName$/,
     );
     new HyperparameterTuningStudy("lmoved", { ...args, idName: "lorigin" });
-    expect(message(() => new HyperparameterTuningStudy("lorigin", args))).toMatch(/^\s+name: the study "lmoved" \(idName "lorigin"\) in this stack names its local job after the same "lorigin":/m);
+    expect(constructionMessage(() => new HyperparameterTuningStudy("lorigin", args))).toMatch(/^\s+name: the study "lmoved" \(idName "lorigin"\) in this stack names its local job after the same "lorigin":/m);
     // A name of its own, and the same name under another parent (their jobs' URNs differ), are free.
-    expect(message(() => new HyperparameterTuningStudy("ltwin", { ...args, idName: "lmoved" }))).toBe("created");
+    expect(constructionMessage(() => new HyperparameterTuningStudy("ltwin", { ...args, idName: "lmoved" }))).toBe("created");
     const parent = new pulumi.ComponentResource("test:index:Team", "team");
-    expect(message(() => new HyperparameterTuningStudy("lkept", args, { parent }))).toBe("created");
+    expect(constructionMessage(() => new HyperparameterTuningStudy("lkept", args, { parent }))).toBe("created");
   });
 
   it("refuses at construction a source folder that python -m <last segment>.task from the repository root would not run", () => {
@@ -86,14 +78,8 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     write(repo, "ml/trainer/task.py", "");
     write(repo, "other/main.py", "");
     const { study } = stackStudy("local");
-    const message = (name: string, source: string, studyArgs = study) => {
-      try {
-        new HyperparameterTuningStudy(name, { backend: "local", study: studyArgs, trainer: { source }, localRepoRoot: repo });
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return "created";
-    };
+    const message = (name: string, source: string, studyArgs = study) =>
+      constructionMessage(() => new HyperparameterTuningStudy(name, { backend: "local", study: studyArgs, trainer: { source }, localRepoRoot: repo }));
     expect(message("nested", join(repo, "ml/trainer"))).toMatch(
       new RegExp(`^ {2}trainer\\.source: ${join(repo, "ml/trainer")} is not a folder at the repository's top level: the local backend runs a source trainer as \`.venv/bin/python -m trainer.task\` from the repository root ${repo}, which would run ${join(repo, "trainer")}; move the package`, "m"),
     );
@@ -108,14 +94,7 @@ describe("HyperparameterTuningStudy on the local backend", () => {
 
   it("refuses at construction what the local backend would refuse at create, at the argument path and with the study's other problems", () => {
     const { study, trainer } = stackStudy("local");
-    const message = (name: string, args: HyperparameterTuningStudyArgs) => {
-      try {
-        new HyperparameterTuningStudy(name, args);
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return "created";
-    };
+    const message = (name: string, args: HyperparameterTuningStudyArgs) => constructionMessage(() => new HyperparameterTuningStudy(name, args));
     // The provider's check (a second preview, at job.studySpec...) or the local server (400) named these only after the rest was fixed.
     const convex = message("lconvex", { backend: "local", study: { ...study, maxTrials: 0, earlyStopping: { convex: { maxStepCount: 10 } } }, trainer });
     expect(convex).toMatch(/^ {2}study\.maxTrials: /m);

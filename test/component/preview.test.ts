@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HyperparameterTuningStudy, type StudyDefinition } from "../../components";
 import { JOB_TYPE, PROJECT, STACK, type Recorded } from "./mocks";
-import { makeTrainer, ROOT, stackStudy } from "./fixtures";
+import { constructionMessage, makeTrainer, ROOT, stackStudy } from "./fixtures";
 
 /** Runs a program of this folder as its own process (`args` its arguments): a failure in an Output's callback is the program's, as the Pulumi runtime reports it. */
 function runProgram(file: string, ...args: string[]) {
@@ -43,14 +43,7 @@ describe("HyperparameterTuningStudy at preview", () => {
   it("fails a bad idName at its argument, with the study's other problems", () => {
     const study = { ...stackStudy("dev").study, maxTrials: 2, parallelTrials: 3 } as StudyDefinition;
     const args = { study, project: "my-project", region: "us-central1", trainer: { source: makeTrainer() }, enableApis: "no" as never };
-    const messageOf = (idName: unknown) => {
-      try {
-        new HyperparameterTuningStudy("pidname", { ...args, idName: idName as never });
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return "created";
-    };
+    const messageOf = (idName: unknown) => constructionMessage(() => new HyperparameterTuningStudy("pidname", { ...args, idName: idName as never }));
     // An Output is refused too: the ids are decided before its value exists.
     for (const [idName, got] of [["", '""'], [" ", '" "'], [5, "5"], [pulumi.output("old"), "an Output or Promise"]] as const) {
       const message = messageOf(idName);
