@@ -101,6 +101,84 @@ function runningAverage(points: Point[]): (x: number) => number | undefined {
 /** The running averages of curves already seen, by curve (a completed one's points are kept: see completedCurves). */
 const runningAverages = new WeakMap<Point[], { length: number; average: (x: number) => number | undefined }>();
 
+/** Steps a MedianTable keeps the running averages of at most (see MedianTable). */
+export const MEDIAN_TABLE_STEPS = 512;
+
+/**
+ * The completed trials' running averages at each step judged so far, sorted, kept for one study
+ * (the scheduler keeps one per job): the median rule's median at a step is then read, not
+ * computed again. Computed at each judged step of each look, it was a pass over every completed
+ * curve and a sort of their averages: with a trainer reporting 50 steps at 100 a second and 8
+ * trials running, judging took a third of the server's CPU by 1,500 completed trials and grew
+ * with each one (2,000 trials, RANDOM_SEARCH: 23 s of the server's 58 s). A trial that completes is
+ * added to the steps kept, one insertion each. A curve is known by its array (completedCurve keeps
+ * one per completed trial), so a set of curves that lost one (a curve that grew is a new array)
+ * starts the table again. By steps only: elapsed seconds differ at every measurement, and a
+ * table of them would grow with every look and never be read again. At most MEDIAN_TABLE_STEPS
+ * steps are kept (a trainer that counts optimizer steps judges thousands); others are computed.
+ */
+export class MedianTable {
+  /** The curves held, with how many times each was given. */
+  private held = new Map<Point[], number>();
+  /** By step: the running averages there of the curves held that have one, ascending. */
+  private byStep = new Map<number, number[]>();
+
+  /** Makes the table hold `completed` (each as often as it is given). */
+  sync(completed: Point[][]): void {
+    const given = new Map<Point[], number>();
+    for (const c of completed) given.set(c, (given.get(c) ?? 0) + 1);
+    let lost = given.size < this.held.size;
+    for (const [c, n] of given) if (n < (this.held.get(c) ?? 0)) lost = true;
+    if (!lost) for (const c of this.held.keys()) if (!given.has(c)) lost = true;
+    if (lost) {
+      this.held = new Map();
+      this.byStep = new Map();
+    }
+    for (const [c, n] of given) {
+      const more = n - (this.held.get(c) ?? 0);
+      if (more === 0) continue;
+      this.held.set(c, n);
+      const average = runningAverage(c);
+      for (const [x, values] of this.byStep) {
+        const v = average(x);
+        if (v !== undefined) for (let i = 0; i < more; i++) values.splice(sortedIndex(values, v), 0, v);
+      }
+    }
+  }
+
+  /** The running averages at `x` of the curves held that have one there, ascending. */
+  valuesAt(x: number): number[] {
+    const kept = this.byStep.get(x);
+    if (kept) return kept;
+    const values: number[] = [];
+    for (const [c, n] of this.held) {
+      const v = runningAverage(c)(x);
+      if (v !== undefined) for (let i = 0; i < n; i++) values.push(v);
+    }
+    values.sort((a, b) => a - b);
+    if (this.byStep.size < MEDIAN_TABLE_STEPS) this.byStep.set(x, values);
+    return values;
+  }
+}
+
+/** Where `v` goes in ascending `values` (after equal ones). */
+function sortedIndex(values: number[], v: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The median of ascending values. */
+function sortedMedian(sorted: number[]): number {
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /**
  * The median rule, judged at each x of `at` (by default the trial's last): the first stop wins.
  * Every completed trial with a measurement at or before x takes part, those that ended earlier
@@ -113,17 +191,18 @@ const runningAverages = new WeakMap<Point[], { length: number; average: (x: numb
  * only, a trial below the median at a step inside the look and above it by the look's end was
  * kept, and whether it was stopped depended on how the poll cut its reports into looks.
  */
-export function medianRule(current: Point[], completed: Point[][], sign: number, at: number[] = current.length ? [current[current.length - 1].x] : []): StopDecision | undefined {
-  const averages = completed.map(runningAverage);
+export function medianRule(current: Point[], completed: Point[][], sign: number, at: number[] = current.length ? [current[current.length - 1].x] : [], table?: MedianTable): StopDecision | undefined {
+  table?.sync(completed);
+  const averages = table ? [] : completed.map(runningAverage);
   let verdict: StopDecision | undefined;
   let seen = 0;
   let best = 0;
   for (const x of [...new Set(at)].sort((a, b) => a - b)) {
     for (; seen < current.length && current[seen].x <= x; seen++) if (seen === 0 || sign * current[seen].y > sign * best) best = current[seen].y;
     if (seen < MIN_MEASUREMENTS_MEDIAN) continue;
-    const values = averages.map((average) => average(x)).filter((v): v is number => v !== undefined);
+    const values = table ? table.valuesAt(x) : averages.map((average) => average(x)).filter((v): v is number => v !== undefined);
     if (values.length < MIN_COMPLETED_TRIALS) continue;
-    const m = median(values);
+    const m = table ? sortedMedian(values) : median(values);
     verdict = { stop: sign * best < sign * m, why: `best ${best} vs median ${m} of ${values.length} completed trials' running averages at ${x}` };
     if (verdict.stop) return verdict;
   }
@@ -316,8 +395,9 @@ function commonEnd(ranToEnd: Measurement[][], elapsed: boolean): number | undefi
  * @param fresh how many of the measurements (the last ones) are new since the trial was last
  *   judged: the median rule judges at each one's step; the decay-curve rule at each that is a
  *   checkpoint (decayCheckpoint), on the curve up to it, DECAY_FITS_PER_LOOK at most
+ * @param medians the study's MedianTable (by steps; not used by elapsed time)
  */
-export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[], fresh = 1): StopDecision | undefined {
+export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[], fresh = 1, medians?: MedianTable): StopDecision | undefined {
   const metricId = spec.metrics?.[0]?.metricId ?? "";
   const sign = spec.metrics?.[0]?.goal === "MINIMIZE" ? -1 : 1;
   const rule = spec.medianAutomatedStoppingSpec ? "median" : spec.decayCurveStoppingSpec ? "decay" : undefined;
@@ -335,7 +415,7 @@ export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], c
   if (rule === "median") {
     const at: Measurement[] = [];
     for (let k = from + 1; k <= measurements.length; k++) if (judged(k)) at.push(measurements[k - 1]!);
-    return at.length ? medianRule(current, curves, sign, curve(at, metricId, elapsed).map((p) => p.x)) : undefined;
+    return at.length ? medianRule(current, curves, sign, curve(at, metricId, elapsed).map((p) => p.x), elapsed ? undefined : medians) : undefined;
   }
   const finals = completed.map((c) => c.final).filter((v): v is number => v !== undefined);
   // Too few completed trials to judge by: the checkpoints up to here pass unjudged, as a look

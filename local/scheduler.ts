@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { finalValue, INTERRUPTED_REASON } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
 import { startFailureHint, trialCommand } from "./command";
-import { shouldStop } from "./earlyStopping";
+import { MedianTable, shouldStop } from "./earlyStopping";
 import { selectFinal, type Measurement } from "./metrics";
 import { readExitStatus, readStopReason, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
 import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
@@ -108,6 +108,8 @@ export class JobScheduler {
   private failure?: string;
   /** google.rpc code of the failure: 9 (FAILED_PRECONDITION) for the failure budget, 13 (INTERNAL) for a backend error. */
   private failureCode = 9;
+  /** The median rule's running averages of the completed trials, kept between looks (MedianTable). */
+  private readonly medians = new MedianTable();
 
   constructor(private readonly store: Store, private readonly record: JobRecord, private readonly options: SchedulerOptions) {}
 
@@ -431,7 +433,7 @@ export class JobScheduler {
     const completed = this.record.trials
       .filter((t) => t.outcome === "succeeded" || t.outcome === "stopped")
       .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId), stoppedEarly: t.outcome === "stopped" }));
-    const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed, measurements.length);
+    const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed, measurements.length, this.medians);
     if (decision?.stop) {
       this.log(`trial ${record.trial.id} stopped early: ${decision.why}`);
       trialProcess.note(`stopped early: ${decision.why}`);
