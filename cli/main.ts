@@ -135,7 +135,7 @@ function summary(result: RunResult): string {
   const metricId = metricIdOf(job);
   const lines = [`${job.name} ended ${job.state}${job.error?.message ? `: ${plainText(job.error.message)}` : ""}`];
   if (result.best) lines.push(bestLine(result.best, metricId));
-  lines.push(trialFilesLine(result.stateDir, job.name!), `result: ${result.resultPath}`, `report: ${result.reportPath}`);
+  lines.push(trialFilesLine(result.stateDir, job), `result: ${result.resultPath}`, `report: ${result.reportPath}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { bestTrial, endedTrialCount, finalValue, hasEnded, printable, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
+import { localGcsPath } from "../local/command";
 
 /** Where progress goes. */
 export interface ProgressOutput {
@@ -88,10 +89,15 @@ export function bestLine(best: BestTrial, metricId: string): string {
 /**
  * Where a local job's trials keep their files: the end of `tune run` and `tune status JOB` named
  * the best trial and the result files, but not the folders that hold its model and every trial's
- * logs (a failed trial's whole stderr), which only the README told.
+ * logs (a failed trial's whole stderr), which only the README told. A job that sets
+ * `baseOutputDirectory` (one created through the API with that field) has its trials' models under
+ * that prefix's local folder, not beside their logs: the line names both folders then.
  */
-export function trialFilesLine(stateDir: string, jobName: string): string {
-  return `trial files: ${join(stateDir, "jobs", jobName.split("/").pop()!, "trials")}/<trial id>/ (model/, stdout.log, stderr.log, trial.log)`;
+export function trialFilesLine(stateDir: string, job: VertexJob): string {
+  const trials = `${join(stateDir, "jobs", job.name!.split("/").pop()!, "trials")}/<trial id>/`;
+  const base = job.trialJobSpec?.baseOutputDirectory?.outputUriPrefix;
+  if (!base) return `trial files: ${trials} (model/, stdout.log, stderr.log, trial.log)`;
+  return `trial files: ${trials} (stdout.log, stderr.log, trial.log); models: ${join(localGcsPath(stateDir, base), "<trial id>", "model")}/`;
 }
 
 /**

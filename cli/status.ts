@@ -70,6 +70,6 @@ export function statusText(status: LocalStatus, stateDir: string, oneJob: boolea
   const best = bestTrial(job);
   if (best) lines.push(bestLine(best, metricId));
   if (job.error?.message) lines.push(`error: ${plainText(job.error.message)}`);
-  lines.push(trialFilesLine(stateDir, job.name!));
+  lines.push(trialFilesLine(stateDir, job));
   return `${lines.join("\n")}\n${idleNote(status, stateDir)}`;
 }

@@ -712,6 +712,20 @@ describe("tune status", () => {
     expect(screen.replaceAll("\r\x1b[K", "").replaceAll("\n", "")).not.toMatch(/\p{Cc}/u);
     expect(screen).toContain("best acc\\u001b[8m 0.5000 (trial 1)");
   });
+
+  it("names the models' folder under the job's baseOutputDirectory, where such a job's trials write them, apart from their logs", () => {
+    // A job created through the API may set it; its trials then get AIP_MODEL_DIR there.
+    const job = {
+      name: "projects/local/locations/us-central1/hyperparameterTuningJobs/8",
+      state: "JOB_STATE_SUCCEEDED",
+      maxTrialCount: 1,
+      trialJobSpec: { baseOutputDirectory: { outputUriPrefix: "gs://b/runs/" } },
+      trials: [],
+    };
+    expect(statusText({ jobs: [job], idle: false }, "state", true).split("\n")).toContain(
+      "trial files: state/jobs/8/trials/<trial id>/ (stdout.log, stderr.log, trial.log); models: state/gcs/b/runs/<trial id>/model/",
+    );
+  });
 });
 
 describe("progress", () => {
