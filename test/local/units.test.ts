@@ -600,6 +600,30 @@ describe("job ids", () => {
   });
 });
 
+describe("store", () => {
+  it("finds a trial event's trial by its id, not by a search of the job's trials, and replays each event onto its own trial", () => {
+    const folder = tempDir();
+    const store = new Store(folder);
+    const { id } = store.createJob("projects/p/locations/l", { displayName: "x" });
+    for (let i = 0; i < 50; i++) store.startTrial(id, [{ parameterId: "x", value: i }]);
+    // Counts reads of the job's trials: every measurement, pid, stop and end event looks up its
+    // trial, and a search read each trial before it (quadratic in a study's trials, on replay too).
+    let reads = 0;
+    const record = store.get(id)!;
+    record.trials = new Proxy(record.trials, { get: (target, key, receiver) => (typeof key === "string" && /^\d+$/.test(key) && reads++, Reflect.get(target, key, receiver)) });
+    const m: Measurement = { stepCount: "1", elapsedDuration: "1s", metrics: [{ metricId: "accuracy", value: 0.5 }] };
+    store.addMeasurement(id, "37", m);
+    store.endTrial(id, "50", "succeeded", undefined, m);
+    // Ids that name no trial change nothing.
+    for (const unknown of ["51", "0", "037", "x"]) store.addMeasurement(id, unknown, m);
+    expect(reads).toBeLessThanOrEqual(6);
+    store.close();
+    const replayed = new Store(folder).get(id)!;
+    expect(replayed.trials.flatMap((t) => (t.trial.measurements.length ? [t.trial.id] : []))).toEqual(["37"]);
+    expect(replayed.trials.flatMap((t) => (t.outcome ? [`${t.trial.id} ${t.outcome}`] : []))).toEqual(["50 succeeded"]);
+  });
+});
+
 describe("suggestion seed", () => {
   it("depends only on the job's ordinal and the suggestion's index, so a restart asks the same question", () => {
     // Pinned values: a seed that mixed in anything of the process (a pid, the clock) would move them.
