@@ -384,6 +384,11 @@ function commonEnd(ranToEnd: Measurement[][], elapsed: boolean): number | undefi
   return end;
 }
 
+/** The study's early-stopping rule, if it has one. */
+export function stoppingRule(spec: VertexStudySpec): "median" | "decay" | undefined {
+  return spec.medianAutomatedStoppingSpec ? "median" : spec.decayCurveStoppingSpec ? "decay" : undefined;
+}
+
 /**
  * Whether the study's stopping rule (if any) stops a running trial with these measurements. A
  * measurement at the step where every trial that ran to its end ended is not judged: the trial
@@ -400,7 +405,7 @@ function commonEnd(ranToEnd: Measurement[][], elapsed: boolean): number | undefi
 export function shouldStop(spec: VertexStudySpec, measurements: Measurement[], completed: CompletedCurve[], fresh = 1, medians?: MedianTable): StopDecision | undefined {
   const metricId = spec.metrics?.[0]?.metricId ?? "";
   const sign = spec.metrics?.[0]?.goal === "MINIMIZE" ? -1 : 1;
-  const rule = spec.medianAutomatedStoppingSpec ? "median" : spec.decayCurveStoppingSpec ? "decay" : undefined;
+  const rule = stoppingRule(spec);
   if (!rule) return undefined;
   const elapsed = Boolean((rule === "median" ? spec.medianAutomatedStoppingSpec : spec.decayCurveStoppingSpec)?.useElapsedDuration);
   const current = curve(measurements, metricId, elapsed);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { finalValue, INTERRUPTED_REASON } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
 import { startFailureHint, trialCommand } from "./command";
-import { MedianTable, shouldStop } from "./earlyStopping";
+import { MedianTable, shouldStop, stoppingRule } from "./earlyStopping";
 import { selectFinal, type Measurement } from "./metrics";
 import { readExitStatus, readStopReason, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
 import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
@@ -429,11 +429,16 @@ export class JobScheduler {
     // Measurements read after the process exited (its last read) are recorded, not judged: a stop
     // could no longer be sent, and its log line would contradict the trial's end.
     if (this.record.job.state !== "JOB_STATE_RUNNING" || trialProcess.stopping || trialProcess.exited) return;
+    // Without a rule there is nothing to judge, and the completed trials below are a pass over
+    // every trial of the study at each look (about 0.5 s of the server's CPU per 200 trials by the
+    // 2,000th of a fast trainer's study).
+    const spec = this.record.job.studySpec ?? {};
+    if (!stoppingRule(spec)) return;
     const metricId = this.record.job.studySpec?.metrics?.[0]?.metricId ?? "";
     const completed = this.record.trials
       .filter((t) => t.outcome === "succeeded" || t.outcome === "stopped")
       .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId), stoppedEarly: t.outcome === "stopped" }));
-    const decision = shouldStop(this.record.job.studySpec ?? {}, record.trial.measurements, completed, measurements.length, this.medians);
+    const decision = shouldStop(spec, record.trial.measurements, completed, measurements.length, this.medians);
     if (decision?.stop) {
       this.log(`trial ${record.trial.id} stopped early: ${decision.why}`);
       trialProcess.note(`stopped early: ${decision.why}`);
