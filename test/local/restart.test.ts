@@ -58,6 +58,20 @@ async function hangingTrialsOfKilledServer(jobs = 1): Promise<{ stateDir: string
 }
 
 
+/**
+ * Trainer flags for a 12-step study whose trials pause after their first measurement until the
+ * test releases them (the test trainer's --hold): trials 3 and 4 must outlive the first server's
+ * kill and, in the first test, the second server's start. Left to run on their own (3 s), they
+ * ended before a second server that took that long to start under load, and the test failed.
+ */
+function heldTrials(): { args: string[]; release: (...trialIds: string[]) => void } {
+  const dir = tempDir("held-trials-");
+  return {
+    args: ["--steps=12", "--sleep=0.25", `--hold=${dir}`],
+    release: (...trialIds) => trialIds.forEach((trialId) => writeFileSync(join(dir, trialId), "")),
+  };
+}
+
 /** The process group of a process (Linux: the fifth field of /proc/<pid>/stat). */
 function processGroup(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -65,8 +79,9 @@ function processGroup(pid: number): number {
 }
 
 /**
- * Waits until two trials of the job finished and the next two run and have reported, then kills
- * the server with -9. Returns the finished trials, the running ones and their trainers' pids.
+ * Waits until two trials of the job finished and the next two run and have reported (held there:
+ * heldTrials), then kills the server with -9. Returns the finished trials, the running ones and
+ * their trainers' pids.
  */
 async function killMidStudy(server: { child: ChildProcess; url: string; token: string }, stateDir: string, id: string) {
   const before = await client(server).waitFor(id, (j) => {
@@ -92,7 +107,9 @@ describe("restart after kill -9", () => {
     const link = join(tempDir(), "state-link");
     symlinkSync(stateDir, link);
     const first = await serve(link);
-    const created = await client(first).create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
+    const held = heldTrials();
+    held.release("1", "2");
+    const created = await client(first).create(testJob(held.args, { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
     expect(created.status).toBe(200);
     const id = created.body.name.split("/").pop();
     const { finished, running, pids } = await killMidStudy(first, stateDir, id);
@@ -100,6 +117,7 @@ describe("restart after kill -9", () => {
     const second = await serve(stateDir);
     // The running trials go on under the new server...
     expect(pids.every(alive)).toBe(true);
+    held.release("3", "4");
     const after = await client(second).waitFor(id, undefined, 30_000);
     expect(after.state).toBe("JOB_STATE_SUCCEEDED");
     const byId = new Map(after.trials!.map((t) => [t.id, t] as [string, Trial]));
@@ -119,8 +137,11 @@ describe("restart after kill -9", () => {
   it("ends and reruns under new ids the trials that died with the server, counting them in no budget", async () => {
     const stateDir = tempDir();
     const first = await serve(stateDir);
+    // Trials 3 and 4 die with the server (held until then); their reruns, 5 and 6, run through.
+    const held = heldTrials();
+    held.release("1", "2", "5", "6");
     // maxFailedTrialCount 1: were the two interrupted trials counted as failures, the job would fail.
-    const created = await client(first).create(testJob(["--steps=12", "--sleep=0.25"], { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
+    const created = await client(first).create(testJob(held.args, { maxTrialCount: 4, parallelTrialCount: 2, maxFailedTrialCount: 1 }));
     const id = created.body.name.split("/").pop();
     const { running, pids } = await killMidStudy(first, stateDir, id);
     // A machine's restart, say: the trials end with the server, before they could record an exit.

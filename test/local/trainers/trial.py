@@ -14,6 +14,8 @@ Flags (all ``--name=value``; tuned parameters arrive the same way):
   --child=1            start a child process that would outlive a careless kill
   --term=count         on SIGTERM append a line to terms.log next to the metrics file and keep
                        running (a trainer that saves a checkpoint first), instead of ending
+  --hold=DIR           after its first measurement, wait until the file DIR/<trial id> exists
+                       before the rest: a test decides when the trial may end, not the clock
 It writes what it saw (argv, environment) to seen.json next to the metrics file.
 """
 
@@ -86,8 +88,12 @@ def main():
     if mode == "hang":
         time.sleep(600)
 
+    hold = f.get("hold")
     lines = []
     for step in range(1, steps + 1):
+        if hold and step == 2:
+            while not os.path.exists(os.path.join(hold, trial)):
+                time.sleep(0.02)
         time.sleep(pause)
         value = plateau * (1 - math.exp(-step / tau))
         if step == 2 and (mode == "nan" or plateau < float(f.get("nan-below", "-inf"))):
