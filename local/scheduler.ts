@@ -338,7 +338,7 @@ export class JobScheduler {
 
   private suggestOne(): Assignment | undefined {
     const job = this.record.job;
-    const metricId = job.studySpec?.metrics?.[0]?.metricId ?? "";
+    const metricId = this.metricId;
     const completed: CompletedTrial[] = [];
     const pending: Assignment[] = [];
     for (const t of this.record.trials) {
@@ -434,7 +434,7 @@ export class JobScheduler {
     // 2,000th of a fast trainer's study).
     const spec = this.record.job.studySpec ?? {};
     if (!stoppingRule(spec)) return;
-    const metricId = this.record.job.studySpec?.metrics?.[0]?.metricId ?? "";
+    const metricId = this.metricId;
     const completed = this.record.trials
       .filter((t) => t.outcome === "succeeded" || t.outcome === "stopped")
       .map((t) => ({ measurements: t.trial.measurements, final: finalValue(t.trial, metricId), stoppedEarly: t.outcome === "stopped" }));
@@ -451,7 +451,7 @@ export class JobScheduler {
   /** Turns a process's exit into the trial's outcome and reason. */
   private ended(record: TrialRecord, exit: TrialExit, timeout: string | null | undefined, program: string): void {
     const spec = this.record.job.studySpec ?? {};
-    const metricId = spec.metrics?.[0]?.metricId ?? "";
+    const metricId = this.metricId;
     const measurements = record.trial.measurements;
     const final = selectFinal(measurements, spec.measurementSelectionType, metricId, spec.metrics?.[0]?.goal);
     const tail = exit.stderrTail ? `; last lines of stderr:\n${exit.stderrTail}` : "";
