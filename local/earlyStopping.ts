@@ -192,17 +192,18 @@ function sortedMedian(sorted: number[]): number {
  * kept, and whether it was stopped depended on how the poll cut its reports into looks.
  */
 export function medianRule(current: Point[], completed: Point[][], sign: number, at: number[] = current.length ? [current[current.length - 1].x] : [], table?: MedianTable): StopDecision | undefined {
-  table?.sync(completed);
-  const averages = table ? [] : completed.map(runningAverage);
+  // Without the study's table (a direct call, or by elapsed time), one for this call alone.
+  const medians = table ?? new MedianTable();
+  medians.sync(completed);
   let verdict: StopDecision | undefined;
   let seen = 0;
   let best = 0;
   for (const x of [...new Set(at)].sort((a, b) => a - b)) {
     for (; seen < current.length && current[seen].x <= x; seen++) if (seen === 0 || sign * current[seen].y > sign * best) best = current[seen].y;
     if (seen < MIN_MEASUREMENTS_MEDIAN) continue;
-    const values = table ? table.valuesAt(x) : averages.map((average) => average(x)).filter((v): v is number => v !== undefined);
+    const values = medians.valuesAt(x);
     if (values.length < MIN_COMPLETED_TRIALS) continue;
-    const m = table ? sortedMedian(values) : median(values);
+    const m = sortedMedian(values);
     verdict = { stop: sign * best < sign * m, why: `best ${best} vs median ${m} of ${values.length} completed trials' running averages at ${x}` };
     if (verdict.stop) return verdict;
   }
