@@ -10,12 +10,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULTS, finalValue, printable } from "../components/spec";
+import { DEFAULTS, finalValue, plainText, printable } from "../components/spec";
 import { shellWord } from "../components/shellWords";
 import { cancelLocalJob, localJobName } from "./cancel";
 import { localStatus, statusText } from "./status";
 import { CommandLineError, projectName } from "./study";
-import { bestLine, formatMetric, metricIdOf, plainText, trialFilesLine } from "./progress";
+import { bestLine, formatMetric, metricIdOf, trialFilesLine } from "./progress";
 import { bindingRefusal, startServer } from "../local/server";
 import { LOCAL_LOCATION, LOCAL_PROJECT, localStateDir, runStudy, signalStatus, type RunResult } from "./run";
 

@@ -3,7 +3,7 @@
  * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
  */
 import { join } from "node:path";
-import { bestTrial, endedTrialCount, finalValue, hasEnded, printable, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
+import { bestTrial, endedTrialCount, finalValue, hasEnded, plainText, printable, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
 import { localGcsPath } from "../local/command";
 
 /** Where progress goes. */
@@ -34,19 +34,6 @@ function parameterText(parameters: [string | null | undefined, unknown][]): stri
 /** The id of the study's metric, as the lines name it ("metric" for a job that names none). */
 export function metricIdOf(job: VertexJob): string {
   return job.studySpec?.metrics?.[0]?.metricId ?? "metric";
-}
-
-/**
- * Text from a trainer's output (its stderr in a failed trial's reason) as a terminal showed it:
- * colour codes gone, of each line only what follows its last carriage return (a progress bar's
- * redraws), any other control character a space. Passed on as they were, they reached CI logs
- * and report.html as noise, and a terminal's `\r` wrote the rest of a trial line over its start.
- */
-export function plainText(text: string): string {
-  return text
-    .split("\n")
-    .map((line) => line.trimEnd().split("\r").pop()!.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "").replace(/[\x00-\x1f\x7f-\x9f]/g, " "))
-    .join("\n");
 }
 
 /**

@@ -5,12 +5,12 @@
  * call that resumes no job (withFolderClient).
  */
 import { existsSync } from "node:fs";
-import { bestTrial, endedTrialCount, hasEnded, printable, type VertexJob } from "../components/spec";
+import { bestTrial, endedTrialCount, hasEnded, plainText, printable, type VertexJob } from "../components/spec";
 import { isTerminal } from "../components/vertex/outputs";
 import { startedHere } from "../local/embedded";
 import { localJobName, onLocalJob } from "./cancel";
 import { withFolderClient } from "./folderClient";
-import { bestLine, isRunning, metricIdOf, plainText, trialFilesLine, trialLine } from "./progress";
+import { bestLine, isRunning, metricIdOf, trialFilesLine, trialLine } from "./progress";
 import { LOCAL_LOCATION, LOCAL_PROJECT } from "./run";
 
 /** What `tune status` shows: the jobs, and whether no other server runs the folder's jobs. */

@@ -1,16 +1,47 @@
 /**
- * A job's text as a line shows it, one way for the provider's progress lines, `tune run`'s lines
- * and bar, and `tune status`.
+ * Text as a line shows it: a job's own strings (its names and values) one way, a trainer's
+ * output (a trial's failure reason) another. Used by the provider's progress lines and errors,
+ * `tune run`'s lines, bar and report, and `tune status`.
  */
 
 /**
+ * Unicode's bidirectional controls (the embeddings, overrides and isolates, LRM, RLM and ALM).
+ * Invisible, they reorder the characters after them on the line: a right-to-left override in a
+ * display name showed the rest of its line, the trial's value included, reversed.
+ */
+const BIDI_CONTROL = /\p{Bidi_Control}/gu;
+
+/**
  * Text of a job (its display name, metric id, a CATEGORICAL value: any string the study gave) as
- * a line shows it: each control character as `\u` and its four hex digits (ESC as \u001b, a
- * carriage return as \u000d), every other character as it is, any script's. Printed raw, an
- * escape sequence in a display name rewrote the terminal, and a `\r` or `\n` forged a line of its
- * own (a trial line that no trial wrote). Unlike `tune`'s plainText (cli/progress.ts), which
- * shows a trainer's output as its terminal did, a name is shown as it is spelled.
+ * a line shows it: each control character and each bidirectional control as `\u` and its four
+ * hex digits (ESC as \u001b, a carriage return as \u000d, a right-to-left override as \u202e),
+ * every other character as it is, any script's. Printed raw, an escape sequence in a display
+ * name rewrote the terminal, and a `\r` or `\n` forged a line of its own (a trial line that no
+ * trial wrote). Unlike plainText, which shows a trainer's output as its terminal did, a name is
+ * shown as it is spelled.
  */
 export function printable(text: string): string {
-  return text.replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(/\p{Cc}|\p{Bidi_Control}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/**
+ * Text from a trainer's output (its stderr in a failed trial's reason) as a terminal showed it:
+ * colour codes gone, of each line only what follows its last carriage return (a progress bar's
+ * redraws), any other control character a space, bidirectional controls dropped. Passed on as
+ * they were, they reached CI logs, report.html and `pulumi up`'s error as noise, and a
+ * terminal's `\r` wrote the rest of a line over its start.
+ */
+export function plainText(text: string): string {
+  return text
+    .split("\n")
+    .map((line) =>
+      line
+        .trimEnd()
+        .split("\r")
+        .pop()!
+        .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
+        .replace(/[\x00-\x1f\x7f-\x9f]/g, " ")
+        .replace(BIDI_CONTROL, ""),
+    )
+    .join("\n");
 }

@@ -3,6 +3,7 @@
  * and, when it ended badly, the reason said for a person.
  */
 import { bestTrial, finalValue } from "../spec/bestTrial";
+import { plainText } from "../spec/printable";
 import { wasInterrupted } from "../spec/trials";
 import type { VertexJob, VertexTrial } from "../spec/vertexJson";
 import type { TrialCounts, TrialSummary, TuningJobInputs, TuningJobOutputs } from "../tuningJobTypes";
@@ -88,8 +89,15 @@ function summarize(trial: VertexTrial, metric: string): TrialSummary {
  * Why a finished job is not a success, or undefined when it is one (or still running): the
  * job's error and the first trials' infeasible reasons for FAILED; the cause for CANCELLED and
  * EXPIRED; and a SUCCEEDED study without a single successful trial, which has no best trial.
+ * As plain text: a trial's reason quotes its trainer's stderr, whose colour codes and carriage
+ * returns reached `pulumi up`'s error (and the terminal) raw.
  */
 export function failureReason(job: VertexJob): string | undefined {
+  const reason = rawFailureReason(job);
+  return reason === undefined ? undefined : plainText(reason);
+}
+
+function rawFailureReason(job: VertexJob): string | undefined {
   // Reasons the job's own error already quotes (the local backend's does) are not repeated. A
   // trial a restart of the local backend interrupted is no cause: its rerun is the one that
   // counts (endedTrialCount), and its reason, quoted, read as if the restart had failed the job.

@@ -35,6 +35,12 @@ describe("failureReason", () => {
     expect(failureReason({ ...testJob(), state: "JOB_STATE_CANCELLED", error: { code: 1, message: "CANCELED" } })).toBe("the job was cancelled: CANCELED");
   });
 
+  it("says it as plain text: a trainer's colour codes, carriage returns and bidirectional controls in a trial's reason never reach pulumi up's terminal", () => {
+    const stderr = "the trial process exited with code 1; last lines of stderr:\n 10%|#  |\r 20%|## |\r\n\x1b[31mValueError\x1b[0m: bad\tinput \u202eevil\r\n";
+    const job: VertexJob = { ...testJob(), state: "JOB_STATE_FAILED", error: { code: 9, message: "1 trial failed\x1b[2J" }, trials: [infeasible("1", stderr)] };
+    expect(failureReason(job)).toBe("the job failed: 1 trial failed; trial 1: the trial process exited with code 1; last lines of stderr:\n 20%|## |\nValueError: bad input evil\n");
+  });
+
   it("has nothing to say while the job runs", () => {
     expect(failureReason({ ...testJob(), state: "JOB_STATE_RUNNING", trials: [infeasible("1", "x")] })).toBeUndefined();
   });
@@ -67,13 +73,18 @@ describe("progressReporter", () => {
     ]);
   });
 
-  it("writes a metric id's control characters escaped, as tune's lines do: pulumi up's terminal gets no escape sequence", () => {
-    const lines: string[] = [];
+  it("writes a metric id's control characters and bidirectional controls escaped, as tune's lines do: pulumi up's terminal gets no escape sequence, and no right-to-left override reverses the rest of the line", () => {
     // Only white space is refused in a metric id: an escape sequence that clears the screen is not.
-    const job = testJob({ maxTrialCount: 1 });
-    job.studySpec!.metrics![0]!.metricId = "score\x1b[2J\x9b";
-    progressReporter((l) => lines.push(l))({ ...job, name: "jobs/1", state: "JOB_STATE_SUCCEEDED", trials: [{ ...succeeded("1", 0.5), finalMeasurement: { metrics: [{ metricId: "score\x1b[2J\x9b", value: 0.5 }] } }] });
-    expect(lines).toEqual(["jobs/1: JOB_STATE_SUCCEEDED, 1/1 trials finished, best score\\u001b[2J\\u009b 0.5 (trial 1)"]);
+    for (const [metricId, shown] of [
+      ["score\x1b[2J\x9b", "score\\u001b[2J\\u009b"],
+      ["score\u202e\u2066", "score\\u202e\\u2066"],
+    ]) {
+      const lines: string[] = [];
+      const job = testJob({ maxTrialCount: 1 });
+      job.studySpec!.metrics![0]!.metricId = metricId;
+      progressReporter((l) => lines.push(l))({ ...job, name: "jobs/1", state: "JOB_STATE_SUCCEEDED", trials: [{ ...succeeded("1", 0.5), finalMeasurement: { metrics: [{ metricId, value: 0.5 }] } }] });
+      expect(lines).toEqual([`jobs/1: JOB_STATE_SUCCEEDED, 1/1 trials finished, best ${shown} 0.5 (trial 1)`]);
+    }
   });
 });
 
