@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { makeTuningJobProvider } from "../../components/tuningJob";
-import { specHash, type VertexJob } from "../../components/spec";
+import { specHash } from "../../components/spec";
 import type { Clock } from "../../components/vertex/clock";
 import { startServer } from "../../local/server";
+import { testJob } from "../../test/provider/testJob";
 
 /** What one measurement found. */
 export interface ApiBudget {
@@ -49,32 +50,6 @@ function simulatedClock(afterMs: number, onTime: () => void): Clock {
   };
 }
 
-function job(release: string): VertexJob {
-  return {
-    displayName: "api-budget",
-    maxTrialCount: 1,
-    parallelTrialCount: 1,
-    studySpec: {
-      metrics: [{ metricId: "score", goal: "MAXIMIZE" }],
-      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 }, scaleType: "UNIT_LINEAR_SCALE" }],
-      algorithm: "RANDOM_SEARCH",
-    },
-    trialJobSpec: {
-      workerPoolSpecs: [
-        {
-          machineSpec: { machineType: "n1-standard-4" },
-          replicaCount: "1",
-          containerSpec: {
-            imageUri: "unused.invalid/trainer:latest",
-            command: [process.execPath, join(REPO_ROOT, "test/provider/trainers/quadratic.js")],
-            env: [{ name: "TRAINER_WAIT_FOR_FILE", value: release }],
-          },
-        },
-      ],
-    },
-  };
-}
-
 /** Measures the requests of a job that runs `hours` simulated hours. */
 export async function measureApiBudget(hours = 2): Promise<ApiBudget> {
   const started = Date.now();
@@ -84,7 +59,7 @@ export async function measureApiBudget(hours = 2): Promise<ApiBudget> {
     const release = join(stateDir, "release");
     const clock = simulatedClock(hours * 3_600_000, () => writeFileSync(release, ""));
     const provider = makeTuningJobProvider({ clock, log: () => {} });
-    const spec = job(release);
+    const spec = testJob({ displayName: "api-budget", maxTrialCount: 1, env: { TRAINER_WAIT_FOR_FILE: release } });
     const inputs = { project: "p", location: "us-central1", job: spec, backend: "local" as const, apiEndpoint: server.url, localStateDir: stateDir, identity: "api-budget", specHash: specHash(spec) };
     const { id, outs } = await provider.create(inputs);
     if (outs.state !== "JOB_STATE_SUCCEEDED") throw new Error(`the job ended ${outs.state}`);

@@ -15,7 +15,7 @@ import type { Clock } from "../../components/vertex/clock";
 import type { TuningJobInputs, TuningJobOutputs } from "../../components/tuningJobTypes";
 
 export const REPO_ROOT = resolve(__dirname, "../..");
-const TRAINER = join(REPO_ROOT, "test/provider/trainers/quadratic.js");
+export { testJob, type TestJobOptions } from "./testJob";
 
 /** A local backend for one test, and its cleanup. */
 export interface LocalBackend {
@@ -32,43 +32,6 @@ export async function startLocalBackend(faults: FaultRule[] = []): Promise<Local
     async stop() {
       await server.close();
       rmSync(stateDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Options of the test job. */
-export interface TestJobOptions {
-  maxTrialCount?: number;
-  parallelTrialCount?: number;
-  /** Environment of the trainer (see trainers/quadratic.js). */
-  env?: Record<string, string>;
-  displayName?: string;
-}
-
-/** A small study: maximize `score` over x in [0, 1], run by the quadratic trainer. */
-export function testJob(options: TestJobOptions = {}): VertexJob {
-  return {
-    displayName: options.displayName ?? "provider-test",
-    maxTrialCount: options.maxTrialCount ?? 3,
-    parallelTrialCount: options.parallelTrialCount ?? 1,
-    maxFailedTrialCount: 0,
-    studySpec: {
-      metrics: [{ metricId: "score", goal: "MAXIMIZE" }],
-      parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 }, scaleType: "UNIT_LINEAR_SCALE" }],
-      algorithm: "RANDOM_SEARCH",
-    },
-    trialJobSpec: {
-      workerPoolSpecs: [
-        {
-          machineSpec: { machineType: "n1-standard-4" },
-          replicaCount: "1",
-          containerSpec: {
-            imageUri: "unused.invalid/trainer:latest",
-            command: [process.execPath, TRAINER],
-            env: Object.entries(options.env ?? {}).map(([name, value]) => ({ name, value })),
-          },
-        },
-      ],
     },
   };
 }
