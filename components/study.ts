@@ -321,6 +321,16 @@ function localSourceIssues(trainer: TrainerDefinition, localRepoRoot: pulumi.Inp
   return issue ? [issue] : [];
 }
 
+/**
+ * The trainer's source as the backend needs it before any child exists: on Vertex AI the folder
+ * an image is built from (read, or its issue), on the local backend the module check; nothing for
+ * a prebuilt image or package.
+ */
+function trainerSourceOf(backend: Backend, trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): { source?: TrainerSource; issues?: Issue[] } {
+  if (backend === "vertex") return buildsImage(trainer) ? readTrainerSource(trainer) : {};
+  return { issues: localSourceIssues(trainer, localRepoRoot) };
+}
+
 /** `projects/<p>/locations/<l>/keyRings/…` → `<l>`. */
 function keyLocation(key: string): string | undefined {
   return /^projects\/[^/]+\/locations\/([^/]+)\//.exec(key)?.[1];
@@ -421,7 +431,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     // As known now (Outputs as the unknown placeholder), for what is decided at construction.
     const trainer = knownTrainer(trainerArgs);
     const resolvedTrainer = pulumi.output(trainerArgs) as pulumi.Output<TrainerDefinition>;
-    const trainerSource = backend === "vertex" && buildsImage(trainer) ? readTrainerSource(trainer) : backend === "local" ? { issues: localSourceIssues(trainer, args.localRepoRoot) } : {};
+    const trainerSource = trainerSourceOf(backend, trainer, args.localRepoRoot);
     this.validateNow(name, args, backend, trainer, [...settingIssues(args), ...(trainerSource.issues ?? [])]);
     const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
     const { project, region } = this.placement(name, args, backend);
@@ -552,11 +562,14 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       if (sourceIssues.length) throw this.invalid(name, sourceIssues);
       return;
     }
+    this.checkedJob(name, args.study as StudyDefinition, trainer, this.knownContext(name, args, backend), args, this.knownPlacement(args, backend), sourceIssues);
+  }
+
+  /** The project and region as known at construction (Outputs as the placeholder); the key's region matters on Vertex only: the local backend notes encryption and ignores it. */
+  private knownPlacement(args: HyperparameterTuningStudyArgs, backend: Backend): KnownPlacement {
+    if (backend !== "vertex") return {};
     const ambient = this.ambientGcpConfig();
-    // The key's region matters on Vertex only: the local backend notes encryption and ignores it.
-    const placement: KnownPlacement =
-      backend === "vertex" ? { project: known(args.project) ?? ambient.project, location: known(args.region) ?? ambient.region } : {};
-    this.checkedJob(name, args.study as StudyDefinition, trainer, this.knownContext(name, args, backend), args, placement, sourceIssues);
+    return { project: known(args.project) ?? ambient.project, location: known(args.region) ?? ambient.region };
   }
 
   /** The job's context as known at construction: what the children or Outputs will give is the unknown placeholder. */
@@ -572,15 +585,25 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
 
   /**
    * The one error of malformed definitions: their shape problems and, as the config reader gives
-   * them, the meaning problems of what can be read. A study read with `config.requireObject` or
-   * from another stack otherwise showed one misspelt key, and its other problems a run later.
+   * them, the meaning problems of what can be read, with the problems of the arguments around the
+   * study (its trainer folder, the bucket, the build account, the project and region) that
+   * `validateNow` would name. A study read with `config.requireObject` or from another stack
+   * otherwise showed one misspelt key, and its other problems a run later.
    */
   private shapeInvalid(name: string, args: HyperparameterTuningStudyArgs, trainerArgs: TrainerArgs, shape: Issue[], extraIssues: Issue[] = []): pulumi.ResourceError {
-    // A malformed trainer is read as none (the default folder), which knownTrainer could not read.
-    const trainer = shape.some((i) => i.path === "trainer" || i.path.startsWith("trainer.")) ? {} : knownTrainer(trainerArgs);
+    // A malformed trainer is read as none (the default folder), which knownTrainer could not read;
+    // its folder is not read either: which folder it names is the malformed part.
+    const trainerMalformed = shape.some((i) => i.path === "trainer" || i.path.startsWith("trainer."));
+    const trainer = trainerMalformed ? {} : knownTrainer(trainerArgs);
+    const backend = args.backend === "local" ? "local" : "vertex";
     const study = isPrompt(args.study) ? args.study : undefined;
-    const meaning = meaningIssues(study, trainer, this.knownContext(name, args, args.backend === "local" ? "local" : "vertex"), shape);
-    return this.invalid(name, [...shape, ...meaning, ...extraIssues]);
+    const ctx = this.knownContext(name, args, backend);
+    const meaning = meaningIssues(study, trainer, ctx, shape);
+    const source = trainerMalformed ? [] : (trainerSourceOf(backend, trainer, args.localRepoRoot).issues ?? []);
+    // A displayName of the wrong type is a shape problem already: its folder is not checked.
+    const displayName: unknown = (study as { displayName?: unknown } | undefined)?.displayName ?? this.idName;
+    const infra = this.infraIssues(ctx, this.knownPlacement(args, backend), args, typeof displayName === "string" ? displayName : undefined);
+    return this.invalid(name, [...shape, ...meaning, ...extraIssues, ...source, ...infra]);
   }
 
   /**
@@ -624,9 +647,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   /**
    * Issues of the arguments around the study on Vertex: a project and region (an undefined one
    * is not known yet: the provider may still give it), the key next to the bucket, the staging
-   * age, the build account's email, and a displayName under the bucket's staging folders.
+   * age, the build account's email, and a displayName under the bucket's staging folders (not
+   * checked when undefined: a malformed one is named by the shape check).
    */
-  private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs, displayName: string): Issue[] {
+  private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs, displayName: string | undefined): Issue[] {
     const issues: Issue[] = [];
     if (ctx.backend !== "vertex") return issues;
     const age = args.bucket?.stagingObjectAgeDays;
@@ -637,8 +661,8 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     if (builder !== undefined && isPrompt(builder) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(builder as string)) {
       issues.push({ path: "buildServiceAccountEmail", message: `must be a service account's email, such as builder@<project>.iam.gserviceaccount.com (got ${JSON.stringify(builder)})` });
     }
-    const folder = displayName.split("/")[0]!;
-    if (STAGING_PREFIXES.includes(`${folder}/`)) {
+    const folder = displayName?.split("/")[0];
+    if (displayName !== undefined && STAGING_PREFIXES.includes(`${folder}/`)) {
       issues.push({
         path: "study.displayName",
         message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? ` (it defaults to ${args.idName === undefined ? "the component's name" : "idName"})` : ""}`,

@@ -75,6 +75,18 @@ describe("HyperparameterTuningStudy validation", () => {
     ]);
   });
 
+  it("names the arguments around a malformed study with it: the trainer folder, the build account, the bucket, the region", () => {
+    // A misspelt study key hid these until the next run, which the same study without it reports at once.
+    const study = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: "2", displayName: "source" } as unknown as StudyDefinition;
+    const error = errorOf(() => new HyperparameterTuningStudy("shape-infra", {
+      study, project: "my-project", region: "us-central-1", trainer: { source: "/nonexistent/trainer" },
+      buildServiceAccountEmail: "builder", bucket: { stagingObjectAgeDays: 0 }, waitTimeoutMinutes: 0,
+    }));
+    expect(error.message.split("\n").slice(1).map((l) => l.trim().split(":")[0]).sort()).toEqual([
+      "bucket.stagingObjectAgeDays", "buildServiceAccountEmail", "region", "study.displayName", "study.maxTrials", "trainer.source", "waitTimeoutMinutes",
+    ]);
+  });
+
   it("refuses a parameter field its type does not take, a child's too, with the study's other problems, where it was dropped without a word", async () => {
     const study = {
       metric: { id: "a", goal: "MAXIMIZE" },
