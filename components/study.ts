@@ -5,6 +5,7 @@
  * the trainer image built by Cloud Build. On the local backend only the job exists, run on this
  * machine.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as gcpConfig from "@pulumi/gcp/config";
@@ -37,7 +38,7 @@ import {
 } from "./spec";
 import { HyperparameterTuningJob } from "./tuningJob";
 import type { TrialCounts } from "./tuningJobTypes";
-import { buildTrainerImage, digestSource, type SourceDigest } from "./trainerImage";
+import { buildTrainerImage, contentTag, digestSource, type SourceDigest } from "./trainerImage";
 import { gcpId } from "./gcpIds";
 import { buildsImage, localSourceIssue } from "./localTrainer";
 
@@ -323,12 +324,17 @@ function localSourceIssues(trainer: TrainerDefinition, localRepoRoot: pulumi.Inp
 
 /**
  * The trainer's source as the backend needs it before any child exists: on Vertex AI the folder
- * an image is built from (read, or its issue), on the local backend the module check; nothing for
- * a prebuilt image or package.
+ * an image is built from (read, or its issue); on the local backend the module check and the
+ * folder's content tag, which the job records (`localImageUri`); nothing for a prebuilt image or
+ * package.
  */
-function trainerSourceOf(backend: Backend, trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): { source?: TrainerSource; issues?: Issue[] } {
+function trainerSourceOf(backend: Backend, trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): { source?: TrainerSource; localTag?: string; issues?: Issue[] } {
   if (backend === "vertex") return buildsImage(trainer) ? readTrainerSource(trainer) : {};
-  return { issues: localSourceIssues(trainer, localRepoRoot) };
+  const issues = localSourceIssues(trainer, localRepoRoot);
+  if (issues.length || !buildsImage(trainer)) return { issues };
+  // With localRepoRoot an Output the folder was not checked: a missing one has no tag (its trials fail).
+  const dir = path.resolve(projectRoot(), trainer.source ?? DEFAULTS.trainerSource);
+  return { issues, localTag: fs.existsSync(dir) ? contentTag(dir) : undefined };
 }
 
 /** `projects/<p>/locations/<l>/keyRings/…` → `<l>`. */
@@ -436,7 +442,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
     const { project, region } = this.placement(name, args, backend);
 
-    let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: this.idName });
+    let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: this.idName, trainerTag: trainerSource.localTag });
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
     if (backend === "local") this.claimLocalJobIdentity(name, args);

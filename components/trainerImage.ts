@@ -59,8 +59,23 @@ export function digestSource(dir: string): SourceDigest {
   const counted = new UploadFilter(dir, ALWAYS_IGNORED).files();
   const countedSet = new Set(counted);
   const uncounted = uploaded.filter((f) => !countedSet.has(f));
+  return { hash: hashFiles(dir, counted), files: counted, uncounted };
+}
+
+/**
+ * The content tag of a trainer folder the local backend runs as it is (no build, so no Dockerfile
+ * to ask for): the files an image's tag would count, caches and virtual environments never. It
+ * goes into the local job, where the folder's content was not, so that a changed trainer is a
+ * changed job, as a new image tag is on Vertex AI.
+ */
+export function contentTag(dir: string): string {
+  return hashFiles(dir, new UploadFilter(dir, ALWAYS_IGNORED).files());
+}
+
+/** The tag of `files` (POSIX paths under `dir`): their paths, bytes, executable bits and link targets. */
+function hashFiles(dir: string, files: string[]): string {
   const hash = createHash("sha256");
-  for (const file of counted) {
+  for (const file of files) {
     const full = path.join(dir, file);
     const stat = fs.lstatSync(full);
     // A link is uploaded as a link: its target path is what the image gets.
@@ -75,7 +90,7 @@ export function digestSource(dir: string): SourceDigest {
     hash.update(`${file}\0${bytes.length}\0${stat.mode & 0o100 ? "x\0" : ""}`);
     hash.update(bytes);
   }
-  return { hash: hash.digest("hex").slice(0, TAG_LENGTH), files: counted, uncounted };
+  return hash.digest("hex").slice(0, TAG_LENGTH);
 }
 
 /** `<region>-docker.pkg.dev/<project>/<repository>/trainer:<tag>`. */

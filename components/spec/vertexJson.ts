@@ -42,6 +42,8 @@ export interface JobContext {
   labels?: Record<string, string>;
   /** CMEK key for the job. */
   kmsKeyName?: string;
+  /** Local backend: the content tag of a `source` trainer's folder, recorded in the job's image (`localImageUri`). */
+  trainerTag?: string;
 }
 
 const SCALE: Record<Scale, string> = {
@@ -178,6 +180,15 @@ export function toStudySpec(study: StudyDefinition): VertexStudySpec {
 }
 
 /**
+ * The image a `source` trainer's job records on the local backend, which runs its command, never
+ * an image: `local/<source>`, with the folder's content tag where the caller read it. Without the
+ * tag the job was the same whatever the folder held, so a changed trainer ran no new study.
+ */
+export function localImageUri(source: string, tag?: string): string {
+  return tag === undefined ? `local/${source}` : `local/${source}:${tag}`;
+}
+
+/**
  * The command that runs a `source` trainer on the local backend: the package's `task` module in
  * the project's Python environment, from the repository root (DESIGN.md, local backend rules).
  */
@@ -214,7 +225,7 @@ function workerPoolSpec(study: StudyDefinition, trainer: TrainerDefinition, ctx:
     pool.containerSpec =
       ctx.backend === "local"
         ? // The image is recorded and not used locally; the command runs the same task.py.
-          { imageUri: `local/${source}`, command: localTrainerCommand(source), args, env }
+          { imageUri: localImageUri(source, ctx.trainerTag), command: localTrainerCommand(source), args, env }
         : { imageUri: ctx.builtImageUri, args, env };
   }
   return pool;

@@ -25,7 +25,7 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     const job = custom[0].inputs;
     expect(job).toMatchObject({ backend: "local", project: "local", location: "local", localStateDir: "/tmp/vt-state", localRepoRoot: ROOT });
     const pool = job.job.trialJobSpec.workerPoolSpecs[0];
-    expect(pool.containerSpec).toEqual({ imageUri: "local/trainer", command: [".venv/bin/python", "-m", "trainer.task"], args: ["--dataset=digits", "--epochs=5"], env: [] });
+    expect(pool.containerSpec).toEqual({ imageUri: expect.stringMatching(/^local\/trainer:[0-9a-f]{16}$/), command: [".venv/bin/python", "-m", "trainer.task"], args: ["--dataset=digits", "--epochs=5"], env: [] });
     expect(job.job.trialJobSpec.serviceAccount).toBeUndefined();
     expect(job.job.studySpec.medianAutomatedStoppingSpec).toEqual({ useElapsedDuration: false });
 
@@ -90,6 +90,26 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect(both).toMatch(/^ {2}trainer\.source: /m);
     expect(both).toMatch(/^ {2}study\.maxTrials: /m);
     expect(message("top", join(repo, "trainer"))).toBe("created");
+  });
+
+  it("records the trainer folder's content in the job, so a changed trainer replaces the job and the study runs again, as on Vertex AI", async () => {
+    // The job named `local/trainer` whatever the folder held: after an edit of task.py, `pulumi up -s local` saw no change and kept the old trainer's best trial.
+    const repo = mkdtempSync(join(tmpdir(), "vt-repo-"));
+    write(repo, "trainer/task.py", "print('v1')\n");
+    write(repo, "trainer/__pycache__/task.cpython-311.pyc", "cache");
+    const { study } = stackStudy("local");
+    const jobOf = async (name: string) => {
+      await promiseOf(new HyperparameterTuningStudy(name, { backend: "local", study, trainer: { source: join(repo, "trainer") }, localRepoRoot: repo }).jobName);
+      return recorded.find((r) => r.type === JOB_TYPE && r.name === `${name}-job`)!.inputs.job;
+    };
+    const first = await jobOf("lcontent1");
+    expect(first.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).toMatch(/^local\/\S*trainer:[0-9a-f]{16}$/);
+    write(repo, "trainer/__pycache__/task.cpython-311.pyc", "another cache");
+    expect(await jobOf("lcontent2")).toEqual(first);
+    write(repo, "trainer/task.py", "print('v2')\n");
+    const edited = await jobOf("lcontent3");
+    expect(edited.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).not.toBe(first.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri);
+    expect({ ...edited, trialJobSpec: undefined }).toEqual({ ...first, trialJobSpec: undefined });
   });
 
   it("refuses at construction what the local backend would refuse at create, at the argument path and with the study's other problems", () => {
