@@ -659,13 +659,13 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
   private infraIssues(ctx: JobContext, placement: KnownPlacement, args: HyperparameterTuningStudyArgs, displayName: string | undefined): Issue[] {
     const issues: Issue[] = [];
     if (ctx.backend !== "vertex") return issues;
-    const age = args.bucket?.stagingObjectAgeDays;
-    if (age !== undefined && isPrompt(age) && !(Number.isInteger(age) && (age as number) >= 1)) {
-      issues.push({ path: "bucket.stagingObjectAgeDays", message: `must be a whole number of days, at least 1 (got ${JSON.stringify(age)})` });
-    }
-    const builder = args.buildServiceAccountEmail;
-    if (builder !== undefined && isPrompt(builder) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(builder as string)) {
-      issues.push({ path: "buildServiceAccountEmail", message: `must be a service account's email, such as builder@<project>.iam.gserviceaccount.com (got ${JSON.stringify(builder)})` });
+    const settings: [string, unknown, (value: unknown) => string | undefined][] = [
+      ["bucket.stagingObjectAgeDays", args.bucket?.stagingObjectAgeDays, SETTING_RULES.ageDays],
+      ["buildServiceAccountEmail", args.buildServiceAccountEmail, SETTING_RULES.serviceAccountEmail],
+    ];
+    for (const [path, value, rule] of settings) {
+      const message = value !== undefined && isPrompt(value) ? rule(value) : undefined;
+      if (message) issues.push({ path, message });
     }
     const folder = displayName?.split("/")[0];
     if (displayName !== undefined && STAGING_PREFIXES.includes(`${folder}/`)) {

@@ -7,7 +7,7 @@
  * check, and joins the shape problems when there are any, so a config is fixed in one pass.
  */
 import { buildJob, VERTEX_INFRA_PLACEHOLDERS } from "./build";
-import type { Issue } from "./validate";
+import { SETTING_RULES, type Issue } from "./validate";
 import type { Backend, JobContext } from "./vertexJson";
 import type { StudyDefinition, TrainerDefinition } from "./model";
 
@@ -304,9 +304,25 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
     ["labels", "stringMap"], ["kmsKeyName", "string"], ["wait", "boolean"], ["waitTimeoutMinutes", "number"],
     ["bucket", BUCKET], ["enableApis", "boolean"], ["buildServiceAccountEmail", "string"],
   ];
+  // The rules the component applies to these settings, named here at their keys: with a problem
+  // above (a misspelt key), the program stops before the component, which named them a run later.
+  const rules: Record<string, [string, (value: unknown) => string | undefined]> = {
+    waitTimeoutMinutes: ["", SETTING_RULES.minutes],
+    bucket: [".stagingObjectAgeDays", SETTING_RULES.ageDays],
+    buildServiceAccountEmail: ["", SETTING_RULES.serviceAccountEmail],
+  };
   for (const [key, shape] of optional) {
     const value = get(key);
-    if (value !== undefined) checkShape(value, shape, at(key), issues);
+    if (value === undefined) continue;
+    const before = issues.length;
+    checkShape(value, shape, at(key), issues);
+    const rule = rules[key];
+    // Only a value of the right shape: a wrong type is said once, by the shape.
+    if (!rule || issues.length > before) continue;
+    const [field, check] = rule;
+    const setting = field ? (value as Record<string, unknown>)[field.slice(1)] : value;
+    const message = setting === undefined ? undefined : check(setting);
+    if (message) issues.push({ path: at(key + field), message });
   }
   if (issues.length) {
     const labels = get("labels");

@@ -516,6 +516,11 @@ export const SETTING_RULES = {
   backend: (value: unknown): string | undefined => (value === "vertex" || value === "local" ? undefined : `must be "vertex" or "local" (got ${JSON.stringify(value)})`),
   flag: (value: unknown): string | undefined => (typeof value === "boolean" ? undefined : `must be true or false (got ${JSON.stringify(value)})`),
   minutes: (value: unknown): string | undefined => (typeof value === "number" && value > 0 ? undefined : `must be a positive number of minutes (got ${JSON.stringify(value)})`),
+  /** The age in days after which the staging bucket deletes build sources and logs: a lifecycle rule takes whole days, at least 1. */
+  ageDays: (value: unknown): string | undefined => (Number.isInteger(value) && (value as number) >= 1 ? undefined : `must be a whole number of days, at least 1 (got ${JSON.stringify(value)})`),
+  /** The service account a build runs as, by its email (`--service-account`, IAM members). */
+  serviceAccountEmail: (value: unknown): string | undefined =>
+    typeof value === "string" && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value) ? undefined : `must be a service account's email, such as builder@<project>.iam.gserviceaccount.com (got ${JSON.stringify(value)})`,
   /**
    * A Google Cloud project on Vertex AI: its id (6–30 lowercase letters, digits and hyphens, from a
    * letter, not ending in a hyphen; legacy ids are scoped by a domain, `example.com:id`) or its

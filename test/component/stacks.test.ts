@@ -85,4 +85,22 @@ describe("the study stack's configuration errors", () => {
       expect.stringMatching(/^vertex-tuning:study.maxTrials: /),
     ]);
   });
+
+  it("names a bad setting beside a misspelt key, at its config key, where it came a run later from the component", async () => {
+    const { ["vertex-tuning:labels"]: labels, ...dev } = stackConfigFile("dev");
+    pulumi.runtime.setAllConfig(asEngineConfig({
+      ...dev,
+      "vertex-tuning:lables": labels,
+      "vertex-tuning:waitTimeoutMinutes": 0,
+      "vertex-tuning:bucket": { stagingObjectAgeDays: 0.5 },
+      "vertex-tuning:buildServiceAccountEmail": "builder",
+    }));
+    const lines = await programErrorLines("settings");
+    expect(lines.slice(1).map((l) => l.split(": ")[0])).toEqual([
+      "vertex-tuning:lables",
+      "vertex-tuning:waitTimeoutMinutes",
+      "vertex-tuning:bucket.stagingObjectAgeDays",
+      "vertex-tuning:buildServiceAccountEmail",
+    ]);
+  });
 });
