@@ -124,9 +124,9 @@ export interface HyperparameterTuningStudyArgs {
   wait?: pulumi.Input<boolean>;
   /** Stop waiting after this many minutes; the job keeps running and the next `pulumi up` resumes the wait. Default 24 h. */
   waitTimeoutMinutes?: pulumi.Input<number>;
-  /** Local backend: its state folder. Default `.tune/state` under `localRepoRoot`. */
+  /** Local backend: its state folder. Default `.tune/state` under `localRepoRoot`. A relative path is from the Pulumi project root. */
   localStateDir?: pulumi.Input<string>;
-  /** Local backend: the folder trial commands run from. Default: the Pulumi project root. */
+  /** Local backend: the folder trial commands run from. Default: the Pulumi project root; a relative path is from there. */
   localRepoRoot?: pulumi.Input<string>;
   /**
    * Override of the Vertex API root, e.g. a local server started by hand. Default: the regional
@@ -292,6 +292,19 @@ function projectRoot(): string {
   return path.isAbsolute(root) ? root : process.cwd();
 }
 
+/**
+ * A local backend's folder argument (`localStateDir`, `localRepoRoot`) as an absolute path: a
+ * relative one is from the project root, as `trainer.source` is. The provider resolves what it is
+ * given from its own working directory, the program's (`main`, such as `stacks/study/`), so
+ * `.tune/state`, the default written out, named another folder than the default. An empty string
+ * is left for the provider's check to refuse.
+ */
+function fromProjectRoot(folder: pulumi.Input<string> | undefined): pulumi.Input<string> | undefined {
+  const resolve = (value: string) => (typeof value === "string" && value !== "" ? path.resolve(projectRoot(), value) : value);
+  if (folder === undefined) return undefined;
+  return isPrompt(folder) ? resolve(folder as string) : pulumi.output(folder).apply(resolve);
+}
+
 /** The folder a `source` trainer's image is built from, and its digest (the image's tag). */
 interface TrainerSource {
   dir: string;
@@ -317,7 +330,7 @@ function readTrainerSource(trainer: TrainerDefinition): { source?: TrainerSource
  * A root given as an Output is not known yet: the check is skipped.
  */
 function localSourceIssues(trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): Issue[] {
-  const repoRoot = known(localRepoRoot) ?? projectRoot();
+  const repoRoot = known(fromProjectRoot(localRepoRoot)) ?? projectRoot();
   const issue = repoRoot === UNKNOWN ? undefined : localSourceIssue(trainer, repoRoot, projectRoot());
   return issue ? [issue] : [];
 }
@@ -483,7 +496,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
         wait: args.wait,
         waitTimeoutMinutes: args.waitTimeoutMinutes,
         ...(backend === "local"
-          ? { localStateDir: args.localStateDir, localRepoRoot: args.localRepoRoot ?? projectRoot() }
+          ? { localStateDir: fromProjectRoot(args.localStateDir), localRepoRoot: fromProjectRoot(args.localRepoRoot) ?? projectRoot() }
           : {}),
       },
       { parent: this, dependsOn: dependencies },

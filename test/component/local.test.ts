@@ -112,6 +112,16 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect({ ...edited, trialJobSpec: undefined }).toEqual({ ...first, trialJobSpec: undefined });
   });
 
+  it("takes a relative localStateDir and localRepoRoot from the Pulumi project root, as trainer.source, not from the program's folder", async () => {
+    // The provider runs in the program's folder (Pulumi.yaml's main, stacks/study/): `.tune/state`,
+    // the documented default written out, named stacks/study/.tune/state, beside no tune run's jobs.
+    const { study, trainer } = stackStudy("local");
+    const made = new HyperparameterTuningStudy("lrelative", { backend: "local", study, trainer, localStateDir: ".tune/state", localRepoRoot: "." });
+    await promiseOf(made.jobName);
+    const inputs = recorded.find((r) => r.type === JOB_TYPE && r.name === "lrelative-job")!.inputs;
+    expect({ localStateDir: inputs.localStateDir, localRepoRoot: inputs.localRepoRoot }).toEqual({ localStateDir: join(ROOT, ".tune/state"), localRepoRoot: ROOT });
+  });
+
   it("refuses at construction what the local backend would refuse at create, at the argument path and with the study's other problems", () => {
     const { study, trainer } = stackStudy("local");
     const message = (name: string, args: HyperparameterTuningStudyArgs) => constructionMessage(() => new HyperparameterTuningStudy(name, args));
