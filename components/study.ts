@@ -26,6 +26,7 @@ import {
   meaningIssues,
   canonicalJson,
   formatIssues,
+  localImageUri,
   shortHash,
   trialModelDir,
   type Backend,
@@ -341,13 +342,23 @@ function localSourceIssues(trainer: TrainerDefinition, localRepoRoot: pulumi.Inp
  * folder's content tag, which the job records (`localImageUri`); nothing for a prebuilt image or
  * package.
  */
-function trainerSourceOf(backend: Backend, trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): { source?: TrainerSource; localTag?: string; issues?: Issue[] } {
+function trainerSourceOf(backend: Backend, trainer: TrainerDefinition, localRepoRoot: pulumi.Input<string> | undefined): { source?: TrainerSource; localImage?: string; issues?: Issue[] } {
   if (backend === "vertex") return buildsImage(trainer) ? readTrainerSource(trainer) : {};
   const issues = localSourceIssues(trainer, localRepoRoot);
   if (issues.length || !buildsImage(trainer)) return { issues };
   // With localRepoRoot an Output the folder was not checked: a missing one has no tag (its trials fail).
-  const dir = path.resolve(projectRoot(), trainer.source ?? DEFAULTS.trainerSource);
-  return { issues, localTag: fs.existsSync(dir) ? contentTag(dir) : undefined };
+  const source = trainer.source ?? DEFAULTS.trainerSource;
+  const dir = path.resolve(projectRoot(), source);
+  return { issues, localImage: fs.existsSync(dir) ? localImageUri(portableSource(source), contentTag(dir)) : undefined };
+}
+
+/**
+ * A source folder as a path from the project root, whatever its spelling (`./trainer`, absolute,
+ * `path.join(__dirname, ...)`): what a job or its output folder may record of it, so that a
+ * checkout elsewhere (another machine, a CI runner, a moved clone) keeps them.
+ */
+function portableSource(source: string): string {
+  return path.relative(projectRoot(), path.resolve(projectRoot(), source)).split(path.sep).join("/") || ".";
 }
 
 /** `projects/<p>/locations/<l>/keyRings/…` → `<l>`. */
@@ -377,7 +388,7 @@ export function outputDirectory(bucket: string, displayName: string, definition:
   // The source folder as seen from the project root: a checkout elsewhere (another machine, a CI
   // runner) or a path spelled `./trainer` or `path.join(__dirname, "trainer")` names the same
   // folder, and must not replace a finished job. The image tag pins its content.
-  const portable = trainer.source === undefined ? trainer : { ...trainer, source: path.relative(projectRoot(), path.resolve(projectRoot(), trainer.source)).split(path.sep).join("/") || "." };
+  const portable = trainer.source === undefined ? trainer : { ...trainer, source: portableSource(trainer.source) };
   return `gs://${bucket}/${displayName}/${shortHash(canonicalJson({ ...definition, trainer: portable }), 12)}/`;
 }
 
@@ -455,7 +466,7 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const study = this.validatedWhenKnown(name, args, trainerArgs, backend, trainer);
     const { project, region } = this.placement(name, args, backend);
 
-    let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: this.idName, trainerTag: trainerSource.localTag });
+    let ctx: pulumi.Output<JobContext> = pulumi.output({ backend, defaultDisplayName: this.idName, builtImageUri: trainerSource.localImage });
     let dependencies: pulumi.Resource[] = [];
     let infra: VertexInfra | undefined;
     if (backend === "local") this.claimLocalJobIdentity(name, args);

@@ -32,7 +32,10 @@ export interface JobContext {
   backend?: Backend;
   /** Display name to use when the study gives none. */
   defaultDisplayName?: string;
-  /** The image built from a `source` trainer (vertex backend). */
+  /**
+   * The image built from a `source` trainer (vertex backend); on the local backend, which builds
+   * none, the image its job records (`localImageUri`), tagged with the folder's content.
+   */
   builtImageUri?: string;
   /** Service account the trials run as. */
   serviceAccount?: string;
@@ -42,8 +45,6 @@ export interface JobContext {
   labels?: Record<string, string>;
   /** CMEK key for the job. */
   kmsKeyName?: string;
-  /** Local backend: the content tag of a `source` trainer's folder, recorded in the job's image (`localImageUri`). */
-  trainerTag?: string;
 }
 
 const SCALE: Record<Scale, string> = {
@@ -225,7 +226,7 @@ function workerPoolSpec(study: StudyDefinition, trainer: TrainerDefinition, ctx:
     pool.containerSpec =
       ctx.backend === "local"
         ? // The image is recorded and not used locally; the command runs the same task.py.
-          { imageUri: localImageUri(source, ctx.trainerTag), command: localTrainerCommand(source), args, env }
+          { imageUri: ctx.builtImageUri ?? localImageUri(source), command: localTrainerCommand(source), args, env }
         : { imageUri: ctx.builtImageUri, args, env };
   }
   return pool;

@@ -112,6 +112,19 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect({ ...edited, trialJobSpec: undefined }).toEqual({ ...first, trialJobSpec: undefined });
   });
 
+  it("gives the same job to a source spelled as a path from the project root, with ./ or absolute: a checkout elsewhere keeps its job", async () => {
+    // The job recorded the source as written: path.join(__dirname, ...) put the checkout's path in it, so a moved clone or a CI runner replaced the job.
+    const { study } = stackStudy("local");
+    const jobOf = async (name: string, source: string) => {
+      await promiseOf(new HyperparameterTuningStudy(name, { backend: "local", study, trainer: { source } }).jobName);
+      return recorded.find((r) => r.type === JOB_TYPE && r.name === `${name}-job`)!.inputs.job;
+    };
+    const plain = await jobOf("lsrc1", "trainer");
+    expect(plain.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).toMatch(/^local\/trainer:[0-9a-f]{16}$/);
+    expect(await jobOf("lsrc2", "./trainer")).toEqual(plain);
+    expect(await jobOf("lsrc3", join(ROOT, "trainer"))).toEqual(plain);
+  });
+
   it("takes a relative localStateDir and localRepoRoot from the Pulumi project root, as trainer.source, not from the program's folder", async () => {
     // The provider runs in the program's folder (Pulumi.yaml's main, stacks/study/): `.tune/state`,
     // the documented default written out, named stacks/study/.tune/state, beside no tune run's jobs.
