@@ -692,7 +692,11 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
       if (message) issues.push({ path, message });
     }
     const folder = displayName?.split("/")[0];
-    if (displayName !== undefined && STAGING_PREFIXES.includes(`${folder}/`)) {
+    if (displayName !== undefined && /[\r\n]/.test(displayName)) {
+      // Cloud Storage object names hold no line break (a YAML block scalar ends with one): the
+      // job's output folder was refused at up, after the bucket, at a Vertex path.
+      issues.push({ path: "study.displayName", message: `the trials write under gs://<bucket>/<displayName>/, and a Cloud Storage object name cannot hold a line break (got ${JSON.stringify(displayName)})` });
+    } else if (displayName !== undefined && STAGING_PREFIXES.includes(`${folder}/`)) {
       issues.push({
         path: "study.displayName",
         message: `the trials write under gs://<bucket>/${displayName}/, and the bucket deletes everything under ${folder}/ (build staging) after bucket.stagingObjectAgeDays: choose another displayName${displayName === ctx.defaultDisplayName ? ` (it defaults to ${args.idName === undefined ? "the component's name" : "idName"})` : ""}`,

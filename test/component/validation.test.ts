@@ -222,6 +222,14 @@ describe("HyperparameterTuningStudy validation", () => {
     expect(() => new HyperparameterTuningStudy("source-local", { study: { ...study, displayName: "source" }, backend: "local" })).not.toThrow();
   });
 
+  it("refuses at construction a displayName with a line break (a YAML block scalar's), which no Cloud Storage folder takes, at study.displayName", () => {
+    // It passed construction and failed at up, after the bucket and accounts, at trialJobSpec.baseOutputDirectory.outputUriPrefix, a path the study does not have.
+    const study: StudyDefinition = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2, displayName: "churn-study\n" };
+    const message = errorOf(() => new HyperparameterTuningStudy("newline", { study, project: "my-project", region: "us-central1", trainer: { imageUri: "i" } })).message;
+    expect(message.split("\n").slice(1).map((l) => l.trim().split(": ")[0])).toEqual(["study.displayName"]);
+    expect(message).toMatch(/line break/);
+  });
+
   it("refuses at construction what Google Cloud would refuse at up: a gcloud-style accelerator, a network by name, a builder that is no email, a negative age", () => {
     const study: StudyDefinition = {
       metric: { id: "a", goal: "MAXIMIZE" },
