@@ -102,7 +102,7 @@ class Checker {
     }
     const n = typeof value === "string" && INT64.test(value) ? Number(value) : value;
     if (typeof n !== "number" || !Number.isInteger(n)) this.fail(path, `must be an integer (got ${JSON.stringify(value)})`);
-    else if (n < min || n > max) this.fail(path, `must be between ${min} and ${max} (got ${n})`);
+    else if (n < min || n > max) this.fail(path, `must be ${min === max ? min : `between ${min} and ${max}`} (got ${n})`);
   }
 
   oneOf(value: unknown, allowed: string[], path: string): void {
@@ -388,7 +388,8 @@ function checkTrialJobSpec(c: Checker, job: VertexJob, tunedIds: string[]): void
   if (scheduling) {
     c.oneOf(scheduling.strategy, STRATEGIES, "trialJobSpec.scheduling.strategy");
     const timeout = scheduling.timeout ?? undefined;
-    if (timeout !== undefined && !isUnknown(timeout) && !DURATION.test(timeout)) {
+    // A negative duration is well formed: it is told it must be positive, not how to write one.
+    if (timeout !== undefined && !isUnknown(timeout) && !DURATION.test(String(timeout).replace(/^-/, ""))) {
       c.fail("trialJobSpec.scheduling.timeout", `must be a duration in seconds such as "3600s" (got ${JSON.stringify(scheduling.timeout)})`);
     } else if (timeout !== undefined && parseFloat(timeout) <= 0) {
       c.fail("trialJobSpec.scheduling.timeout", "must be positive");

@@ -145,6 +145,17 @@ describe("validation", () => {
     expect(byPath["study.trial.acceleratorCount"]).toMatch(/set together/);
   });
 
+  it("says a negative trial timeout must be positive and a primary pool of two replicas must have one, in those words", () => {
+    const study = { metric: { id: "accuracy", goal: "MAXIMIZE" as const }, parameters: [{ id: "lr", type: "DOUBLE" as const, min: 0.01, max: 0.1 }], maxTrials: 2 };
+    const { issues } = buildJob({ ...study, trial: { timeoutSeconds: -5, replicaCount: 2 } }, { imageUri: "img" }, { defaultDisplayName: "s" });
+    expect(Object.fromEntries(issues.map((i) => [i.path, i.message]))).toEqual({
+      // It said how to write a duration ("3600s"), the user's -5 shown as Vertex's "-5s".
+      "study.trial.timeoutSeconds": "must be positive",
+      // It said "must be between 1 and 1".
+      "study.trial.replicaCount": "must be 1 (got 2)",
+    });
+  });
+
   it("rejects defaultValue and observationNoise, which tuning jobs do not accept", () => {
     const job = toVertexJob(minimal, { imageUri: "img" }, { defaultDisplayName: "s" });
     job.studySpec!.parameters![0].doubleValueSpec!.defaultValue = 0.01;
