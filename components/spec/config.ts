@@ -306,10 +306,14 @@ export function readStudyConfig(get: (key: string) => unknown, namespace: string
   ];
   // The rules the component applies to these settings, named here at their keys: with a problem
   // above (a misspelt key), the program stops before the component, which named them a run later.
+  // The bucket's and the build account's apply on Vertex AI only, as the component's do: the local
+  // backend has neither, and a value it never reads must not fail a local stack or `tune run`.
   const rules: Record<string, [string, (value: unknown) => string | undefined]> = {
     waitTimeoutMinutes: ["", SETTING_RULES.minutes],
-    bucket: [".stagingObjectAgeDays", SETTING_RULES.ageDays],
-    buildServiceAccountEmail: ["", SETTING_RULES.serviceAccountEmail],
+    ...(backend !== "local" && {
+      bucket: [".stagingObjectAgeDays", SETTING_RULES.ageDays],
+      buildServiceAccountEmail: ["", SETTING_RULES.serviceAccountEmail],
+    }),
   };
   for (const [key, shape] of optional) {
     const value = get(key);

@@ -393,6 +393,16 @@ describe("config", () => {
     expect(fine.ok).toBe(true);
   });
 
+  it("applies the staging bucket's and the build account's rules on Vertex AI only, as the component does", () => {
+    // The local backend has no bucket and builds nothing: the component takes any value there,
+    // so a local stack (and `tune run` on its file) must not be refused for one.
+    const study = { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0.1, max: 1 }], maxTrials: 3 };
+    const settings = { study, bucket: { stagingObjectAgeDays: 0 }, buildServiceAccountEmail: "builder" };
+    expect(readStudyConfig((k) => ({ ...settings, backend: "local" } as Record<string, unknown>)[k], "proj").ok).toBe(true);
+    expect(configIssues({ ...settings, backend: "local", waitTimeoutMinutes: 0 })).toEqual([expect.stringMatching(/^proj:waitTimeoutMinutes: must be a positive number/)]);
+    expect(configIssues(settings).map((i) => i.split(": ")[0])).toEqual(["proj:bucket.stagingObjectAgeDays", "proj:buildServiceAccountEmail"]);
+  });
+
   it("reports the meaning problems together with the shape problems, each path once", () => {
     const values: Record<string, unknown> = {
       study: { metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "lr", type: "DOUBLE", min: 0, max: 1, scale: "LOG" }], maxTrials: 3, parallelTrials: "2" },
