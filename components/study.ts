@@ -630,8 +630,10 @@ export class HyperparameterTuningStudy extends pulumi.ComponentResource {
     const ctx = this.knownContext(name, args, backend);
     const meaning = meaningIssues(study, trainer, ctx, shape);
     const source = trainerMalformed ? [] : (trainerSourceOf(backend, trainer, args.localRepoRoot).issues ?? []);
-    // A displayName of the wrong type is a shape problem already: its folder is not checked.
-    const displayName: unknown = (study as { displayName?: unknown } | undefined)?.displayName ?? this.idName;
+    // A displayName of the wrong type is a shape problem already: its folder is not checked. Nor
+    // is a study's not known yet (an Output): idName stands in only for a study that gives none,
+    // and validatedWhenKnown checks the real one.
+    const displayName: unknown = study === undefined ? undefined : ((study as { displayName?: unknown }).displayName ?? this.idName);
     const infra = this.infraIssues(ctx, this.knownPlacement(args, backend), args, typeof displayName === "string" ? displayName : undefined);
     return this.invalid(name, [...shape, ...meaning, ...extraIssues, ...source, ...infra]);
   }

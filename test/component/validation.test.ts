@@ -87,6 +87,14 @@ describe("HyperparameterTuningStudy validation", () => {
     ]);
   });
 
+  it("does not judge the display name of a study not known yet beside a malformed trainer: the component's name is not its display name", () => {
+    // An Output study was taken as one without a displayName, so a component named `source`
+    // was told to choose another displayName, although the study gives its own.
+    const study = pulumi.output({ metric: { id: "a", goal: "MAXIMIZE" }, parameters: [{ id: "x", type: "DOUBLE", min: 0, max: 1 }], maxTrials: 2, displayName: "churn" } as StudyDefinition);
+    const error = errorOf(() => new HyperparameterTuningStudy("source", { study, project: "my-project", region: "us-central1", trainer: { source: 5 as unknown as string } }));
+    expect(error.message.split("\n").slice(1).map((l) => l.trim().split(":")[0])).toEqual(["trainer.source"]);
+  });
+
   it("refuses a parameter field its type does not take, a child's too, with the study's other problems, where it was dropped without a word", async () => {
     const study = {
       metric: { id: "a", goal: "MAXIMIZE" },
