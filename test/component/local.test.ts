@@ -9,6 +9,23 @@ import { JOB_TYPE, installMocks, promiseOf, type Recorded } from "./mocks";
 import { constructionMessage, ROOT, stackStudy, write } from "./fixtures";
 
 let recorded: Recorded[];
+
+/**
+ * Runs `make` with the engine's project root (`pulumi.runtime.getRootDirectory()`) set to `root`,
+ * as `pulumi` sets it to Pulumi.yaml's folder while the program runs in `main`; the mocks leave a
+ * placeholder, for which the component takes the working directory.
+ */
+function withProjectRoot<T>(root: string, make: () => T): T {
+  const { options } = (require("@pulumi/pulumi/runtime/state") as { getStore(): { settings: { options: { rootDirectory?: string } } } }).getStore().settings;
+  const before = options.rootDirectory;
+  options.rootDirectory = root;
+  try {
+    return make();
+  } finally {
+    options.rootDirectory = before;
+  }
+}
+
 beforeAll(async () => {
   recorded = await installMocks();
 });
@@ -133,6 +150,16 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     await promiseOf(made.jobName);
     const inputs = recorded.find((r) => r.type === JOB_TYPE && r.name === "lrelative-job")!.inputs;
     expect({ localStateDir: inputs.localStateDir, localRepoRoot: inputs.localRepoRoot }).toEqual({ localStateDir: join(ROOT, ".tune/state"), localRepoRoot: ROOT });
+    // The mocks' project root is the working directory: the same folder again under the engine's
+    // own project root, elsewhere than the working directory (the program's folder stands in).
+    const project = mkdtempSync(join(tmpdir(), "vt-project-"));
+    write(project, "trainer/task.py", "print('v1')\n");
+    const made2 = withProjectRoot(project, () => new HyperparameterTuningStudy("lrelative2", { backend: "local", study, trainer: { source: join(project, "trainer") }, localStateDir: ".tune/state", localRepoRoot: "." }));
+    await promiseOf(made2.jobName);
+    const inputs2 = recorded.find((r) => r.type === JOB_TYPE && r.name === "lrelative2-job")!.inputs;
+    expect({ localStateDir: inputs2.localStateDir, localRepoRoot: inputs2.localRepoRoot }).toEqual({ localStateDir: join(project, ".tune/state"), localRepoRoot: project });
+    // The job's image names the source folder from the project root too, not from the working directory.
+    expect(inputs2.job.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).toMatch(/^local\/trainer:[0-9a-f]{16}$/);
   });
 
   it("refuses at construction what the local backend would refuse at create, at the argument path and with the study's other problems", () => {
