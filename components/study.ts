@@ -349,7 +349,13 @@ function trainerSourceOf(backend: Backend, trainer: TrainerDefinition, localRepo
   // With localRepoRoot an Output the folder was not checked: a missing one has no tag (its trials fail).
   const source = trainer.source ?? DEFAULTS.trainerSource;
   const dir = path.resolve(projectRoot(), source);
-  return { issues, localImage: fs.existsSync(dir) ? localImageUri(portableSource(source), contentTag(dir)) : undefined };
+  try {
+    return { issues, localImage: fs.existsSync(dir) ? localImageUri(portableSource(source), contentTag(dir)) : undefined };
+  } catch (err) {
+    // A file the tag cannot read (a socket, another user's file) is an issue at trainer.source, as
+    // readTrainerSource makes it on Vertex AI, listed with the study's others, not a bare error.
+    return { issues: [{ path: "trainer.source", message: (err as Error).message }] };
+  }
 }
 
 /**

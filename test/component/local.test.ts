@@ -1,5 +1,6 @@
 /** On the local backend the study is the job alone: no Google Cloud resource at all. */
 import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -160,6 +161,24 @@ describe("HyperparameterTuningStudy on the local backend", () => {
     expect({ localStateDir: inputs2.localStateDir, localRepoRoot: inputs2.localRepoRoot }).toEqual({ localStateDir: join(project, ".tune/state"), localRepoRoot: project });
     // The job's image names the source folder from the project root too, not from the working directory.
     expect(inputs2.job.trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri).toMatch(/^local\/trainer:[0-9a-f]{16}$/);
+  });
+
+  it("names a trainer folder it cannot read for its content tag at trainer.source, with the study's other problems, as the vertex backend does", async () => {
+    // The tag's read of a file it cannot open (here a socket, ENXIO; a file another user's container
+    // left, EACCES) escaped the component as a bare error, where the local backend never read the folder before.
+    const repo = mkdtempSync(join(tmpdir(), "vt-repo-"));
+    write(repo, "trainer/task.py", "print('v1')\n");
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(repo, "trainer", "dev.sock"), resolve));
+    try {
+      const { study } = stackStudy("local");
+      const text = constructionMessage(() => new HyperparameterTuningStudy("lunreadable", { backend: "local", study: { ...study, maxTrials: 0 }, trainer: { source: join(repo, "trainer") }, localRepoRoot: repo }));
+      expect(text).toMatch(/^HyperparameterTuningStudy lunreadable is invalid:$/m);
+      expect(text).toMatch(/^ {2}study\.maxTrials: /m);
+      expect(text).toMatch(/^ {2}trainer\.source: .*dev\.sock/m);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("refuses at construction what the local backend would refuse at create, at the argument path and with the study's other problems", () => {
