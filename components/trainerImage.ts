@@ -83,6 +83,10 @@ function hashFiles(dir: string, files: string[]): string {
       hash.update(`${file}\0link\0${fs.readlinkSync(full)}\0`);
       continue;
     }
+    // A named pipe would block the read for as long as nothing writes to it: the preview hung.
+    if (!stat.isFile()) {
+      throw new Error(`${path.join(dir, file)} is neither a file nor a symbolic link (a named pipe or a socket): remove it, or leave it out of the upload in the folder's .gcloudignore`);
+    }
     const bytes = fs.readFileSync(full);
     // Path and length first, so no two trees of files can feed the hash the same bytes. The
     // upload keeps file modes, and the one that matters (and that git keeps) is the executable

@@ -164,8 +164,8 @@ describe("HyperparameterTuningStudy on the local backend", () => {
   });
 
   it("names a trainer folder it cannot read for its content tag at trainer.source, with the study's other problems, as the vertex backend does", async () => {
-    // The tag's read of a file it cannot open (here a socket, ENXIO; a file another user's container
-    // left, EACCES) escaped the component as a bare error, where the local backend never read the folder before.
+    // The tag's read of a file it cannot read (here a socket, refused as one; a file another user's
+    // container left, EACCES) escaped the component as a bare error, where the local backend never read the folder before.
     const repo = mkdtempSync(join(tmpdir(), "vt-repo-"));
     write(repo, "trainer/task.py", "print('v1')\n");
     const server = createServer();

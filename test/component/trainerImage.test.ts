@@ -97,6 +97,14 @@ describe("digestSource", () => {
     expect(digestSource(dir).files).toEqual(["Dockerfile", "__init__.py", "requirements.txt", "task.py"]);
   });
 
+  it("refuses a named pipe the upload holds, naming it, where reading it for the tag hung the preview", () => {
+    const dir = makeTrainer();
+    expect(spawnSync("mkfifo", [join(dir, "events")]).status).toBe(0);
+    expect(() => digestSource(dir)).toThrow(/events is neither a file nor a symbolic link \(a named pipe or a socket\)/);
+    write(dir, ".gcloudignore", ".gcloudignore\ntests/\nevents\n");
+    expect(digestSource(dir).files).toEqual(["Dockerfile", "__init__.py", "requirements.txt", "task.py"]);
+  });
+
   it("refuses a folder without a Dockerfile", () => {
     const dir = makeTrainer();
     rmSync(join(dir, "Dockerfile"));
