@@ -8,9 +8,9 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createVertexClient, type VertexClient } from "../components/vertex/client";
-import { isVertexApiError } from "../components/vertex/errors";
+import { isVertexApiError, neverSent } from "../components/vertex/errors";
 import type { RetryPolicy } from "../components/vertex/retry";
-import { closeEmbeddedServers, ensureLocalBackend } from "../local/embedded";
+import { closeEmbeddedServers, ensureLocalBackend, serverLetGo } from "../local/embedded";
 
 /** The project and location of `tune`'s jobs (see LOCAL_PROJECT in run.ts). */
 export interface FolderClientOptions {
@@ -42,6 +42,9 @@ export function folderClient(options: FolderClientOptions): VertexClient {
         return await request(client);
       } catch (error) {
         if (!repeatable || !isVertexApiError(error) || !error.transient || server >= SERVERS) throw error;
+        // A server that no longer listens is closing (or dead): the next one can take the folder
+        // only once it has let go, which its close does after the trials it stops have ended.
+        if (neverSent(error)) await serverLetGo(options.stateDir, backend.rootUrl);
       }
     }
   }

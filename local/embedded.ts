@@ -67,6 +67,26 @@ function lockTakenAt(stateDir: string): number {
   }
 }
 
+/**
+ * How long a client waits for a server that no longer listens to let go of its folder: a closing
+ * server ends its trials first, each given a grace period (5 s) after SIGTERM before SIGKILL.
+ */
+const CLOSING_SERVER_WAIT_MS = 30_000;
+
+/**
+ * Returns once the server at `rootUrl` no longer owns `stateDir` (its server.json and the lock
+ * no longer agree on it), or after CLOSING_SERVER_WAIT_MS. A server stops listening as its close
+ * begins and lets go of the folder only once the trials it stops have ended, seconds later when a
+ * trial saves a checkpoint on SIGTERM: until then no next server can take the folder, and a
+ * client that moved on at once found the closing one again and failed with ECONNREFUSED.
+ */
+export async function serverLetGo(stateDir: string, rootUrl: string): Promise<void> {
+  const deadline = Date.now() + CLOSING_SERVER_WAIT_MS;
+  while (findRunning(resolve(stateDir))?.rootUrl === rootUrl && Date.now() < deadline) {
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+  }
+}
+
 /** Lookups in progress by state folder: concurrent calls wait for the first instead of racing it. */
 const inFlight = new Map<string, Promise<LocalBackend>>();
 

@@ -478,6 +478,21 @@ describe("tune run beside another run on the same state folder", () => {
     expect(result.job.state, lines.join("")).toBe("JOB_STATE_SUCCEEDED");
     expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(4);
   });
+
+  it("finishes when the owner's exit takes seconds, its server stopping trials that save before they end on SIGTERM", async () => {
+    const root = scratchRepo(["--steps=1", "--sleep=0"], 2);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    // --term=count: a trial that goes on after SIGTERM (as one saving a checkpoint does), until the grace period's SIGKILL.
+    writeFileSync(join(root, "Pulumi.long.yaml"), text.replace('"--steps=1","--sleep=0"', '"--steps=8","--sleep=0.4","--term=count"'));
+    const first = startTuneRun(root);
+    expect(await eventually(() => existsSync(join(first.state, "server.json")), 20_000), first.output()).toBe(true);
+    const lines: string[] = [];
+    const second = runStudy({ repoRoot: root, stack: "long", stateDir: first.state, output: { write: (t) => void lines.push(t), tty: false } });
+    expect(await first.exited, first.output()).toBe(0);
+    const result = await second;
+    expect(result.job.state, lines.join("")).toBe("JOB_STATE_SUCCEEDED");
+    expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(2);
+  }, 60_000);
 });
 
 describe("tune run interrupted", () => {
