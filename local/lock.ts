@@ -27,14 +27,27 @@ const CONTENTION_LIMIT_MS = 10_000;
 /** The lock files this process holds: a lock with our pid that is not here is a predecessor's. */
 const held = new Set<string>();
 
-/** True when a process with this pid exists (EPERM: it exists but belongs to another user). */
+/**
+ * True when a process with this pid runs (EPERM: it exists but belongs to another user). A zombie
+ * does not: it has exited, and only its parent has not reaped it yet, which a parent may take
+ * seconds to do (a container's init) or never do. Counted alive, a `tune run` killed with -9 kept
+ * its lock and its server.json in force meanwhile, and `tune status` or the next run called its
+ * closed port and failed with ECONNREFUSED.
+ */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // Field 3, after the command name in parentheses (which may hold spaces): Z zombie, X dead.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    // No /proc (not Linux): kill(2)'s answer stands.
+    return true;
   }
 }
 

@@ -13,6 +13,7 @@ import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { TrialCommand } from "./command";
+import { isAlive } from "./lock";
 import { MetricsReader, type Measurement } from "./metrics";
 
 /** The reasons the backend ends a trial before it exits on its own. */
@@ -67,16 +68,6 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
     process.kill(-pgid, signal);
   } catch {
     // ESRCH: the group has ended.
-  }
-}
-
-/** Whether a process exists (one of another user's counts). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

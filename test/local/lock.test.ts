@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { acquireLock, lockOwner } from "../../local/lock";
-import { deadPid, holdLock, REPO_ROOT, tempDir } from "./helpers";
+import { deadPid, eventually, holdLock, REPO_ROOT, tempDir } from "./helpers";
 
 /** Runs `count` contenders that all try to take the lock at the same moment; returns what each printed. */
 async function race(stateDir: string, count: number): Promise<string[]> {
@@ -111,6 +111,25 @@ describe("state folder lock", () => {
       expect(() => acquireLock(dir)).toThrow(new RegExp(`in use by another local backend \\(pid ${owner.pid}\\)`));
     } finally {
       owner.kill("SIGKILL");
+    }
+  });
+
+  it("takes over the lock of an owner killed and not yet reaped (a zombie: kill -9 of a tune run whose parent reaps late)", async () => {
+    const dir = tempDir();
+    // `sleep 0` exits at once, and the `sleep 30` its shell becomes never reaps it.
+    const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 30"]);
+    try {
+      const zombie = Number(await new Promise<string>((resolvePromise) => parent.stdout.once("data", (chunk: Buffer) => resolvePromise(chunk.toString()))));
+      const stat = () => readFileSync(`/proc/${zombie}/stat`, "utf8");
+      expect(await eventually(() => / Z /.test(stat()))).toBe(true);
+      // As its server wrote it: its pid and its start in clock ticks since boot.
+      writeFileSync(join(dir, "lock"), `${zombie} ${stat().slice(stat().lastIndexOf(")") + 2).split(" ")[19]}`);
+      expect(lockOwner(dir)).toBeUndefined();
+      const release = acquireLock(dir);
+      expect(lockOwner(dir)).toBe(process.pid);
+      release();
+    } finally {
+      parent.kill("SIGKILL");
     }
   });
 
