@@ -6,36 +6,11 @@
  * processes are ended, and the trial is recorded INFEASIBLE as interrupted (the scheduler then
  * runs its parameters again).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { EXIT_STATUS_FILE, killGroup, readExitStatus, readStopReason } from "./runner";
+import { EXIT_STATUS_FILE, killProcesses, processesOfTrial, readExitStatus, readStopReason } from "./runner";
 import { INTERRUPTED_REASON } from "../components/spec/trials";
 import type { Store } from "./store";
-
-/**
- * Pids of processes whose environment names this trial's metrics file. This finds a trial even
- * when the server died between recording the trial's intent and its pid (Linux only: elsewhere
- * the recorded pid is all there is, and this returns undefined).
- */
-function processesOfTrial(metricsFile: string): number[] | undefined {
-  const marker = `CLOUD_ML_HP_METRIC_FILE=${metricsFile}\u0000`;
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return undefined;
-  }
-  const pids: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(join("/proc", entry, "environ"), "latin1").includes(marker)) pids.push(Number(entry));
-    } catch {
-      // Gone, or not ours to read.
-    }
-  }
-  return pids;
-}
 
 /**
  * Whether `pid` is the shell that records the exit status of the trial in `trialDir` (Linux: its
@@ -68,14 +43,7 @@ export function recoverInterruptedTrials(store: Store): number {
       // been reused by an unrelated process since the last server died.
       const found = processesOfTrial(metricsFile);
       const targets = found ?? (t.pid ? [t.pid] : []);
-      for (const pid of targets) {
-        killGroup(pid, "SIGKILL");
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // Already gone (or it led its group and went with it).
-        }
-      }
+      killProcesses(targets);
       if (readExitStatus(trialDir)) continue;
       store.endTrial(record.id, t.trial.id, "interrupted", INTERRUPTED_REASON);
       count++;

@@ -9,7 +9,7 @@
  * that was not there to see it end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, fstatSync, statSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import type { TrialCommand } from "./command";
@@ -68,6 +68,43 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
     process.kill(-pgid, signal);
   } catch {
     // ESRCH: the group has ended.
+  }
+}
+
+/**
+ * Pids of processes whose environment names this trial's metrics file. This finds a trial even
+ * when the server died between recording the trial's intent and its pid (Linux only: elsewhere
+ * the recorded pid is all there is, and this returns undefined).
+ */
+export function processesOfTrial(metricsFile: string): number[] | undefined {
+  const marker = `CLOUD_ML_HP_METRIC_FILE=${metricsFile}\u0000`;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return undefined;
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(join("/proc", entry, "environ"), "latin1").includes(marker)) pids.push(Number(entry));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return pids;
+}
+
+/** Ends (SIGKILL) each process, and the group it leads if it leads one; one already gone is fine. */
+export function killProcesses(pids: number[]): void {
+  for (const pid of pids) {
+    killGroup(pid, "SIGKILL");
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone (or it led its group and went with it).
+    }
   }
 }
 
@@ -363,8 +400,11 @@ export class TrialProcess {
     this.ended = true;
     clearInterval(this.poll);
     clearTimeout(this.kill);
-    // The leader is gone; end whatever it left behind in its group, as a container's end would.
+    // The leader is gone; end whatever it left behind, as a container's end would: in its group,
+    // and outside it (a daemon the trainer started with setsid), by the trial's marker, which only
+    // recovery used to look for: such a process outlived its trial for good.
     if (this.pgid !== undefined) killGroup(this.pgid, "SIGKILL");
+    killProcesses(processesOfTrial(this.command.metricsFile) ?? []);
     this.look(true);
     this.note(spawnError ? `spawn failed: ${spawnError}` : `exited: code ${code} signal ${signal}${this.stopReason ? ` (stopped: ${this.stopReason})` : ""}`);
     this.hooks.onExit({

@@ -129,6 +129,13 @@ describe("a successful study", () => {
     }
   });
 
+  it("ends, once a trial has ended, a process it started outside its process group (setsid, a daemon), as a container's end would", async () => {
+    const job = await run(testJob(["--steps=1", "--child=session"], { maxTrialCount: 1 }));
+    expect(job.trials![0].state).toBe("SUCCEEDED");
+    const seen = JSON.parse(readFileSync(join(trialDir(job.id, "1"), "seen.json"), "utf8"));
+    expect(await eventually(() => !alive(seen.child))).toBe(true);
+  });
+
   it("takes the best measurement with BEST_MEASUREMENT and the last one otherwise", async () => {
     // A falling curve under MAXIMIZE: the best measurement is the first.
     const args = ["--steps=3", "--x=-1"];

@@ -12,6 +12,8 @@ Flags (all ``--name=value``; tuned parameters arrive the same way):
   --metric=NAME        metric tag (default accuracy)
   --log=PATH           append "start|end <trial> <epoch seconds>" lines (parallelism checks)
   --child=1            start a child process that would outlive a careless kill
+  --child=session      the same child in a session (and process group) of its own, as a daemon
+                       the trainer starts (setsid) is
   --term=count         on SIGTERM append a line to terms.log next to the metrics file and keep
                        running (a trainer that saves a checkpoint first), instead of ending
   --hold=DIR           after its first measurement, wait until the file DIR/<trial id> exists
@@ -72,8 +74,8 @@ def main():
         "cwd": os.getcwd(),
         "pid": os.getpid(),
     }
-    if f.get("child") == "1":
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    if f.get("child") in ("1", "session"):
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=f.get("child") == "session")
         seen["child"] = child.pid
     # Written whole or not at all (a temporary file renamed): tests read it as soon as it exists.
     target = os.path.join(os.path.dirname(path), "seen.json")
