@@ -23,8 +23,8 @@ export interface Measurement {
 export interface MetricsUpdate {
   /** New measurements of the study's metric, in file order. */
   measurements: Measurement[];
-  /** Steps at which the metric was reported as NaN (or another non-finite value). */
-  nonFinite: string[];
+  /** Reports of the metric as NaN or an infinity: each one's step and value (a trial's reason names which it was). */
+  nonFinite: { step: string; value: number }[];
   /** Lines that are not a hypertune report (noted in the trial log). */
   malformed: string[];
 }
@@ -204,7 +204,7 @@ export class MetricsReader {
       if (this.seen.has(key)) return;
       this.seen.add(key);
       if (!Number.isFinite(value)) {
-        update.nonFinite.push(step);
+        update.nonFinite.push({ step, value });
         return;
       }
       const count = stepCount(step);

@@ -30,8 +30,8 @@ export interface TrialExit {
   stopReason?: StopReason;
   /** The spawn failed (e.g. the command does not exist). */
   spawnError?: string;
-  /** The first step reported as NaN (or another non-finite value), if any. */
-  nonFiniteStep?: string;
+  /** The first report of the metric as NaN or an infinity, if any. */
+  nonFinite?: { step: string; value: number };
   /** The metric tags the trial reported (to say which it did report when the study's is missing). */
   tags: string[];
   /** The first value of the study's metric that was no number, as JSON (MetricsReader.unreadable). */
@@ -226,7 +226,7 @@ export class TrialProcess {
   private poll?: NodeJS.Timeout;
   private kill?: NodeJS.Timeout;
   private stopReason?: StopReason;
-  private nonFiniteStep?: string;
+  private nonFinite?: { step: string; value: number };
   private ended = false;
   private readonly reader: MetricsReader;
   /**
@@ -391,7 +391,7 @@ export class TrialProcess {
   private look(final = false): void {
     const update = this.reader.read(final);
     for (const line of update.malformed) this.note(`skipped a malformed metrics line: ${line.slice(0, 200)}`);
-    if (update.nonFinite.length && this.nonFiniteStep === undefined) this.nonFiniteStep = update.nonFinite[0];
+    this.nonFinite ??= update.nonFinite[0];
     if (update.measurements.length) this.hooks.onMeasurements(update.measurements);
   }
 
@@ -412,7 +412,7 @@ export class TrialProcess {
       signal,
       stopReason: this.stopReason,
       spawnError,
-      nonFiniteStep: this.nonFiniteStep,
+      nonFinite: this.nonFinite,
       tags: [...this.reader.tags],
       unreadable: this.reader.unreadable,
       malformed: this.reader.firstMalformed,

@@ -455,7 +455,8 @@ export class JobScheduler {
     const measurements = record.trial.measurements;
     const final = selectFinal(measurements, spec.measurementSelectionType, metricId, spec.metrics?.[0]?.goal);
     const tail = exit.stderrTail ? `; last lines of stderr:\n${exit.stderrTail}` : "";
-    const reportedNaN = exit.nonFiniteStep === undefined ? undefined : `the trial reported NaN for the metric "${metricId}" at step ${exit.nonFiniteStep}`;
+    // NaN, Infinity or -Infinity as reported: an overflowed loss is no NaN to look for.
+    const reportedNonFinite = exit.nonFinite === undefined ? undefined : `the trial reported ${exit.nonFinite.value} for the metric "${metricId}" at step ${exit.nonFinite.step}`;
     if (exit.stopReason === "cancel") {
       this.end(record, "cancelled", this.failure ? "stopped because the job failed" : "cancelled with the job");
     } else if (exit.stopReason === "timeout") {
@@ -465,15 +466,15 @@ export class JobScheduler {
     } else if (exit.stopReason === "early-stop") {
       // As at its end: a trial that reported NaN fails, whether or not a rule cut it first (it
       // succeeded, with its finite measurements, when the stop came first).
-      if (reportedNaN) this.end(record, "failed", reportedNaN);
+      if (reportedNonFinite) this.end(record, "failed", reportedNonFinite);
       else if (final) this.end(record, "stopped", undefined, final);
       else this.end(record, "failed", "stopped early before it reported the metric");
     } else if (exit.spawnError) {
       this.end(record, "failed", `could not start the trial command: ${exit.spawnError}${startFailureHint(program, exit.spawnError, this.options.repoRoot)}`);
     } else if (exit.code !== 0) {
       this.end(record, "failed", `the trial process ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`}${tail}`);
-    } else if (reportedNaN) {
-      this.end(record, "failed", reportedNaN);
+    } else if (reportedNonFinite) {
+      this.end(record, "failed", reportedNonFinite);
     } else if (!final && exit.unreadable !== undefined) {
       this.end(record, "failed", `the trial never reported the metric "${metricId}" as a number: it wrote ${exit.unreadable.slice(0, 200)}; report a float with cloudml-hypertune (a tensor's value, e.g. float(tensor), not the tensor)`);
     } else if (!final) {

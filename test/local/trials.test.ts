@@ -199,6 +199,9 @@ describe("failing trials", () => {
     const nan = await run(testJob(["--mode=nan"], { maxTrialCount: 1 }));
     expect(nan.trials![0].infeasibleReason).toContain("NaN");
     expect(nan.trials![0].infeasibleReason).toContain("step 2");
+    // An infinity (a loss that overflowed) is named as what it is, not as NaN.
+    const inf = await run(testJob(["--mode=inf"], { maxTrialCount: 1 }));
+    expect(inf.trials![0].infeasibleReason).toBe('the trial reported Infinity for the metric "accuracy" at step 2');
 
     // A tensor given to cloudml-hypertune is written as its str(): no number, and no NaN either.
     const tensor = await run(testJob(["--mode=tensor"], { maxTrialCount: 1 }));

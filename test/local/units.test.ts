@@ -48,7 +48,7 @@ describe("metrics reader", () => {
     const mixed = `not json\n${line(200, "nan", 200)}\n${line(201, "0.3", 201, "loss")}\n${checkpointed}\n`;
     const update = reader.parse(mixed);
     expect(update.malformed).toEqual(["not json"]);
-    expect(update.nonFinite).toEqual(["200"]);
+    expect(update.nonFinite).toEqual([{ step: "200", value: NaN }]);
     expect(update.measurements).toHaveLength(0);
     expect(reader.parse(mixed).malformed).toEqual([]);
     expect([...reader.tags].sort()).toEqual(["accuracy", "loss"]);
@@ -72,7 +72,7 @@ describe("metrics reader", () => {
     const tensor = line(1, "tf.Tensor(0.91, shape=(), dtype=float32)", 1);
     const update = reader.parse(`${tensor}\n${line(2, "0x10", 2)}\n${line(3, "inf", 3)}\n${line(4, "-nan", 4)}\n${line(5, " 1e-3 ", 5)}\n`);
     expect(update.malformed).toEqual([tensor, line(2, "0x10", 2)]);
-    expect(update.nonFinite).toEqual(["3", "4"]);
+    expect(update.nonFinite).toEqual([{ step: "3", value: Infinity }, { step: "4", value: NaN }]);
     expect(update.measurements.map((m) => m.metrics[0].value)).toEqual([0.001]);
     expect(reader.unreadable).toBe('"tf.Tensor(0.91, shape=(), dtype=float32)"');
   });
@@ -83,7 +83,7 @@ describe("metrics reader", () => {
     const lines = ['{"loss": NaN, "global_step": 3}', '{"loss": Infinity, "global_step": 4}', '{"loss": -Infinity, "global_step": 5}', '{"loss": 0.5, "global_step": 6, "note": "NaN or Infinity"}'];
     const update = reader.parse(`${lines.join("\n")}\n`);
     expect(update.malformed).toEqual([]);
-    expect(update.nonFinite).toEqual(["3", "4", "5"]);
+    expect(update.nonFinite).toEqual([{ step: "3", value: NaN }, { step: "4", value: Infinity }, { step: "5", value: -Infinity }]);
     expect(update.measurements.map((m) => [m.stepCount, m.metrics[0].value])).toEqual([["6", 0.5]]);
     // Still no number: a bare word that is none of Python's tokens.
     expect(reader.parse('{"loss": nan, "global_step": 7}\n').malformed).toEqual(['{"loss": nan, "global_step": 7}']);

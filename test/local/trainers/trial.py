@@ -1,7 +1,7 @@
 """A stand-in trainer for the local backend's tests: no TensorFlow, the hypertune file by hand.
 
 Flags (all ``--name=value``; tuned parameters arrive the same way):
-  --mode=ok|crash|hang|nometric|nan|malformed|tensor   what the trial does (default ok;
+  --mode=ok|crash|hang|nometric|nan|inf|malformed|tensor   what the trial does (default ok;
                        nometric reports under the tag "other" instead of the study's; tensor
                        reports str() of a TensorFlow tensor, as a trainer passing one would)
   --steps=N            measurements to report (default 3)
@@ -100,6 +100,8 @@ def main():
         value = plateau * (1 - math.exp(-step / tau))
         if step == 2 and (mode == "nan" or plateau < float(f.get("nan-below", "-inf"))):
             value = float("nan")
+        if step == 2 and mode == "inf":
+            value = float("inf")
         entry = {"global_step": str(step), "timestamp": time.time(), "trial": trial}
         entry["other" if mode == "nometric" else tag] = f"tf.Tensor({value}, shape=(), dtype=float32)" if mode == "tensor" else str(value)
         lines.append(json.dumps(entry, sort_keys=True))
