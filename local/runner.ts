@@ -218,6 +218,20 @@ function unstartable(program: string, cwd: string, env: Record<string, string>):
   return `spawn ${program} ${found ? "EACCES" : "ENOENT"}`;
 }
 
+/**
+ * Runs `write`, a write into a trial's folder after its start, unless that folder is gone: a
+ * trainer may delete it (it holds AIP_MODEL_DIR and AIP_CHECKPOINT_DIR, and a clean-up of their
+ * parent takes it). Thrown from a poll or the exit handler, the ENOENT ended the server, and the
+ * next server, which ran the trial again, the same way. Other errors (a full disk) still throw.
+ */
+function unlessFolderGone(write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
 /** One running trial. */
 export class TrialProcess {
   private child?: ChildProcess;
@@ -249,9 +263,9 @@ export class TrialProcess {
     this.startedAtMonotonic = performance.now() - (Date.now() - this.startedAt);
   }
 
-  /** Appends a line to the trial's own log (`trial.log`). */
+  /** Appends a line to the trial's own log (`trial.log`); none once the trial's folder is gone. */
   note(text: string): void {
-    appendFileSync(join(this.dir, "trial.log"), `${new Date().toISOString()} ${text}\n`);
+    unlessFolderGone(() => appendFileSync(join(this.dir, "trial.log"), `${new Date().toISOString()} ${text}\n`));
   }
 
   /** Spawns the process; returns its pid (= its process group id), or undefined when the spawn failed. */
@@ -362,7 +376,7 @@ export class TrialProcess {
     // the same way.
     if (this.stopReason === undefined && commandEnded(this.dir)) return;
     // Kept in the folder first: a server that dies before the trial ends leaves the next one the reason.
-    if (this.stopReason === undefined) writeFileSync(join(this.dir, STOP_REASON_FILE), `${reason}\n`);
+    if (this.stopReason === undefined) unlessFolderGone(() => writeFileSync(join(this.dir, STOP_REASON_FILE), `${reason}\n`));
     this.stopReason ??= reason;
     const pgid = this.pgid;
     killGroup(pgid, "SIGTERM");

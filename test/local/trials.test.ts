@@ -174,6 +174,15 @@ describe("failing trials", () => {
     expect(readFileSync(join(trialDir(job.id, "1"), "terms.log"), "utf8")).toBe("SIGTERM\n");
   });
 
+  it("survives a trainer that deletes its own trial folder, as it exits and as it is stopped (its trial fails, the server goes on)", async () => {
+    // The folder of the metrics file: the parent of AIP_MODEL_DIR and AIP_CHECKPOINT_DIR too, which a trainer's clean-up may take.
+    const command = (script: string) => ({ ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["/bin/sh", "-c", `rm -rf "$(dirname "$CLOUD_ML_HP_METRIC_FILE")"; ${script}`] } }] });
+    const exits = await run(testJob([], { maxTrialCount: 1, trialJobSpec: command("exit 0") }));
+    expect(exits.trials![0]).toMatchObject({ state: "INFEASIBLE", infeasibleReason: expect.stringContaining('never reported the metric "accuracy"') });
+    const stopped = await run(testJob([], { maxTrialCount: 1, trialJobSpec: { ...command("sleep 30"), scheduling: { timeout: "1s" } } }));
+    expect(stopped.trials![0]).toMatchObject({ state: "INFEASIBLE", infeasibleReason: expect.stringContaining("timed out after 1s") });
+  });
+
   it("keeps a timed-out trial's measurements but gives it no finalMeasurement, as Vertex marks INFEASIBLE", async () => {
     const args = ["--steps=100", "--sleep=0.2"];
     const job = await run(testJob(args, { maxTrialCount: 1, maxFailedTrialCount: 1, trialJobSpec: { ...testJob([]).trialJobSpec, workerPoolSpecs: [{ ...testJob([]).trialJobSpec!.workerPoolSpecs![0], containerSpec: { imageUri: "x", command: ["python3", "test/local/trainers/trial.py"], args } }], scheduling: { timeout: "1s" } } }));
