@@ -47,6 +47,23 @@ export function projectName(repoRoot: string): string {
  */
 export class CommandLineError extends Error {}
 
+/** What a Pulumi secret in the stack file is told: tune reads the file itself, and has no key to decrypt it. */
+const SECRET_ISSUE =
+  "is a Pulumi secret (secure:), which only pulumi up can decrypt: tune reads the stack file itself; write the value in plain text in a stack file of tune's own kept out of version control, or run the study with pulumi up";
+
+/**
+ * The paths of the Pulumi secrets in a config value (`{secure: <ciphertext>}`, as `pulumi config set
+ * --secret` writes one, at any depth with `--path`), written as readStudyConfig writes paths
+ * (`vertex-tuning:study.trial.env.WANDB_API_KEY`).
+ */
+function securePaths(value: unknown, path: string): string[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => securePaths(item, `${path}[${i}]`));
+  if (value === null || typeof value !== "object") return [];
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0]![0] === "secure" && typeof entries[0]![1] === "string") return [path];
+  return entries.flatMap(([key, item]) => securePaths(item, `${path}.${key}`));
+}
+
 /** The job request of a stack's study on the local backend; throws with every config issue. */
 export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOverrides = {}): VertexJob {
   const namespace = projectName(repoRoot);
@@ -59,7 +76,14 @@ export function loadStackJob(repoRoot: string, stack: string, overrides: StudyOv
     return typeof raw === "string" ? engineConfigValue(raw) : raw;
   };
   const result = readStudyConfig(value, namespace, Object.keys(config));
-  if (!result.ok) throw new Error(`${file} has problems:\n${formatIssues(result.issues)}`);
+  // A secret is named as one: read as it stands in the file, it was refused as an object where a
+  // string goes ("must be a string (got an object)"), of a value its user had given as a string.
+  const secrets = Object.entries(config).filter(([key]) => key.startsWith(`${namespace}:`)).flatMap(([key, v]) => securePaths(v, key));
+  if (secrets.length || !result.ok) {
+    const issues = secrets.map((path) => ({ path, message: SECRET_ISSUE }));
+    if (!result.ok) issues.push(...result.issues.filter((i) => !secrets.includes(i.path)));
+    throw new Error(`${file} has problems:\n${formatIssues(issues)}`);
+  }
   const study: StudyDefinition = { ...result.config.study };
   if (overrides.maxTrials !== undefined) study.maxTrials = overrides.maxTrials;
   if (overrides.parallelTrials !== undefined) study.parallelTrials = overrides.parallelTrials;

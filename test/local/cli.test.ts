@@ -239,6 +239,22 @@ describe("tune run's decoding of the stack file, as pulumi up's", () => {
     expect(loadStackJob(root, "quoted").labels).toMatchObject({ team: "a", "tune-stack": "quoted" });
   });
 
+  it("names a Pulumi secret (secure:), which only pulumi up decrypts, as one, with the file's other problems", () => {
+    const root = scratchRepo([]);
+    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
+    // As `pulumi config set --secret --path 'vertex-tuning:study.trial.env.WANDB_API_KEY' ...` writes it.
+    writeFileSync(join(root, "Pulumi.secret.yaml"), text.replace("trial: { args: [] }", "trial: { args: [], env: { WANDB_API_KEY: { secure: AAABAJk2 } } }").replace("parallelTrials: 2", 'parallelTrials: "2"'));
+    let message = "";
+    try {
+      loadStackJob(root, "secret");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain("  vertex-tuning:study.trial.env.WANDB_API_KEY: is a Pulumi secret (secure:), which only pulumi up can decrypt");
+    expect(message).not.toContain("got an object");
+    expect(message).toContain('  vertex-tuning:study.parallelTrials: must be a number (got "2")');
+  });
+
   it("names the file whose YAML does not parse, and a missing Pulumi.yaml", () => {
     const root = scratchRepo([]);
     writeFileSync(join(root, "Pulumi.broken.yaml"), "config:\n  vertex-tuning:study: { metric: [\n");
