@@ -2,7 +2,7 @@
  * What a trial runs locally: the command line and environment Vertex AI would give the trial's
  * container, mapped onto this machine (DESIGN.md, "The local backend's own rules").
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { allParameterSpecs, type VertexJob } from "../components/spec";
 import { noLocalCommand, unmappableGcsUri } from "../components/spec/localRules";
@@ -100,6 +100,10 @@ export function startFailureHint(program: string, spawnError: string, repoRoot: 
   if (/\bENOENT\b/.test(spawnError) && !program.includes("/") && existsSync(join(repoRoot, program))) {
     return `; a program named without a "/" is looked up on PATH: write ./${program} for the file in ${repoRoot}`;
   }
+  // unstartable skips a folder as a program, so it reads as missing although the path exists.
+  if (/\bENOENT\b/.test(spawnError) && program.includes("/") && isFolder(resolve(repoRoot, program))) {
+    return `; ${program} is a folder, not a program: name the program in it`;
+  }
   if (/\bEACCES\b/.test(spawnError)) {
     return `; ${program} is not executable: mark it so (chmod +x), or run it through its interpreter (command: [python3, ${program}])`;
   }
@@ -162,4 +166,13 @@ export function trialCommand(job: VertexJob, parameters: TrialParameter[], ctx: 
     PYTHONUNBUFFERED: "1",
   });
   return { argv, env, withheld: withheld.sort(), metricsFile };
+}
+
+/** True when `path` is a folder (a missing path is none). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -276,7 +276,7 @@ describe("failing trials", () => {
     }
   });
 
-  it("says what to do with a trainer script of the repository that cannot start: named without ./, or not executable", async () => {
+  it("says what to do with a trainer script of the repository that cannot start: named without ./, not executable, or a folder", async () => {
     const repo = tempDir("own-script-repo-");
     writeFileSync(join(repo, "my_trainer.py"), "print('never runs')\n");
     const own = await startServer({ stateDir: tempDir(), repoRoot: repo, pollMs: 50, graceMs: 300 });
@@ -294,6 +294,10 @@ describe("failing trials", () => {
       const notExecutable = await reason(["./my_trainer.py"]);
       expect(notExecutable).toContain("spawn ./my_trainer.py EACCES");
       expect(notExecutable).toContain("./my_trainer.py is not executable: mark it so (chmod +x), or run it through its interpreter");
+      // A folder of the repository where the program goes: it was "ENOENT" alone, of a path that is there.
+      mkdirSync(join(repo, "trainer"));
+      const folder = await reason(["./trainer"]);
+      expect(folder).toContain("spawn ./trainer ENOENT; ./trainer is a folder, not a program: name the program in it");
       // A program that is nowhere: no hint.
       const missing = await reason(["no-such-program-here"]);
       expect(missing).toMatch(/spawn no-such-program-here ENOENT$/);
