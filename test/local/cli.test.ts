@@ -16,7 +16,7 @@ import { runStudy, SAME_SIGNAL_MS } from "../../cli/run";
 import { loadStackJob } from "../../cli/study";
 import { PROGRESS_FIELDS as PROVIDER_FIELDS, progressReporter } from "../../components/vertex/wait";
 import { requestedFields, selectFields } from "../../local/fields";
-import { INTERRUPTED_REASON } from "../../components/spec";
+import { INTERRUPTED_REASON, type VertexJob } from "../../components/spec";
 import { startServer, type FaultRule } from "../../local/server";
 import { alive, eventually, REPO_ROOT, tempDir, TRIAL_SCRIPT } from "./helpers";
 
@@ -481,10 +481,15 @@ describe("tune run", () => {
 });
 
 describe("tune run beside another run on the same state folder", () => {
-  it("finishes after the run that owned the folder's server has exited with its own job", async () => {
+  /**
+   * Starts `tune run` (stack t, two one-step trials) and beside it, on its state folder, a study of
+   * stack "long": t with the trainer arguments `trainerArgs` and `maxTrials` trials. Returns the
+   * long study's job once the first run has exited 0.
+   */
+  async function studyBesideOwner(trainerArgs: string, maxTrials: number): Promise<VertexJob> {
     const root = scratchRepo(["--steps=1", "--sleep=0"], 2);
     const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
-    writeFileSync(join(root, "Pulumi.long.yaml"), text.replace('"--steps=1","--sleep=0"', '"--steps=3","--sleep=0.4"').replace("maxTrials: 2", "maxTrials: 4"));
+    writeFileSync(join(root, "Pulumi.long.yaml"), text.replace('"--steps=1","--sleep=0"', trainerArgs).replace("maxTrials: 2", `maxTrials: ${maxTrials}`));
     const first = startTuneRun(root);
     expect(await eventually(() => existsSync(join(first.state, "server.json")), 20_000), first.output()).toBe(true);
     const lines: string[] = [];
@@ -492,22 +497,18 @@ describe("tune run beside another run on the same state folder", () => {
     expect(await first.exited, first.output()).toBe(0);
     const result = await second;
     expect(result.job.state, lines.join("")).toBe("JOB_STATE_SUCCEEDED");
-    expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(4);
+    return result.job;
+  }
+
+  it("finishes after the run that owned the folder's server has exited with its own job", async () => {
+    const job = await studyBesideOwner('"--steps=3","--sleep=0.4"', 4);
+    expect(job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(4);
   });
 
   it("finishes when the owner's exit takes seconds, its server stopping trials that save before they end on SIGTERM", async () => {
-    const root = scratchRepo(["--steps=1", "--sleep=0"], 2);
-    const text = readFileSync(join(root, "Pulumi.t.yaml"), "utf8");
     // --term=count: a trial that goes on after SIGTERM (as one saving a checkpoint does), until the grace period's SIGKILL.
-    writeFileSync(join(root, "Pulumi.long.yaml"), text.replace('"--steps=1","--sleep=0"', '"--steps=8","--sleep=0.4","--term=count"'));
-    const first = startTuneRun(root);
-    expect(await eventually(() => existsSync(join(first.state, "server.json")), 20_000), first.output()).toBe(true);
-    const lines: string[] = [];
-    const second = runStudy({ repoRoot: root, stack: "long", stateDir: first.state, output: { write: (t) => void lines.push(t), tty: false } });
-    expect(await first.exited, first.output()).toBe(0);
-    const result = await second;
-    expect(result.job.state, lines.join("")).toBe("JOB_STATE_SUCCEEDED");
-    expect(result.job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(2);
+    const job = await studyBesideOwner('"--steps=8","--sleep=0.4","--term=count"', 2);
+    expect(job.trials!.filter((t) => t.state === "SUCCEEDED")).toHaveLength(2);
   }, 60_000);
 });
 
