@@ -3,7 +3,7 @@
  * and on a terminal a bar under them (trials done/total, best so far) redrawn in place.
  */
 import { join } from "node:path";
-import { bestTrial, endedTrialCount, finalValue, hasEnded, plainText, printable, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
+import { bestTrial, endedTrialCount, finalValue, hasEnded, printable, reasonLine, type BestTrial, type VertexJob, type VertexTrial } from "../components/spec";
 import { localGcsPath } from "../local/command";
 
 /** Where progress goes. */
@@ -34,17 +34,6 @@ function parameterText(parameters: [string | null | undefined, unknown][]): stri
 /** The id of the study's metric, as the lines name it ("metric" for a job that names none). */
 export function metricIdOf(job: VertexJob): string {
   return job.studySpec?.metrics?.[0]?.metricId ?? "metric";
-}
-
-/**
- * A trial's reason on one line. The local backend's reason for a failed process is a lead-in
- * ("…; last lines of stderr:") followed by those lines, so the lead-in alone says nothing: the
- * last non-empty line (the exception, usually) goes after it.
- */
-export function reasonLine(reason: string | null | undefined): string {
-  const lines = plainText(reason ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
-  if (lines.length <= 1) return lines[0] ?? "";
-  return `${lines[0]} ${lines[lines.length - 1]}`;
 }
 
 /**

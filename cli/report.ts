@@ -3,8 +3,8 @@
  * (each trial's value and the best so far) and each parameter against the metric, as inline
  * SVG, and the table of trials.
  */
-import { bestTrial, finalValue, plainText, type VertexJob, type VertexParameterSpec, type VertexTrial } from "../components/spec";
-import { metricIdOf, reasonLine } from "./progress";
+import { bestTrial, finalValue, plainText, reasonLine, type VertexJob, type VertexParameterSpec, type VertexTrial } from "../components/spec";
+import { metricIdOf } from "./progress";
 
 interface Point {
   x: number | string;

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { finalValue, INTERRUPTED_REASON } from "../components/spec";
+import { finalValue, INTERRUPTED_REASON, reasonLine } from "../components/spec";
 import { suggest as defaultSuggest, type Assignment, type CompletedTrial, type Suggest } from "../optimizer";
 import { startFailureHint, trialCommand } from "./command";
 import { MedianTable, shouldStop, stoppingRule } from "./earlyStopping";
@@ -494,6 +494,8 @@ export class JobScheduler {
 
   private end(record: TrialRecord, outcome: TrialOutcome, reason?: string, final?: Measurement): void {
     this.store.endTrial(this.record.id, record.trial.id, outcome, reason, final);
-    this.log(`trial ${record.trial.id} ended ${outcome}${reason ? `: ${reason.split("\n")[0]}` : ""}`);
+    // On one line as tune shows it: the first line alone of a crash's reason was its lead-in
+    // ("…; last lines of stderr:"), with the exception that says why left out.
+    this.log(`trial ${record.trial.id} ended ${outcome}${reason ? `: ${reasonLine(reason)}` : ""}`);
   }
 }

@@ -45,3 +45,14 @@ export function plainText(text: string): string {
     )
     .join("\n");
 }
+
+/**
+ * A trial's reason on one line (`tune`'s lines and report, the local backend's job.log). The local backend's reason for a failed process is a lead-in
+ * ("…; last lines of stderr:") followed by those lines, so the lead-in alone says nothing: the
+ * last non-empty line (the exception, usually) goes after it.
+ */
+export function reasonLine(reason: string | null | undefined): string {
+  const lines = plainText(reason ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  if (lines.length <= 1) return lines[0] ?? "";
+  return `${lines[0]} ${lines[lines.length - 1]}`;
+}

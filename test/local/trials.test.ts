@@ -147,7 +147,7 @@ describe("a successful study", () => {
 });
 
 describe("failing trials", () => {
-  it("ends a crash INFEASIBLE with its exit code and the last lines of stderr, and the job FAILED with the reasons", async () => {
+  it("ends a crash INFEASIBLE with its exit code and the last lines of stderr, and the job FAILED with the reasons; job.log names the exception", async () => {
     const job = await run(testJob(["--mode=crash"], { maxTrialCount: 3, maxFailedTrialCount: 2 }));
     expect(job.state).toBe("JOB_STATE_FAILED");
     expect(job.trials).toHaveLength(2);
@@ -158,6 +158,9 @@ describe("failing trials", () => {
     }
     expect(job.error!.message).toContain("2 trials failed (the limit is 2)");
     expect(job.error!.message).toContain("blew up on purpose");
+    // job.log's line for each ends with the exception, not with the reason's lead-in alone.
+    const jobLog = readFileSync(join(server.stateDir, "jobs", job.id, "job.log"), "utf8");
+    expect(jobLog).toMatch(/trial 1 ended failed: the trial process exited with code 3; last lines of stderr: .*the trainer blew up on purpose\n/);
   });
 
   it("ends a trial that runs past scheduling.timeout INFEASIBLE, with one SIGTERM, then its whole process group killed", async () => {
