@@ -77,7 +77,9 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): void {
  * the recorded pid is all there is, and this returns undefined).
  */
 export function processesOfTrial(metricsFile: string): number[] | undefined {
-  const marker = `CLOUD_ML_HP_METRIC_FILE=${metricsFile}\u0000`;
+  // As bytes: the kernel holds the environment as execve got it, UTF-8 from Node. Read as latin1,
+  // a path that is not ASCII (/home/josé) never matched, and its trial's processes were not found.
+  const marker = Buffer.from(`CLOUD_ML_HP_METRIC_FILE=${metricsFile}\u0000`);
   let entries: string[];
   try {
     entries = readdirSync("/proc");
@@ -88,7 +90,7 @@ export function processesOfTrial(metricsFile: string): number[] | undefined {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(join("/proc", entry, "environ"), "latin1").includes(marker)) pids.push(Number(entry));
+      if (readFileSync(join("/proc", entry, "environ")).includes(marker)) pids.push(Number(entry));
     } catch {
       // Gone, or not ours to read.
     }

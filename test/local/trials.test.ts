@@ -136,6 +136,21 @@ describe("a successful study", () => {
     expect(await eventually(() => !alive(seen.child))).toBe(true);
   });
 
+  it("ends a process a trial started outside its process group also when the trial's folder is under a path that is not ASCII (/home/josé)", async () => {
+    const dir = tempDir("trial-josé-");
+    const metricsFile = join(dir, "metrics.jsonl");
+    // The marker as the server sets it, and a daemon in a session of its own, which `setsid`
+    // (not a group leader in a shell without job control) becomes without forking: $! is its pid.
+    const { exit } = startTrial(dir, `export CLOUD_ML_HP_METRIC_FILE='${metricsFile}'; setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $! > "${join(dir, "daemon.pid")}"`);
+    expect(await exit).toMatchObject({ code: 0 });
+    const daemon = Number(readFileSync(join(dir, "daemon.pid"), "utf8"));
+    try {
+      expect(await eventually(() => !alive(daemon), 2000)).toBe(true);
+    } finally {
+      if (alive(daemon)) process.kill(daemon, "SIGKILL");
+    }
+  });
+
   it("takes the best measurement with BEST_MEASUREMENT and the last one otherwise", async () => {
     // A falling curve under MAXIMIZE: the best measurement is the first.
     const args = ["--steps=3", "--x=-1"];
