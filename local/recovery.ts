@@ -18,7 +18,9 @@ import type { Store } from "./store";
  */
 function isRecordingShell(pid: number, trialDir: string): boolean {
   try {
-    return readFileSync(join("/proc", String(pid), "cmdline"), "latin1").split("\u0000").includes(join(trialDir, EXIT_STATUS_FILE));
+    // Decoded as UTF-8, as Node encoded the arguments it passed to execve: read as latin1, a folder
+    // whose path is not ASCII (/home/josé) never matched, and its running trial was ended as interrupted.
+    return readFileSync(join("/proc", String(pid), "cmdline"), "utf8").split("\u0000").includes(join(trialDir, EXIT_STATUS_FILE));
   } catch {
     return false;
   }

@@ -44,8 +44,7 @@ type Trial = NonNullable<VertexJob["trials"]>[number];
  * waits until every trainer runs, and kills the server with -9: the trials run on without it.
  * Returns the folder, the job ids and the trainers' pids, in creation order.
  */
-async function hangingTrialsOfKilledServer(jobs = 1): Promise<{ stateDir: string; ids: string[]; pids: number[] }> {
-  const stateDir = tempDir();
+async function hangingTrialsOfKilledServer(jobs = 1, stateDir = tempDir()): Promise<{ stateDir: string; ids: string[]; pids: number[] }> {
   const server = await serve(stateDir);
   const ids: string[] = [];
   for (let i = 0; i < jobs; i++) ids.push((await client(server).create(testJob(["--mode=hang"], { maxTrialCount: 1 }))).body.name.split("/").pop());
@@ -258,6 +257,23 @@ describe("a stop for a shutdown that ended the trial's shell too", () => {
       await client(second).waitFor(id, undefined, 20_000);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe("a trial left running in a state folder whose path is not ASCII (/home/josé)", () => {
+  it("is followed by the next server, not ended as interrupted and run again", async () => {
+    const { stateDir, ids: [id], pids: [pid] } = await hangingTrialsOfKilledServer(1, tempDir("state-josé-"));
+    const next = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500 });
+    try {
+      // Recovery is done before the server answers: the trial is kept, its trainer alive.
+      const job = (await client(next).get(id)).body as VertexJob;
+      expect(job.trials!.map((t) => [t.id, t.state])).toEqual([["1", "ACTIVE"]]);
+      expect(alive(pid!)).toBe(true);
+      await client(next).cancel(id);
+      await client(next).waitFor(id, undefined, 20_000);
+    } finally {
+      await next.close();
     }
   });
 });
