@@ -78,6 +78,7 @@ function checkCommandLine(command: string, values: Record<string, unknown>, posi
     throw new UsageError(`${command} takes no ${COMMAND_ARITY[command]! > 1 ? "further " : ""}argument ${JSON.stringify(positionals[COMMAND_ARITY[command]!])}`);
   }
   for (const flag of ["max-trials", "parallel"]) positiveInt(values[flag] as string | undefined, flag);
+  if (values.host === "") throw new UsageError('--host must be an address such as 127.0.0.1 (got "")');
   const refusal = values.host === undefined ? undefined : bindingRefusal(values.host as string, values["allow-remote"] as boolean | undefined);
   if (refusal) throw new UsageError(refusal);
   // A stack the project does not have (`--stack lcoal`); outside a Pulumi project, run says so itself.

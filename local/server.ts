@@ -105,12 +105,25 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-/** The addresses a server binds to without `allowRemote`. */
+/** The names of this machine a server answers to without `allowRemote` (the Host header's name). */
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+
+/** True for a loopback address or name: 127.0.0.0/8 is loopback whole, not 127.0.0.1 alone. */
+function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * An address as `listen` takes it: an IPv6 address without the brackets a URL writes it in
+ * (`[::1]`, as the server's own URL shows it), which `listen` looked up as a host name.
+ */
+function listenAddress(host: string): string {
+  return host.replace(/^\[(.*)\]$/, "$1");
+}
 
 /** Why the server may not listen on `host`, or undefined: beyond loopback only when allowed (`tune serve` checks it first). */
 export function bindingRefusal(host: string, allowRemote: boolean | undefined): string | undefined {
-  return LOOPBACK.has(host) || allowRemote ? undefined : `binding to ${host} exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway`;
+  return isLoopback(listenAddress(host)) || allowRemote ? undefined : `binding to ${host} exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway`;
 }
 
 /** `Bearer <token>`: the scheme in any case, as RFC 7235 (2.1) makes auth schemes case-insensitive. */
@@ -194,7 +207,7 @@ function claimForRepository(stateDir: string, repoRoot: string): void {
 
 /** Starts a local backend over `options.stateDir`; refuses if another live server holds that folder. */
 export async function startServer(options: ServerOptions): Promise<LocalServer> {
-  const host = options.host ?? "127.0.0.1";
+  const host = listenAddress(options.host ?? "127.0.0.1");
   const refusal = bindingRefusal(host, options.allowRemote);
   if (refusal) throw new Error(refusal);
   mkdirSync(resolve(options.stateDir), { recursive: true, mode: 0o700 });
@@ -289,7 +302,8 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   const handle = async (req: IncomingMessage, res: ServerResponse, method: string, url: URL) => {
     const path = url.pathname;
     const hostHeader = (req.headers.host ?? "").toLowerCase();
-    const allowedHosts = [...LOOPBACK].map((h) => `${h.includes(":") ? `[${h}]` : h}:${port}`);
+    // The loopback names, and the address bound (127.0.0.2 is loopback too, and its URL names it).
+    const allowedHosts = [...new Set([...LOOPBACK, host])].map((h) => `${h.includes(":") ? `[${h}]` : h}:${port}`);
     if (!options.allowRemote && !allowedHosts.includes(hostHeader)) {
       throw new ApiError("PERMISSION_DENIED", `Host ${JSON.stringify(req.headers.host ?? "")} is not this server: use http://127.0.0.1:${port}/`);
     }

@@ -93,6 +93,19 @@ describe("access", () => {
   it("needs allowRemote to bind beyond loopback", async () => {
     await expect(startServer({ stateDir: tempDir(), host: "0.0.0.0" })).rejects.toThrow(/allowRemote/);
   });
+
+  it("binds without allowRemote to any loopback address, 127.0.0.2 and [::1] as its URL writes it, and answers there", async () => {
+    // 127.0.0.0/8 is loopback whole; [::1] was looked up as a host name. Both were refused as remote.
+    for (const host of ["127.0.0.2", "[::1]"]) {
+      const other = await startServer({ stateDir: tempDir(), host });
+      try {
+        expect(other.url).toMatch(new RegExp(`^http://${host.replace(/[[\].]/g, "\\$&")}:\\d+/$`));
+        expect((await call(other.url, "GET", jobsPath, { token: other.token })).status, host).toBe(200);
+      } finally {
+        await other.close();
+      }
+    }
+  });
 });
 
 describe("validation", () => {

@@ -128,6 +128,7 @@ describe("npm run tune", () => {
       [["status", "1", "2"], 'tune: status takes no further argument "2"'],
       [["status", "--stack", "t"], "tune: --stack does not apply to status"],
       [["demo", "--max-trials", "0"], 'tune: --max-trials must be a whole number >= 1 (got "0")'],
+      [["serve", "--host", ""], 'tune: --host must be an address such as 127.0.0.1 (got "")'],
       [["serve", "--host", "0.0.0.0"], "tune: binding to 0.0.0.0 exposes the backend beyond this machine: pass allowRemote (--allow-remote) to do it anyway"],
       [["run", "--stack", "lcoal"], "tune: no stack file "],
     ];
