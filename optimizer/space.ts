@@ -85,14 +85,14 @@ function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>
     const lo = Number(p.doubleValueSpec.minValue);
     const hi = Number(p.doubleValueSpec.maxValue);
     checkBounds(id, lo, hi, scale);
-    return { ...base, type: "DOUBLE", lo, hi };
+    return { ...base, scale: effectiveScale(scale, lo, hi), type: "DOUBLE", lo, hi };
   }
   if (p.integerValueSpec) {
     const lo = Number(p.integerValueSpec.minValue);
     const hi = Number(p.integerValueSpec.maxValue);
     if (!Number.isInteger(lo) || !Number.isInteger(hi)) throw new Error(`"${id}": integer bounds must be integers`);
     checkBounds(id, lo, hi, scale);
-    return { ...base, type: "INTEGER", lo, hi };
+    return { ...base, scale: effectiveScale(scale, lo, hi), type: "INTEGER", lo, hi };
   }
   if (p.discreteValueSpec) {
     const values = [...new Set((p.discreteValueSpec.values ?? []).map(Number))].sort((a, b) => a - b);
@@ -100,7 +100,7 @@ function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>
     const lo = values[0]!;
     const hi = values[values.length - 1]!;
     checkBounds(id, lo, hi, scale);
-    const dim: Dimension = { ...base, type: "DISCRETE", lo, hi, values };
+    const dim: Dimension = { ...base, scale: effectiveScale(scale, lo, hi), type: "DISCRETE", lo, hi, values };
     dim.unitValues = values.map((v) => toUnit(dim, v));
     return dim;
   }
@@ -112,6 +112,22 @@ function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>
     return { ...base, type: "CATEGORICAL", lo: 0, hi: categories.length - 1, categories };
   }
   throw new Error(`"${id}": no value spec`);
+}
+
+/**
+ * Relative width (hi / lo − 1) below which a log scale is mapped as linear. Over so narrow a range
+ * the logarithm departs from a straight line by less than 5e-7 of the range, so the two scales
+ * place every value alike; but in floating point the logarithm cannot tell the values apart:
+ * log(9007199254740986) and log(9007199254740991) are one double, so every unit coordinate was
+ * 0/0 (NaN suggestions, and the GP's Cholesky threw), and a few ulps of difference quantize the
+ * coordinates of INTEGERs near 2^53 to a handful of levels, leaving most of them unreachable.
+ * From this width up, the logarithm resolves every integer of a range small enough to enumerate.
+ */
+const NARROWEST_LOG_RANGE = 1e-6;
+
+/** The scale a dimension is mapped with: its own, or LINEAR for a log scale over a range too narrow for logarithms. */
+function effectiveScale(scale: Scale, lo: number, hi: number): Scale {
+  return scale !== "LINEAR" && hi / lo - 1 < NARROWEST_LOG_RANGE ? "LINEAR" : scale;
 }
 
 function checkBounds(id: string, lo: number, hi: number, scale: Scale): void {

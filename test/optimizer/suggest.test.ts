@@ -195,6 +195,30 @@ describe("suggest", () => {
     expect(xs).not.toContain(5.039999999999999);
   });
 
+  it("suggests every value of a log-scaled range too narrow for logarithms to tell its bounds apart", () => {
+    // log(9007199254740986) === log(9007199254740991) in floating point: every unit coordinate was
+    // 0/0, random search suggested NaN and the GP's Cholesky threw. Likewise a DOUBLE holding three
+    // doubles near the smallest normal number.
+    const spaces: StudySpec[] = [
+      { parameters: [{ parameterId: "n", scaleType: "UNIT_REVERSE_LOG_SCALE", integerValueSpec: { minValue: "9007199254740986", maxValue: "9007199254740991" } }] },
+      { parameters: [{ parameterId: "n", scaleType: "UNIT_LOG_SCALE", doubleValueSpec: { minValue: 2.2250738585072014e-308, maxValue: 2.2250738585072024e-308 } }] },
+    ];
+    const sizes = [6, 3];
+    spaces.forEach((spec, i) => {
+      for (const algorithm of [undefined, "RANDOM_SEARCH"]) {
+        const space = { ...spec, algorithm };
+        const completed: CompletedTrial[] = [];
+        for (let t = 0; t < sizes[i]!; t++) {
+          const [a] = suggest({ space, completed, pending: [], count: 1, seed: t });
+          completed.push({ parameters: a!, value: t });
+        }
+        const ns = completed.map((c) => c.parameters.n);
+        expect(ns.every((n) => typeof n === "number" && Number.isFinite(n)), `${ns}`).toBe(true);
+        expect(new Set(ns).size, `${algorithm}: ${ns}`).toBe(sizes[i]);
+      }
+    });
+  });
+
   it("suggests past finished trials with values at or below 0 on a log scale (trials of a linear spec)", () => {
     // log(−0.5) is NaN: it reached the GP's inputs, and the Cholesky threw on every suggestion.
     const space: StudySpec = {
