@@ -40,7 +40,12 @@ export function randomUnseen(space: Space, seen: Set<string>, rng: Rng): Float64
   }
   const left: Float64Array[] = [];
   for (const assignment of enumerateAssignments(space)) {
-    if (!seen.has(assignmentKey(space, assignment))) left.push(encode(space, assignment));
+    if (seen.has(assignmentKey(space, assignment))) continue;
+    // The point's own trial is checked, as a draw's is: a value no point holds (a DISCRETE value
+    // one ulp from another in a wide list, the two sharing a unit coordinate) encodes to the point
+    // of its neighbour, which may have run, and that trial was suggested again.
+    const x = encode(space, assignment);
+    if (!seen.has(trialKey(space, x))) left.push(x);
   }
   return left.length > 0 ? left[rng.int(left.length)]! : null;
 }

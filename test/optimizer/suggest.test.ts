@@ -219,6 +219,18 @@ describe("suggest", () => {
     });
   });
 
+  it("does not repeat a finished trial when an unseen DISCRETE value shares its unit coordinate", () => {
+    // 1e6 and the next double, 1e6 + 1.16e-10 (1e-10 apart, as Vertex asks), are one coordinate
+    // on a linear scale up to 1e9. Once the draws kept hitting finished trials, the unseen value
+    // was enumerated and encoded to the point of 1e6, which was suggested again.
+    const values = [0, 1e6, 1000000.0000000001, 1e9];
+    const completed: CompletedTrial[] = [0, 1e6, 1e9].map((d) => ({ parameters: { d }, value: d }));
+    for (const algorithm of [undefined, "RANDOM_SEARCH"]) {
+      const next = suggest({ space: { algorithm, parameters: [{ parameterId: "d", discreteValueSpec: { values } }] }, completed, pending: [], count: 2, seed: 3 });
+      for (const { d } of next) expect([0, 1e6, 1e9], String(algorithm)).not.toContain(d);
+    }
+  });
+
   it("suggests past finished trials with values at or below 0 on a log scale (trials of a linear spec)", () => {
     // log(−0.5) is NaN: it reached the GP's inputs, and the Cholesky threw on every suggestion.
     const space: StudySpec = {
