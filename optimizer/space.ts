@@ -283,27 +283,31 @@ export function decode(space: Space, x: Float64Array): Assignment {
 
 /**
  * A canonical key of an assignment, equal for assignments that denote the same trial: its
- * snapped point, with each active DOUBLE's value in place of its unit coordinate. A DOUBLE's
- * value and coordinate do not round-trip in floating point (`toUnit(fromUnit(u))` may differ
- * from `u` in the last bit), so a finished trial re-encoded from its values could miss the point
- * that produced it, and that point be suggested again. An assignment with an active parameter
- * whose value is none of the space's has a key of no point of the space.
+ * snapped point, with each active numeric parameter's value in place of its unit coordinate. A
+ * value and its coordinate do not round-trip in floating point: a DOUBLE's `toUnit(fromUnit(u))`
+ * may differ from `u` in the last bit, so a finished trial re-encoded from its values could miss
+ * the point that produced it, and that point be suggested again; and neighbouring INTEGER or
+ * DISCRETE values can share one coordinate (integers near 2^53 on a log scale, whose logarithms
+ * are one double; DISCRETE values one ulp apart in a wide list), so that one finished trial hid
+ * its neighbours, and a grid skipped them. An assignment with an active parameter whose value is
+ * none of the space's has a key of no point of the space.
  */
 export function assignmentKey(space: Space, assignment: Assignment): string {
   const x = encode(space, assignment);
   // Which dimensions are active is read from the snapped point before any coordinate is replaced.
   const active = space.dims.map((_, d) => isActive(space, x, d));
-  // A missing value, an unknown category, an integer out of range, a value not listed (a trial of
-  // another spec): encode snaps it for the model (a missing or unknown category to the first), but
-  // the trial did not run there. Keyed as that point, the point was never suggested, and a grid
-  // ended without it. DOUBLEs are keyed by their own value below, so no point takes theirs.
+  // A missing or unknown category (a trial of another spec): encode snaps it to the first for the
+  // model, but the trial did not run there. Keyed as that point, the point was never suggested,
+  // and a grid ended without it. Numeric parameters are keyed by their own value below (NaN when
+  // missing), so a value that is none of the space's (an integer out of range, a value not
+  // listed) takes no point's key either.
   const foreign = space.dims.some((dim, d) => {
-    if (!active[d] || dim.type === "DOUBLE") return false;
+    if (!active[d] || dim.type !== "CATEGORICAL") return false;
     const v = assignment[dim.id];
-    return v === undefined || valueAt(dim, x, d) !== (dim.type === "CATEGORICAL" ? String(v) : Number(v));
+    return v === undefined || valueAt(dim, x, d) !== String(v);
   });
   space.dims.forEach((dim, d) => {
-    if (dim.type === "DOUBLE" && active[d]) x[d] = Number(assignment[dim.id]);
+    if (dim.type !== "CATEGORICAL" && active[d]) x[d] = Number(assignment[dim.id]);
   });
   // One character more than any point's key (pointKey gives four a coordinate).
   return foreign ? `${pointKey(x)}?` : pointKey(x);

@@ -88,4 +88,15 @@ describe("grid search", () => {
     const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } }] };
     expect(() => suggest({ space, completed: [], pending: [], count: 1, seed: 0 })).toThrow(/DOUBLE/);
   });
+
+  it("steps through every integer of a log-scaled range near 2^53, where neighbours share a unit coordinate", () => {
+    // log(2^52 + k) − log(2^52) ≈ k·2.2e-16, below the resolution of a double near 36: a dozen
+    // neighbours share one logarithm and one coordinate. Keyed by its coordinate, each finished
+    // point hid the next ones, and the grid skipped them.
+    const lo = 2 ** 52;
+    const space: StudySpec = { algorithm: "GRID_SEARCH", parameters: [{ parameterId: "n", scaleType: "UNIT_LOG_SCALE", integerValueSpec: { minValue: String(lo), maxValue: String(2 ** 53 - 1) } }] };
+    const completed: Assignment[] = [];
+    for (let t = 0; t < 6; t++) completed.push(...suggest({ space, completed: completed.map((parameters) => ({ parameters, value: 0 })), pending: [], count: 1, seed: t }));
+    expect(completed.map((a) => Number(a.n) - lo)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });
