@@ -26,7 +26,7 @@ export interface Dimension {
   /** Bounds of a numeric parameter (DISCRETE: its smallest and largest value). */
   lo: number;
   hi: number;
-  /** DISCRETE: the values sorted ascending, and their unit coordinates. */
+  /** DISCRETE: the values sorted ascending, and their unit coordinates (strictly increasing: see separated). */
   values: number[];
   unitValues: number[];
   /** CATEGORICAL: the values in spec order (the index is the coordinate). */
@@ -101,7 +101,7 @@ function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>
     const hi = values[values.length - 1]!;
     checkBounds(id, lo, hi, scale);
     const dim: Dimension = { ...base, scale: effectiveScale(scale, lo, hi), type: "DISCRETE", lo, hi, values };
-    dim.unitValues = values.map((v) => toUnit(dim, v));
+    dim.unitValues = separated(values.map((v) => toUnit(dim, v)));
     return dim;
   }
   if (p.categoricalValueSpec) {
@@ -112,6 +112,33 @@ function toDimension(p: ParameterSpec, parent: number, parentValues: Set<string>
     return { ...base, type: "CATEGORICAL", lo: 0, hi: categories.length - 1, categories };
   }
   throw new Error(`"${id}": no value spec`);
+}
+
+/**
+ * The unit coordinates of sorted DISCRETE values, made strictly increasing within [0, 1]. Values
+ * one ulp apart in a wide list share a coordinate by toUnit ((1e6 + 1.16e-10) / 1e9 rounds to
+ * 1e6 / 1e9), and the second then had no point: neither it nor anything active under it was
+ * ever suggested. Each collision moves by one ulp, far below any distance the model resolves;
+ * values with distinct coordinates (all ordinary lists) keep them exactly.
+ */
+function separated(units: number[]): number[] {
+  const out = [...units];
+  for (let i = 1; i < out.length; i++) if (!(out[i]! > out[i - 1]!)) out[i] = adjacentDouble(out[i - 1]!, 1);
+  // A collision at the top moved the last past 1, where snapping (clamped to [0, 1]) gives the one before.
+  if (out[out.length - 1]! > 1) {
+    out[out.length - 1] = 1;
+    for (let i = out.length - 2; i >= 0 && !(out[i]! < out[i + 1]!); i--) out[i] = adjacentDouble(out[i + 1]!, -1);
+  }
+  return out;
+}
+
+const adjacentBits = new Float64Array(1);
+const adjacentInts = new BigInt64Array(adjacentBits.buffer);
+/** The double next to x ≥ 0 upwards (direction 1) or downwards (−1, x > 0). */
+function adjacentDouble(x: number, direction: 1 | -1): number {
+  adjacentBits[0] = x;
+  adjacentInts[0]! += BigInt(direction);
+  return adjacentBits[0]!;
 }
 
 /**
@@ -261,7 +288,9 @@ export function encode(space: Space, assignment: Assignment): Float64Array {
       x[d] = k >= 0 ? k : dim.categories.length;
     } else {
       const num = Number(v);
-      x[d] = v === undefined || !Number.isFinite(num) ? INACTIVE_UNIT : snapUnit(dim, toUnit(dim, num));
+      // A listed DISCRETE value takes its own coordinate: toUnit may give its neighbour's (see separated).
+      const listed = dim.type === "DISCRETE" ? dim.values.indexOf(num) : -1;
+      x[d] = v === undefined || !Number.isFinite(num) ? INACTIVE_UNIT : listed >= 0 ? dim.unitValues[listed]! : snapUnit(dim, toUnit(dim, num));
     }
   });
   // Placeholders of active dims (a missing value) and values of inactive ones are normalized the same way.

@@ -56,6 +56,22 @@ describe("search space mapping", () => {
     expect(fromUnit(rlog, 0.5)).toBeCloseTo(1 - Math.sqrt(0.0099), 12);
   });
 
+  it("gives DISCRETE values one ulp apart in a wide list coordinates of their own, inside [0, 1]", () => {
+    // By toUnit, 1e6 and the next double share a coordinate up to 1e9, and the top three of the
+    // second list all sit at 1: each of them must still encode to, and decode from, its own point.
+    for (const values of [
+      [0, 1e6, 1000000.0000000001, 1000000.0000000002, 1e9],
+      [-1e12, 999999999.9999998, 999999999.9999999, 1e9],
+    ]) {
+      const space = parseSpace({ parameters: [{ parameterId: "d", discreteValueSpec: { values } }] });
+      const units = space.dims[0]!.unitValues;
+      expect(units[0]).toBe(0);
+      expect(units[units.length - 1]).toBe(1);
+      units.forEach((u, i) => i > 0 && expect(u).toBeGreaterThan(units[i - 1]!));
+      for (const d of values) expect(decode(space, encode(space, { d }))).toEqual({ d });
+    }
+  });
+
   it("every point of the unit cube decodes to a feasible assignment that encodes back to itself", () => {
     const rng = new Rng(1);
     for (let t = 0; t < 300; t++) {

@@ -231,6 +231,26 @@ describe("suggest", () => {
     }
   });
 
+  it("reaches a DISCRETE value that shares its neighbour's unit coordinate, and the parameters under it", () => {
+    // (1e6 + 1.16e-10 − 0) / 1e9 rounds to 1e6 / 1e9: the value had no point of its own, so neither
+    // it nor the DOUBLE active under it was ever suggested, though that branch is infinite.
+    const space: StudySpec = {
+      parameters: [
+        {
+          parameterId: "d",
+          discreteValueSpec: { values: [0, 1e6, 1000000.0000000001, 1e9] },
+          conditionalParameterSpecs: [{ parentDiscreteValues: { values: [1000000.0000000001] }, parameterSpec: { parameterId: "x", doubleValueSpec: { minValue: 0, maxValue: 1 } } }],
+        },
+      ],
+    };
+    const completed: CompletedTrial[] = [0, 1e6, 1e9].map((d) => ({ parameters: { d }, value: d }));
+    for (const algorithm of [undefined, "RANDOM_SEARCH"]) {
+      const next = suggest({ space: { ...space, algorithm }, completed, pending: [], count: 2, seed: 3 });
+      expect(next.map((a) => a.d), String(algorithm)).toEqual([1000000.0000000001, 1000000.0000000001]);
+      for (const a of next) expect(a.x).toBeTypeOf("number");
+    }
+  });
+
   it("suggests past finished trials with values at or below 0 on a log scale (trials of a linear spec)", () => {
     // log(−0.5) is NaN: it reached the GP's inputs, and the Cholesky threw on every suggestion.
     const space: StudySpec = {
