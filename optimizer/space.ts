@@ -311,35 +311,45 @@ export function decode(space: Space, x: Float64Array): Assignment {
 }
 
 /**
- * A canonical key of an assignment, equal for assignments that denote the same trial: its
- * snapped point, with each active numeric parameter's value in place of its unit coordinate. A
- * value and its coordinate do not round-trip in floating point: a DOUBLE's `toUnit(fromUnit(u))`
- * may differ from `u` in the last bit, so a finished trial re-encoded from its values could miss
- * the point that produced it, and that point be suggested again; and neighbouring INTEGER or
- * DISCRETE values can share one coordinate (integers near 2^53 on a log scale, whose logarithms
- * are one double; DISCRETE values one ulp apart in a wide list), so that one finished trial hid
- * its neighbours, and a grid skipped them. An assignment with an active parameter whose value is
- * none of the space's has a key of no point of the space.
+ * A canonical key of an assignment, equal for assignments that denote the same trial: the values
+ * of its active parameters (a category by its index) and placeholders for the inactive ones, read
+ * from the assignment itself rather than from its snapped point. A value and its coordinate do
+ * not round-trip in floating point: a DOUBLE's `toUnit(fromUnit(u))` may differ from `u` in the
+ * last bit, so a finished trial re-encoded from its values could miss the point that produced
+ * it, and that point be suggested again; and neighbouring INTEGER values can share one
+ * coordinate (near 2^53 on a log scale their logarithms are one double), so that one finished
+ * trial hid its neighbours, and, its children being read under the neighbour's value, the trials
+ * that differ only under it. An assignment with an active parameter whose value is none of the
+ * space's has a key of no point of the space.
  */
 export function assignmentKey(space: Space, assignment: Assignment): string {
-  const x = encode(space, assignment);
-  // Which dimensions are active is read from the snapped point before any coordinate is replaced.
-  const active = space.dims.map((_, d) => isActive(space, x, d));
-  // A missing or unknown category (a trial of another spec): encode snaps it to the first for the
-  // model, but the trial did not run there. Keyed as that point, the point was never suggested,
-  // and a grid ended without it. Numeric parameters are keyed by their own value below (NaN when
-  // missing), so a value that is none of the space's (an integer out of range, a value not
-  // listed) takes no point's key either.
-  const foreign = space.dims.some((dim, d) => {
-    if (!active[d] || dim.type !== "CATEGORICAL") return false;
-    const v = assignment[dim.id];
-    return v === undefined || valueAt(dim, x, d) !== String(v);
-  });
+  const x = new Float64Array(space.dims.length);
+  const active: boolean[] = [];
+  let foreign = false;
   space.dims.forEach((dim, d) => {
-    if (dim.type !== "CATEGORICAL" && active[d]) x[d] = Number(assignment[dim.id]);
+    // Depth-first order puts parents first, so a parent's activity and value are known here.
+    const parent = dim.parent < 0 ? undefined : space.dims[dim.parent]!;
+    active[d] = !parent || (active[dim.parent]! && dim.parentValues.has(valueKey(ownValue(parent, assignment))));
+    const v = assignment[dim.id];
+    if (!active[d]) x[d] = dim.type === "CATEGORICAL" ? dim.categories.length : INACTIVE_UNIT;
+    else if (dim.type !== "CATEGORICAL") x[d] = Number(v);
+    else {
+      // A missing or unknown category (a trial of another spec): encode snaps it to the first for
+      // the model, but the trial did not run there, and must not take that point's key. A numeric
+      // value that is none of the space's (missing, out of range, not listed) is in the key itself.
+      const k = v === undefined ? -1 : dim.categories.indexOf(String(v));
+      if (k < 0) foreign = true;
+      x[d] = Math.max(k, 0);
+    }
   });
   // One character more than any point's key (pointKey gives four a coordinate).
   return foreign ? `${pointKey(x)}?` : pointKey(x);
+}
+
+/** A parameter's value in an assignment, as conditions compare it (a category as a string, a number as a number). */
+function ownValue(dim: Dimension, assignment: Assignment): ParameterValue {
+  const v = assignment[dim.id];
+  return dim.type === "CATEGORICAL" ? String(v) : Number(v);
 }
 
 /** The key of the trial a repaired point stands for: the key of the assignment it decodes to. */

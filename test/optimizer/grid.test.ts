@@ -99,4 +99,23 @@ describe("grid search", () => {
     for (let t = 0; t < 6; t++) completed.push(...suggest({ space, completed: completed.map((parameters) => ({ parameters, value: 0 })), pending: [], count: 1, seed: t }));
     expect(completed.map((a) => Number(a.n) - lo)).toEqual([0, 1, 2, 3, 4, 5]);
   });
+
+  it("tells apart two trials that differ only under a parent value sharing its neighbour's coordinate", () => {
+    // 2^52 + 2 encodes to the point of 2^52, under which c is not active: keyed by the
+    // snapped point, c was inactive in both trials, and the grid skipped { n: 2^52 + 2, c: "b" }.
+    const lo = 2 ** 52;
+    const space: StudySpec = {
+      algorithm: "GRID_SEARCH",
+      parameters: [
+        {
+          parameterId: "n",
+          scaleType: "UNIT_LOG_SCALE",
+          integerValueSpec: { minValue: String(lo), maxValue: String(2 ** 53 - 1) },
+          conditionalParameterSpecs: [{ parentIntValues: { values: [String(lo + 2)] }, parameterSpec: { parameterId: "c", categoricalValueSpec: { values: ["a", "b"] } } }],
+        },
+      ],
+    };
+    const completed = ([{ n: lo }, { n: lo + 1 }, { n: lo + 2, c: "a" }] as Assignment[]).map((parameters) => ({ parameters, value: 0 }));
+    expect(suggest({ space, completed, pending: [], count: 2, seed: 0 })).toEqual([{ n: lo + 2, c: "b" }, { n: lo + 3 }]);
+  });
 });
