@@ -17,7 +17,7 @@
 import { describe, expect, it } from "vitest";
 import { validateJob } from "../../components/spec";
 import { suggest } from "../../optimizer";
-import type { Assignment, CompletedTrial, ParameterSpec, StudySpec } from "../../optimizer/types";
+import type { Assignment, CompletedTrial, ParameterSpec, StudySpec, SuggestRequest } from "../../optimizer/types";
 
 /** A small deterministic generator for the cases (independent of the optimizer's own). */
 class CaseRng {
@@ -320,16 +320,10 @@ function genHistory(params: Param[], rng: CaseRng, size: number): { completed: C
 
 // ---- one case ----
 
-interface Case {
+/** A request to suggest, with its name and the parameters the test's own model of the space checks against. */
+interface Case extends SuggestRequest {
   name: string;
   params: Param[];
-  space: StudySpec;
-  completed: CompletedTrial[];
-  pending: Assignment[];
-  count: number;
-  seed: number;
-  studySeed?: number;
-  budget?: number;
 }
 
 /**
