@@ -40,12 +40,20 @@ export function randomUnseen(space: Space, seen: Set<string>, rng: Rng): Float64
   }
   const left: Float64Array[] = [];
   for (const assignment of enumerateAssignments(space)) {
-    if (seen.has(assignmentKey(space, assignment))) continue;
-    // The point's own trial is checked, as a draw's is: a value no point holds (a DISCRETE value
-    // one ulp from another in a wide list, the two sharing a unit coordinate) encodes to the point
-    // of its neighbour, which may have run, and that trial was suggested again.
-    const x = encode(space, assignment);
-    if (!seen.has(trialKey(space, x))) left.push(x);
+    if (!seen.has(assignmentKey(space, assignment))) left.push(encode(space, assignment));
   }
-  return left.length > 0 ? left[rng.int(left.length)]! : null;
+  // The point drawn is checked as a random draw is (trialKey): a value without a point of its own
+  // would encode to its neighbour's, which may have run. In a space small enough to enumerate every
+  // value has one (each DISCRETE value since `separated`, and the integers of such a range resolve
+  // on every scale), so this is a guard that does not fire; made on every unseen assignment, it made
+  // the enumeration 60% slower (3.7 s against 2.3 s for a million unseen). A point that fails it is
+  // dropped and another drawn, which keeps the draw uniform over the points that pass.
+  while (left.length > 0) {
+    const i = rng.int(left.length);
+    const x = left[i]!;
+    if (!seen.has(trialKey(space, x))) return x;
+    left[i] = left[left.length - 1]!;
+    left.pop();
+  }
+  return null;
 }
