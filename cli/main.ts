@@ -164,6 +164,8 @@ async function serve(values: Record<string, string | boolean | undefined>, repoR
     port,
     host: values.host as string | undefined,
     allowRemote: Boolean(values["allow-remote"]),
+    // It says why on stderr and closes, stopping its trials: the process then ends, as a failure.
+    onLost: () => (process.exitCode = 1),
   });
   const tokenFile = join(stateDir, "token");
   process.stdout.write(

@@ -8,7 +8,7 @@
  * torn last line, which replay ignores (and the next append starts on a fresh line). An append
  * that fails part-way (a full disk) leaves the same, throws, and is mended the same way.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from "node:fs";
 
 /**
  * How much of the journal is read at a time. A journal is never read whole: one string cannot
@@ -110,6 +110,17 @@ export class Journal<E> {
       throw this.writeError(error);
     }
     this.torn = false;
+  }
+
+  /**
+   * Whether the journal's path still names the file this journal appends to. Not once it was
+   * deleted (with its state folder, say) or replaced: appends still succeed, into a file no replay
+   * will ever read (see Store.journalLost).
+   */
+  inPlace(): boolean {
+    const open = fstatSync(this.fd);
+    const named = statSync(this.path, { throwIfNoEntry: false });
+    return named !== undefined && named.ino === open.ino && named.dev === open.dev;
   }
 
   close(): void {

@@ -14,7 +14,7 @@ import { startFailureHint, trialCommand } from "./command";
 import { MedianTable, shouldStop, stoppingRule } from "./earlyStopping";
 import { selectFinal, type Measurement } from "./metrics";
 import { readExitStatus, readStopReason, TrialProcess, type RunnerOptions, type TrialExit } from "./runner";
-import { TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
+import { StateFolderLost, TERMINAL_STATES, type JobRecord, type Store, type TrialOutcome, type TrialParameter, type TrialRecord } from "./store";
 
 /**
  * A test of measurements read again from a trial's file, in file order: true for one not recorded
@@ -94,6 +94,20 @@ function unusedFields(job: JobRecord["job"]): string[] {
   return notes;
 }
 
+/**
+ * Runs `action`, which commits from a trial's event (its exit, a look at its metrics file). A state
+ * folder lost meanwhile refuses the commit: nothing more is recorded, and the server's watchdog
+ * stops the trials and closes it. Thrown from the event, the refusal would end the process, and
+ * leave the trials running with no server. Any other error still does (a full disk's, as before).
+ */
+function unlessFolderLost(action: () => void): void {
+  try {
+    action();
+  } catch (error) {
+    if (!(error instanceof StateFolderLost)) throw error;
+  }
+}
+
 /** The scheduler of one job. */
 export class JobScheduler {
   private readonly running = new Map<string, TrialProcess>();
@@ -115,6 +129,9 @@ export class JobScheduler {
 
   /** Appends a line to `<state>/jobs/<id>/job.log`. */
   log(text: string): void {
+    // Not into a state folder deleted while the server ran: made again by this mkdir, it held a
+    // job.log and no journal. The server closes (its watchdog); the line is lost with the folder.
+    if (this.store.journalLost()) return;
     const dir = this.store.jobDir(this.record.id);
     mkdirSync(dir, { recursive: true });
     appendFileSync(join(dir, "job.log"), `${new Date().toISOString()} ${text}\n`);
@@ -213,11 +230,12 @@ export class JobScheduler {
 
   /**
    * Server shutdown: ends the trial processes without recording their end (the next start reruns
-   * them); a held job's are left running instead (abandon).
+   * them); a held job's are left running instead (abandon), unless `leaveHeld` is false: the state
+   * folder is gone, and with it what a next server would follow them by.
    */
-  shutdown(): Promise<void> {
+  shutdown(leaveHeld = true): Promise<void> {
     this.closing = true;
-    if (this.held) this.abandon();
+    if (this.held && leaveHeld) this.abandon();
     const pending = [...this.running.values()];
     for (const trial of pending) trial.stop("shutdown");
     return new Promise((resolve) => {
@@ -233,6 +251,8 @@ export class JobScheduler {
     try {
       this.step();
     } catch (error) {
+      // The state folder is gone: nothing can be recorded (no failure either), and the server closes.
+      if (error instanceof StateFolderLost) return;
       // An optimizer or runner bug must not leave the job RUNNING forever.
       if (this.failure === undefined) {
         this.failure = `internal error of the local backend: ${(error as Error).message}`;
@@ -402,10 +422,10 @@ export class JobScheduler {
     }
     const timeout = this.record.job.trialJobSpec?.scheduling?.timeout;
     const trialProcess: TrialProcess = new TrialProcess(this.trialDir(trialId), command, this.metricId, timeout ? parseFloat(timeout) * 1000 : undefined, {
-      onMeasurements: (measurements) => this.measured(record, trialProcess, measurements.filter(unseen)),
+      onMeasurements: (measurements) => unlessFolderLost(() => this.measured(record, trialProcess, measurements.filter(unseen))),
       onExit: (exit) => {
         this.running.delete(trialId);
-        if (exit.stopReason !== "shutdown") this.ended(record, exit, timeout, command.argv[0]!);
+        if (exit.stopReason !== "shutdown") unlessFolderLost(() => this.ended(record, exit, timeout, command.argv[0]!));
         // On the next turn of the event loop, not in this exit's callback: a trial spawned here
         // that exits as fast (a trainer that only reports a line) is reaped, and the next spawned,
         // within the same pass of libuv over exited children, so with parallel trials the chain

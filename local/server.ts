@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { availableParallelism } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { ApiError, errorBody, statusForCode } from "./errors";
-import { acquireLock } from "./lock";
+import { acquireLock, lockOwner } from "./lock";
 import { recoverInterruptedTrials } from "./recovery";
 import { route, type ApiRequest, type RouteContext } from "./routes";
 import { JobScheduler } from "./scheduler";
@@ -83,6 +83,12 @@ export interface ServerOptions {
    * ends such a job.
    */
   resumeJobs?: boolean;
+  /**
+   * Called when the server finds it has lost its state folder (deleted, its journal replaced, its
+   * lock taken: see the watchdog in startServer), with why, as its stderr line says it, as it
+   * begins to close by itself.
+   */
+  onLost?: (error: Error) => void;
 }
 
 /** A running local backend. */
@@ -403,6 +409,40 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
   }
 
   let closed: Promise<void> | undefined;
+  /** Why the server no longer owns its folder, once its watchdog saw it. */
+  let lost: Error | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      clearInterval(watchdog);
+      await stopListening();
+      await Promise.all([...schedulers.values()].map((s) => s.shutdown(!lost)));
+      // A lost folder's server.json is gone with it, or is the next server's (which the folder,
+      // made anew, now has): removed, tune status and the next run no longer found that server.
+      if (!lost) {
+        try {
+          unlinkSync(serverJson);
+        } catch {
+          // Already gone.
+        }
+      }
+      letGoOfFolder();
+    })());
+  // A state folder deleted while the server runs (rm -rf .tune/state), or its lock taken: the
+  // journal's open file takes every append still, and mkdir made the folder again for job.log and
+  // each trial, so the server ran the study on into a skeleton of a folder that no server after it
+  // could read (no journal, lock, token or server.json), beside whichever server took the folder
+  // next. Commits see it (StateFolderLost) and refuse; this sees it while trials run and nothing
+  // commits, as often as their metrics are read, and ends the server as close() does: trials
+  // stopped, nothing more recorded, since nothing recorded now would ever be read.
+  const watchdog = setInterval(() => {
+    const why = store.journalLost() ?? (lockOwner(stateDir) === process.pid ? undefined : `the lock ${join(stateDir, "lock")} was deleted or taken by another process`);
+    if (!why || closed) return;
+    lost = new Error(`${why} while its local backend ran (pid ${process.pid}): the server stops its trials and closes, writing nothing more there`);
+    process.stderr.write(`local backend: ${lost.message}\n`);
+    options.onLost?.(lost);
+    void close();
+  }, schedulerOptions.pollMs);
+  watchdog.unref();
   return {
     url,
     token,
@@ -410,16 +450,6 @@ export async function startServer(options: ServerOptions): Promise<LocalServer> 
     faults,
     requestLog,
     runningTrials: () => [...schedulers.values()].reduce((n, s) => n + s.runningCount, 0),
-    close: () =>
-      (closed ??= (async () => {
-        await stopListening();
-        await Promise.all([...schedulers.values()].map((s) => s.shutdown()));
-        try {
-          unlinkSync(serverJson);
-        } catch {
-          // Already gone.
-        }
-        letGoOfFolder();
-      })()),
+    close,
   };
 }

@@ -4,7 +4,7 @@
  * appends its event first and applies it second, and start-up replays the same `apply`, so the
  * state after a restart is exactly the state that was committed.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { VertexJob, VertexTrial } from "../components/spec";
 import { Journal, replayJournal } from "./journal";
@@ -65,6 +65,12 @@ export interface OperationRecord {
   response?: Record<string, unknown>;
 }
 
+/**
+ * A commit refused because the journal is no longer at its path (Store.journalLost): its state
+ * folder was deleted, or its journal deleted or replaced, while the server ran.
+ */
+export class StateFolderLost extends Error {}
+
 /** Job states after which nothing changes. */
 export const TERMINAL_STATES = new Set(["JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"]);
 
@@ -87,6 +93,16 @@ export class Store {
 
   close(): void {
     this.journal.close();
+  }
+
+  /**
+   * Why the journal is no longer the folder's, or undefined while it is. The journal's file stays
+   * open: deleted (`rm -rf .tune/state`), it takes every append without an error, and a replay
+   * never sees them, so the server would run a study no server after it knows of.
+   */
+  journalLost(): string | undefined {
+    if (this.journal.inPlace()) return undefined;
+    return existsSync(this.stateDir) ? `the journal ${this.journal.path} was deleted or replaced` : `the state folder ${this.stateDir} was deleted`;
   }
 
   /** The folder of a job's log and trial folders. */
@@ -182,6 +198,14 @@ export class Store {
   }
 
   private commit(event: StoreEvent, sync = true): void {
+    // At each commit point (a trial's intent before its spawn, an end, a state), not at each
+    // measurement, which goes nowhere but the journal and is synced with the next commit point
+    // (whose fsync costs far more than this look). Refused, the action that needed it is not taken:
+    // no trial starts, no end is recorded, where no replay would find them.
+    if (sync) {
+      const lost = this.journalLost();
+      if (lost) throw new StateFolderLost(lost);
+    }
     this.journal.append(event, sync);
     this.apply(event);
   }

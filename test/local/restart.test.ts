@@ -6,12 +6,12 @@
  * server runs as a child process (`tune serve`), exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
 import { startServer } from "../../local/server";
-import { alive, client, eventually, REPO_ROOT, tempDir, testJob } from "./helpers";
+import { alive, client, eventually, holdLock, REPO_ROOT, tempDir, testJob } from "./helpers";
 
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -301,5 +301,72 @@ describe("a server started only to cancel a job (tune cancel)", () => {
     } finally {
       await next.close();
     }
+  });
+});
+
+describe("a state folder deleted while its server runs (rm -rf .tune/state)", () => {
+  /** `tune serve` on a fresh folder running a job of 2 s trials, once its first trial runs: the server, its stderr, the folder and the trial's pid. */
+  async function servingFolder() {
+    const stateDir = tempDir();
+    const server = await serve(stateDir);
+    let stderr = "";
+    server.child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((r) => server.child.once("exit", r));
+    const id = (await client(server).create(testJob(["--steps=8", "--sleep=0.25"], { maxTrialCount: 4 }))).body.name.split("/").pop();
+    const seen = join(stateDir, "jobs", id, "trials", "1", "seen.json");
+    expect(await eventually(() => existsSync(seen), 20_000)).toBe(true);
+    return { server, stderr: () => stderr, exited, stateDir, pid: JSON.parse(readFileSync(seen, "utf8")).pid as number };
+  }
+
+  /** The server's exit code: it closes by itself; one still running after 10 s is stopped as a person would (then a test fails on its code). */
+  async function exitCode(server: { child: ChildProcess }, exited: Promise<number | null>): Promise<number | null> {
+    if (!(await eventually(() => server.child.exitCode !== null, 10_000))) server.child.kill("SIGTERM");
+    return exited;
+  }
+
+  it("stops its trials and closes, saying so on stderr (tune serve exits 1), and makes nothing there again", async () => {
+    const { server, stderr, exited, stateDir, pid } = await servingFolder();
+    rmSync(stateDir, { recursive: true, force: true });
+    expect(await exitCode(server, exited), stderr()).toBe(1);
+    expect(stderr()).toContain(`the state folder ${stateDir} was deleted`);
+    expect(alive(pid)).toBe(false);
+    // No trial started after, no job.log line: the folder stays deleted (it came back as a skeleton of trial folders).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(existsSync(stateDir)).toBe(false);
+  });
+
+  it("stops even the trials a server started only to look or cancel (tune status) leaves running: no server could follow them", async () => {
+    const { stateDir, pids: [pid] } = await hangingTrialsOfKilledServer(1);
+    let lost: Error | undefined;
+    const looker = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500, resumeJobs: false, onLost: (error) => (lost = error) });
+    try {
+      rmSync(stateDir, { recursive: true, force: true });
+      expect(await eventually(() => lost !== undefined, 5000)).toBe(true);
+      expect(lost!.message).toContain(`the state folder ${stateDir} was deleted`);
+      expect(await eventually(() => !alive(pid), 5000)).toBe(true);
+    } finally {
+      await looker.close();
+      // Not left to outlive the test when the server did not stop it.
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Stopped already.
+      }
+    }
+  });
+
+  it("leaves alone the server that took the folder anew: its server.json and lock stay", async () => {
+    const { server, exited, stateDir } = await servingFolder();
+    rmSync(stateDir, { recursive: true, force: true });
+    mkdirSync(stateDir);
+    // The next server (a stand-in process): its lock, token and server.json, no journal yet.
+    const next = await holdLock(stateDir, 20_000, 0);
+    children.push(next);
+    await eventually(() => existsSync(join(stateDir, "server.json")));
+    // The first server's close removed the next one's server.json: tune status and the next run no longer found it.
+    expect(await exitCode(server, exited)).toBe(1);
+    expect(JSON.parse(readFileSync(join(stateDir, "server.json"), "utf8")).pid).toBe(next.pid);
+    expect(readFileSync(join(stateDir, "lock"), "utf8")).toMatch(new RegExp(`^${next.pid}\\b`));
+    next.kill("SIGKILL");
   });
 });
