@@ -36,6 +36,12 @@ const SERVERS = 3;
 export function folderClient(options: FolderClientOptions): VertexClient {
   async function call<T>(request: (client: VertexClient) => Promise<T>, repeatable: boolean): Promise<T> {
     for (let server = 1; ; server++) {
+      // The folder deleted since its last server answered (rm -rf .tune/state; that server, if
+      // this process's, closed on it): a server started now would make it anew, with an empty
+      // journal that answers only that the job does not exist.
+      if (server > 1 && !existsSync(join(options.stateDir, "journal.jsonl"))) {
+        throw new Error(`the state folder ${resolve(options.stateDir)} was deleted while tune used it (it has no journal.jsonl any more): its jobs and their trials' records went with it`);
+      }
       const backend = await ensureLocalBackend({ stateDir: options.stateDir, repoRoot: options.repoRoot, resumeJobs: options.resumeJobs });
       const client = createVertexClient({ project: options.project, location: options.location, apiEndpoint: backend.rootUrl, token: backend.token, retry: ATTEMPTS_PER_SERVER });
       try {

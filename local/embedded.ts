@@ -17,8 +17,15 @@ export interface LocalBackend {
   token: string;
 }
 
-/** This process's servers by state folder, with the repository each runs trials from. */
-const own = new Map<string, { server: Promise<LocalServer>; repoRoot: string }>();
+/** A server this process started, the repository it runs trials from, and why it closed by itself, if it lost its folder (ServerOptions.onLost). */
+interface OwnServer {
+  server: Promise<LocalServer>;
+  repoRoot: string;
+  lost?: Error;
+}
+
+/** This process's servers by state folder. */
+const own = new Map<string, OwnServer>();
 
 /**
  * A live server on this state folder, if `server.json` and the lock agree: another process's,
@@ -102,6 +109,9 @@ export async function ensureLocalBackend(options: { stateDir: string; repoRoot: 
   if (mine) {
     if (mine.repoRoot !== repoRoot) throw otherRepositoryError(stateDir, mine.repoRoot, repoRoot);
     const server = await mine.server;
+    // Its folder lost, it is closing or closed: not replaced by a server started in a folder made
+    // anew, whose empty journal would only answer that this process's jobs do not exist.
+    if (mine.lost) throw mine.lost;
     return { rootUrl: server.url, token: server.token };
   }
   const pending = inFlight.get(stateDir);
@@ -121,8 +131,9 @@ async function findOrStart(stateDir: string, repoRoot: string, resumeJobs: boole
     if (running.repoRoot !== undefined && running.repoRoot !== repoRoot) throw otherRepositoryError(stateDir, running.repoRoot, repoRoot);
     return { rootUrl: running.rootUrl, token: running.token };
   }
-  const starting = startServer({ stateDir, repoRoot, resumeJobs });
-  own.set(stateDir, { server: starting, repoRoot });
+  const mine: OwnServer = { repoRoot, server: startServer({ stateDir, repoRoot, resumeJobs, onLost: (error) => (mine.lost = error) }) };
+  own.set(stateDir, mine);
+  const starting = mine.server;
   starting.catch(() => own.delete(stateDir));
   const server = await starting;
   return { rootUrl: server.url, token: server.token };

@@ -481,6 +481,23 @@ describe("tune run", () => {
   });
 });
 
+describe("tune run whose state folder is deleted while it runs (rm -rf .tune/state)", () => {
+  it("fails, exit 1, naming the deleted folder, with no trial left running and nothing made there again", async () => {
+    const root = scratchRepo(["--steps=8", "--sleep=0.25"], 4);
+    const { state, output, exited } = startTuneRun(root);
+    const seen = (id: string) => trialFile(state, id, "seen.json");
+    expect(await eventually(() => existsSync(seen("1")) && existsSync(seen("2")), 20_000), output()).toBe(true);
+    const pids = ["1", "2"].map((id) => JSON.parse(readFileSync(seen(id), "utf8")).pid as number);
+    rmSync(state, { recursive: true, force: true });
+    // It ran on: its job SUCCEEDED (exit 0), its later trials in a skeleton of the folder made again by job.log and trial starts.
+    expect(await exited, output()).toBe(1);
+    expect(output()).toContain(`tune: the state folder ${state} was deleted`);
+    expect(output()).not.toContain("JOB_STATE_SUCCEEDED");
+    expect(pids.some(alive)).toBe(false);
+    expect(existsSync(state)).toBe(false);
+  });
+});
+
 describe("tune run beside another run on the same state folder", () => {
   /**
    * Starts `tune run` (stack t, two one-step trials) and beside it, on its state folder, a study of
