@@ -25,7 +25,13 @@ import { basename, dirname, resolve } from "node:path";
 const CONTENTION_LIMIT_MS = 10_000;
 
 /** The lock files this process holds: a lock with our pid that is not here is a predecessor's. */
-const held = new Set<string>();
+/**
+ * By path, the acquisition that holds it (a token of its own): a later acquisition in this process
+ * of a lock file made anew (its state folder deleted and made again while the first server was
+ * closing on the loss) is not let go by the first one's release, which removed the new lock and
+ * forgot it, so the new server's watchdog saw its lock "taken" and closed it.
+ */
+const held = new Map<string, object>();
 
 /**
  * True when a process with this pid runs (EPERM: it exists but belongs to another user). A zombie
@@ -220,8 +226,12 @@ export function acquireLock(stateDir: string): () => void {
   const deadline = Date.now() + CONTENTION_LIMIT_MS;
   for (let attempt = 0; Date.now() < deadline; attempt++) {
     if (createHoldingPid(path)) {
-      held.add(path);
+      const token = {};
+      held.set(path, token);
       return () => {
+        // Another acquisition in this process took the path since (this one's file was deleted):
+        // the lock file there, with this process's pid, is that one's, and so is the entry.
+        if (held.get(path) !== token) return;
         held.delete(path);
         removeIfHeld(path);
       };

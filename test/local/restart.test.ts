@@ -369,4 +369,27 @@ describe("a state folder deleted while its server runs (rm -rf .tune/state)", ()
     expect(readFileSync(join(stateDir, "lock"), "utf8")).toMatch(new RegExp(`^${next.pid}\\b`));
     next.kill("SIGKILL");
   });
+
+  it("leaves alone a server of this same process that took the folder anew before the loss was seen: its lock stays its own", async () => {
+    const stateDir = tempDir();
+    let lostFirst: Error | undefined;
+    const first = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, graceMs: 500, onLost: (error) => (lostFirst = error) });
+    const id = (await client(first).create(testJob(["--steps=8", "--sleep=0.25"], { maxTrialCount: 4 }))).body.name.split("/").pop();
+    expect(await eventually(() => existsSync(join(stateDir, "jobs", id, "trials", "1", "seen.json")), 20_000)).toBe(true);
+    rmSync(stateDir, { recursive: true, force: true });
+    mkdirSync(stateDir);
+    // Within the first server's watchdog interval: the lock file is gone, so this process takes it again.
+    let lostNext: Error | undefined;
+    const next = await startServer({ stateDir, repoRoot: REPO_ROOT, pollMs: 50, onLost: (error) => (lostNext = error) });
+    try {
+      expect(await eventually(() => lostFirst !== undefined, 5000)).toBe(true);
+      await first.close();
+      // The first server's release removed the next one's lock and forgot it, and the next one's watchdog then closed it as lost.
+      expect(readFileSync(join(stateDir, "lock"), "utf8")).toMatch(new RegExp(`^${process.pid}\\b`));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lostNext?.message).toBeUndefined();
+    } finally {
+      await next.close();
+    }
+  });
 });
