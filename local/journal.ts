@@ -119,7 +119,15 @@ export class Journal<E> {
    */
   inPlace(): boolean {
     const open = fstatSync(this.fd);
-    const named = statSync(this.path, { throwIfNoEntry: false });
+    let named: ReturnType<typeof statSync>;
+    try {
+      named = statSync(this.path, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR (the state folder replaced by a file), EACCES and the like, which throwIfNoEntry
+      // does not spare: the path no longer leads to this file either. Thrown, it ended the server's
+      // process from its watchdog interval or a trial's event, its trials left running.
+      return false;
+    }
     return named !== undefined && named.ino === open.ino && named.dev === open.dev;
   }
 
