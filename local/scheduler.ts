@@ -260,7 +260,10 @@ export class JobScheduler {
       }
       this.log(this.failure);
       for (const trial of this.running.values()) trial.stop("cancel");
-      if (this.running.size === 0) this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: this.failureCode, message: this.failure });
+      // Refused too when the folder went meanwhile: thrown from here, a pump on its own turn of
+      // the event loop (pumpSoon) or a trial's exit ended the process with the trials running.
+      const failure = this.failure;
+      if (this.running.size === 0) unlessFolderLost(() => this.store.setState(this.record.id, "JOB_STATE_FAILED", { code: this.failureCode, message: failure }));
     } finally {
       this.pumping = false;
     }

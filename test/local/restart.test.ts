@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { VertexJob } from "../../components/spec";
 import { startServer } from "../../local/server";
+import { suggest } from "../../optimizer";
 import { alive, client, eventually, holdLock, REPO_ROOT, tempDir, testJob } from "./helpers";
 
 const children: ChildProcess[] = [];
@@ -390,6 +391,33 @@ describe("a state folder deleted while its server runs (rm -rf .tune/state)", ()
       expect(lostNext?.message).toBeUndefined();
     } finally {
       await next.close();
+    }
+  });
+
+  it("ends no process when the job's failure cannot be recorded either (the optimizer throws as the folder goes)", async () => {
+    const stateDir = tempDir();
+    let calls = 0;
+    let lost: Error | undefined;
+    const server = await startServer({
+      stateDir,
+      repoRoot: REPO_ROOT,
+      pollMs: 50,
+      graceMs: 300,
+      onLost: (error) => (lost = error),
+      suggest: (request) => {
+        if (++calls === 1) return suggest(request);
+        rmSync(stateDir, { recursive: true, force: true });
+        throw new Error("an optimizer bug");
+      },
+    });
+    try {
+      await client(server).create(testJob(["--steps=2"], { maxTrialCount: 3 }));
+      // The second suggestion comes from the pump after the first trial's end (setImmediate): the
+      // job's FAILED state was refused there with StateFolderLost, an uncaught exception.
+      expect(await eventually(() => lost !== undefined, 20_000)).toBe(true);
+      expect(calls).toBe(2);
+    } finally {
+      await server.close();
     }
   });
 });
