@@ -24,9 +24,9 @@ import { basename, dirname, resolve } from "node:path";
 /** How long contention may last before giving up (a takeover holds its file for microseconds). */
 const CONTENTION_LIMIT_MS = 10_000;
 
-/** The lock files this process holds: a lock with our pid that is not here is a predecessor's. */
 /**
- * By path, the acquisition that holds it (a token of its own): a later acquisition in this process
+ * The lock files this process holds (a lock with our pid that is not here is a predecessor's), by
+ * path, with the acquisition that holds it (a token of its own): a later acquisition in this process
  * of a lock file made anew (its state folder deleted and made again while the first server was
  * closing on the loss) is not let go by the first one's release, which removed the new lock and
  * forgot it, so the new server's watchdog saw its lock "taken" and closed it.
