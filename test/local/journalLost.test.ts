@@ -12,8 +12,7 @@ describe("a journal whose state folder is replaced by a file", () => {
   it("is lost, and a commit refuses with StateFolderLost", () => {
     const dir = tempDir();
     const store = new Store(dir);
-    const job = store.createJob("projects/p/locations/l", { displayName: "lost", studySpec: { metrics: [{ metricId: "loss", goal: "MINIMIZE" }], parameters: [] } });
-    const jobId = job.job.name!.split("/").pop()!;
+    const { id: jobId } = store.createJob("projects/p/locations/l", { displayName: "lost" });
     rmSync(dir, { recursive: true, force: true });
     writeFileSync(dir, "not a folder\n");
     try {
